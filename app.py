@@ -1,0 +1,207 @@
+"""Hotline Desk (热线坐席助手): the Flask application factory."""
+
+from __future__ import annotations
+
+import re
+import sys
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, g, render_template, request
+from flask import session as http_session
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from audit import services as audit
+from core import accounts, clock, config, db
+from core.errors import DomainError
+from handlers import common
+
+csrf = CSRFProtect()
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+HTTP_MESSAGES = {
+    400: "请求无效",
+    401: "请先登录",
+    403: "没有权限访问此页面",
+    404: "页面不存在",
+    405: "不支持此操作方式",
+    409: "数据已被他人修改,请刷新后重试",
+    413: "上传的文件太大",
+    422: "提交的内容有误",
+    429: "操作过于频繁,请稍后再试",
+    500: "服务器内部错误,请稍后重试;如多次出现请联系管理员",
+}
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    cfg = config.load(overrides)
+    app = Flask(__name__, instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
+    app.config.update(cfg)
+    app.config.update(
+        SECRET_KEY=cfg["SECRET_KEY"],
+        TESTING=cfg["ENV"] == "testing",
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=cfg["SESSION_MINUTES"]),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=cfg["SECURE_COOKIES"],
+        SESSION_COOKIE_NAME="hotline_session",
+        MAX_CONTENT_LENGTH=cfg["MAX_UPLOAD_MB"] * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    if cfg["TRUST_PROXY"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    csrf.init_app(app)
+    _init_login(app)
+    _init_request_cycle(app)
+    _init_errors(app)
+    _init_templates(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    manager = LoginManager(app)
+    manager.login_view = "accounts.login"
+    manager.login_message = "请先登录"
+    manager.login_message_category = "info"
+    manager.session_protection = "basic"
+
+    @manager.user_loader
+    def _load(session_id: str):
+        return accounts.load_session_user(session_id)
+
+    @manager.request_loader
+    def _from_token(req):
+        if not req.path.startswith("/api/"):
+            return None
+        header = req.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        return accounts.user_for_token(header[len("Bearer "):].strip(), clock.now())
+
+
+def _init_request_cycle(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        supplied = request.headers.get("X-Request-ID", "")
+        g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        audit.set_origin(g.request_id, common.client_address())
+        http_session.permanent = True
+
+    @app.after_request
+    def _commit_point(response):
+        """The request's one commit: success commits, any error status rolls back.
+
+        Security events (refusals, CSRF failures) are written after the rollback, on their own.
+        """
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+            security = g.pop("security_event", None)
+            if security is not None:
+                audit.record(security["action"], "request", request.path, actor=common.actor(),
+                             now=clock.now(), changes=security["changes"])
+                db.session.commit()
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        if current_user.is_authenticated and not request.path.startswith("/api/"):
+            response.set_cookie("hotline_seen", "1", httponly=True, samesite="Lax",
+                                secure=app.config["SESSION_COOKIE_SECURE"])
+        return response
+
+
+def _init_errors(app: Flask) -> None:
+    def render_error(status: int, message: str | None = None, code: str | None = None):
+        message = message or HTTP_MESSAGES.get(status, "请求无法完成")
+        if common.wants_json():
+            return common.json_error(status, code or _code(status), message)
+        return render_template("error.html", status=status, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def _csrf(err: CSRFError):
+        g.security_event = {"action": "csrf_failed", "changes": {"reason": err.description, "method": request.method}}
+        return render_error(400, "页面已过期或表单无效,请刷新页面后重新提交", "csrf_failed")
+
+    @app.errorhandler(403)
+    def _forbidden(err: HTTPException):
+        g.security_event = {"action": "permission_denied",
+                            "changes": {"method": request.method, **g.get("denied", {})}}
+        return render_error(403)
+
+    @app.errorhandler(DomainError)
+    def _domain(err: DomainError):
+        return render_error(err.status, err.message, err.code)
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        status = err.code or 500
+        message = None
+        if status == 400 and err.description and "browser (or proxy) sent" not in err.description:
+            message = err.description
+        return render_error(status, message)
+
+    @app.errorhandler(Exception)
+    def _crash(err: Exception):
+        app.logger.exception("unhandled error in %s %s", request.method, request.path)
+        return render_error(500)
+
+
+def _code(status: int) -> str:
+    return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+            405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
+            429: "too_many_requests"}.get(status, "server_error")
+
+
+def _init_templates(app: Flask) -> None:
+    from handlers import filters
+
+    filters.register(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from handlers import accounts as accounts_bp
+    from handlers import api as api_bp
+    from handlers import audit as audit_bp
+    from handlers import health, home, units
+
+    for module in (home, accounts_bp, units, audit_bp, health, api_bp):
+        app.register_blueprint(module.bp)
+    csrf.exempt(api_bp.bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from audit import cli as audit_cli
+    from core import cli as core_cli
+
+    core_cli.register(app)
+    audit_cli.register(app)
+
+
+def _module_app() -> Flask:
+    try:
+        return create_app()
+    except config.ConfigError as err:
+        print(f"配置错误 / configuration error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+_app: Flask | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """`app` is built on first use, so importing create_app (tests, tools) has no side effects."""
+    global _app
+    if name == "app":
+        if _app is None:
+            _app = _module_app()
+        return _app
+    raise AttributeError(name)

@@ -1,0 +1,47 @@
+"""The audit trail: an append-only, hash-chained list of events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Position in the chain, 1, 2, 3 … without gaps; unique so a fork cannot be stored.
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None]
+    actor_name: Mapped[str] = mapped_column(String(100), default="")
+    actor_role: Mapped[str] = mapped_column(String(20), default="")
+    action: Mapped[str] = mapped_column(String(50))
+    entity_type: Mapped[str] = mapped_column(String(50))
+    entity_id: Mapped[str] = mapped_column(String(64), default="")
+    #: Canonical JSON of {"before": {...}, "after": {...}, ...} for the changed fields.
+    changes: Mapped[str] = mapped_column(Text, default="{}")
+    request_id: Mapped[str] = mapped_column(String(64), default="")
+    client_addr: Mapped[str] = mapped_column(String(64), default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (
+        Index("ix_audit_event_entity", "entity_type", "entity_id"),
+        Index("ix_audit_event_at", "at"),
+        Index("ix_audit_event_actor_id", "actor_id"),
+    )
+
+
+class AuditHead(Base):
+    """The chain's last link, one row; locking it orders concurrent writers and exposes truncation."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,156 @@
+"""`flask init`, `flask db …` and `flask users …`: the set-up and account commands."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from audit import services as audit
+from core import accounts, clock, db, migrate, seed
+from core.errors import DomainError
+from core.models import ROLES, ApiToken, User
+
+
+def _cli_origin(command: str) -> None:
+    audit.set_origin(f"cli:{command}", "cli")
+
+
+def _fail(err: DomainError) -> None:
+    raise click.ClickException(err.message)
+
+
+def _existing_user(username: str) -> User:
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"no such user: {username}")
+    return user
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("init")
+    @click.option("--demo", is_flag=True, help="Also create one demo account per role (passwords printed once).")
+    def init(demo: bool) -> None:
+        """Create or upgrade the database schema and load the bundled data (idempotent)."""
+        _cli_origin("init")
+        migrate.upgrade(db.engine())
+        now = clock.now()
+        with db.transaction():
+            added = seed.load_units(now=now)
+        click.echo(f"schema up to date; units added: {added}")
+        for loader in app.extensions.get("hotline.init_loaders", []):
+            with db.transaction():
+                click.echo(loader(now))
+        if demo:
+            with db.transaction():
+                created = seed.create_demo_accounts(now=now)
+            if created:
+                click.echo("demo accounts (shown only this once; change the passwords after logging in):")
+                for username, role, password in created:
+                    click.echo(f"  {username:<12} {ROLES[role]:<6} password: {password}")
+            else:
+                click.echo("demo accounts already exist (their passwords were printed when they were created)")
+
+    @app.cli.command("scheduler")
+    @click.option("--once", "once", default=None, help="Run one job now by name and exit.")
+    def scheduler_cmd(once: str | None) -> None:
+        """Run the scheduled jobs (deadline warnings, weekly plans, …) until stopped."""
+        import logging
+
+        from core import scheduler
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        if once:
+            job = next((j for j in scheduler.JOBS if j.name == once), None)
+            if job is None:
+                raise click.ClickException(f"no such job: {once} (jobs: {', '.join(j.name for j in scheduler.JOBS)})")
+            click.echo(scheduler.run_job(app, job))
+            return
+        scheduler.serve(app)
+
+    dbgroup = AppGroup("db", help="Database schema (Alembic).")
+
+    @dbgroup.command("upgrade")
+    def db_upgrade() -> None:
+        """Upgrade the schema to the latest revision."""
+        migrate.upgrade(db.engine())
+        click.echo("schema up to date")
+
+    @dbgroup.command("revision")
+    @click.option("-m", "message", required=True, help="What the migration does.")
+    def db_revision(message: str) -> None:
+        """Autogenerate a migration from the models (for developers)."""
+        migrate.revision(str(db.engine().url.render_as_string(hide_password=False)), message)
+
+    app.cli.add_command(dbgroup)
+
+    users = AppGroup("users", help="Accounts and API tokens.")
+
+    @users.command("create")
+    @click.argument("username")
+    @click.option("--role", required=True, type=click.Choice(list(ROLES)), help="The account's role.")
+    @click.option("--unit", "unit_id", type=int, default=None, help="Unit id (required for caseworkers).")
+    @click.option("--name", "display_name", default="", help="Display name (defaults to the user name).")
+    @click.option("--password", default=None, help="Password; a random one is generated and printed if omitted.")
+    def users_create(username: str, role: str, unit_id: int | None, display_name: str, password: str | None) -> None:
+        """Create an account."""
+        _cli_origin("users create")
+        generated = password is None
+        password = password or accounts.generate_password()
+        try:
+            with db.transaction():
+                user = accounts.create_user(actor=None, now=clock.now(), username=username, role=role,
+                                            password=password, display_name=display_name, unit_id=unit_id)
+        except DomainError as err:
+            _fail(err)
+        click.echo(f"created {user.username} ({ROLES[role]}), id {user.id}")
+        if generated:
+            click.echo(f"password: {password}")
+
+    @users.command("token")
+    @click.argument("username")
+    @click.option("--label", default="cli", help="What the token is for.")
+    def users_token(username: str, label: str) -> None:
+        """Print a new bearer token for the JSON API (stored hashed; shown only now)."""
+        _cli_origin("users token")
+        user = _existing_user(username)
+        try:
+            with db.transaction():
+                raw = accounts.issue_token(actor=None, now=clock.now(), user=user, label=label)
+        except DomainError as err:
+            _fail(err)
+        click.echo(raw)
+
+    @users.command("revoke-tokens")
+    @click.argument("username")
+    def users_revoke(username: str) -> None:
+        """Revoke every API token of a user."""
+        _cli_origin("users revoke-tokens")
+        user = _existing_user(username)
+        with db.transaction():
+            tokens = db.session.execute(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                               ApiToken.revoked_at.is_(None))).scalars().all()
+            for token in tokens:
+                accounts.revoke_token(actor=None, now=clock.now(), token=token)
+        click.echo(f"revoked {len(tokens)} token(s)")
+
+    @users.command("list")
+    def users_list() -> None:
+        """List accounts."""
+        for user in db.session.execute(select(User).order_by(User.id)).scalars():
+            state = "active" if user.active else "disabled"
+            click.echo(f"{user.id:>4} {user.username:<16} {user.role:<10} unit={user.unit_id} {state}")
+
+    @users.command("reset-password")
+    @click.argument("username")
+    def users_reset(username: str) -> None:
+        """Set a new random password and print it."""
+        _cli_origin("users reset-password")
+        user = _existing_user(username)
+        password = accounts.generate_password()
+        with db.transaction():
+            accounts.reset_password(actor=None, now=clock.now(), user=user, password=password)
+        click.echo(f"password: {password}")
+
+    app.cli.add_command(users)

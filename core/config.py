@@ -1,0 +1,135 @@
+"""Configuration: defaults here, overridden by HOTLINE_* environment variables parsed strictly."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected one of 1/0, true/false, yes/no, on/off")
+
+
+def _parse_int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={raw!r}: expected a number from {low} to {high}")
+    return value
+
+
+def _parse_str(name: str, raw: str) -> str:
+    if not raw.strip():
+        raise ConfigError(f"{name} is set but empty")
+    return raw.strip()
+
+
+def _parse_choice(choices: tuple[str, ...]):
+    def parse(name: str, raw: str) -> str:
+        if raw.strip() not in choices:
+            raise ConfigError(f"{name}={raw!r}: expected one of {', '.join(choices)}")
+        return raw.strip()
+
+    return parse
+
+
+def _parse_db_url(name: str, raw: str) -> str:
+    value = _parse_str(name, raw)
+    if not value.startswith(("sqlite:", "postgresql")):
+        raise ConfigError(f"{name}={raw!r}: expected a sqlite:/// or postgresql+psycopg:// URL")
+    if value.startswith("postgresql://"):
+        value = "postgresql+psycopg://" + value[len("postgresql://"):]
+    return value
+
+
+def _parse_hhmm(name: str, raw: str) -> str:
+    parts = raw.strip().split(":")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts) or int(parts[0]) > 23 or int(parts[1]) > 59:
+        raise ConfigError(f"{name}={raw!r}: expected a time HH:MM")
+    return f"{int(parts[0]):02d}:{int(parts[1]):02d}"
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    default: Any
+    parse: Any
+    doc: str
+
+
+def _int(low: int, high: int):
+    return lambda name, raw: _parse_int(name, raw, low, high)
+
+
+#: Every setting the app reads, with its environment variable HOTLINE_<KEY>.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ENV", "development", _parse_choice(("development", "production", "testing")),
+            "development, production or testing; production refuses to start without a secret key"),
+    Setting("SECRET_KEY", None, _parse_str, "session signing key (generated into instance/ when unset outside production)"),
+    Setting("DATABASE_URL", None, _parse_db_url, "SQLAlchemy URL; default sqlite:///instance/hotline.db"),
+    Setting("INSTANCE_PATH", None, _parse_str, "folder for the SQLite file, secret key, search index, uploads"),
+    Setting("SESSION_MINUTES", 480, _int(5, 7 * 24 * 60), "idle minutes before a login session expires"),
+    Setting("LOGIN_MAX_FAILURES", 5, _int(1, 100), "failed logins per account before it is locked"),
+    Setting("LOGIN_MAX_FAILURES_PER_ADDRESS", 20, _int(1, 10000), "failed logins per client address before it is locked"),
+    Setting("LOCKOUT_MINUTES", 15, _int(1, 24 * 60), "how long a lock-out lasts, and the window failures are counted in"),
+    Setting("SECURE_COOKIES", False, _parse_bool, "send session cookies only over HTTPS"),
+    Setting("TRUST_PROXY", False, _parse_bool, "take the client address from X-Forwarded-For (behind a reverse proxy)"),
+    Setting("SCHEDULER_TIMEZONE", "Asia/Shanghai", _parse_str, "time zone of scheduled jobs"),
+    Setting("PLAN_WEEKDAY_TIME", "08:00", _parse_hhmm, "time on Monday when the weekly spot-check plan is made"),
+    Setting("SEARCH_INDEX_POLL_SECONDS", 2, _int(1, 3600), "how often web workers check the KB revision"),
+    Setting("MAX_UPLOAD_MB", 20, _int(1, 200), "largest accepted upload, in MB"),
+)
+
+DISPLAY_TIMEZONE = "Asia/Shanghai"
+
+
+def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the configuration: defaults, then HOTLINE_* variables, then explicit overrides."""
+    env = os.environ if environ is None else environ
+    cfg: dict[str, Any] = {s.key: s.default for s in SETTINGS}
+    for s in SETTINGS:
+        name = f"HOTLINE_{s.key}"
+        if name in env:
+            cfg[s.key] = s.parse(name, env[name])
+    if cfg["DATABASE_URL"] is None and "DATABASE_URL" in env:
+        cfg["DATABASE_URL"] = _parse_db_url("DATABASE_URL", env["DATABASE_URL"])
+    if overrides:
+        cfg.update(overrides)
+
+    instance = Path(cfg["INSTANCE_PATH"] or DEFAULT_INSTANCE)
+    cfg["INSTANCE_PATH"] = str(instance)
+    if cfg["DATABASE_URL"] is None:
+        cfg["DATABASE_URL"] = f"sqlite:///{instance / 'hotline.db'}"
+    if not cfg["SECRET_KEY"]:
+        if cfg["ENV"] == "production":
+            raise ConfigError("HOTLINE_SECRET_KEY must be set in production (HOTLINE_ENV=production)")
+        cfg["SECRET_KEY"] = _instance_secret(instance)
+    return cfg
+
+
+def _instance_secret(instance: Path) -> str:
+    """The embedded default keeps a generated key in instance/ so sessions survive restarts."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()

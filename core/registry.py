@@ -1,0 +1,4 @@
+"""Imports every area's models so metadata (Alembic, create_all) sees all tables."""
+
+import audit.models  # noqa: F401
+import core.models  # noqa: F401

@@ -1,0 +1,76 @@
+"""The scheduler process: runs every area's repeat-safe jobs, each in its own transaction.
+
+Areas add jobs to JOBS; `flask --app app scheduler` runs them with APScheduler until stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask import Flask
+from sqlalchemy import delete
+
+from audit import services as audit
+from core import clock, db
+from core.models import LoginAttempt
+
+log = logging.getLogger("hotline.scheduler")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: Callable[[datetime], str]
+    trigger: Callable[[Flask], object]
+    #: Run once at start-up too, to catch up on what was missed while the service was down.
+    catch_up: bool = False
+
+
+def purge_login_attempts(now: datetime) -> str:
+    """Drop log-in attempts older than 30 days (lock-outs only look at the last minutes; the audit trail keeps the record)."""
+    result = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(days=30)))
+    return f"purged {result.rowcount} old login attempts"
+
+
+JOBS: list[Job] = [
+    Job("purge_login_attempts", purge_login_attempts, lambda app: CronTrigger(hour=3, minute=17)),
+]
+
+
+def run_job(app: Flask, job: Job) -> str:
+    """Run one job in its own app context and transaction; a failure rolls back and is logged."""
+    with app.app_context():
+        audit.set_origin(f"job:{job.name}", "scheduler")
+        try:
+            with db.transaction():
+                message = job.func(clock.now())
+        except Exception:
+            log.exception("job %s failed", job.name)
+            return f"{job.name}: failed"
+        log.info("job %s: %s", job.name, message)
+        return message
+
+
+def serve(app: Flask) -> None:
+    tz = app.config["SCHEDULER_TIMEZONE"]
+    scheduler = BlockingScheduler(timezone=tz)
+    for job in JOBS:
+        trigger = job.trigger(app)
+        if isinstance(trigger, CronTrigger):
+            trigger = CronTrigger(**{f.name: str(f) for f in trigger.fields if not f.is_default}, timezone=tz)
+        scheduler.add_job(run_job, trigger, args=[app, job], id=job.name, coalesce=True, max_instances=1,
+                          misfire_grace_time=3600)
+        if job.catch_up:
+            run_job(app, job)
+    log.info("scheduler running %d jobs (time zone %s)", len(JOBS), tz)
+    scheduler.start()
+
+
+def every(seconds: int) -> Callable[[Flask], IntervalTrigger]:
+    return lambda app: IntervalTrigger(seconds=seconds)

@@ -1,0 +1,92 @@
+"""What every blueprint shares: the role check, JSON errors, reading forms, the acting user."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import abort, flash, g, jsonify, redirect, request, url_for
+from flask_login import current_user
+
+from core import clock
+from core.errors import DomainError
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def json_error(status: int, code: str, message: str, **extra: Any):
+    body: dict[str, Any] = {"error": {"code": code, "message": message, **extra}}
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def actor():
+    """The signed-in user (pages) or the token's user (API)."""
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def client_address() -> str:
+    return (request.remote_addr or "unknown")[:64]
+
+
+def now():
+    return clock.now()
+
+
+def roles_required(*roles: str) -> Callable:
+    """Allow only these roles (admins always); others get 403, recorded in the audit trail."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any):
+            if not current_user.is_authenticated:
+                if wants_json():
+                    abort(401)
+                return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+            if roles and not current_user.has_role(*roles):
+                g.denied = {"roles": list(roles)}
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_roles = roles  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+login_required = roles_required()
+
+
+def domain_error_response(err: DomainError, template_response: Callable | None = None):
+    """A DomainError as JSON (API) or as a flash message plus the re-rendered form (pages)."""
+    if wants_json():
+        extra = {"field": err.field} if err.field else {}
+        return json_error(err.status, err.code, err.message, **extra)
+    flash(err.message, "error")
+    if template_response is not None:
+        return template_response(), err.status
+    return redirect(request.referrer or url_for("home.index"))
+
+
+def form_int(name: str, *, required: bool = False, label: str = "") -> int | None:
+    raw = (request.form.get(name) or "").strip()
+    if not raw:
+        if required:
+            raise DomainError(f"请填写{label or name}", field=name)
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise DomainError(f"{label or name}应为数字", field=name) from None
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 with a JSON error."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise DomainError("请求体必须是JSON对象", code="bad_json", status=400)
+    return data

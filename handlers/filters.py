@@ -1,0 +1,42 @@
+"""Jinja filters: one place that turns stored values into what people read."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask
+from markupsafe import Markup, escape
+
+from core import clock
+from core.masking import mask_id_number, mask_phone
+
+
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return clock.to_local(value).strftime(fmt)
+
+
+def localdate(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = clock.to_local(value).date()
+    return value.strftime("%Y-%m-%d")
+
+
+def nl2br(value: str | None) -> Markup:
+    if not value:
+        return Markup("")
+    return Markup("<br>").join(escape(line) for line in value.splitlines())
+
+
+def register(app: Flask) -> None:
+    from handlers import navigation
+
+    navigation.register(app)
+    app.add_template_filter(localtime)
+    app.add_template_filter(localdate)
+    app.add_template_filter(nl2br)
+    app.add_template_filter(mask_phone)
+    app.add_template_filter(mask_id_number)

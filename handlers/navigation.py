@@ -1,0 +1,35 @@
+"""The navigation bar: each role sees the areas it works in."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, url_for
+from flask_login import current_user
+
+#: (label, endpoint, roles that see it, one-line hint)
+ITEMS = (
+    ("知识库检索", "kb.search", ("operator", "kb_editor", "supervisor", "caseworker"), "按来电人说法检索答复口径"),
+    ("我的工单", "tickets.mine", ("caseworker",), "首派和协办的工单,按时限排序"),
+    ("工单", "tickets.board", ("operator", "supervisor"), "工单台账、督办与导出"),
+    ("统计", "tickets.metrics", ("supervisor",), "在线答复率、办结率、满意度"),
+    ("热线抽查", "spotchecks.index", ("supervisor",), "周抽查计划、暗访记录、通报与整改"),
+    ("知识库管理", "kb.index", ("kb_editor",), "编辑条目、版本、本地参数"),
+    ("审计日志", "audit.index", ("supervisor",), "谁在何时做了什么"),
+    ("单位", "units.index", ("supervisor",), "市、县、乡镇(街道)及协办部门"),
+    ("账号", "accounts.users", (), "创建、停用账号,重置密码,API令牌"),
+)
+
+
+def nav_items() -> list[dict]:
+    if not current_user.is_authenticated:
+        return []
+    endpoints = current_app.view_functions
+    items = []
+    for label, endpoint, roles, hint in ITEMS:
+        if endpoint in endpoints and current_user.has_role(*roles):
+            url = url_for(endpoint)
+            items.append({"label": label, "url": url, "hint": hint, "prefix": url.rstrip("/") or "/#"})
+    return items
+
+
+def register(app: Flask) -> None:
+    app.context_processor(lambda: {"nav_items": nav_items})

@@ -1,0 +1,53 @@
+from pathlib import Path
+
+import pytest
+
+from core import config
+
+
+def test_defaults_use_sqlite_under_instance(tmp_path):
+    cfg = config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path)})
+    assert cfg["DATABASE_URL"] == f"sqlite:///{tmp_path / 'hotline.db'}"
+    assert cfg["SESSION_MINUTES"] == 480
+
+
+def test_generated_secret_key_is_kept_in_instance(tmp_path):
+    first = config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path)})["SECRET_KEY"]
+    second = config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path)})["SECRET_KEY"]
+    assert first == second and len(first) == 64
+    assert (Path(tmp_path) / "secret_key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("name, value", [
+    ("HOTLINE_SESSION_MINUTES", "ten"),
+    ("HOTLINE_SESSION_MINUTES", "0"),
+    ("HOTLINE_SECURE_COOKIES", "maybe"),
+    ("HOTLINE_ENV", "staging"),
+    ("HOTLINE_DATABASE_URL", "mysql://x"),
+    ("HOTLINE_PLAN_WEEKDAY_TIME", "25:00"),
+])
+def test_bad_value_names_the_variable(tmp_path, name, value):
+    with pytest.raises(config.ConfigError, match=name):
+        config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path), name: value})
+
+
+def test_production_refuses_to_start_without_secret_key(tmp_path):
+    with pytest.raises(config.ConfigError, match="HOTLINE_SECRET_KEY"):
+        config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path), "HOTLINE_ENV": "production"})
+
+
+def test_plain_database_url_switches_database(tmp_path):
+    cfg = config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path),
+                               "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test"})
+    assert cfg["DATABASE_URL"] == "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def test_module_app_exits_with_message_on_bad_config(monkeypatch, capsys):
+    import app as app_module
+
+    monkeypatch.setenv("HOTLINE_SESSION_MINUTES", "abc")
+    monkeypatch.setattr(app_module, "_app", None)
+    with pytest.raises(SystemExit) as exc:
+        app_module.app  # noqa: B018
+    assert exc.value.code == 2
+    assert "HOTLINE_SESSION_MINUTES" in capsys.readouterr().err
