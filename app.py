@@ -171,19 +171,26 @@ def _register_blueprints(app: Flask) -> None:
     from handlers import accounts as accounts_bp
     from handlers import api as api_bp
     from handlers import audit as audit_bp
-    from handlers import health, home, units
+    from handlers import health, home, kb, spotchecks, tickets, units
 
-    for module in (home, accounts_bp, units, audit_bp, health, api_bp):
+    for module in (home, accounts_bp, units, audit_bp, health, kb, tickets, spotchecks, api_bp):
         app.register_blueprint(module.bp)
+        api = getattr(module, "api_bp", None)
+        if api is not None:
+            app.register_blueprint(api)
+            csrf.exempt(api)
     csrf.exempt(api_bp.bp)
 
 
 def _register_cli(app: Flask) -> None:
     from audit import cli as audit_cli
     from core import cli as core_cli
+    from kb import cli as kb_cli
+    from spotchecks import cli as spotchecks_cli
+    from tickets import cli as tickets_cli
 
-    core_cli.register(app)
-    audit_cli.register(app)
+    for module in (core_cli, audit_cli, kb_cli, tickets_cli, spotchecks_cli):
+        module.register(app)
 
 
 def _module_app() -> Flask:

@@ -42,6 +42,19 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+def _seed(app) -> None:
+    """What `flask init` loads: units and the bundled knowledge base (committed, shared by all tests)."""
+    with app.app_context():
+        from core.db import session, transaction
+
+        with transaction():
+            seed.load_units(now=clock.now())
+        for loader in app.extensions.get("hotline.init_loaders", []):
+            with transaction():
+                loader(clock.now())
+        session.remove()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request, tmp_path_factory) -> Iterator[dict]:
     """A migrated, seeded database for one backend, shared by the session."""
@@ -57,12 +70,7 @@ def backend(request, tmp_path_factory) -> Iterator[dict]:
                       "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False})
     engine = app.extensions["hotline.engine"]
     migrate.upgrade(engine)
-    with app.app_context():
-        from core.db import session, transaction
-
-        with transaction():
-            seed.load_units(now=clock.now())
-        session.remove()
+    _seed(app)
     yield {"name": request.param, "url": url, "app": app, "engine": engine}
     engine.dispose()
 
@@ -92,7 +100,8 @@ def app(backend):
 
 @pytest.fixture
 def committing_app(backend):
-    """The backend's app with real commits (concurrency tests); every table is emptied afterwards."""
+    """The backend's app with real commits (concurrency tests); afterwards every table but the units is
+    emptied and the bundled data loaded again, as the other tests expect."""
     app = backend["app"]
     yield app
     from core.db import session
@@ -105,6 +114,7 @@ def committing_app(backend):
         else:
             for name in reversed(tables):
                 conn.execute(text(f'DELETE FROM "{name}"'))
+    _seed(app)
 
 
 @pytest.fixture

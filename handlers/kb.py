@@ -1,0 +1,271 @@
+"""Knowledge-base pages (blueprint `kb`, URL prefix /kb): browse, entry, editor, history, parameters,
+synonyms, import/export. The search page and API are in handlers/kb_search.py."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from audit import services as audit
+from core import clock
+from core.errors import DomainError
+from handlers.common import actor, domain_error_response, login_required, now, roles_required
+from kb import services, transfer
+from kb.models import CATEGORIES, FIELD_LABELS, LEVELS, STATUSES
+
+bp = Blueprint("kb", __name__, url_prefix="/kb")
+EDITORS = ("kb_editor",)
+
+
+def _is_editor() -> bool:
+    return current_user.has_role(*EDITORS)
+
+
+@bp.route("/")
+@login_required
+def index():
+    category = request.args.get("category") or None
+    status = None if _is_editor() else "published"
+    all_entries = services.entries(status=status)
+    counts = {c: sum(e.category == c for e in all_entries) for c in CATEGORIES}
+    shown = [e for e in all_entries if not category or e.category == category]
+    due = services.review_due(clock.today_local()) if _is_editor() else []
+    return render_template("kb/index.html", entries=shown, counts=counts, category=category, statuses=STATUSES,
+                           due=due, due_ids={e.id for e in due}, total=len(all_entries))
+
+
+def _visible_entry(entry_id: str):
+    entry = services.get_entry(entry_id)
+    if entry.status != "published" and not _is_editor():
+        abort(404)
+    return entry
+
+
+@bp.route("/<entry_id>")
+@login_required
+def entry(entry_id: str):
+    entry = _visible_entry(entry_id)
+    states = services.parameter_states(clock.today_local())
+    used = [states[n] for n in services.parameters_used(entry) if n in states]
+    return render_template("kb/entry.html", entry=entry, data=entry.as_data(),
+                           render=lambda text: services.render(text, states), used=used, statuses=STATUSES,
+                           labels=FIELD_LABELS, review_due=entry.review_date and entry.review_date < clock.today_local())
+
+
+def _form_data() -> dict:
+    form = request.form
+    return {"id": form.get("id", ""), "category": form.get("category", ""), "question": form.get("question", ""),
+            "similar": form.get("similar", ""), "keywords": form.get("keywords", ""), "answer": form.get("answer", ""),
+            "detail": form.get("detail", ""), "policy_basis": form.get("policy_basis", ""),
+            "level": form.get("level", ""), "eligibility": form.get("eligibility", ""),
+            "materials": form.get("materials", ""), "process": form.get("process", ""),
+            "handling_unit": form.get("handling_unit", ""), "contact": form.get("contact", ""),
+            "status": form.get("status", "draft"), "review_date": form.get("review_date", "")}
+
+
+def _editor_page(entry=None, data=None, preview=None, status=200):
+    if data is None:
+        data = entry.as_data() if entry else {"status": "draft", "level": "国家", "similar": [], "keywords": [],
+                                              "policy_basis": []}
+    states = services.parameter_states(clock.today_local())
+    return render_template("kb/edit.html", entry=entry, data=data, preview=preview, categories=CATEGORIES,
+                           levels=LEVELS, statuses=STATUSES, params=states,
+                           render=lambda text: services.render(text, states)), status
+
+
+def _edit(entry=None):
+    if request.method == "GET":
+        return _editor_page(entry)
+    raw = _form_data()
+    if entry is not None:
+        raw["id"] = entry.id
+    try:
+        if request.form.get("op") == "preview":
+            return _editor_page(entry, services.clean_entry(raw), preview=True)
+        if entry is None and services.session.get(services.Entry, raw["id"].strip().upper()):
+            raise services.KbError(f"编号已存在:{raw['id']}", field="id")
+        saved, changed = services.save_entry(actor=actor(), now=now(), data=raw, note=request.form.get("note", ""))
+    except DomainError as err:
+        flash(err.message, "error")
+        return _editor_page(entry, raw, status=422)
+    flash(f"已保存为第{saved.version}版" if changed else "内容没有变化,未生成新版本", "success" if changed else "info")
+    return redirect(url_for("kb.entry", entry_id=saved.id))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def new():
+    return _edit()
+
+
+@bp.route("/<entry_id>/edit", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def edit(entry_id: str):
+    return _edit(services.get_entry(entry_id))
+
+
+@bp.route("/<entry_id>/status", methods=["POST"])
+@roles_required(*EDITORS)
+def status(entry_id: str):
+    entry = services.get_entry(entry_id)
+    try:
+        services.set_status(actor=actor(), now=now(), entry=entry, status=request.form.get("status", ""),
+                            note=request.form.get("note", ""))
+    except DomainError as err:
+        return domain_error_response(err)
+    flash(f"已设为“{STATUSES[entry.status]}”", "success")
+    return redirect(url_for("kb.entry", entry_id=entry.id))
+
+
+@bp.route("/<entry_id>/history")
+@roles_required(*EDITORS)
+def history(entry_id: str):
+    entry = services.get_entry(entry_id)
+    versions = list(reversed(entry.versions))
+    number = request.args.get("v", type=int) or entry.version
+    chosen = next((v for v in entry.versions if v.number == number), None)
+    if chosen is None:
+        abort(404)
+    previous = next((v for v in entry.versions if v.number == number - 1), None)
+    diffs = services.version_diff(previous.data if previous else {}, chosen.data)
+    return render_template("kb/history.html", entry=entry, versions=versions, chosen=chosen, diffs=diffs)
+
+
+@bp.route("/<entry_id>/restore", methods=["POST"])
+@roles_required(*EDITORS)
+def restore(entry_id: str):
+    entry = services.get_entry(entry_id)
+    try:
+        services.restore_version(actor=actor(), now=now(), entry=entry,
+                                 number=request.form.get("number", type=int) or 0, note=request.form.get("note", ""))
+    except DomainError as err:
+        return domain_error_response(err)
+    flash(f"已恢复为新的第{entry.version}版", "success")
+    return redirect(url_for("kb.history", entry_id=entry.id))
+
+
+# --- parameters and synonyms ---------------------------------------------------------------------
+
+@bp.route("/parameters", methods=["GET", "POST"])
+@roles_required("kb_editor", "supervisor")
+def parameters():
+    today = clock.today_local()
+    if request.method == "POST":
+        if not current_user.has_role():
+            abort(403)
+        try:
+            raw_date = request.form.get("effective_date", "").strip()
+            try:
+                effective = date.fromisoformat(raw_date) if raw_date else today
+            except ValueError:
+                raise services.KbError("生效日期格式应为 年-月-日") from None
+            name = request.form.get("name", "")
+            services.set_parameter(actor=actor(), now=now(), name=name, value=request.form.get("value", ""),
+                                   unit=request.form.get("unit", ""), effective_date=effective,
+                                   source=request.form.get("source", ""), today=today)
+        except DomainError as err:
+            return domain_error_response(err)
+        flash(f"已更新参数 {name}", "success")
+        return redirect(url_for("kb.parameters") + f"#p-{name}")
+    states = services.parameter_states(today)
+    usage = {name: [] for name in states}
+    for e in services.entries():
+        for name in services.parameters_used(e):
+            usage.setdefault(name, []).append(e.id)
+    return render_template("kb/parameters.html", states=states, usage=usage, today=today,
+                           can_edit=current_user.has_role())
+
+
+@bp.route("/synonyms", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def synonyms():
+    if request.method == "POST":
+        try:
+            op = request.form.get("op", "save")
+            if op == "delete":
+                services.delete_synonym(actor=actor(), now=now(), synonym_id=request.form.get("id", type=int) or 0)
+                flash("已删除", "success")
+            else:
+                services.save_synonym(actor=actor(), now=now(), term=request.form.get("term", ""),
+                                      canonical_term=request.form.get("canonical", ""),
+                                      note=request.form.get("note", ""),
+                                      synonym_id=request.form.get("id", type=int))
+                flash("已保存,检索即时生效", "success")
+        except DomainError as err:
+            return domain_error_response(err, lambda: render_template("kb/synonyms.html",
+                                                                      synonyms=services.synonyms(), form=request.form))
+        return redirect(url_for("kb.synonyms"))
+    return render_template("kb/synonyms.html", synonyms=services.synonyms(), form={})
+
+
+# --- import and export ---------------------------------------------------------------------------
+
+def _upload_dir() -> Path:
+    path = Path(current_app.instance_path) / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required("kb_editor")
+def import_():
+    if request.method == "GET":
+        return render_template("kb/import.html", plan=None, errors=None)
+    token = request.form.get("token", "")
+    try:
+        if token:
+            if not token.isalnum() or len(token) > 64:
+                abort(400)
+            stored = _upload_dir() / f"kb-import-{token}"
+            matches = sorted(stored.parent.glob(stored.name + ".*"))
+            if not matches:
+                raise services.KbError("上传的文件已过期,请重新上传")
+            path = matches[0]
+            plan = transfer.plan_import(transfer.read_rows(path), request.form.get("filename", path.name))
+            transfer.apply_import(plan, actor=actor(), now=now())
+            path.unlink(missing_ok=True)
+            flash(f"导入完成:新增{plan.created}条,修改{plan.updated}条,无变化{plan.unchanged}条", "success")
+            return redirect(url_for("kb.index"))
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise services.KbError("请选择要导入的文件")
+        suffix = Path(upload.filename).suffix.lower()
+        if suffix not in (".xlsx", ".yaml", ".yml"):
+            raise services.KbError("只能导入.xlsx或YAML文件")
+        content = upload.read(transfer.MAX_IMPORT_BYTES + 1)
+        if len(content) > transfer.MAX_IMPORT_BYTES:
+            raise transfer.ImportError_([f"文件过大(超过{transfer.MAX_IMPORT_BYTES // 1024 // 1024}MB),请拆分后导入"])
+        token = secrets.token_hex(16)
+        path = _upload_dir() / f"kb-import-{token}{suffix}"
+        path.write_bytes(content)
+        try:
+            plan = transfer.plan_import(transfer.read_rows(path, content), upload.filename)
+        except DomainError:
+            path.unlink(missing_ok=True)
+            raise
+    except transfer.ImportError_ as err:
+        return render_template("kb/import.html", plan=None, errors=err.errors), 422
+    except DomainError as err:
+        return render_template("kb/import.html", plan=None, errors=[err.message]), 422
+    return render_template("kb/import.html", plan=plan, errors=None, token=token, filename=upload.filename)
+
+
+@bp.route("/export.<fmt>")
+@roles_required("kb_editor", "supervisor")
+def export(fmt: str):
+    entries = services.entries() if _is_editor() else services.entries(status="published")
+    stamp = clock.to_local(now()).strftime("%Y%m%d")
+    audit.record("export", "kb_entry", "", actor=actor(), now=now(), changes={"format": fmt, "rows": len(entries)})
+    if fmt == "xlsx":
+        return Response(transfer.export_xlsx(entries),
+                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        headers={"Content-Disposition": f"attachment; filename=kb-{stamp}.xlsx"})
+    if fmt == "jsonl":
+        published = [e for e in entries if e.status == "published"]
+        return Response(transfer.export_jsonl(published), mimetype="application/x-ndjson; charset=utf-8",
+                        headers={"Content-Disposition": f"attachment; filename=kb-{stamp}.jsonl"})
+    abort(404)

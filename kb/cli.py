@@ -1,0 +1,83 @@
+"""`flask kb …`: load the bundled entries, export, import (search and eval commands live with the search)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from audit import services as audit
+from core import clock, db
+from core.errors import DomainError
+from kb import bundle, services, transfer
+
+
+def _load_bundle(now: datetime) -> str:
+    counts = bundle.load(now=now)
+    return ("knowledge base: {created} created, {updated} updated, {unchanged} unchanged; "
+            "{parameters} parameters and {synonyms} synonyms added").format(**counts)
+
+
+def register(app: Flask) -> None:
+    app.extensions.setdefault("hotline.init_loaders", []).append(_load_bundle)
+    group = AppGroup("kb", help="The knowledge base.")
+
+    @group.command("load")
+    def load() -> None:
+        """Load kb/data/ (idempotent: only files changed since the last load make new versions)."""
+        audit.set_origin("cli:kb load", "cli")
+        try:
+            with db.transaction():
+                click.echo(_load_bundle(clock.now()))
+        except DomainError as err:
+            raise click.ClickException(err.message) from None
+
+    @group.command("export")
+    @click.option("--jsonl", "as_jsonl", is_flag=True, help="One JSON object per published entry on stdout.")
+    @click.option("--yaml", "yaml_dir", type=click.Path(file_okay=False, path_type=Path), help="Write one YAML file per entry into DIR.")
+    @click.option("--xlsx", "xlsx_file", type=click.Path(dir_okay=False, path_type=Path), help="Write a spreadsheet.")
+    @click.option("--all", "include_all", is_flag=True, help="Include drafts and retired entries (YAML/xlsx).")
+    def export(as_jsonl: bool, yaml_dir: Path | None, xlsx_file: Path | None, include_all: bool) -> None:
+        """Export entries as JSON lines (published only), YAML files or an xlsx workbook."""
+        if not (as_jsonl or yaml_dir or xlsx_file):
+            raise click.UsageError("choose --jsonl, --yaml DIR or --xlsx FILE")
+        audit.set_origin("cli:kb export", "cli")
+        published = services.entries(status="published")
+        chosen = services.entries() if include_all else published
+        with db.transaction():
+            if as_jsonl:
+                sys.stdout.write(transfer.export_jsonl(published))
+            if yaml_dir:
+                click.echo(f"wrote {transfer.export_yaml(chosen, yaml_dir)} files to {yaml_dir}", err=as_jsonl)
+            if xlsx_file:
+                xlsx_file.write_bytes(transfer.export_xlsx(chosen))
+                click.echo(f"wrote {len(chosen)} entries to {xlsx_file}", err=as_jsonl)
+            audit.record("export", "kb_entry", "", actor=None, now=clock.now(), changes={
+                "jsonl": as_jsonl, "yaml": str(yaml_dir or ""), "xlsx": str(xlsx_file or ""), "rows": len(chosen)})
+
+    @group.command("import")
+    @click.argument("path", type=click.Path(exists=True, path_type=Path))
+    @click.option("--dry-run", is_flag=True, help="Validate and show what would change, change nothing.")
+    def import_(path: Path, dry_run: bool) -> None:
+        """Import an .xlsx workbook, a YAML file or a folder of YAML files (all or nothing)."""
+        audit.set_origin("cli:kb import", "cli")
+        try:
+            with db.transaction():
+                plan = transfer.plan_import(transfer.read_rows(path), path.name)
+                for change in plan.changes:
+                    if change.kind != "无变化":
+                        click.echo(f"{change.kind} {change.entry_id} {'、'.join(change.fields)}")
+                if not dry_run:
+                    transfer.apply_import(plan, actor=None, now=clock.now())
+        except transfer.ImportError_ as err:
+            for message in err.errors:
+                click.echo(message, err=True)
+            raise click.ClickException(f"导入失败,数据库未作任何修改({len(err.errors)}处错误)") from None
+        verb = "would change" if dry_run else "imported"
+        click.echo(f"{verb}: {plan.created} new, {plan.updated} changed, {plan.unchanged} unchanged")
+
+    app.cli.add_command(group)

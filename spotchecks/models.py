@@ -1,0 +1,1 @@
+"""Hotlines, weekly plans, mystery-call results, notices, rectifications and summonses."""

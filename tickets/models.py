@@ -1,0 +1,1 @@
+"""Calls, tickets, co-handling tasks, ticket events and the deadline policy."""
