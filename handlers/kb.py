@@ -1,23 +1,26 @@
-"""Knowledge-base pages (blueprint `kb`, URL prefix /kb): browse, entry, editor, history, parameters,
-synonyms, import/export. The search page and API are in handlers/kb_search.py."""
+"""Knowledge-base pages (blueprint `kb`, URL prefix /kb): the operator's search page, browse, entry,
+editor, history, parameters, synonyms, import/export, the unanswered-searches report; and the
+search API (`api_bp`, /api/v1/kb/search)."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from audit import services as audit
 from core import clock
 from core.errors import DomainError
 from handlers.common import actor, domain_error_response, login_required, now, roles_required
-from kb import services, transfer
+from kb import index as search_index
+from kb import lookup, services, transfer
 from kb.models import CATEGORIES, FIELD_LABELS, LEVELS, STATUSES
 
 bp = Blueprint("kb", __name__, url_prefix="/kb")
+api_bp = Blueprint("kb_api", __name__, url_prefix="/api/v1")
 EDITORS = ("kb_editor",)
 
 
@@ -269,3 +272,76 @@ def export(fmt: str):
         return Response(transfer.export_jsonl(published), mimetype="application/x-ndjson; charset=utf-8",
                         headers={"Content-Disposition": f"attachment; filename=kb-{stamp}.jsonl"})
     abort(404)
+
+
+# --- search ----------------------------------------------------------------------------------------
+
+SEARCHERS = ("operator", "kb_editor", "supervisor", "caseworker")
+
+
+def _search_json(query: str, limit: int, *, source: str, session_key: str = ""):
+    holder = search_index.holder_for(current_app)
+    engine = holder.engine(current_app)
+    result = lookup.search(engine, query, limit)
+    payload = lookup.as_json(result, lookup.clean_query(query), holder.parameter_states(clock.today_local()))
+    if payload["query"]:
+        lookup.log_search(actor=actor(), now=now(), query=query, result=result, source=source,
+                          session_key=session_key)
+    return payload
+
+
+@bp.route("/search")
+@roles_required(*SEARCHERS)
+def search():
+    return render_template("kb/search.html", q=request.args.get("q", ""))
+
+
+@bp.route("/search.json")
+@roles_required(*SEARCHERS)
+def search_json():
+    try:
+        limit = lookup.check_limit(request.args.get("limit"), default=8)
+    except DomainError as err:
+        return domain_error_response(err)
+    return jsonify(_search_json(request.args.get("q", ""), limit, source="page",
+                                session_key=request.args.get("sid", "")))
+
+
+@bp.route("/search/opened", methods=["POST"])
+@roles_required(*SEARCHERS)
+def search_opened():
+    lookup.log_open(actor=actor(), now=now(), session_key=request.form.get("sid", ""),
+                    entry_id=request.form.get("id", ""))
+    return jsonify({"ok": True})
+
+
+@bp.route("/<entry_id>/card")
+@roles_required(*SEARCHERS)
+def card(entry_id: str):
+    """The entry as a panel for the search page (answer script first)."""
+    entry = _visible_entry(entry_id)
+    states = search_index.holder_for(current_app).parameter_states(clock.today_local())
+    return render_template("kb/_card.html", entry=entry, data=entry.as_data(), labels=FIELD_LABELS,
+                           render=lambda text: services.render(text, states))
+
+
+@bp.route("/report")
+@roles_required("kb_editor", "supervisor")
+def report():
+    today = clock.today_local()
+    try:
+        start = date.fromisoformat(request.args["from"]) if request.args.get("from") else today - timedelta(days=30)
+        end = date.fromisoformat(request.args["to"]) if request.args.get("to") else today
+    except ValueError:
+        flash("日期格式应为 年-月-日", "error")
+        start, end = today - timedelta(days=30), today
+    lo, hi = clock.local_to_utc(datetime.combine(start, time())), clock.local_to_utc(datetime.combine(end + timedelta(days=1), time()))
+    return render_template("kb/report.html", rows=lookup.unanswered(lo, hi), totals=lookup.totals(lo, hi),
+                           start=start, end=end)
+
+
+@api_bp.route("/kb/search")
+@roles_required()
+def api_search():
+    limit = lookup.check_limit(request.args.get("limit"))
+    return jsonify(_search_json(request.args.get("q", ""), limit, source="api"))

@@ -1,7 +1,8 @@
-"""`flask kb …`: load the bundled entries, export, import (search and eval commands live with the search)."""
+"""`flask kb …`: load the bundled entries, export, import, reindex, search and evaluate the search."""
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from flask.cli import AppGroup
 from audit import services as audit
 from core import clock, db
 from core.errors import DomainError
-from kb import bundle, services, transfer
+from kb import bundle, evaluation, index, lookup, services, transfer
 
 
 def _load_bundle(now: datetime) -> str:
@@ -22,8 +23,16 @@ def _load_bundle(now: datetime) -> str:
             "{parameters} parameters and {synonyms} synonyms added").format(**counts)
 
 
+def _index_root(app: Flask) -> Path:
+    return Path(app.instance_path) / "search"
+
+
 def register(app: Flask) -> None:
-    app.extensions.setdefault("hotline.init_loaders", []).append(_load_bundle)
+    def _build_index(_now: datetime) -> str:
+        info = index.rebuild(_index_root(app))
+        return f"search index: revision {info.revision}, {info.entries} entries ({info.directory})"
+
+    app.extensions.setdefault("hotline.init_loaders", []).extend([_load_bundle, _build_index])
     group = AppGroup("kb", help="The knowledge base.")
 
     @group.command("load")
@@ -79,5 +88,40 @@ def register(app: Flask) -> None:
             raise click.ClickException(f"导入失败,数据库未作任何修改({len(err.errors)}处错误)") from None
         verb = "would change" if dry_run else "imported"
         click.echo(f"{verb}: {plan.created} new, {plan.updated} changed, {plan.unchanged} unchanged")
+
+    @group.command("reindex")
+    def reindex() -> None:
+        """Rebuild this host's search index from the database now (web workers pick it up within seconds)."""
+        info = index.rebuild(_index_root(app), force=True)
+        click.echo(f"search index rebuilt: revision {info.revision}, {info.entries} entries ({info.directory})")
+
+    @group.command("search")
+    @click.option("--jsonl", "as_jsonl", is_flag=True, required=True,
+                  help="Read queries one per line on stdin, print one JSON result per line.")
+    @click.option("--limit", default=5, show_default=True, type=click.IntRange(1, lookup.MAX_LIMIT))
+    def search(as_jsonl: bool, limit: int) -> None:
+        """Search the published entries, loading everything once."""
+        holder = index.IndexHolder(_index_root(app), poll_seconds=10**9)
+        engine = holder.engine()
+        states = holder.parameter_states(clock.today_local())
+        stdin = click.get_text_stream("stdin", errors="replace")
+        for line in stdin:
+            query = line.rstrip("\n").rstrip("\r")
+            result = lookup.search(engine, query, limit)
+            sys.stdout.write(json.dumps(lookup.as_json(result, lookup.clean_query(query), states),
+                                        ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+
+    @group.command("eval")
+    @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def eval_(files: tuple[Path, ...]) -> None:
+        """Score labelled queries (TSV: query, expected id(s) or -, type): top-1, top-3, MRR, confidence."""
+        engine = index.IndexHolder(_index_root(app), poll_seconds=10**9).engine()
+        try:
+            rows = evaluation.read_tsv(files)
+        except ValueError as err:
+            raise click.ClickException(str(err)) from None
+        report = evaluation.evaluate(lambda q: engine.search(lookup.clean_query(q), limit=10), rows)
+        click.echo(evaluation.format_report(report))
 
     app.cli.add_command(group)

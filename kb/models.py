@@ -180,5 +180,7 @@ class SearchLog(Base):
     opened_id: Mapped[str | None] = mapped_column(String(10))
     opened_at: Mapped[datetime | None]
     source: Mapped[str] = mapped_column(String(10), default="page")
+    #: One search box session on the operator's page (typing updates its row); None for API searches.
+    session_key: Mapped[str | None] = mapped_column(String(40))
 
-    __table_args__ = (Index("ix_kb_search_log_at", "at"),)
+    __table_args__ = (Index("ix_kb_search_log_at", "at"), Index("ix_kb_search_log_session_key", "session_key"))

@@ -1,0 +1,205 @@
+"""The search index's life: built from the database into a fresh directory, swapped in atomically,
+followed by every process.
+
+The database is the source of truth; its KB revision counts changes. Each host keeps its own
+index under instance/search/: `current.json` names the directory built for a revision. A builder
+holds an exclusive file lock and writes a new directory, so readers never see a half-built index
+and Whoosh's write lock is never contended. Processes reopen when `current.json` moves, and start a
+rebuild (in the background, serving the old index meanwhile) when the database is ahead.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from core.db import session
+from kb import services
+from kb.models import Entry
+from kb.search import SearchEngine
+
+log = logging.getLogger("hotline.kb.index")
+POINTER = "current.json"
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    directory: str
+    revision: int
+    entries: int
+    built_at: float
+
+
+def _read_pointer(root: Path) -> IndexInfo | None:
+    try:
+        data = json.loads((root / POINTER).read_text(encoding="utf-8"))
+        return IndexInfo(data["directory"], int(data["revision"]), int(data["entries"]), float(data["built_at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@contextmanager
+def _build_lock(root: Path, blocking: bool):
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".build.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def entry_documents() -> list[dict[str, Any]]:
+    """Published entries as the engine indexes them."""
+    rows = session.execute(select(Entry).where(Entry.status == "published").order_by(Entry.id)).scalars()
+    return [{"id": e.id, "category": e.category, "question": e.question, "similar": e.similar,
+             "keywords": e.keywords, "answer": e.answer, "detail": e.detail} for e in rows]
+
+
+def rebuild(root: Path, *, force: bool = False, blocking: bool = True) -> IndexInfo | None:
+    """Build the index for the database's current revision unless it exists already (needs an app context).
+
+    Returns the index now current, or None when another process holds the build lock and
+    `blocking` is False.
+    """
+    with _build_lock(root, blocking) as locked:
+        if not locked:
+            return None
+        revision = services.current_revision()
+        pointer = _read_pointer(root)
+        if not force and pointer and pointer.revision == revision and (root / pointer.directory).is_dir():
+            return pointer
+        documents = entry_documents()
+        synonyms = services.synonym_pairs()
+        session.rollback()  # end the read transaction before the slow part
+        name = f"rev-{revision}-{uuid.uuid4().hex[:8]}"
+        started = time.perf_counter()
+        engine = SearchEngine.build(documents, synonyms, root / name)
+        engine.close()
+        info = IndexInfo(name, revision, len(documents), time.time())
+        tmp = root / (POINTER + ".tmp")
+        tmp.write_text(json.dumps(info.__dict__), encoding="utf-8")
+        os.replace(tmp, root / POINTER)
+        log.info("search index %s built: %d entries in %.2fs", name, len(documents), time.perf_counter() - started)
+        _prune(root, keep={name, pointer.directory if pointer else ""})
+        return info
+
+
+def _prune(root: Path, keep: set[str]) -> None:
+    """Remove superseded index directories (processes still reading one keep their open files)."""
+    for path in root.glob("rev-*"):
+        if path.is_dir() and path.name not in keep and time.time() - path.stat().st_mtime > 60:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+class IndexHolder:
+    """A process's open engine, following the database's KB revision."""
+
+    def __init__(self, root: Path, poll_seconds: float = 2.0):
+        self.root = Path(root)
+        self.poll_seconds = poll_seconds
+        self._engine: SearchEngine | None = None
+        self._info: IndexInfo | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+        self._building = False
+        self._params: tuple[Any, dict[str, services.ParamState]] | None = None
+
+    @property
+    def info(self) -> IndexInfo | None:
+        return self._info
+
+    def engine(self, app: Any = None) -> SearchEngine:
+        """The engine to search now; opens, reopens or rebuilds as needed (needs an app context)."""
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._open_or_build()
+            return self._engine  # type: ignore[return-value]
+        if time.monotonic() - self._checked >= self.poll_seconds:
+            self._follow(app)
+        return self._engine
+
+    def _open_or_build(self) -> None:
+        pointer = _read_pointer(self.root)
+        if pointer is None or pointer.revision != services.current_revision():
+            pointer = rebuild(self.root)
+        try:
+            self._swap(pointer)
+        except Exception:  # a missing file, a truncated lexicon, Whoosh's own errors: rebuild once
+            log.warning("search index %s is unusable; rebuilding from the database", pointer.directory)
+            self._swap(rebuild(self.root, force=True))
+
+    def _swap(self, info: IndexInfo) -> None:
+        engine = SearchEngine.open(self.root / info.directory, services.synonym_pairs())
+        if info.entries and engine.doc_count != info.entries:
+            engine.close()
+            raise ValueError(f"index {info.directory} holds {engine.doc_count} entries, expected {info.entries}")
+        old = self._engine
+        self._engine, self._info, self._params = engine, info, None
+        self._checked = time.monotonic()
+        if old is not None:
+            threading.Timer(30, old.close).start()  # let in-flight searches on the old index finish
+
+    def _follow(self, app: Any) -> None:
+        with self._lock:
+            if time.monotonic() - self._checked < self.poll_seconds:
+                return
+            self._checked = time.monotonic()
+        revision = services.current_revision()
+        pointer = _read_pointer(self.root)
+        if pointer and self._info and pointer.directory != self._info.directory and pointer.revision >= self._info.revision:
+            with self._lock:
+                self._swap(pointer)
+        if revision != (pointer.revision if pointer else -1) and app is not None and not self._building:
+            if app.testing:  # tests share one connection across threads: build in line
+                self._building = True
+                self._background_rebuild(app)
+                return
+            self._building = True
+            threading.Thread(target=self._background_rebuild, args=(app,), daemon=True).start()
+
+    def _background_rebuild(self, app: Any) -> None:
+        try:
+            with app.app_context():
+                info = rebuild(self.root, blocking=False)
+                if info is not None and (self._info is None or info.directory != self._info.directory):
+                    with self._lock:
+                        self._swap(info)
+        except Exception:
+            log.exception("background rebuild of the search index failed")
+        finally:
+            self._building = False
+
+    def parameter_states(self, today) -> dict[str, services.ParamState]:
+        """Local parameters as of this index's revision and today, cached (a parameter change bumps the revision)."""
+        if self._params is None or self._params[0] != today:
+            self._params = (today, services.parameter_states(today))
+        return self._params[1]
+
+
+_holders: dict[str, IndexHolder] = {}
+
+
+def holder_for(app: Any) -> IndexHolder:
+    root = str(Path(app.instance_path) / "search")
+    holder = _holders.get(root)
+    if holder is None:
+        holder = _holders.setdefault(root, IndexHolder(Path(root), app.config["SEARCH_INDEX_POLL_SECONDS"]))
+    return holder

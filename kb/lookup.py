@@ -1,0 +1,135 @@
+"""Searching the knowledge base for an operator or an integration, logging what was shown and opened,
+and reporting the phrasings that found no confident answer."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from core.db import session
+from core.errors import DomainError
+from kb import services
+from kb.models import Entry, SearchLog
+from kb.search import SearchEngine, SearchResult
+
+MAX_QUERY = 500
+MAX_LIMIT = 50
+
+
+def clean_query(raw: str | None) -> str:
+    """Trim to a searchable length and drop characters a database cannot store (NUL, lone surrogates)."""
+    text = (raw or "")[:MAX_QUERY * 4]
+    text = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", " ")
+    return text.strip()[:MAX_QUERY]
+
+
+def check_limit(value: Any, default: int = 5) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        raise DomainError("limit 应为1到50之间的整数", code="bad_request", status=400, field="limit") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise DomainError("limit 应为1到50之间的整数", code="bad_request", status=400, field="limit")
+    return limit
+
+
+def _answers(result: SearchResult) -> dict[str, str]:
+    ids = [h.id for h in result.hits]
+    if not ids:
+        return {}
+    return dict(session.execute(select(Entry.id, Entry.answer).where(Entry.id.in_(ids))).all())
+
+
+def as_json(result: SearchResult, query: str, states: dict[str, services.ParamState]) -> dict[str, Any]:
+    """The search API's answer shape; answer scripts come from the database with local parameters filled in."""
+    answers = _answers(result)
+    return {
+        "query": query,
+        "results": [{"id": h.id, "question": h.question, "category": h.category, "score": round(h.score, 4),
+                     "answer": services.render(answers.get(h.id, ""), states), "highlights": h.highlights}
+                    for h in result.hits],
+        "confident": result.confident,
+        "took_ms": round(result.took_ms, 2),
+    }
+
+
+def search(engine: SearchEngine, query: str, limit: int) -> SearchResult:
+    return engine.search(clean_query(query), limit=limit)
+
+
+def log_search(*, actor: Any, now: datetime, query: str, result: SearchResult, source: str,
+               session_key: str = "") -> SearchLog:
+    """Record one search. Page searches carry a session key: the operator's typing in one search box
+    updates one row, so the log holds the phrasing they settled on, not every keystroke."""
+    query = clean_query(query)
+    row = None
+    if session_key:
+        row = session.execute(select(SearchLog).where(SearchLog.session_key == session_key[:40],
+                                                      SearchLog.user_id == getattr(actor, "id", None))
+                              ).scalar_one_or_none()
+    if row is None:
+        row = SearchLog(session_key=session_key[:40] or None, user_id=getattr(actor, "id", None), source=source)
+        session.add(row)
+    row.at, row.query, row.normalized = now, query[:500], (result.normalized or "")[:500]
+    row.result_ids = json.dumps([h.id for h in result.hits])
+    row.top_score = result.hits[0].score if result.hits else 0.0
+    row.confident = result.confident
+    row.took_ms = result.took_ms
+    session.flush()
+    return row
+
+
+def log_open(*, actor: Any, now: datetime, session_key: str, entry_id: str) -> SearchLog | None:
+    """Note which entry the operator opened from a search."""
+    entry = services.get_entry(entry_id)
+    row = session.execute(select(SearchLog).where(SearchLog.session_key == session_key[:40],
+                                                  SearchLog.user_id == getattr(actor, "id", None))
+                          ).scalar_one_or_none()
+    if row is None:
+        return None
+    row.opened_id, row.opened_at = entry.id, now
+    session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    phrasing: str
+    count: int
+    zero_results: int
+    last_at: datetime
+    examples: list[str]
+    opened: list[str]
+
+
+def unanswered(start: date | datetime, end: date | datetime, *, limit: int = 200) -> list[Unanswered]:
+    """Searches with no confident answer, grouped by normalized phrasing, most frequent first."""
+    rows = session.execute(select(SearchLog).where(SearchLog.at >= start, SearchLog.at < end,
+                                                   SearchLog.confident.is_(False), SearchLog.query != "")
+                           .order_by(SearchLog.at.desc())).scalars()
+    groups: dict[str, list[SearchLog]] = defaultdict(list)
+    for row in rows:
+        groups[row.normalized or row.query].append(row)
+    out = []
+    for phrasing, items in groups.items():
+        opened = Counter(r.opened_id for r in items if r.opened_id)
+        out.append(Unanswered(phrasing=phrasing, count=len(items),
+                              zero_results=sum(r.result_ids == "[]" for r in items), last_at=items[0].at,
+                              examples=list(dict.fromkeys(r.query for r in items))[:3],
+                              opened=[i for i, _ in opened.most_common(3)]))
+    out.sort(key=lambda u: (-u.count, -u.last_at.timestamp()))
+    return out[:limit]
+
+
+def totals(start: date | datetime, end: date | datetime) -> dict[str, int]:
+    rows = session.execute(select(SearchLog.confident, SearchLog.result_ids, SearchLog.opened_id)
+                           .where(SearchLog.at >= start, SearchLog.at < end)).all()
+    return {"searches": len(rows), "confident": sum(1 for r in rows if r.confident),
+            "zero": sum(1 for r in rows if r.result_ids == "[]"), "opened": sum(1 for r in rows if r.opened_id)}

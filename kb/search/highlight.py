@@ -1,0 +1,66 @@
+"""Highlighting: mark the matched words in the text shown to the operator (HTML-escaped)."""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from collections.abc import Iterable
+
+from kb.search.normalize import to_simplified
+
+
+def _aligned(text: str) -> str:
+    """A normalized copy of `text` with exactly one character per original character."""
+    chars = []
+    for ch in text:
+        n = unicodedata.normalize("NFKC", ch).lower()
+        chars.append(n if len(n) == 1 else ch.lower()[:1] or " ")
+    out = "".join(chars)
+    converted = to_simplified(out)
+    return converted if len(converted) == len(out) else out
+
+
+def spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
+    aligned = _aligned(text)
+    found: list[tuple[int, int]] = []
+    for term in sorted({t for t in terms if t}, key=len, reverse=True):
+        start = aligned.find(term)
+        while start != -1:
+            found.append((start, start + len(term)))
+            start = aligned.find(term, start + len(term))
+    found.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in found:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def mark(text: str, terms: Iterable[str], max_chars: int | None = None) -> str:
+    """`text` HTML-escaped with <mark> around each term; cut to the densest `max_chars` window."""
+    text = text or ""
+    found = spans(text, terms)
+    start, end = 0, len(text)
+    if max_chars and len(text) > max_chars:
+        best, best_cov = 0, -1
+        for s, _ in found or [(0, 0)]:
+            lo = max(0, min(s - max_chars // 4, len(text) - max_chars))
+            cov = sum(min(e2, lo + max_chars) - max(s2, lo) for s2, e2 in found if e2 > lo and s2 < lo + max_chars)
+            if cov > best_cov:
+                best, best_cov = lo, cov
+        start, end = best, best + max_chars
+    out = ["…"] if start > 0 else []
+    pos = start
+    for s, e in found:
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        out.append(html.escape(text[pos:s]))
+        out.append("<mark>" + html.escape(text[s:e]) + "</mark>")
+        pos = e
+    out.append(html.escape(text[pos:end]))
+    if end < len(text):
+        out.append("…")
+    return "".join(out)

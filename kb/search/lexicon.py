@@ -1,0 +1,205 @@
+"""Words: the jieba segmenter with the domain dictionary, fillers to ignore, and the synonym table.
+
+jieba's base dictionary is loaded once per process (lazily, from jieba's cache in the system
+temp directory, never the package directory); each engine then works on its own copy extended
+with the domain words of its index, so building or opening an index never changes how another
+engine in the same process segments text.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import jieba
+
+from kb.search.normalize import has_cjk, normalize
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DICTIONARY_PATH = DATA_DIR / "dictionary.txt"
+SYNONYMS_PATH = DATA_DIR / "synonyms.tsv"
+
+#: Function words, question words and fillers that say nothing about what the caller needs.
+#: Words that carry the kind of answer wanted (多少, 多久, 哪里, 条件, 材料) are kept.
+STOPWORDS = frozenset("""
+请问 问一下 问问 想问 想问问 我想问 我想问一下 打听 打听一下 咨询一下 你好 您好 喂 麻烦 谢谢 一下 这个 那个 这样 那样
+就是 然后 还有 那么 这么 那边 这边 这块 那块 现在 目前 就 都 也 还 又 再 才 只 却 呢 吗 吧 啊 呀 哇 哦 嘛 么 哈 呗 啦 喽 咧 呐 噢 嗯 唉 哎
+的 地 得 了 着 过 是 在 有 和 与 及 或 或者 跟 同 给 把 被 让 叫 对 从 向 往 于 以 为 所 之 其 而 并 且 等 等等
+我 你 您 他 她 它 我们 你们 他们 她们 咱 咱们 俺 俺们 自己 人家 大家 谁 某 某某
+怎么 怎样 怎么样 如何 怎么办 怎么弄 怎么整 什么 什么样 啥 啥样 咋 咋样 咋整 咋办 咋弄 为什么 为啥 干啥 干什么 哪个 哪些 哪位
+是不是 是否 能不能 能否 可不可以 可以 可能 能 会 会不会 有没有 行不行 中不中 好不好 要不要 对不对 算不算 够不够 给不给 用不用
+不 没 没有 别 要 想 应该 需要 得要 必须 一 个 些 一些 一个 这 那 此 每 各 点 一点 点儿 儿 事 事儿
+""".split())
+
+_LATIN_TOKEN_RE = re.compile(r"^[a-z]+$")
+
+_base: jieba.Tokenizer | None = None
+_base_lock = threading.Lock()
+_default: jieba.Tokenizer | None = None
+
+
+def _jieba_tmp_dir() -> str:
+    path = os.path.join(tempfile.gettempdir(), "hotline-desk-jieba")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        path = tempfile.gettempdir()
+    return path
+
+
+def base_tokenizer() -> jieba.Tokenizer:
+    """jieba's general dictionary, loaded once per process (its cache lives in the temp dir)."""
+    global _base
+    if _base is None:
+        with _base_lock:
+            if _base is None:
+                logging.getLogger("jieba").setLevel(logging.WARNING)
+                tk = jieba.Tokenizer()
+                tk.tmp_dir = _jieba_tmp_dir()
+                tk.initialize()
+                _base = tk
+    return _base
+
+
+def read_dictionary(path: Path = DICTIONARY_PATH) -> list[str]:
+    """The bundled domain dictionary (jieba user-dictionary format; only the word is used)."""
+    words: list[str] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return words
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            words.append(line.split()[0])
+    return words
+
+
+def read_synonyms(path: Path = SYNONYMS_PATH) -> list[tuple[str, str]]:
+    """The default synonym/colloquial table: `term<TAB>canonical` lines, `#` comments."""
+    pairs: list[tuple[str, str]] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return pairs
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) >= 2 and parts[0].strip() and parts[1].strip():
+            pairs.append((parts[0].strip(), parts[1].strip()))
+    return pairs
+
+
+def domain_words(words: Iterable[str]) -> list[str]:
+    """Normalize candidate domain words; keep those jieba should see as one word."""
+    out: dict[str, None] = {}
+    for w in words:
+        n = normalize(w).replace(" ", "")
+        if 2 <= len(n) <= 8 and has_cjk(n) and not any(f in n for f in ("吗", "怎么", "什么", "咋", "啥", "多少")):
+            out[n] = None
+    return list(out)
+
+
+def make_tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
+    """A tokenizer sharing jieba's general dictionary, extended with `words` (domain terms)."""
+    base = base_tokenizer()
+    tk = jieba.Tokenizer()
+    tk.tmp_dir = base.tmp_dir
+    tk.FREQ = dict(base.FREQ)
+    tk.total = base.total
+    tk.initialized = True
+    for w in words:
+        # a frequency that lets the domain word win over its parts, as jieba's suggest_freq does
+        if tk.FREQ.get(w, 0) < 3:
+            tk.add_word(w, freq=max(tk.suggest_freq(w, False), 3))
+    return tk
+
+
+def default_tokenizer() -> jieba.Tokenizer:
+    """The base dictionary plus the bundled domain dictionary (for `tokens()` outside an engine)."""
+    global _default
+    if _default is None:
+        _default = make_tokenizer(domain_words(read_dictionary()))
+    return _default
+
+
+def is_content(tok: str) -> bool:
+    if not tok or tok.isspace() or tok in STOPWORDS:
+        return False
+    return not (len(tok) == 1 and _LATIN_TOKEN_RE.match(tok))
+
+
+def cut(tk: jieba.Tokenizer, normalized: str) -> list[str]:
+    """Plain segmentation of already-normalized text (no stopword removal)."""
+    return [t for t in tk.lcut(normalized, HMM=False) if t.strip()]
+
+
+def search_tokens(tk: jieba.Tokenizer, normalized: str) -> list[str]:
+    """Index/query tokens: search-mode segmentation (words and their dictionary sub-words), fillers removed."""
+    return [t for t in tk.lcut_for_search(normalized, HMM=False) if is_content(t)]
+
+
+def tokens(text: str) -> list[str]:
+    """Content tokens of any text, as the search engine sees them (normalized, fillers removed)."""
+    return search_tokens(default_tokenizer(), normalize(text))
+
+
+class Synonyms:
+    """Query-time synonym table: colloquial term → canonical wording.
+
+    Terms of two or more characters are found anywhere in the normalized query (longest first);
+    a one-character term (俺, 咋) only when jieba cuts it as a word of its own, so 整 in 调整
+    never turns into something else. The index never depends on this table: editors' changes
+    apply to the next query without reindexing.
+    """
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()):
+        table: dict[str, str] = {}
+        for term, canonical in pairs:
+            t = normalize(term).replace(" ", "")
+            c = normalize(canonical)
+            if t and c and t != c.replace(" ", ""):
+                table[t] = c
+        self.table = table
+        self.single = {t: c for t, c in table.items() if len(t) == 1}
+        multi = sorted((t for t in table if len(t) > 1), key=lambda t: (-len(t), t))
+        self._re = re.compile("|".join(map(re.escape, multi))) if multi else None
+        # canonical → its other spellings, to expand a query written in either form
+        groups: dict[str, set[str]] = {}
+        for t, c in table.items():
+            groups.setdefault(c, set()).add(t)
+        self.groups = groups
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def canonicalize(self, tk: jieba.Tokenizer, normalized: str) -> tuple[str, list[tuple[str, str]]]:
+        """Rewrite colloquial terms to their canonical form; returns the text and what was applied."""
+        applied: list[tuple[str, str]] = []
+        text = normalized
+        if self._re is not None:
+            def sub(m: re.Match) -> str:
+                applied.append((m.group(0), self.table[m.group(0)]))
+                return self.table[m.group(0)]
+            text = self._re.sub(sub, text)
+        if self.single:
+            parts = tk.lcut(text, HMM=False)
+            changed = False
+            for i, p in enumerate(parts):
+                c = self.single.get(p)
+                if c is not None:
+                    applied.append((p, c))
+                    parts[i] = c
+                    changed = True
+            if changed:
+                text = "".join(parts)
+        return text, applied
+
+    def variants(self, canonical: str) -> set[str]:
+        return self.groups.get(canonical, set())

@@ -1,0 +1,215 @@
+"""Pinyin tolerance: Latin input read as pinyin, and input-method homophone typos corrected.
+
+Both work through dictionaries built once from the index's domain vocabulary (the words of the
+entries' questions, similar questions and keywords), so a query costs a few dictionary lookups
+whatever the size of the knowledge base:
+
+* `full`:     "dibao" → 低保        (full pinyin, syllables run together, as people type them)
+* `initials`: "dbk"   → 低保卡      (first letters, as Elasticsearch's pinyin analyzer indexes them)
+* `homo`:     "di bao" → 低保       (a window of query characters with the same reading, 低包/底保)
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections.abc import Iterable, Mapping
+
+from pypinyin import Style, lazy_pinyin, pinyin
+
+from kb.search.normalize import is_cjk
+
+SYLLABLES = frozenset("""
+a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu ca cai can cang cao ce
+cen ceng cha chai chan chang chao che chen cheng chi chong chou chu chua chuai chuan chuang chui chun
+chuo ci cong cou cu cuan cui cun cuo da dai dan dang dao de dei den deng di dia dian diao die ding diu
+dong dou du duan dui dun duo e ei en eng er fa fan fang fei fen feng fo fou fu ga gai gan gang gao ge
+gei gen geng gong gou gu gua guai guan guang gui gun guo ha hai han hang hao he hei hen heng hong hou hu
+hua huai huan huang hui hun huo ji jia jian jiang jiao jie jin jing jiong jiu ju juan jue jun ka kai kan
+kang kao ke kei ken keng kong kou ku kua kuai kuan kuang kui kun kuo la lai lan lang lao le lei leng li
+lia lian liang liao lie lin ling liu lo long lou lu luan lun luo lv lve ma mai man mang mao me mei men
+meng mi mian miao mie min ming miu mo mou mu na nai nan nang nao ne nei nen neng ni nian niang niao nie
+nin ning niu nong nou nu nuan nuo nv nve o ou pa pai pan pang pao pei pen peng pi pian piao pie pin ping
+po pou pu qi qia qian qiang qiao qie qin qing qiong qiu qu quan que qun ran rang rao re ren reng ri rong
+rou ru rua ruan rui run ruo sa sai san sang sao se sen seng sha shai shan shang shao she shei shen sheng
+shi shou shu shua shuai shuan shuang shui shun shuo si song sou su suan sui sun suo ta tai tan tang tao
+te teng ti tian tiao tie ting tong tou tu tuan tui tun tuo wa wai wan wang wei wen weng wo wu xi xia xian
+xiang xiao xie xin xing xiong xiu xu xuan xue xun ya yan yang yao ye yi yin ying yo yong you yu yuan yue
+yun za zai zan zang zao ze zei zen zeng zha zhai zhan zhang zhao zhe zhei zhen zheng zhi zhong zhou zhu
+zhua zhuai zhuan zhuang zhui zhun zhuo zi zong zou zu zuan zui zun zuo
+""".split())
+_MAX_SYLLABLE = max(map(len, SYLLABLES))
+
+_KEEP = 4           # candidates kept per key (most frequent in the knowledge base first)
+_MAX_COMBOS = 16    # reading combinations tried for one window of polyphonic characters
+_LATIN_WORD_RE = re.compile(r"[a-z]+")
+
+
+@functools.lru_cache(maxsize=50_000)
+def char_readings(ch: str) -> tuple[str, ...]:
+    """Toneless readings of one character (all of them: 行 → xing, hang, heng)."""
+    if not is_cjk(ch):
+        return ()
+    readings = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
+    return tuple(dict.fromkeys(r.replace("ü", "v") for r in readings[0])) if readings else ()
+
+
+def term_syllables(term: str) -> list[str]:
+    return [s.replace("ü", "v") for s in lazy_pinyin(term, style=Style.NORMAL, errors="ignore")]
+
+
+def split_syllables(text: str) -> list[str] | None:
+    """Split run-together pinyin into syllables ("shenqing" → shen qing); None if it is not pinyin."""
+    n = len(text)
+    best: list[list[str] | None] = [None] * (n + 1)
+    best[0] = []
+    for i in range(n):
+        if best[i] is None:
+            continue
+        for j in range(min(n, i + _MAX_SYLLABLE), i, -1):
+            piece = text[i:j]
+            if piece in SYLLABLES and (best[j] is None or len(best[j]) > len(best[i]) + 1):
+                best[j] = best[i] + [piece]
+    return best[n]
+
+
+class PinyinIndex:
+    """Pinyin → domain terms. Built from `{term: document frequency}`; picklable as plain dicts."""
+
+    def __init__(self, full: dict[str, list[str]], initials: dict[str, list[str]],
+                 homo: dict[str, list[str]], vocab: frozenset[str]):
+        self.full = full
+        self.initials = initials
+        self.homo = homo
+        self.vocab = vocab
+        self._max_full = max(map(len, full), default=0)
+
+    @classmethod
+    def build(cls, df: Mapping[str, int]) -> PinyinIndex:
+        full: dict[str, list[tuple[int, str]]] = {}
+        initials: dict[str, list[tuple[int, str]]] = {}
+        homo: dict[str, list[tuple[int, str]]] = {}
+        for term, freq in df.items():
+            if not (2 <= len(term) <= 8) or not all(is_cjk(c) for c in term):
+                continue
+            syl = term_syllables(term)
+            if len(syl) != len(term):
+                continue
+            full.setdefault("".join(syl), []).append((-freq, term))
+            initials.setdefault("".join(s[0] for s in syl), []).append((-freq, term))
+            if len(term) <= 4:
+                homo.setdefault(" ".join(syl), []).append((-freq, term))
+
+        def top(d: dict[str, list[tuple[int, str]]]) -> dict[str, list[str]]:
+            return {k: [t for _, t in sorted(v)[:_KEEP]] for k, v in d.items()}
+
+        return cls(top(full), top(initials), top(homo), frozenset(df))
+
+    def to_dict(self) -> dict:
+        return {"full": self.full, "initials": self.initials, "homo": self.homo, "vocab": self.vocab}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PinyinIndex:
+        return cls(d["full"], d["initials"], d["homo"], d["vocab"])
+
+    # --- Latin input -------------------------------------------------------------------------
+
+    def _lookup(self, word: str, allow_initials: bool) -> list[str]:
+        hit = self.full.get(word)
+        if hit:
+            return hit
+        if allow_initials and 2 <= len(word) <= 6:
+            hit = self.initials.get(word)
+            if hit:
+                return hit
+        return []
+
+    def _segment(self, word: str) -> list[str]:
+        """Run-together full pinyin of several words ("shenqingdibao") → the domain terms in it."""
+        n = len(word)
+        # best[i] = (chars covered by domain terms, -pieces, terms) for word[:i]
+        best: list[tuple[int, int, list[str]] | None] = [None] * (n + 1)
+        best[0] = (0, 0, [])
+        for i in range(n):
+            if best[i] is None:
+                continue
+            cov, neg_pieces, terms = best[i]
+            for j in range(i + 1, min(n, i + max(self._max_full, _MAX_SYLLABLE)) + 1):
+                piece = word[i:j]
+                hit = self.full.get(piece)
+                if hit:
+                    cand = (cov + len(piece), neg_pieces - 1, terms + [hit[0]])
+                elif piece in SYLLABLES:
+                    cand = (cov, neg_pieces - 1, terms)
+                else:
+                    continue
+                if best[j] is None or cand[:2] > best[j][:2]:
+                    best[j] = cand
+        end = best[n]
+        if end is None or end[0] < 0.6 * n:
+            return []
+        return end[2]
+
+    def convert_latin(self, words: list[str]) -> list[tuple[str, list[str]]]:
+        """Read a run of Latin words as pinyin: [(latin, [term, alternatives…])], unread words kept.
+
+        Adjacent words are tried together first ("dibao hu" → 低保户), then alone, as full
+        pinyin, as initials ("dbk", "yljz"), or as several run-together words.
+        """
+        out: list[tuple[str, list[str]]] = []
+        i = 0
+        while i < len(words):
+            for j in range(min(len(words), i + 3), i, -1):
+                joined = "".join(words[i:j])
+                cands = self._lookup(joined, allow_initials=(j == i + 1))
+                if not cands and j == i + 1 and len(joined) >= 4:
+                    seg = self._segment(joined)
+                    if seg:
+                        cands = ["".join(seg)] + [t for t in seg if len(seg) > 1]
+                if cands:
+                    out.append((" ".join(words[i:j]), cands))
+                    i = j
+                    break
+            else:
+                out.append((words[i], []))
+                i += 1
+        return out
+
+    # --- homophone typos ---------------------------------------------------------------------
+
+    def homophones(self, text: str, known: Iterable[str] = (), is_common=None) -> list[tuple[str, str]]:
+        """Windows of `text` that read like a domain term but are not it: [(typo, term)].
+
+        `known` windows (already words of the knowledge base) are never corrected, nor are
+        windows `is_common(window)` says are ordinary words (反应 stays 反应).
+        """
+        known = set(known)
+        found: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        n = len(text)
+        for size in (4, 3, 2):
+            for i in range(n - size + 1):
+                window = text[i:i + size]
+                if window in seen or window in known or window in self.vocab:
+                    continue
+                if not all(is_cjk(c) for c in window):
+                    continue
+                readings = [char_readings(c) for c in window]
+                if not all(readings):
+                    continue
+                if is_common is not None and is_common(window):
+                    continue
+                for combo in itertools.islice(itertools.product(*readings), _MAX_COMBOS):
+                    terms = self.homo.get(" ".join(combo))
+                    if terms:
+                        term = terms[0]
+                        if term != window:
+                            found.append((window, term))
+                            seen.add(window)
+                        break
+        return found
+
+
+def latin_words(text: str) -> list[str]:
+    return _LATIN_WORD_RE.findall(text)
