@@ -23,7 +23,7 @@ def test_anonymous_is_sent_to_login(client):
 
 
 def test_login_then_home_then_logout(app, client, login):
-    user = login("operator")
+    user = login("supervisor")
     home = client.get("/")
     assert home.status_code == 200 and user.display_name in home.get_data(as_text=True)
     assert client.post("/accounts/logout").status_code == 302
@@ -99,7 +99,7 @@ def test_change_own_password(client, login):
     assert bad.status_code == 422 and "当前密码不正确" in bad.get_data(as_text=True)
     ok = client.post("/accounts/password", data={"current": "Passw0rd!", "new": "Another1x", "confirm": "Another1x"})
     assert ok.status_code == 302
-    assert client.get("/").status_code == 200
+    assert client.get("/", follow_redirects=True).status_code == 200
 
 
 def test_session_expired_message(app, client, login):
