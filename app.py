@@ -96,6 +96,9 @@ def _init_request_cycle(app: Flask) -> None:
         g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
         audit.set_origin(g.request_id, common.client_address())
         http_session.permanent = True
+        # Each request resolves its own user; an app context reused across requests (tests) must not
+        # carry the previous request's user over.
+        g.pop("_login_user", None)
 
     @app.after_request
     def _commit_point(response):
@@ -179,6 +182,7 @@ def _register_blueprints(app: Flask) -> None:
         if api is not None:
             app.register_blueprint(api)
             csrf.exempt(api)
+    app.register_blueprint(spotchecks.hotlines_bp)  # the public hotline directory at /hotlines (no login)
     csrf.exempt(api_bp.bp)
 
 

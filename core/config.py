@@ -66,6 +66,24 @@ def _parse_hhmm(name: str, raw: str) -> str:
     return f"{int(parts[0]):02d}:{int(parts[1]):02d}"
 
 
+def _parse_int_pairs(keys: tuple[str, ...]):
+    """"late=10,wrong=40" → {"late": 10, "wrong": 40}; only the listed keys, whole numbers 0–1000."""
+
+    def parse(name: str, raw: str) -> dict[str, int]:
+        result: dict[str, int] = {}
+        for part in raw.split(","):
+            if not part.strip():
+                continue
+            key, sep, value = part.partition("=")
+            key = key.strip()
+            if not sep or key not in keys:
+                raise ConfigError(f"{name}={raw!r}: expected key=number pairs, keys: {', '.join(keys)}")
+            result[key] = _parse_int(name, value, 0, 1000)
+        return result
+
+    return parse
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -93,6 +111,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TRUST_PROXY", False, _parse_bool, "take the client address from X-Forwarded-For (behind a reverse proxy)"),
     Setting("SCHEDULER_TIMEZONE", "Asia/Shanghai", _parse_str, "time zone of scheduled jobs"),
     Setting("PLAN_WEEKDAY_TIME", "08:00", _parse_hhmm, "time on Monday when the weekly spot-check plan is made"),
+    Setting("SPOTCHECK_DAILY_QUOTA", 30, _int(1, 37), "spot-check calls planned per working day (raised for a week it cannot cover)"),
+    Setting("SPOTCHECK_OUTSIDE_PERCENT", 10, _int(0, 50), "share of spot-check calls placed just outside service hours, in %"),
+    Setting("SPOTCHECK_RECTIFY_DAYS", 5, _int(1, 60), "working days a unit has to rectify a spot-check fault"),
+    Setting("SPOTCHECK_SUMMONS_FAULTS", 2, _int(1, 50), "faulty spot checks of one unit that propose a summons ..."),
+    Setting("SPOTCHECK_SUMMONS_WEEKS", 4, _int(1, 52), "... within this many weeks"),
+    Setting("SPOTCHECK_SUMMONS_OVERDUE_DAYS", 5, _int(1, 60), "working days a rectification may be overdue before a summons is proposed"),
+    Setting("SPOTCHECK_RUBRIC", {}, _parse_int_pairs(("ring", "late", "anonymous", "partial", "wrong", "deflect",
+                                                      "attitude", "poor_attitude", "pass")),
+            "mystery-call rubric overrides, e.g. ring=20,late=10,anonymous=10,partial=15,wrong=40,deflect=50,attitude=8,poor_attitude=2,pass=60"),
+    Setting("SPOTCHECK_NOTICE_PREFIX", "绥民救通", _parse_str, "notice number prefix: 绥民救通〔2026〕12号"),
+    Setting("SPOTCHECK_ISSUER", "绥化市民政局", _parse_str, "issuing unit printed on notices"),
     Setting("SEARCH_INDEX_POLL_SECONDS", 2, _int(1, 3600), "how often web workers check the KB revision"),
     Setting("MAX_UPLOAD_MB", 20, _int(1, 200), "largest accepted upload, in MB"),
 )

@@ -19,6 +19,9 @@ from sqlalchemy import delete
 from audit import services as audit
 from core import clock, db
 from core.models import LoginAttempt
+from kb.jobs import follow_search_index
+from spotchecks import jobs as spotcheck_jobs
+from tickets.jobs import deadline_warnings
 
 log = logging.getLogger("hotline.scheduler")
 
@@ -40,6 +43,17 @@ def purge_login_attempts(now: datetime) -> str:
 
 JOBS: list[Job] = [
     Job("purge_login_attempts", purge_login_attempts, lambda app: CronTrigger(hour=3, minute=17)),
+    Job("kb_search_index", follow_search_index,
+        lambda app: IntervalTrigger(seconds=app.config["SEARCH_INDEX_POLL_SECONDS"]), catch_up=True),
+    Job("ticket_deadlines", deadline_warnings, lambda app: IntervalTrigger(minutes=5), catch_up=True),
+    Job("spotcheck_weekly_plan", spotcheck_jobs.weekly_plan,
+        lambda app: CronTrigger(day_of_week="mon", hour=int(app.config["PLAN_WEEKDAY_TIME"][:2]),
+                                minute=int(app.config["PLAN_WEEKDAY_TIME"][3:])), catch_up=True),
+    Job("spotcheck_rectification_overdue", spotcheck_jobs.rectification_overdue,
+        lambda app: IntervalTrigger(minutes=30), catch_up=True),
+    Job("spotcheck_summons_proposals", spotcheck_jobs.summons_proposals,
+        lambda app: CronTrigger(hour=7, minute=40), catch_up=True),
+    Job("spotcheck_daily_notice_draft", spotcheck_jobs.daily_notice_draft, lambda app: CronTrigger(hour=18, minute=0)),
 ]
 
 
@@ -53,7 +67,8 @@ def run_job(app: Flask, job: Job) -> str:
         except Exception:
             log.exception("job %s failed", job.name)
             return f"{job.name}: failed"
-        log.info("job %s: %s", job.name, message)
+        if message:
+            log.info("job %s: %s", job.name, message)
         return message
 
 

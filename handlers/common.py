@@ -62,7 +62,14 @@ login_required = roles_required()
 
 
 def domain_error_response(err: DomainError, template_response: Callable | None = None):
-    """A DomainError as JSON (API) or as a flash message plus the re-rendered form (pages)."""
+    """A DomainError as JSON (API) or as a flash message plus the re-rendered form (pages).
+
+    Whatever the service changed before it refused is rolled back here, so the redirect (a 3xx,
+    which the commit point would otherwise commit) never saves half an operation.
+    """
+    from core.db import session
+
+    session.rollback()
     if wants_json():
         extra = {"field": err.field} if err.field else {}
         return json_error(err.status, err.code, err.message, **extra)

@@ -1,6 +1,658 @@
-"""Pages of the spotchecks area (blueprint `spotchecks`, URL prefix /spotchecks) and its JSON API (`api_bp`)."""
+"""Pages of the spotchecks area (blueprint `spotchecks`, URL prefix /spotchecks), the public hotline
+directory (blueprint `hotlines`, /hotlines, no login) and the spot-check JSON API (`api_bp`)."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from audit import services as audit
+from core import clock, db
+from core.errors import Conflict, DomainError, NotFound
+from handlers.common import actor, domain_error_response, form_int, json_body, now, roles_required
+from kb import services as kb_services
+from spotchecks import charts, directory, notices, reports, services, transfer
+from spotchecks.documents import notice_docx
+from spotchecks.models import (
+    CORRECTNESS,
+    FAULT_TYPES,
+    IDENTIFIED,
+    NOTICE_KINDS,
+    RECTIFICATION_STATES,
+    SUMMONS_STATES,
+    Hotline,
+    MysteryCall,
+    Rectification,
+    SpotcheckItem,
+)
+from spotchecks.rubric import rubric_for
 
 bp = Blueprint("spotchecks", __name__, url_prefix="/spotchecks")
 api_bp = Blueprint("spotchecks_api", __name__, url_prefix="/api/v1")
+hotlines_bp = Blueprint("hotlines", __name__)
+
+SUPERVISORS = ("supervisor",)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+WEEKDAYS = "一二三四五六日"
+
+
+def _refused(err: DomainError, page=None):
+    """A refused action: re-render the page with the message (4xx, rolled back), or flash it and go back.
+
+    The explicit rollback makes sure nothing a service touched before refusing is committed by the redirect.
+    """
+    db.session.rollback()
+    return domain_error_response(err, page)
+
+
+def _today() -> date:
+    return clock.today_local()
+
+
+def _this_week() -> str:
+    return services.week_of(_today())
+
+
+def _date_arg(raw: str | None, label: str, default: date | None = None) -> date | None:
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise services.SpotcheckError(f"{label}格式应为 年-月-日") from None
+
+
+@bp.app_template_filter("spot_due")
+def _duedate(value: datetime | None) -> str:
+    """A deadline stored as the end of a day (24:00), shown as that day."""
+    if value is None:
+        return ""
+    return clock.to_local(value - timedelta(seconds=1)).strftime("%Y-%m-%d")
+
+
+@bp.app_template_filter("spot_weekday")
+def _weekday(value: date) -> str:
+    return f"周{WEEKDAYS[value.weekday()]}"
+
+
+@bp.app_context_processor
+def _home_summary() -> dict[str, Any]:
+    """`spotchecks_home()` for the home page partial: the day's work for supervisors and caseworkers."""
+
+    def summary() -> dict[str, Any] | None:
+        if not current_user.is_authenticated:
+            return None
+        user = current_user._get_current_object()
+        at = now()
+        if user.role == "caseworker":
+            owed = [r for r in services.rectifications(unit_ids=services.unit_scope(user), now=at)
+                    if r.state in ("open", "returned")]
+            return {"role": "caseworker", "owed": owed, "overdue": sum(services.is_overdue(r, at) for r in owed)}
+        if not user.has_role(*SUPERVISORS):
+            return None
+        plan = services.plan_for_week(_this_week())
+        today = [i for i in services.plan_items(plan) if i.day == _today()] if plan else []
+        return {"role": "supervisor", "plan": plan, "today": today, "mine": [i for i in today if i.supervisor_id == user.id],
+                "logged": sum(i.call is not None for i in today),
+                "overdue": len(services.rectifications(overdue_only=True, now=at)),
+                "proposals": len(services.summons_list(state="proposed"))}
+
+    return {"spotchecks_home": summary}
+
+
+# --- overview and plans ----------------------------------------------------------------------------
+
+@bp.route("/")
+@roles_required(*SUPERVISORS)
+def index():
+    week = _this_week()
+    plan = services.plan_for_week(week)
+    items = services.plan_items(plan) if plan else []
+    today = [i for i in items if i.day == _today()]
+    at = now()
+    return render_template(
+        "spotchecks/index.html", week=week, plan=plan, items=items, today=today,
+        mine=[i for i in today if i.supervisor_id == actor().id], done=sum(i.call is not None for i in items),
+        open_rects=len(services.rectifications(state="open", now=at)) + len(services.rectifications(state="returned", now=at)),
+        to_verify=len(services.rectifications(state="answered", now=at)),
+        overdue=len(services.rectifications(overdue_only=True, now=at)),
+        proposals=services.summons_list(state="proposed"), drafts=notices.notices(status="draft")[:5],
+        unchecked=len(reports.unchecked(at)))
+
+
+@bp.route("/plan", methods=["GET", "POST"])
+@roles_required(*SUPERVISORS)
+def plan():
+    week = request.values.get("week") or _this_week()
+    if request.method == "POST":
+        try:
+            seed = form_int("seed", label="随机种子")
+            result = services.create_plan(actor=actor(), now=now(), week=week, seed=seed)
+        except DomainError as err:
+            return _refused(err)
+        if result.created:
+            flash(f"已生成{result.plan.week}抽查计划,共{result.created}条", "success")
+            if result.plan.warning:
+                flash(result.plan.warning, "warning")
+        else:
+            flash(f"{result.plan.week}已有抽查计划,未重复生成", "info")
+        return redirect(url_for("spotchecks.plan", week=result.plan.week))
+    try:
+        year, number = services.parse_week(week)
+    except DomainError as err:
+        flash(err.message, "error")
+        return redirect(url_for("spotchecks.plan"))
+    key = services.week_key(year, number)
+    the_plan = services.plan_for_week(key)
+    items = services.plan_items(the_plan) if the_plan else []
+    only_mine = request.args.get("mine") == "1"
+    shown = [i for i in items if not only_mine or i.supervisor_id == actor().id]
+    days: dict[date, list[SpotcheckItem]] = {}
+    for item in shown:
+        days.setdefault(item.day, []).append(item)
+    monday = date.fromisocalendar(year, number, 1)
+    prev_week = services.week_of(monday - timedelta(days=7))
+    next_week = services.week_of(monday + timedelta(days=7))
+    per_area = Counter(i.hotline.unit.area for i in items)
+    return render_template("spotchecks/plan.html", week=key, plan=the_plan, items=items, days=days,
+                           per_area=per_area, prev_week=prev_week, next_week=next_week, only_mine=only_mine,
+                           supervisors=services.active_supervisors(), now=now(),
+                           total_hotlines=len(services.hotlines(active_only=True)))
+
+
+@bp.route("/items/<int:item_id>/move", methods=["POST"])
+@roles_required(*SUPERVISORS)
+def move(item_id: int):
+    item = services.get_item(item_id)
+    try:
+        day = _date_arg(request.form.get("day"), "日期")
+        if day is None:
+            raise services.SpotcheckError("请选择日期", field="day")
+        try:
+            at = time.fromisoformat(request.form.get("time", "").strip())
+        except ValueError:
+            raise services.SpotcheckError("时间格式应为 时:分", field="time") from None
+        services.move_item(actor=actor(), now=now(), item=item, day=day, at=at, reason=request.form.get("reason", ""),
+                           supervisor_id=form_int("supervisor_id", label="督查人员"))
+    except DomainError as err:
+        return _refused(err)
+    flash(f"已调整“{item.hotline.name}”的抽查时间", "success")
+    return redirect(url_for("spotchecks.plan", week=item.week) + f"#item-{item.id}")
+
+
+@bp.route("/items/<int:item_id>/swap", methods=["POST"])
+@roles_required(*SUPERVISORS)
+def swap(item_id: int):
+    item = services.get_item(item_id)
+    try:
+        other = services.get_item(form_int("other_id", required=True, label="互换的任务编号"))
+        services.swap_items(actor=actor(), now=now(), first=item, second=other, reason=request.form.get("reason", ""))
+    except DomainError as err:
+        return _refused(err)
+    flash(f"已互换“{item.hotline.name}”与“{other.hotline.name}”的抽查时间", "success")
+    return redirect(url_for("spotchecks.plan", week=item.week) + f"#item-{item.id}")
+
+
+# --- logging a mystery call ------------------------------------------------------------------------
+
+def _started_at(raw: Any) -> datetime:
+    text = str(raw or "").strip()
+    if not text:
+        raise services.SpotcheckError("请填写开始时间", field="started_at")
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise services.SpotcheckError("开始时间格式应为 年-月-日 时:分", field="started_at") from None
+    return clock.local_to_utc(value) if value.tzinfo is None else value
+
+
+def _int_or_none(raw: Any, label: str, field: str) -> int | None:
+    if raw is None or str(raw).strip() == "":
+        return None
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        raise services.SpotcheckError(f"{label}应为整数", field=field) from None
+
+
+def _flag(raw: Any) -> bool:
+    return raw is True or str(raw).strip().lower() in ("1", "true", "yes", "on", "是")
+
+
+def call_input(data: Mapping[str, Any]) -> services.CallInput:
+    """Parse the logging form or an API body into the service's input."""
+    ring = _int_or_none(data.get("ring_seconds"), "响铃时长", "ring_seconds")
+    if ring is None:
+        raise services.SpotcheckError("请填写响铃时长(秒)", field="ring_seconds")
+    if "connected" not in data or str(data.get("connected")).strip() == "":
+        raise services.SpotcheckError("请选择是否接通", field="connected")
+    return services.CallInput(
+        started_at=_started_at(data.get("started_at")), ring_seconds=ring, connected=_flag(data.get("connected")),
+        identified=str(data.get("identified") or ""), answerer=str(data.get("answerer") or ""),
+        question_entry_id=str(data.get("question_entry_id") or ""), correctness=str(data.get("correctness") or ""),
+        deflected=_flag(data.get("deflected")), attitude=_int_or_none(data.get("attitude"), "服务态度", "attitude"),
+        notes=str(data.get("notes") or ""), recording_ref=str(data.get("recording_ref") or ""))
+
+
+def _log_page(item: SpotcheckItem, status: int = 200):
+    chosen = request.values.get("question_entry_id") or ""
+    entry = kb_services.session.get(kb_services.Entry, chosen.upper()) if chosen else None
+    entry = entry or services.question_for(item)
+    states = kb_services.parameter_states(_today())
+    script = kb_services.render(entry.answer, states) if entry else ""
+    rectification = None
+    if item.recheck:
+        rectification = services.open_rectification_of(item.hotline_id)
+    default_start = clock.to_local(now()).strftime("%Y-%m-%dT%H:%M")
+    return render_template("spotchecks/log.html", item=item, entry=entry, script=script,
+                           entries=services.published_entries(), identified=IDENTIFIED, correctness=CORRECTNESS,
+                           rubric=rubric_for(current_app.config), form=request.form, default_start=default_start,
+                           rectification=rectification), status
+
+
+@bp.route("/items/<int:item_id>", methods=["GET", "POST"])
+@roles_required(*SUPERVISORS)
+def log(item_id: int):
+    item = services.get_item(item_id)
+    if item.call is not None:
+        if request.method == "POST":
+            return _refused(Conflict("该抽查任务已登记过结果,不能重复登记"))
+        return redirect(url_for("spotchecks.call", call_id=item.call.id))
+    if request.method == "GET":
+        return _log_page(item)
+    try:
+        result = services.log_call(actor=actor(), now=now(), item=item, data=call_input(request.form))
+    except DomainError as err:
+        return _refused(err, lambda: _log_page(item)[0])
+    if result.faults:
+        flash(f"已登记:{result.score}分,不合格({'、'.join(result.fault_labels)}),已生成整改事项", "warning")
+    else:
+        flash(f"已登记:{result.score}分,{'合格' if result.passed else '不合格'}", "success")
+    return redirect(url_for("spotchecks.call", call_id=result.id))
+
+
+@bp.route("/calls/<int:call_id>")
+@roles_required(*SUPERVISORS)
+def call(call_id: int):
+    result = services.get_call(call_id)
+    rect = services.rectification_of_call(call_id)
+    return render_template("spotchecks/call.html", call=result, rect=rect, identified=IDENTIFIED,
+                           correctness=CORRECTNESS, description=services.describe_call(result))
+
+
+# --- notices ---------------------------------------------------------------------------------------
+
+@bp.route("/notices")
+@roles_required(*SUPERVISORS)
+def notice_list():
+    return render_template("spotchecks/notices.html", notices=notices.notices(), kinds=NOTICE_KINDS, today=_today())
+
+
+@bp.route("/notices/draft", methods=["POST"])
+@roles_required(*SUPERVISORS)
+def notice_draft():
+    try:
+        day = _date_arg(request.form.get("day"), "日期", _today())
+        notice, created = notices.draft_notice(actor=actor(), now=now(), kind=request.form.get("kind", "daily"), day=day)
+    except DomainError as err:
+        return _refused(err)
+    flash("已起草通报,请核对后发布" if created else "该期通报已存在", "success" if created else "info")
+    return redirect(url_for("spotchecks.notice", notice_id=notice.id))
+
+
+@bp.route("/notices/<int:notice_id>", methods=["GET", "POST"])
+@roles_required(*SUPERVISORS)
+def notice(notice_id: int):
+    item = notices.get_notice(notice_id)
+    page = lambda: render_template("spotchecks/notice.html", notice=item, form=request.form)  # noqa: E731
+    if request.method == "GET":
+        return page()
+    try:
+        op = request.form.get("op", "save")
+        if op == "regenerate":
+            notices.regenerate(actor=actor(), now=now(), notice=item)
+            flash("已按最新抽查结果重新生成正文", "success")
+        elif op == "publish":
+            if request.form.get("body"):  # publish what is on the screen, edits included
+                notices.update_notice(actor=actor(), now=now(), notice=item, title=request.form.get("title", ""),
+                                      recipients=request.form.get("recipients", ""), body=request.form.get("body", ""))
+            notices.publish(actor=actor(), now=now(), notice=item)
+            flash(f"已发布,文号{item.number}", "success")
+        else:
+            notices.update_notice(actor=actor(), now=now(), notice=item, title=request.form.get("title", ""),
+                                  recipients=request.form.get("recipients", ""), body=request.form.get("body", ""))
+            flash("已保存草稿", "success")
+    except DomainError as err:
+        return _refused(err, page)
+    return redirect(url_for("spotchecks.notice", notice_id=item.id))
+
+
+@bp.route("/notices/<int:notice_id>.docx")
+@roles_required(*SUPERVISORS)
+def notice_word(notice_id: int):
+    item = notices.get_notice(notice_id)
+    data = notice_docx(notices.document(item))
+    audit.record("export", "notice", item.id, actor=actor(), now=now(), changes={"format": "docx", "number": item.number})
+    name = f"{item.number or '通报草稿'}.docx"
+    disposition = f"attachment; filename=notice-{item.id}.docx; filename*=UTF-8''{quote(name)}"
+    return Response(data, mimetype=DOCX, headers={"Content-Disposition": disposition})
+
+
+@bp.route("/notices/<int:notice_id>/print")
+@roles_required(*SUPERVISORS)
+def notice_print(notice_id: int):
+    item = notices.get_notice(notice_id)
+    return render_template("spotchecks/notice_print.html", notice=item, doc=notices.document(item))
+
+
+# --- rectification ---------------------------------------------------------------------------------
+
+def _visible_rect(rect_id: int) -> Rectification:
+    rect = services.get_rectification(rect_id)
+    if not current_user.has_role(*SUPERVISORS) and rect.unit_id not in services.unit_scope(actor()):
+        abort(403)
+    return rect
+
+
+@bp.route("/rectifications")
+@roles_required("supervisor", "caseworker")
+def rectification_list():
+    state = request.args.get("state", "")
+    area = request.args.get("area", "")
+    overdue = request.args.get("overdue") == "1"
+    scope = None if current_user.has_role(*SUPERVISORS) else services.unit_scope(actor())
+    rows = services.rectifications(state=state if state in RECTIFICATION_STATES else "", unit_ids=scope, area=area,
+                                   overdue_only=overdue, now=now())
+    return render_template("spotchecks/rectifications.html", rows=rows, states=RECTIFICATION_STATES, state=state,
+                           area=area, overdue=overdue, areas=services._area_order(), now=now(),
+                           is_overdue=services.is_overdue)
+
+
+@bp.route("/rectifications/<int:rect_id>", methods=["GET", "POST"])
+@roles_required("supervisor", "caseworker")
+def rectification(rect_id: int):
+    rect = _visible_rect(rect_id)
+
+    def page():
+        history, _ = audit.find_events(audit.EventFilter(entity_type="rectification", entity_id=str(rect.id)), limit=50)
+        return render_template("spotchecks/rectification.html", rect=rect, form=request.form, history=history,
+                               overdue=services.is_overdue(rect, now()), can_answer=services.can_answer(actor(), rect),
+                               is_supervisor=current_user.has_role(*SUPERVISORS))
+
+    if request.method == "GET":
+        return page()
+    op = request.form.get("op", "")
+    try:
+        if op == "answer":
+            services.answer_rectification(actor=actor(), now=now(), rect=rect, response=request.form.get("response", ""),
+                                          evidence=request.form.get("evidence", ""),
+                                          attachment_ref=request.form.get("attachment_ref", ""))
+            flash("已报送整改情况,等待督查人员核验", "success")
+        elif op in ("close", "return", "edit") and not current_user.has_role(*SUPERVISORS):
+            abort(403)
+        elif op == "close":
+            services.close_out(actor=actor(), now=now(), rect=rect, evidence=request.form.get("evidence", ""),
+                               attachment_ref=request.form.get("attachment_ref", ""))
+            flash(f"整改事项{rect.code}已销号", "success")
+        elif op == "return":
+            services.return_rectification(actor=actor(), now=now(), rect=rect, reason=request.form.get("reason", ""))
+            flash("已退回,请单位重新整改", "success")
+        elif op == "edit":
+            services.edit_rectification(actor=actor(), now=now(), rect=rect,
+                                        responsible_person=request.form.get("responsible_person", ""),
+                                        measure=request.form.get("measure", ""),
+                                        deadline=_date_arg(request.form.get("deadline"), "整改期限"))
+            flash("已保存整改要求", "success")
+        else:
+            raise services.SpotcheckError("未知操作")
+    except DomainError as err:
+        return _refused(err, page)
+    return redirect(url_for("spotchecks.rectification", rect_id=rect.id))
+
+
+# --- summons ---------------------------------------------------------------------------------------
+
+@bp.route("/summons", methods=["GET", "POST"])
+@roles_required(*SUPERVISORS)
+def summons_list():
+    if request.method == "POST":
+        created = services.propose_summonses(now=now())
+        flash(f"按约谈规则检查完毕,新增{len(created)}条约谈建议", "success" if created else "info")
+        return redirect(url_for("spotchecks.summons_list"))
+    state = request.args.get("state", "")
+    return render_template("spotchecks/summons_list.html", rows=services.summons_list(state=state),
+                           states=SUMMONS_STATES, state=state, rule=services.summons_rule())
+
+
+@bp.route("/summons/<int:summons_id>", methods=["GET", "POST"])
+@roles_required(*SUPERVISORS)
+def summons(summons_id: int):
+    item = services.get_summons(summons_id)
+    page = lambda: render_template("spotchecks/summons.html", summons=item, form=request.form,  # noqa: E731
+                                   today=_today())
+    if request.method == "GET":
+        return page()
+    try:
+        if request.form.get("op") == "dismiss":
+            services.dismiss_summons(actor=actor(), now=now(), summons=item, reason=request.form.get("reason", ""))
+            flash("已记录不予约谈", "success")
+        else:
+            services.confirm_summons(actor=actor(), now=now(), summons=item,
+                                     held_on=_date_arg(request.form.get("held_on"), "约谈日期"),
+                                     attendees=request.form.get("attendees", ""),
+                                     outcome=request.form.get("outcome", ""), leader=request.form.get("leader", ""))
+            flash("已登记约谈情况", "success")
+    except DomainError as err:
+        return _refused(err, page)
+    return redirect(url_for("spotchecks.summons", summons_id=item.id))
+
+
+# --- the hotline registry --------------------------------------------------------------------------
+
+@bp.route("/hotlines")
+@roles_required(*SUPERVISORS)
+def registry():
+    rows = services.hotlines()
+    query = request.args.get("q", "").strip()
+    if query:
+        keys = {listing.id: listing for listing in directory.listings()}
+        rows = [h for h in rows if h.id in keys and directory.matches(keys[h.id], query)]
+    return render_template("spotchecks/hotlines.html", rows=rows, q=query, can_edit=current_user.role == "admin")
+
+
+def _hotline_form(hotline: Hotline | None, status: int = 200):
+    units = services.units_for_hotlines()
+    return render_template("spotchecks/hotline_form.html", hotline=hotline, units=units, form=request.form), status
+
+
+def _hotline_data() -> dict[str, Any]:
+    form = request.form
+    return {"unit_id": form.get("unit_id", ""), "name": form.get("name", ""), "number": form.get("number", ""),
+            "service_hours": form.get("service_hours", ""), "contact": form.get("contact", ""),
+            "leader": form.get("leader", ""), "leader_title": form.get("leader_title", ""),
+            "active": form.get("active") == "1"}
+
+
+@bp.route("/hotlines/new", methods=["GET", "POST"])
+@roles_required("admin")
+def hotline_new():
+    if request.method == "GET":
+        return _hotline_form(None)
+    try:
+        hotline = services.create_hotline(actor=actor(), now=now(), data=_hotline_data())
+    except DomainError as err:
+        flash(err.message, "error")
+        return _hotline_form(None, err.status)
+    flash(f"已新增热线 {hotline.name}", "success")
+    return redirect(url_for("spotchecks.registry"))
+
+
+@bp.route("/hotlines/<int:hotline_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def hotline_edit(hotline_id: int):
+    hotline = services.get_hotline(hotline_id)
+    if request.method == "GET":
+        return _hotline_form(hotline)
+    try:
+        services.update_hotline(actor=actor(), now=now(), hotline=hotline, data=_hotline_data())
+    except DomainError as err:
+        flash(err.message, "error")
+        return _hotline_form(hotline, err.status)
+    flash("已保存", "success")
+    return redirect(url_for("spotchecks.registry"))
+
+
+@bp.route("/hotlines/export.xlsx")
+@roles_required(*SUPERVISORS)
+def hotline_export():
+    rows = services.hotlines()
+    audit.record("export", "hotline", "", actor=actor(), now=now(), changes={"format": "xlsx", "rows": len(rows)})
+    stamp = clock.to_local(now()).strftime("%Y%m%d")
+    return Response(transfer.export_xlsx(rows), mimetype=XLSX,
+                    headers={"Content-Disposition": f"attachment; filename=hotlines-{stamp}.xlsx"})
+
+
+@bp.route("/hotlines/import", methods=["GET", "POST"])
+@roles_required("admin")
+def hotline_import():
+    if request.method == "GET":
+        return render_template("spotchecks/hotline_import.html", errors=None)
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise transfer.HotlineImportError(["请选择要导入的xlsx文件"])
+        if not upload.filename.lower().endswith(".xlsx"):
+            raise transfer.HotlineImportError(["只能导入.xlsx文件"])
+        counts = transfer.import_xlsx(upload.read(transfer.MAX_BYTES + 1), actor=actor(), now=now())
+    except transfer.HotlineImportError as err:
+        return render_template("spotchecks/hotline_import.html", errors=err.errors), 422
+    except DomainError as err:
+        return render_template("spotchecks/hotline_import.html", errors=[err.message]), 422
+    flash(f"导入完成:新增{counts['created']}条,修改{counts['updated']}条,无变化{counts['unchanged']}条", "success")
+    return redirect(url_for("spotchecks.registry"))
+
+
+# --- reports ---------------------------------------------------------------------------------------
+
+def _report_range() -> tuple[date, date]:
+    weeks = request.args.get("weeks", type=int) or 8
+    weeks = max(1, min(weeks, 52))
+    start, end = reports.weeks_ending(_today(), weeks)
+    try:
+        start = _date_arg(request.args.get("from"), "开始日期", start)
+        end = _date_arg(request.args.get("to"), "结束日期", end)
+    except DomainError as err:
+        flash(err.message, "error")
+    if end < start:
+        start, end = end, start
+    if (end - start).days > 400:
+        start = end - timedelta(days=400)
+    return start, end
+
+
+@bp.route("/reports")
+@roles_required(*SUPERVISORS)
+def report():
+    start, end = _report_range()
+    data = reports.build(start, end, now())
+    labels = [w.label[5:] for w in data.weeks]
+    week_chart = charts.line_chart(labels, [
+        charts.Series("接通率", [w.connection_rate for w in data.weeks]),
+        charts.Series("合格率", [w.pass_rate for w in data.weeks])], title="按周接通率与合格率", y_max=100, unit="%")
+    county_chart = charts.bar_chart([c.label for c in data.counties], [
+        charts.Series("接通率", [c.connection_rate for c in data.counties]),
+        charts.Series("合格率", [c.pass_rate for c in data.counties])], title="按县(市、区)接通率与合格率",
+        y_max=100, unit="%")
+    fault_chart = charts.bar_chart(labels, [charts.Series(label, data.fault_counts[key])
+                                            for key, label in FAULT_TYPES.items()], title="问题类型(按周)", stacked=True)
+    return render_template("spotchecks/reports.html", report=data, week_chart=week_chart, county_chart=county_chart,
+                           fault_chart=fault_chart, faults=FAULT_TYPES, start=start, end=end)
+
+
+@bp.route("/reports.xlsx")
+@roles_required(*SUPERVISORS)
+def report_xlsx():
+    start, end = _report_range()
+    data = reports.build(start, end, now())
+    audit.record("export", "spotcheck_report", "", actor=actor(), now=now(), changes={"from": start, "to": end})
+    return Response(reports.export_xlsx(data), mimetype=XLSX,
+                    headers={"Content-Disposition": f"attachment; filename=spotchecks-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"})
+
+
+# --- the public directory --------------------------------------------------------------------------
+
+@hotlines_bp.route("/hotlines")
+def public_directory():
+    query = request.args.get("q", "").strip()[:50]
+    rows = directory.listings()
+    total = len(rows)
+    if query:
+        rows = [row for row in rows if directory.matches(row, query)]
+    return render_template("hotlines/index.html", groups=directory.grouped(rows), q=query, total=total,
+                           shown=len(rows), today=_today())
+
+
+# --- JSON API --------------------------------------------------------------------------------------
+
+def _item_json(item: SpotcheckItem) -> dict[str, Any]:
+    return {"id": item.id, "hotline_id": item.hotline_id, "hotline": item.hotline.name, "number": item.hotline.number,
+            "date": item.day.isoformat(), "time": clock.to_local(item.planned_at).strftime("%H:%M"),
+            "supervisor": item.supervisor.username, "recheck": item.recheck, "outside_hours": item.outside_hours,
+            "call_id": item.call.id if item.call else None}
+
+
+def _call_json(result: MysteryCall) -> dict[str, Any]:
+    rect = services.rectification_of_call(result.id)
+    return {"id": result.id, "item_id": result.item_id, "hotline_id": result.hotline_id,
+            "started_at": result.started_at.isoformat(), "connected": result.connected, "score": result.score,
+            "passed": result.passed, "faults": result.faults, "fault_labels": result.fault_labels,
+            "rectification_id": rect.id if rect else None}
+
+
+@api_bp.route("/spotchecks/plan")
+@roles_required(*SUPERVISORS)
+def api_plan():
+    year, number = services.parse_week(request.args.get("week") or _this_week())
+    the_plan = services.plan_for_week(services.week_key(year, number))
+    if the_plan is None:
+        raise NotFound(f"{services.week_key(year, number)}尚无抽查计划")
+    return jsonify({"week": the_plan.week, "seed": the_plan.seed, "quota": the_plan.quota,
+                    "warning": the_plan.warning or None,
+                    "items": [_item_json(i) for i in services.plan_items(the_plan)]})
+
+
+@api_bp.route("/spotchecks/items/<int:item_id>/result", methods=["POST"])
+@roles_required(*SUPERVISORS)
+def api_log(item_id: int):
+    body = json_body()
+    item = services.get_item(item_id)
+    result = services.log_call(actor=actor(), now=now(), item=item, data=call_input(body))
+    return jsonify(_call_json(result)), 201
+
+
+@api_bp.route("/hotlines")
+@roles_required()
+def api_hotlines():
+    return jsonify({"hotlines": [{"id": h.id, "name": h.name, "number": h.number, "area": h.unit.area,
+                                  "unit": h.unit.name, "unit_id": h.unit_id, "level": h.level,
+                                  "service_hours": h.service_hours, "active": h.active}
+                                 for h in services.hotlines()]})
+

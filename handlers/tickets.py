@@ -1,6 +1,693 @@
 """Pages of the tickets area (blueprint `tickets`, URL prefix /tickets) and its JSON API (`api_bp`)."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from markupsafe import Markup
+
+from core import clock, units
+from core.db import session
+from core.errors import DomainError, Forbidden
+from handlers.common import (
+    actor,
+    domain_error_response,
+    json_body,
+    login_required,
+    now,
+    roles_required,
+)
+from tickets import metrics, presenters, services
+from tickets.calendar import load_calendar
+from tickets.models import (
+    FIRST_CONTACT_UNITS,
+    KINDS,
+    OUTCOMES,
+    SATISFACTION,
+    STATES,
+    URGENCIES,
+    Call,
+)
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 api_bp = Blueprint("tickets_api", __name__, url_prefix="/api/v1")
+
+PAGE_SIZE = 50
+
+
+def _uploads() -> Path:
+    return Path(current_app.instance_path) / "uploads" / "tickets"
+
+
+def _max_upload() -> int:
+    return current_app.config.get("TICKET_ATTACHMENT_MAX_BYTES") or services.MAX_ATTACHMENT_BYTES
+
+
+def _refused(err: DomainError) -> None:
+    """Undo whatever the failed service flushed; a refusal for want of rights goes to the audit trail."""
+    session.rollback()
+    if isinstance(err, Forbidden):
+        g.security_event = {"action": "permission_denied",
+                            "changes": {"method": request.method, "reason": err.message}}
+
+
+def _failed(err: DomainError, page: Callable | None = None):
+    """Answer a failed service call with its message, always with a 4xx status (so nothing commits)."""
+    _refused(err)
+    if page is None:
+        return domain_error_response(err, lambda: render_template("error.html", status=err.status,
+                                                                  message=err.message))
+    return domain_error_response(err, page)
+
+
+def _local_date(raw: str | None, label: str) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise DomainError(f"{label}应为日期,格式如2026-11-23", status=400) from None
+
+
+def _int_arg(name: str) -> int | None:
+    raw = (request.args.get(name) or "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+# --- template helpers --------------------------------------------------------------------------
+
+@bp.app_template_filter("time_left")
+def time_left_filter(ticket) -> Markup:
+    """A badge with the time left on the ticket's current limit (or how long it is overdue)."""
+    current = ticket.current_deadline()
+    if current is None:
+        return Markup("")
+    limit, due = current
+    label = {"first_contact": "首次联系", "closure": "办结", "callback": "回访"}[limit]
+    delta = due - clock.now()
+    overdue = delta.total_seconds() < 0
+    text = _duration(abs(delta))
+    css = "bad" if overdue else "warn" if delta < timedelta(hours=24) else "good"
+    words = f"{label}已超期{text}" if overdue else f"{label}剩余{text}"
+    return Markup('<span class="badge {}" title="{}时限:{}">{}</span>').format(
+        css, label, clock.to_local(due).strftime("%Y-%m-%d %H:%M"), words)
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}天{hours}小时"
+    if hours:
+        return f"{hours}小时{mins}分"
+    return f"{mins}分钟"
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {"tickets_home": _home_summary, "phone_for": services.phone_for, "id_number_for": services.id_number_for,
+            "call_number_for": services.call_number_for}
+
+
+def _home_summary() -> dict[str, Any]:
+    """What the home page shows of the tickets area, by role (called lazily by templates/tickets/_home.html)."""
+    user = actor()
+    if user is None:
+        return {}
+    at = clock.now()
+    summary: dict[str, Any] = {"unread": services.unread_count(user)}
+    if user.role == "admin":
+        today = clock.today_local()
+        years = sorted({today.year, (today + timedelta(days=60)).year})
+        summary["missing_years"] = load_calendar().missing_years(years)
+    if user.has_role("supervisor"):
+        summary["overdue"] = services.count_overdue(at)
+    if user.role == "caseworker":
+        owned, cohandled = services.my_tickets(user, at)
+        summary["mine"] = len(owned) + len(cohandled)
+        summary["mine_overdue"] = sum(t.is_overdue(at) for t in owned + cohandled)
+    return summary
+
+
+# --- calls (pages) ----------------------------------------------------------------------------
+
+def _call_page(status: int = 200, form: Any = None):
+    user = actor()
+    calls = services.find_calls(operator=user, limit=10)
+    return render_template("tickets/call_new.html", calls=calls, outcomes=OUTCOMES,
+                           has_search="kb.search" in current_app.view_functions,
+                           call_form=form if form is not None else request.form), status
+
+
+@bp.route("/calls/new")
+@roles_required("operator", "supervisor")
+def new_call():
+    return _call_page(form={})
+
+
+@bp.route("/calls", methods=["POST"])
+@roles_required("operator", "supervisor")
+def record_call():
+    form = request.form
+    try:
+        call = services.record_call(
+            actor=actor(), now=now(), outcome=form.get("outcome"), caller_number=form.get("caller_number", ""),
+            caller_name=form.get("caller_name", ""), question=form.get("question", ""),
+            kb_entry_ids=form.get("kb_entry_ids", ""), duration_seconds=form.get("duration"),
+            call_id=int(form["call_id"]) if form.get("call_id", "").isdigit() else None)
+    except DomainError as err:
+        return _failed(err, lambda e=err: _call_page(e.status)[0])
+    if call.outcome == "ticket":
+        flash("来电已记录,请填写工单并派单", "success")
+        return redirect(url_for("tickets.new", call_id=call.id))
+    flash(f"来电已记录({call.outcome_label})", "success")
+    target = form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(url_for("tickets.new_call"))
+
+
+@bp.route("/calls/list")
+@roles_required("operator", "supervisor")
+def calls():
+    page = max(_int_arg("page") or 1, 1)
+    outcome = request.args.get("outcome", "")
+    outcome = outcome if outcome in OUTCOMES else ""
+    rows = services.find_calls(outcome=outcome, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    return render_template("tickets/calls.html", calls=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE, page=page,
+                           outcomes=OUTCOMES, outcome=outcome)
+
+
+# --- tickets (pages) --------------------------------------------------------------------------
+
+def _board_filter(args) -> services.BoardFilter:
+    start = _local_date(args.get("from"), "开始日期")
+    end = _local_date(args.get("to"), "结束日期")
+    return services.BoardFilter(
+        state=args.get("state", "") if args.get("state") in STATES else "",
+        unit_id=int(args["unit"]) if (args.get("unit") or "").isdigit() else None,
+        overdue=args.get("overdue") == "1",
+        kind=args.get("kind", "") if args.get("kind") in KINDS else "",
+        start=metrics.local_range(start, start)[0] if start else None,
+        end=metrics.local_range(end, end)[1] if end else None,
+        q=(args.get("q") or "")[:50])
+
+
+@bp.route("/")
+@roles_required("operator", "supervisor")
+def board():
+    try:
+        flt = _board_filter(request.args)
+    except DomainError as err:
+        flash(err.message, "error")
+        flt = services.BoardFilter()
+    page = max(_int_arg("page") or 1, 1)
+    tickets, total = services.find_tickets(flt, now=now(), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render_template("tickets/board.html", tickets=tickets, total=total, page=page, page_size=PAGE_SIZE,
+                           args=request.args, states=STATES, kinds=KINDS, units=units.list_units(active_only=True),
+                           now=now(), export_args={k: v for k, v in request.args.items() if k != "page"})
+
+
+@bp.route("/export.xlsx")
+@roles_required("operator", "supervisor")
+def board_export():
+    try:
+        flt = _board_filter(request.args)
+    except DomainError as err:
+        return _failed(err)
+    tickets, total = services.find_tickets(flt, now=now(), limit=None)
+    services.record_export(actor=actor(), now=now(), what="ticket", filters=flt.as_dict(), rows=total)
+    body = presenters.board_xlsx(tickets, actor(), now())
+    stamp = clock.to_local(now()).strftime("%Y%m%d-%H%M")
+    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename=tickets-{stamp}.xlsx"})
+
+
+@bp.route("/mine")
+@roles_required("caseworker")
+def mine():
+    owned, cohandled = services.my_tickets(actor(), now())
+    return render_template("tickets/mine.html", owned=owned, cohandled=cohandled, now=now())
+
+
+def _form_page(status: int = 200, form: Any = None, call: Call | None = None):
+    form = request.form if form is None else form
+    township_id = form.get("township_id")
+    topic = form.get("topic", "")
+    suggestions = services.suggest_owners(int(township_id), topic) if str(township_id or "").isdigit() else []
+    from kb.models import CATEGORIES
+
+    caseworkers = services.active_caseworkers()
+    all_units = units.list_units(active_only=True)
+    return render_template(
+        "tickets/form.html", form=form, call=call, kinds=KINDS, urgencies=URGENCIES, topics=CATEGORIES,
+        townships=[u for u in all_units if u.level == "township"], units=all_units, caseworkers=caseworkers,
+        suggestions=suggestions, policies={(p.kind, p.urgency): p for p in services.list_policies()}), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required("operator", "supervisor")
+def new():
+    raw_call = request.values.get("call_id", "")
+    try:
+        call = services.get_call(int(raw_call)) if raw_call.isdigit() else None
+    except DomainError as err:
+        return _failed(err)
+    if request.method == "GET":
+        prefill: dict[str, Any] = {}
+        if call is not None:
+            prefill = {"citizen_name": call.caller_name, "description": call.question, "call_id": call.id,
+                       "topic": services.call_topic(call)}
+        return _form_page(form=prefill, call=call)
+    form = request.form
+    try:
+        ticket = services.create_ticket(
+            actor=actor(), now=now(), kind=form.get("kind"), urgency=form.get("urgency"),
+            citizen_name=form.get("citizen_name", ""), citizen_phone=form.get("citizen_phone", ""),
+            citizen_id_number=form.get("citizen_id_number", ""), township_id=form.get("township_id"),
+            description=form.get("description", ""), topic=form.get("topic", ""), call_id=form.get("call_id"),
+            owner_id=form.get("user_id"))
+        for upload in request.files.getlist("files"):
+            if upload and upload.filename:
+                services.add_attachment(actor=actor(), now=now(), ticket=ticket, filename=upload.filename,
+                                        stream=upload.stream, directory=_uploads(), max_bytes=_max_upload())
+    except DomainError as err:
+        return _failed(err, lambda e=err: _form_page(e.status, call=call)[0])
+    flash(f"已创建工单 {ticket.number}" + (f",已派给{ticket.first_owner.display_name}" if ticket.first_owner else ""),
+          "success")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+def _ticket_page(ticket, status: int = 200):
+    user = actor()
+    caseworkers = services.active_caseworkers()
+    return render_template(
+        "tickets/ticket.html", ticket=ticket, now=now(), user=user, satisfaction=SATISFACTION,
+        units=units.list_units(active_only=True), caseworkers=caseworkers,
+        suggestions=services.suggest_owners(ticket.township_id, ticket.topic) if ticket.state == "pending_dispatch"
+        or ticket.pending_request("return") else [],
+        is_owner=ticket.first_owner_id == user.id, summary=services.event_summary,
+        labels=services.ACTION_LABELS, states_label=services.state_label), status
+
+
+@bp.route("/<int:ticket_id>")
+@login_required
+def show(ticket_id: int):
+    try:
+        ticket = services.viewable_ticket(ticket_id, actor())
+    except DomainError as err:
+        return _failed(err)
+    return _ticket_page(ticket)
+
+
+@bp.route("/<int:ticket_id>/dispatch", methods=["POST"])
+@roles_required("operator", "supervisor")
+def dispatch(ticket_id: int):
+    try:
+        ticket = services.get_ticket(ticket_id)
+        services.dispatch(actor=actor(), now=now(), ticket=ticket, user_id=request.form.get("user_id"),
+                          version=request.form.get("version"), note=request.form.get("note", ""))
+    except DomainError as err:
+        return _failed(err, lambda e=err: _ticket_page(services.get_ticket(ticket_id), e.status)[0])
+    flash(f"已派单给{ticket.first_owner.display_name}", "success")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+@bp.route("/<int:ticket_id>/action", methods=["POST"])
+@login_required
+def action(ticket_id: int):
+    try:
+        ticket = services.viewable_ticket(ticket_id, actor())
+        services.run_action(actor=actor(), now=now(), ticket=ticket, data=request.form.to_dict())
+    except DomainError as err:
+        return _failed(err, lambda e=err: _ticket_page(services.get_ticket(ticket_id), e.status)[0])
+    label = services.ACTION_LABELS.get(request.form.get("action", ""), "操作")
+    flash(f"{label}:已完成", "success")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+@bp.route("/<int:ticket_id>/attachments", methods=["POST"])
+@login_required
+def upload(ticket_id: int):
+    try:
+        ticket = services.viewable_ticket(ticket_id, actor())
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise DomainError("请选择要上传的文件", field="file")
+        services.add_attachment(actor=actor(), now=now(), ticket=ticket, filename=upload.filename,
+                                stream=upload.stream, directory=_uploads(), max_bytes=_max_upload())
+    except DomainError as err:
+        return _failed(err, lambda e=err: _ticket_page(services.get_ticket(ticket_id), e.status)[0])
+    flash("附件已上传", "success")
+    return redirect(url_for("tickets.show", ticket_id=ticket.id))
+
+
+@bp.route("/attachments/<int:attachment_id>")
+@login_required
+def attachment(attachment_id: int):
+    try:
+        att = services.viewable_attachment(attachment_id, actor())
+    except DomainError as err:
+        return _failed(err)
+    return send_file(services.attachment_path(att, _uploads()), mimetype=att.content_type, as_attachment=True,
+                     download_name=att.filename)
+
+
+# --- metrics, policies, calendar, notifications (pages) ---------------------------------------
+
+def _metrics_range(args) -> tuple[date, date]:
+    today = clock.today_local()
+    end = _local_date(args.get("to"), "结束日期") or today
+    start = _local_date(args.get("from"), "开始日期") or end - timedelta(days=29)
+    if start > end:
+        raise DomainError("开始日期不能晚于结束日期", status=400)
+    if (end - start).days > 366:
+        raise DomainError("统计区间不能超过一年", status=400)
+    return start, end
+
+
+@bp.route("/metrics")
+@roles_required("supervisor")
+def metrics_page():
+    try:
+        start, end = _metrics_range(request.args)
+    except DomainError as err:
+        return _failed(err)
+    figures = metrics.compute(start, end, now())
+    states = [(STATES[k], v) for k, v in figures["tickets"]["by_state"].items()]
+    return render_template("tickets/metrics.html", m=figures, start=start, end=end, outcomes=OUTCOMES,
+                           states=STATES, satisfaction=SATISFACTION,
+                           day_chart=metrics.rate_chart(figures["by_day"], "date"),
+                           week_chart=metrics.rate_chart(figures["by_week"], "week"),
+                           state_chart=metrics.bar_chart(states))
+
+
+@bp.route("/metrics.xlsx")
+@roles_required("supervisor")
+def metrics_export():
+    try:
+        start, end = _metrics_range(request.args)
+    except DomainError as err:
+        return _failed(err)
+    figures = metrics.compute(start, end, now())
+    services.record_export(actor=actor(), now=now(), what="ticket_metrics",
+                           filters={"from": start.isoformat(), "to": end.isoformat()},
+                           rows=figures["calls"]["total"] + figures["tickets"]["total"])
+    return Response(metrics.to_xlsx(figures),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename=metrics-{start}-{end}.xlsx"})
+
+
+@bp.route("/policies", methods=["GET", "POST"])
+@roles_required("admin")
+def policies():
+    page = lambda: render_template("tickets/policies.html", policies=services.list_policies(),  # noqa: E731
+                                   kinds=KINDS, urgencies=URGENCIES, units=FIRST_CONTACT_UNITS)
+    if request.method == "POST":
+        form = request.form
+        try:
+            services.update_policy(
+                actor=actor(), now=now(), kind=form.get("kind", ""), urgency=form.get("urgency", ""),
+                first_contact_amount=_form_number(form, "first_contact_amount", "首次联系时限"),
+                first_contact_unit=form.get("first_contact_unit", ""),
+                closure_working_days=_form_number(form, "closure_working_days", "办结时限"),
+                callback_working_days=_form_number(form, "callback_working_days", "回访时限"))
+        except DomainError as err:
+            return _failed(err, page)
+        flash(f"已保存:{KINDS.get(form.get('kind', ''), '')}/{URGENCIES.get(form.get('urgency', ''), '')}", "success")
+        return redirect(url_for("tickets.policies"))
+    return page()
+
+
+def _form_number(form, name: str, label: str) -> int:
+    raw = (form.get(name) or "").strip()
+    if not raw.isdigit():
+        raise DomainError(f"{label}应为正整数", field=name)
+    return int(raw)
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+@roles_required("admin")
+def calendar():
+    today = clock.today_local()
+    year = _int_arg("year") or today.year
+
+    def page():
+        cal = load_calendar()
+        overrides = services.list_overrides()
+        years = list(range(today.year - 1, today.year + 3))
+        return render_template("tickets/calendar.html", cal=cal, overrides=overrides, year=year, years=years,
+                               missing=cal.missing_years(years), months=_months(cal, year), today=today)
+
+    if request.method == "POST":
+        form = request.form
+        try:
+            if form.get("op") == "delete":
+                services.remove_override(actor=actor(), now=now(),
+                                         override_id=_form_number(form, "override_id", "日期设置"))
+                flash("已删除", "success")
+            else:
+                day = _local_date(form.get("day"), "日期")
+                services.set_override(actor=actor(), now=now(), day=day, working=form.get("working") == "1",
+                                      note=form.get("note", ""))
+                flash(f"已保存 {day}", "success")
+        except DomainError as err:
+            return _failed(err, page)
+        return redirect(url_for("tickets.calendar", year=year))
+    return page()
+
+
+def _months(cal, year: int) -> list[dict[str, Any]]:
+    months = []
+    for month in range(1, 13):
+        first = date(year, month, 1)
+        days = []
+        d = first
+        while d.month == month:
+            days.append({"day": d, "working": cal.is_working_day(d), "weekend": d.weekday() >= 5,
+                         "override": d in cal.overrides, "name": cal.holiday_name(d)})
+            d += timedelta(days=1)
+        months.append({"month": month, "offset": first.weekday(), "days": days})
+    return months
+
+
+@bp.route("/notifications", methods=["GET", "POST"])
+@login_required
+def notifications():
+    if request.method == "POST":
+        raw = request.form.get("notification_id", "")
+        services.mark_read(actor=actor(), now=now(), notification_id=int(raw) if raw.isdigit() else None)
+        target = request.form.get("next", "")
+        if target.startswith("/tickets/") and not target.startswith("//"):
+            return redirect(target)
+        return redirect(url_for("tickets.notifications"))
+    return render_template("tickets/notifications.html", items=services.notifications_for(actor()))
+
+
+# --- JSON API ---------------------------------------------------------------------------------
+
+def api(view: Callable) -> Callable:
+    """Domain errors as JSON with their status (the request rolls back)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any):
+        try:
+            return view(*args, **kwargs)
+        except DomainError as err:
+            _refused(err)
+            return domain_error_response(err)
+
+    return wrapped
+
+
+def _first(data: dict[str, Any], *names: str) -> Any:
+    return next((data[n] for n in names if data.get(n) not in (None, "")), None)
+
+
+@api_bp.route("/calls", methods=["POST"])
+@roles_required("operator", "supervisor")
+@api
+def api_calls():
+    """Telephony announces a ringing call; with an `outcome`, the call is recorded as well."""
+    data = json_body()
+    number = _first(data, "caller_number", "number", "phone", "caller")
+    external_id = _first(data, "external_id", "external_call_id", "call_id")
+    outcome = _first(data, "outcome")
+    if outcome is None:
+        operator_id = _first(data, "operator_id")
+        call, created = services.announce_call(actor=actor(), now=now(), caller_number=number or "",
+                                               external_id=str(external_id) if external_id is not None else None,
+                                               operator_id=operator_id if isinstance(operator_id, int) else None)
+        return jsonify(presenters.call_json(call, actor(), with_tickets=True)), 201 if created else 200
+    call = services.record_call(
+        actor=actor(), now=now(), outcome=outcome, caller_number=number or "",
+        caller_name=_first(data, "caller_name", "name") or "", question=_first(data, "question") or "",
+        kb_entry_ids=_first(data, "kb_entry_ids", "kb_entries", "entries"),
+        duration_seconds=_first(data, "duration_seconds", "duration"),
+        external_id=str(external_id) if external_id is not None else None)
+    return jsonify(presenters.call_json(call, actor(), with_tickets=True)), 201
+
+
+@api_bp.route("/calls/<int:call_id>", methods=["GET", "POST"])
+@roles_required("operator", "supervisor")
+@api
+def api_call(call_id: int):
+    """GET a call; POST records the outcome of an announced call."""
+    call = services.get_call(call_id)
+    if request.method == "POST":
+        data = json_body()
+        services.record_call(
+            actor=actor(), now=now(), call_id=call.id, outcome=_first(data, "outcome"),
+            caller_number=_first(data, "caller_number", "number") or "",
+            caller_name=_first(data, "caller_name", "name") or "", question=_first(data, "question") or "",
+            kb_entry_ids=_first(data, "kb_entry_ids", "kb_entries"),
+            duration_seconds=_first(data, "duration_seconds", "duration"))
+    return jsonify(presenters.call_json(call, actor(), with_tickets=True))
+
+
+@api_bp.route("/calls/incoming")
+@roles_required("operator", "supervisor")
+@api
+def api_incoming():
+    """Calls telephony announced that are not yet recorded (the operator's page polls this)."""
+    user = actor()
+    return jsonify({"calls": [presenters.call_json(c, user, with_tickets=True)
+                              for c in services.incoming_calls(user, now())]})
+
+
+@api_bp.route("/calls/lookup")
+@roles_required("operator", "supervisor")
+@api
+def api_lookup():
+    """A repeat caller's open tickets, by phone number."""
+    return jsonify({"tickets": presenters.open_tickets_json(request.args.get("number", ""), actor())})
+
+
+@api_bp.route("/tickets", methods=["GET", "POST"])
+@login_required
+@api
+def api_tickets():
+    user = actor()
+    if request.method == "GET":
+        if user.role == "caseworker":
+            owned, cohandled = services.my_tickets(user, now())
+            found, total = owned + cohandled, len(owned) + len(cohandled)
+        elif user.has_role("operator", "supervisor"):
+            found, total = services.find_tickets(_board_filter(request.args), now=now(),
+                                                 limit=min(_int_arg("limit") or 100, 500),
+                                                 offset=_int_arg("offset") or 0)
+        else:
+            raise Forbidden("您没有权限查看工单")
+        return jsonify({"total": total, "tickets": [presenters.ticket_summary(t, user, now()) for t in found]})
+    data = json_body()
+    ticket = services.create_ticket(
+        actor=user, now=now(), kind=data.get("kind"), urgency=data.get("urgency", "normal"),
+        citizen_name=_first(data, "citizen_name", "name") or "",
+        citizen_phone=_first(data, "citizen_phone", "phone") or "",
+        citizen_id_number=_first(data, "citizen_id_number", "id_number") or "",
+        township_id=_first(data, "township_id", "township"), description=data.get("description") or "",
+        topic=data.get("topic") or "", call_id=data.get("call_id"), owner_id=_first(data, "user_id", "owner_id"))
+    return jsonify(presenters.ticket_json(ticket, user, now())), 201
+
+
+@api_bp.route("/tickets/<int:ticket_id>")
+@login_required
+@api
+def api_ticket(ticket_id: int):
+    return jsonify(presenters.ticket_json(services.viewable_ticket(ticket_id, actor()), actor(), now()))
+
+
+@api_bp.route("/tickets/<int:ticket_id>/dispatch", methods=["POST"])
+@login_required
+@api
+def api_dispatch(ticket_id: int):
+    data = json_body()
+    ticket = services.viewable_ticket(ticket_id, actor())
+    services.dispatch(actor=actor(), now=now(), ticket=ticket, user_id=_first(data, "user_id", "owner_id"),
+                      version=data.get("version"), note=data.get("note") or "")
+    return jsonify(presenters.ticket_json(ticket, actor(), now()))
+
+
+@api_bp.route("/tickets/<int:ticket_id>/actions", methods=["POST"])
+@login_required
+@api
+def api_action(ticket_id: int):
+    data = json_body()
+    ticket = services.viewable_ticket(ticket_id, actor())
+    services.run_action(actor=actor(), now=now(), ticket=ticket, data=data)
+    return jsonify(presenters.ticket_json(ticket, actor(), now()))
+
+
+@api_bp.route("/tickets/<int:ticket_id>/attachments", methods=["POST"])
+@login_required
+@api
+def api_upload(ticket_id: int):
+    ticket = services.viewable_ticket(ticket_id, actor())
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise DomainError("请以multipart/form-data上传文件,字段名为file", field="file", status=400)
+    att = services.add_attachment(actor=actor(), now=now(), ticket=ticket, filename=upload.filename,
+                                  stream=upload.stream, directory=_uploads(), max_bytes=_max_upload())
+    return jsonify({"id": att.id, "filename": att.filename, "size": att.size, "content_type": att.content_type,
+                    "ticket": presenters.ticket_json(ticket, actor(), now())}), 201
+
+
+@api_bp.route("/tickets/suggestions")
+@roles_required("operator", "supervisor")
+@api
+def api_suggestions():
+    """Caseworkers to dispatch to, by township and topic."""
+    found = services.suggest_owners(_int_arg("township_id"), request.args.get("topic", ""))
+    return jsonify({"suggestions": [{**presenters.person(s.user), "unit": s.user.unit.name if s.user.unit else "",
+                                     "reason": s.reason} for s in found]})
+
+
+@api_bp.route("/metrics")
+@roles_required("operator", "supervisor")
+@api
+def api_metrics():
+    start, end = _metrics_range(request.args)
+    return jsonify(metrics.compute(start, end, now()))
+
+
+@api_bp.route("/notifications", methods=["GET", "POST"])
+@login_required
+@api
+def api_notifications():
+    """GET one's notifications (newest first); POST {"id"} (or nothing: all) marks them read."""
+    user = actor()
+    if request.method == "POST":
+        data = request.get_json(silent=True) or {}
+        raw = data.get("id") if isinstance(data, dict) else None
+        changed = services.mark_read(actor=user, now=now(), notification_id=raw if isinstance(raw, int) else None)
+        return jsonify({"marked_read": changed})
+    items = services.notifications_for(user, unread_only=request.args.get("unread") == "1")
+    return jsonify({"unread": services.unread_count(user), "notifications": [
+        {"id": n.id, "kind": n.kind, "message": n.message, "ticket_id": n.ticket_id,
+         "created_at": presenters.iso(n.created_at), "read_at": presenters.iso(n.read_at)} for n in items]})
+
+
+@api_bp.route("/openapi.json")
+def openapi():
+    from tickets.openapi import document
+
+    return jsonify(document(request.url_root.rstrip("/")))
+

@@ -23,11 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.db import session
 from kb import services
-from kb.models import Entry
+from kb.models import Entry, KbRevision, Synonym
 from kb.search import SearchEngine
 
 log = logging.getLogger("hotline.kb.index")
@@ -42,7 +44,7 @@ class IndexInfo:
     built_at: float
 
 
-def _read_pointer(root: Path) -> IndexInfo | None:
+def read_pointer(root: Path) -> IndexInfo | None:
     try:
         data = json.loads((root / POINTER).read_text(encoding="utf-8"))
         return IndexInfo(data["directory"], int(data["revision"]), int(data["entries"]), float(data["built_at"]))
@@ -65,11 +67,20 @@ def _build_lock(root: Path, blocking: bool):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def entry_documents() -> list[dict[str, Any]]:
+def entry_documents(db: Session | None = None) -> list[dict[str, Any]]:
     """Published entries as the engine indexes them."""
-    rows = session.execute(select(Entry).where(Entry.status == "published").order_by(Entry.id)).scalars()
+    rows = (db or session).execute(select(Entry).where(Entry.status == "published").order_by(Entry.id)).scalars()
     return [{"id": e.id, "category": e.category, "question": e.question, "similar": e.similar,
              "keywords": e.keywords, "answer": e.answer, "detail": e.detail} for e in rows]
+
+
+def _snapshot() -> tuple[int, list[dict[str, Any]], list[tuple[str, str]]]:
+    """Read what the index is built from in a short session of its own, so a slow build holds no
+    database transaction (on SQLite that would be the write lock) and never touches the caller's."""
+    with current_app.extensions["hotline.sessionmaker"]() as db:
+        row = db.get(KbRevision, 1)
+        synonyms = [(t, c) for t, c in db.execute(select(Synonym.term, Synonym.canonical))]
+        return (row.revision if row else 0), entry_documents(db), synonyms
 
 
 def rebuild(root: Path, *, force: bool = False, blocking: bool = True) -> IndexInfo | None:
@@ -81,13 +92,10 @@ def rebuild(root: Path, *, force: bool = False, blocking: bool = True) -> IndexI
     with _build_lock(root, blocking) as locked:
         if not locked:
             return None
-        revision = services.current_revision()
-        pointer = _read_pointer(root)
+        revision, documents, synonyms = _snapshot()
+        pointer = read_pointer(root)
         if not force and pointer and pointer.revision == revision and (root / pointer.directory).is_dir():
             return pointer
-        documents = entry_documents()
-        synonyms = services.synonym_pairs()
-        session.rollback()  # end the read transaction before the slow part
         name = f"rev-{revision}-{uuid.uuid4().hex[:8]}"
         started = time.perf_counter()
         engine = SearchEngine.build(documents, synonyms, root / name)
@@ -137,7 +145,7 @@ class IndexHolder:
         return self._engine
 
     def _open_or_build(self) -> None:
-        pointer = _read_pointer(self.root)
+        pointer = read_pointer(self.root)
         if pointer is None or pointer.revision != services.current_revision():
             pointer = rebuild(self.root)
         try:
@@ -163,7 +171,7 @@ class IndexHolder:
                 return
             self._checked = time.monotonic()
         revision = services.current_revision()
-        pointer = _read_pointer(self.root)
+        pointer = read_pointer(self.root)
         if pointer and self._info and pointer.directory != self._info.directory and pointer.revision >= self._info.revision:
             with self._lock:
                 self._swap(pointer)

@@ -3,8 +3,11 @@
   "use strict";
   function copyText(text) {
     if (navigator.clipboard && window.isSecureContext) {
-      return navigator.clipboard.writeText(text);
+      return navigator.clipboard.writeText(text).catch(function () { return legacyCopy(text); });
     }
+    return legacyCopy(text);
+  }
+  function legacyCopy(text) {
     var area = document.createElement("textarea");
     area.value = text;
     area.setAttribute("readonly", "");

@@ -1,1 +1,364 @@
 """Calls, tickets, co-handling tasks, ticket events and the deadline policy."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base
+from core.models import Unit, User
+
+#: Ticket states, in the order a ticket normally moves through them.
+STATES = {
+    "pending_dispatch": "待派单",
+    "pending_accept": "待签收",
+    "in_progress": "办理中",
+    "pending_callback": "待回访",
+    "closed": "已办结",
+}
+OPEN_STATES = ("pending_dispatch", "pending_accept", "in_progress")
+KINDS = {"consult": "咨询", "help": "求助", "complaint": "投诉", "proxy_application": "代为申请"}
+URGENCIES = {"urgent": "急难", "normal": "一般"}
+OUTCOMES = {"answered": "即问即答", "ticket": "转工单", "referred": "转其他渠道", "dropped": "中途挂断"}
+SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
+TASK_STATES = {"open": "协办中", "done": "已反馈", "withdrawn": "已撤回"}
+REQUEST_KINDS = {"extension": "延期", "return": "退单"}
+REQUEST_STATES = {"pending": "待审批", "approved": "已批准", "rejected": "未批准"}
+FIRST_CONTACT_UNITS = {"hours": "小时", "working_days": "个工作日"}
+
+
+class Call(Base):
+    """One inbound call: announced by telephony (ringing) and/or recorded by an operator."""
+
+    __tablename__ = "call"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The telephony system's id for the call; announcing the same id twice is harmless.
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: "ringing" (announced, not yet recorded) or "recorded".
+    status: Mapped[str] = mapped_column(String(20))
+    caller_number: Mapped[str] = mapped_column(String(30))
+    caller_name: Mapped[str] = mapped_column(String(50), default="")
+    question: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    #: The operator the call was routed to (announced) or who recorded it.
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    started_at: Mapped[datetime]
+    recorded_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    operator: Mapped[User | None] = relationship()
+    entries: Mapped[list[CallEntry]] = relationship(order_by="CallEntry.position", cascade="all, delete-orphan")
+    tickets: Mapped[list[Ticket]] = relationship(back_populates="call")
+
+    __table_args__ = (
+        Index("ix_call_caller_number", "caller_number"),
+        Index("ix_call_started_at", "started_at"),
+        Index("ix_call_status", "status"),
+    )
+
+    @property
+    def outcome_label(self) -> str:
+        return OUTCOMES.get(self.outcome or "", "未记录")
+
+    @property
+    def kb_entry_ids(self) -> list[str]:
+        return [e.entry_id for e in self.entries]
+
+
+class CallEntry(Base):
+    """A knowledge-base entry used during a call."""
+
+    __tablename__ = "call_entry"
+
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("kb_entry.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Ticket(Base):
+    __tablename__ = "ticket"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Year-month-sequence in Beijing time (202611-0001), gap-free per month.
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    urgency: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20))
+    citizen_name: Mapped[str] = mapped_column(String(50))
+    citizen_phone: Mapped[str] = mapped_column(String(30))
+    citizen_id_number: Mapped[str] = mapped_column(String(18), default="")
+    township_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    #: The knowledge-base category the need belongs to (医疗救助 …), used to suggest owners.
+    topic: Mapped[str] = mapped_column(String(50), default="")
+    description: Mapped[str] = mapped_column(Text)
+    #: The first owner (首派责任人): set by the first dispatch, changed only by an approved reassignment.
+    first_owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: The lead unit: the first owner's unit at dispatch.
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    dispatched_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    first_contact_at: Mapped[datetime | None]
+    #: When the first owner last closed it (办结) with the resolution note.
+    closed_at: Mapped[datetime | None]
+    callback_at: Mapped[datetime | None]
+    #: When a satisfied callback finished the ticket (state 已办结).
+    finished_at: Mapped[datetime | None]
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    satisfaction: Mapped[str | None] = mapped_column(String(20))
+    first_contact_due_at: Mapped[datetime | None]
+    closure_due_at: Mapped[datetime | None]
+    #: When the closure clock started: opening, or the latest reopening (the 75% warning counts from here).
+    closure_started_at: Mapped[datetime | None]
+    callback_due_at: Mapped[datetime | None]
+    #: Set by the deadline job (conditionally, so repeated or parallel runs warn once).
+    first_contact_warned_at: Mapped[datetime | None]
+    closure_warned_at: Mapped[datetime | None]
+    first_contact_overdue_at: Mapped[datetime | None]
+    closure_overdue_at: Mapped[datetime | None]
+    callback_overdue_at: Mapped[datetime | None]
+    escalation_count: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_at: Mapped[datetime | None]
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Optimistic concurrency: every change bumps it with UPDATE … WHERE version = the version read.
+    version: Mapped[int] = mapped_column(Integer)
+
+    call: Mapped[Call | None] = relationship(back_populates="tickets")
+    township: Mapped[Unit] = relationship(foreign_keys=[township_id])
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+    first_owner: Mapped[User | None] = relationship(foreign_keys=[first_owner_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    tasks: Mapped[list[Task]] = relationship(back_populates="ticket", order_by="Task.id")
+    events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
+    requests: Mapped[list[TicketRequest]] = relationship(back_populates="ticket", order_by="TicketRequest.id")
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="ticket", order_by="Attachment.id")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index("ix_ticket_state", "state"),
+        Index("ix_ticket_first_owner_id", "first_owner_id"),
+        Index("ix_ticket_citizen_phone", "citizen_phone"),
+        Index("ix_ticket_created_at", "created_at"),
+    )
+
+    @property
+    def state_label(self) -> str:
+        return STATES.get(self.state, self.state)
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS.get(self.kind, self.kind)
+
+    @property
+    def urgency_label(self) -> str:
+        return URGENCIES.get(self.urgency, self.urgency)
+
+    @property
+    def satisfaction_label(self) -> str:
+        return SATISFACTION.get(self.satisfaction or "", "")
+
+    @property
+    def open_tasks(self) -> list[Task]:
+        return [t for t in self.tasks if t.state == "open"]
+
+    def pending_request(self, kind: str) -> TicketRequest | None:
+        return next((r for r in self.requests if r.kind == kind and r.state == "pending"), None)
+
+    def current_deadline(self) -> tuple[str, datetime] | None:
+        """The limit that applies now: first contact, closure or callback."""
+        if self.state in OPEN_STATES:
+            if self.first_contact_at is None and self.first_contact_due_at is not None and (
+                    self.closure_due_at is None or self.first_contact_due_at <= self.closure_due_at):
+                return "first_contact", self.first_contact_due_at
+            if self.closure_due_at is not None:
+                return "closure", self.closure_due_at
+        if self.state == "pending_callback" and self.callback_at is None and self.callback_due_at is not None:
+            return "callback", self.callback_due_at
+        return None
+
+    def is_overdue(self, now: datetime) -> bool:
+        if self.state in OPEN_STATES:
+            if self.closure_due_at is not None and now > self.closure_due_at:
+                return True
+            if self.first_contact_at is None and self.first_contact_due_at is not None \
+                    and now > self.first_contact_due_at:
+                return True
+        return (self.state == "pending_callback" and self.callback_at is None
+                and self.callback_due_at is not None and now > self.callback_due_at)
+
+
+class Task(Base):
+    """A co-handling task (协办): another unit's part of the work, reported back into the ticket."""
+
+    __tablename__ = "ticket_task"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    request: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(20))
+    report: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime]
+    finished_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    finished_at: Mapped[datetime | None]
+
+    ticket: Mapped[Ticket] = relationship(back_populates="tasks")
+    unit: Mapped[Unit] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+
+    __table_args__ = (Index("ix_ticket_task_ticket_id", "ticket_id"), Index("ix_ticket_task_unit_id", "unit_id"))
+
+    @property
+    def state_label(self) -> str:
+        return TASK_STATES.get(self.state, self.state)
+
+
+class TicketEvent(Base):
+    """One line of a ticket's timeline: who did what, when, and how the state moved."""
+
+    __tablename__ = "ticket_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: The actor's display name at the time (empty for the system).
+    actor_name: Mapped[str] = mapped_column(String(50), default="")
+    action: Mapped[str] = mapped_column(String(30))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: JSON object with the action's details (owners, deadlines, task ids …).
+    data_json: Mapped[str] = mapped_column(Text, default="{}")
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+    __table_args__ = (Index("ix_ticket_event_ticket_id", "ticket_id"), Index("ix_ticket_event_at", "at"))
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return json.loads(self.data_json or "{}")
+
+
+class TicketRequest(Base):
+    """A request that needs a supervisor's decision: an extension (延期) or a return (退单)."""
+
+    __tablename__ = "ticket_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    #: Extensions: how many working days to add to the closure deadline.
+    days: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    requested_at: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+
+    ticket: Mapped[Ticket] = relationship(back_populates="requests")
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+
+    __table_args__ = (Index("ix_ticket_request_ticket_id", "ticket_id"),)
+
+    @property
+    def kind_label(self) -> str:
+        return REQUEST_KINDS.get(self.kind, self.kind)
+
+    @property
+    def state_label(self) -> str:
+        return REQUEST_STATES.get(self.state, self.state)
+
+
+class Attachment(Base):
+    __tablename__ = "ticket_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
+    #: The name the uploader's file had (shown and used for downloads).
+    filename: Mapped[str] = mapped_column(String(200))
+    #: The file's name under the uploads folder (random, never the uploader's name).
+    stored_name: Mapped[str] = mapped_column(String(100), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime]
+
+    ticket: Mapped[Ticket] = relationship(back_populates="attachments")
+    uploaded_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (Index("ix_ticket_attachment_ticket_id", "ticket_id"),)
+
+
+class TicketCounter(Base):
+    """The last ticket number given out in a month; bumped in the ticket's own transaction."""
+
+    __tablename__ = "ticket_counter"
+
+    year_month: Mapped[str] = mapped_column(String(6), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class DeadlinePolicy(Base):
+    """Time limits for one kind and urgency; admins edit them, missing rows fall back to the defaults."""
+
+    __tablename__ = "deadline_policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    urgency: Mapped[str] = mapped_column(String(10))
+    first_contact_amount: Mapped[int] = mapped_column(Integer)
+    #: "hours" (wall-clock) or "working_days".
+    first_contact_unit: Mapped[str] = mapped_column(String(20))
+    closure_working_days: Mapped[int] = mapped_column(Integer)
+    callback_working_days: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime]
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    __table_args__ = (UniqueConstraint("kind", "urgency"),)
+
+
+class WorkdayOverride(Base):
+    """An admin's word on one date: a holiday or a make-up working day (调休), above the package's calendar."""
+
+    __tablename__ = "workday_override"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(100), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime]
+
+
+class Notification(Base):
+    """An in-app message to one person (deadline warnings, new tickets, escalations)."""
+
+    __tablename__ = "notification"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    message: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+    ticket: Mapped[Ticket | None] = relationship()
+
+    __table_args__ = (Index("ix_notification_user_id_read_at", "user_id", "read_at"),)

@@ -1,15 +1,16 @@
-"""The search engine: Whoosh BM25F finds candidates, a re-ranker orders them, a confidence says when to trust it.
+"""The search engine: BM25F candidates, re-ranked by closeness to one phrasing, with a confidence.
 
 Query pipeline (`_analyze`): normalize → read Latin words as pinyin → apply the synonym table →
-search tokens (fillers dropped) → add homophone corrections and near matches as lighter extra
-tokens. Candidates: BM25F over question, similar questions, keywords, answer, detail and category
-(one Or query of weighted terms, never a parsed query string). Re-ranking of the top candidates:
-BM25 relative to the best, the share of the query the entry explains, the closeness to the single
-closest phrasing (question or one similar question) by token overlap and by rapidfuzz.
+search tokens (fillers dropped) → add homophone corrections, synonym variants and near matches as
+lighter extra tokens. Candidates: Whoosh BM25F over question, similar questions, keywords, answer,
+detail and category (precomputed per token, see `bm25`). Re-ranking of the top candidates: BM25
+relative to the best, the share of the query the entry explains, and the closeness to the single
+closest phrasing (the question or one similar question) by token overlap and by rapidfuzz.
 
-The index directory holds the Whoosh index plus `lexicon.pickle` (domain words for jieba,
-document frequencies, pinyin dictionaries), so opening it needs neither the entries nor the
-database. Synonyms are applied at query time only: the index does not depend on them.
+An index directory holds the Whoosh index (fields, statistics, each entry's stored data) and
+`search.pickle`: the segmentation dictionary, document frequencies, BM25F impacts and pinyin
+tables. Opening it needs neither the entries, the database, nor jieba's or pypinyin's start-up.
+Synonyms are applied at query time only: the index does not depend on them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pickle
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,15 +35,15 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.scoring import BM25F
 
-from kb.search import lexicon
+from kb.search import bm25, lexicon
 from kb.search.highlight import mark
 from kb.search.normalize import has_cjk, normalize, strip_placeholders
 from kb.search.pinyin import PinyinIndex, latin_words
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
-LEXICON_FILE = "lexicon.pickle"
+FORMAT = 2
+DATA_FILE = "search.pickle"
 MAX_QUERY_CHARS = 400       # longer input is cut: a caller's story fits, a pasted document does not
 MAX_LIMIT = 50
 RERANK_N = 30               # candidates re-ranked; keeps the cost independent of the KB size
@@ -54,11 +55,26 @@ FIELD_WEIGHTS = {"question": 3.0, "similar": 2.0, "keywords": 2.5, "answer": 1.0
 # weight of a query token by where it came from; what the caller typed always weighs most
 W_QUERY, W_SYNONYM, W_PINYIN, W_PINYIN_ALT, W_VARIANT, W_TYPO, W_NEAR = 1.0, 1.0, 0.9, 0.45, 0.6, 0.7, 0.5
 
-# re-ranking and confidence
+RERANK_WEIGHTS = {"bm25": 0.45, "coverage": 0.30, "fuzz": 0.45}
+EXACT_BONUS = 1.0           # the query is one of the entry's phrasings: nothing may outrank it
 CONFIDENT_AT = 0.5
-RERANK_WEIGHTS = {"bm25": 0.30, "coverage": 0.25, "overlap": 0.30, "fuzz": 0.15}
-EXACT_BONUS = 1.0
-COMMON_WORD_FREQ = 200      # jieba frequency above which a word is ordinary Chinese, not a typo
+INFORMATIVE_FROM, INFORMATIVE_SPAN = 6.0, 6.0   # surprisal (nats) mapped onto 0.1..1
+DOMAIN_SPECIFIC_FROM = 8.0   # log ratio from which a word counts as the domain's own (低保 ≈ 14)
+COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chinese, not a typo
+
+
+CONFIDENCE_FEATURES = ("coverage", "phrase_coverage", "overlap", "fuzz", "margin", "matched", "unmatched",
+                       "slots", "domain")
+CONFIDENCE_WEIGHTS = {"coverage": 2.0, "phrase_coverage": 1.0, "overlap": 1.0, "fuzz": 2.0, "margin": 2.0,
+                      "matched": 0.0, "unmatched": 0.0, "slots": 0.0, "domain": 0.0, "bias": -3.0}
+
+
+def confidence_inputs(f: Mapping[str, float]) -> list[float]:
+    """The numbers the confidence is computed from, in CONFIDENCE_FEATURES order."""
+    mass = f.get("mass", 0.0)
+    return [f["coverage"], f["phrase_coverage"], f["overlap"], f["fuzz"], min(1.0, f.get("margin", 0.0)),
+            math.log1p(mass * f["coverage"]), math.log1p(mass * (1.0 - f["coverage"])),
+            math.log1p(f.get("slots", 0)), math.log1p(f.get("domain", 0.0))]
 
 
 @dataclass
@@ -87,23 +103,48 @@ class _Query:
     canonical: str = ""
     weights: dict[str, float] = field(default_factory=dict)
     origin: dict[str, str] = field(default_factory=dict)
-    base: set[str] = field(default_factory=set)
+    #: one slot per thing the caller said: {token: weight} for the word and its readings
+    #: (synonym, correction, pinyin alternative); an entry explains a slot through any of them
+    slots: list[dict[str, float]] = field(default_factory=list)
     content: list[str] = field(default_factory=list)
     synonyms: list[tuple[str, str]] = field(default_factory=list)
     pinyin: list[tuple[str, list[str]]] = field(default_factory=list)
     corrections: list[tuple[str, str]] = field(default_factory=list)
     near: list[tuple[str, str]] = field(default_factory=list)
 
-    def add(self, tok: str, weight: float, origin: str) -> None:
+    def add(self, tok: str, weight: float, origin: str, slot: dict[str, float] | None = None) -> dict[str, float]:
+        """Add a token to the BM25 query and to `slot` (a new slot when None); returns the slot."""
         if weight > self.weights.get(tok, 0.0):
             self.weights[tok] = weight
             self.origin[tok] = origin
+        if slot is None:
+            slot = self.slot_of(tok)
+            if slot is None:
+                slot = {}
+                self.slots.append(slot)
+        if weight > slot.get(tok, 0.0):
+            slot[tok] = weight
+        return slot
+
+    def slot_of(self, tok: str) -> dict[str, float] | None:
+        return next((s for s in self.slots if tok in s), None)
+
+    def merge(self, toks: list[str]) -> dict[str, float] | None:
+        """One slot for several tokens (a colloquial term and its canonical wording)."""
+        found = [s for s in self.slots if any(t in s for t in toks)]
+        if not found:
+            return None
+        first = found[0]
+        for other in found[1:]:
+            for t, w in other.items():
+                first[t] = max(w, first.get(t, 0.0))
+            self.slots.remove(other)
+        return first
 
 
 def _schema() -> Schema:
     text = {"analyzer": SpaceSeparatedTokenizer(), "phrase": False}
-    return Schema(id=ID(stored=True, unique=True), blob=STORED(),
-                  **{f: TEXT(**text) for f in FIELDS})
+    return Schema(id=ID(stored=True, unique=True), blob=STORED(), **{f: TEXT(**text) for f in FIELDS})
 
 
 def _as_list(value) -> list[str]:
@@ -119,28 +160,36 @@ def _content(tk, normalized: str) -> str:
     return "".join(t for t in lexicon.cut(tk, normalized) if lexicon.is_content(t))
 
 
-class SearchEngine:
-    """Search over one index directory. Thread-safe; one Whoosh searcher per thread."""
+def _idf(n: int, df: int) -> float:
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
-    def __init__(self, index_dir: Path, ix, lex: dict, synonyms: Iterable[tuple[str, str]] = ()):
+
+class SearchEngine:
+    """Search over one index directory. Thread-safe (one Whoosh searcher per thread)."""
+
+    def __init__(self, index_dir: Path, ix, data: dict, synonyms: Iterable[tuple[str, str]] = ()):
         self.index_dir = Path(index_dir)
         self._ix = ix
-        self._df: dict[str, int] = lex["df"]
-        self._n = max(int(lex["n"]), 1)
-        self._pinyin = PinyinIndex.from_dict(lex["pinyin"])
-        self._tk = lexicon.make_tokenizer(lex["words"])
-        self._base_freq = lexicon.base_tokenizer().FREQ
+        self._df: dict[str, int] = data["df"]
+        self._n = max(int(data["n"]), 1)
+        self._ids: list[str] = data["ids"]
+        self._docnums = {i: n for n, i in enumerate(self._ids)}
+        self._impacts = bm25.Impacts(data["impacts"])
+        self._pinyin = PinyinIndex.from_dict(data["pinyin"])
+        self._tk = lexicon.tokenizer_for(*data["dictionary"])
         self._by_len: dict[int, list[str]] | None = None
         self._local = threading.local()
         self._blobs: dict[int, dict] = {}
-        self._docnums: dict[str, int] | None = None
         self.synonyms = lexicon.Synonyms(synonyms)
 
     # --- building and opening --------------------------------------------------------------
 
     @classmethod
     def build(cls, entries: Iterable[Mapping], synonyms: Iterable[tuple[str, str]], index_dir) -> SearchEngine:
-        """Index `entries` into the empty directory `index_dir` and return an engine on it."""
+        """Index `entries` into the empty directory `index_dir` and return an engine on it.
+
+        entries: dicts with id, question, similar, keywords, answer, detail, category.
+        """
         index_dir = Path(index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         if any(index_dir.iterdir()):
@@ -148,42 +197,44 @@ class SearchEngine:
         entries = list(entries)
         words = lexicon.domain_words(
             lexicon.read_dictionary() + [k for e in entries for k in _as_list(e.get("keywords"))])
-        tk = lexicon.make_tokenizer(words)
+        dictionary = lexicon.build_dictionary(words)
+        tk = lexicon.tokenizer_for(*dictionary)
 
-        docs = []
+        prepared = [cls._prepare(tk, e) for e in entries]
+        n = len(prepared)
         df_all: dict[str, int] = {}
-        df_phr: dict[str, int] = {}
-        for e in entries:
-            doc, blob = cls._prepare(tk, e)
-            docs.append((doc, blob))
+        df_phr: dict[str, int] = {w: 0 for w in words}
+        for fields, blob in prepared:
             for t in set(blob["E"]) | set(blob["A"]):
                 df_all[t] = df_all.get(t, 0) + 1
             for t in blob["E"]:
                 df_phr[t] = df_phr.get(t, 0) + 1
-        for w in words:
-            df_phr.setdefault(w, 0)
+        for fields, blob in prepared:
+            # what the re-ranker needs per phrasing, precomputed: its idf mass
+            blob["Pm"] = [round(sum(_idf(n, df_all.get(t, 0)) for t in p[1]), 4) for p in blob["P"]]
 
         ix = windex.create_in(str(index_dir), _schema())
         writer = ix.writer(limitmb=256)
-        for doc, blob in docs:
-            writer.add_document(blob=json.dumps(blob, ensure_ascii=False, separators=(",", ":")), **doc)
+        for fields, blob in prepared:
+            writer.add_document(id=blob["id"], blob=json.dumps(blob, ensure_ascii=False, separators=(",", ":")),
+                                **{f: " ".join(v) for f, v in fields.items()})
         writer.commit()
 
-        lex = {"format": FORMAT, "words": words, "df": df_all, "n": len(docs),
-               "pinyin": PinyinIndex.build(df_phr).to_dict()}
-        tmp = index_dir / (LEXICON_FILE + ".tmp")
+        data = {"format": FORMAT, "n": n, "ids": [b["id"] for _, b in prepared], "df": df_all,
+                "dictionary": dictionary, "impacts": bm25.build([f for f, _ in prepared], FIELD_WEIGHTS),
+                "pinyin": PinyinIndex.build(df_phr, words).to_dict()}
+        tmp = index_dir / (DATA_FILE + ".tmp")
         with open(tmp, "wb") as fh:
-            pickle.dump(lex, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, index_dir / LEXICON_FILE)
+            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, index_dir / DATA_FILE)
         return cls.open(index_dir, synonyms)
 
     @staticmethod
-    def _prepare(tk, e: Mapping) -> tuple[dict, dict]:
+    def _prepare(tk, e: Mapping) -> tuple[dict[str, list[str]], dict]:
         question = str(e.get("question") or "")
         similar = _as_list(e.get("similar"))
         keywords = _as_list(e.get("keywords"))
         answer = str(e.get("answer") or "")
-        detail = str(e.get("detail") or "")
         category = str(e.get("category") or "")
 
         def toks(text: str) -> list[str]:
@@ -194,7 +245,7 @@ class SearchEngine:
             "similar": [t for s in similar for t in toks(s)],
             "keywords": [t for k in keywords for t in toks(k)],
             "answer": toks(answer),
-            "detail": toks(detail),
+            "detail": toks(str(e.get("detail") or "")),
             "category": toks(category),
         }
         phrasings = []
@@ -207,21 +258,21 @@ class SearchEngine:
             "E": sorted(set(fields["question"]) | set(fields["similar"]) | set(fields["keywords"])
                         | set(fields["category"])),
             "A": sorted(set(fields["answer"]) | set(fields["detail"])),
-            "F": {f: sorted(set(v)) for f, v in fields.items()},
         }
-        doc = {"id": str(e["id"]), **{f: " ".join(v) for f, v in fields.items()}}
-        return doc, blob
+        return fields, blob
 
     @classmethod
     def open(cls, index_dir, synonyms: Iterable[tuple[str, str]] = ()) -> SearchEngine:
         """Open an index written by `build`, read-only (safe for many worker processes)."""
         index_dir = Path(index_dir)
-        with open(index_dir / LEXICON_FILE, "rb") as fh:
-            lex = pickle.load(fh)
-        if lex.get("format") != FORMAT:
-            raise ValueError(f"index {index_dir} has format {lex.get('format')}, expected {FORMAT}")
+        with open(index_dir / DATA_FILE, "rb") as fh:
+            data = pickle.load(fh)
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError(f"index {index_dir} was written by another version of kb.search")
         ix = FileStorage(str(index_dir), readonly=True).open_index()
-        return cls(index_dir, ix, lex, synonyms)
+        if ix.doc_count_all() != data["n"]:
+            raise ValueError(f"index {index_dir} is inconsistent: {ix.doc_count_all()} != {data['n']} entries")
+        return cls(index_dir, ix, data, synonyms)
 
     def set_synonyms(self, synonyms: Iterable[tuple[str, str]]) -> None:
         """Apply an edited synonym table to the following queries (no reindexing needed)."""
@@ -238,11 +289,30 @@ class SearchEngine:
     def doc_count(self) -> int:
         return self._n
 
+    def tokens(self, text: str) -> list[str]:
+        """Content tokens of `text` cut with this index's dictionary (cheap: no extra jieba)."""
+        return lexicon.search_tokens(self._tk, normalize(text))
+
+    def cut(self, text: str) -> list[str]:
+        """Plain segmentation of normalized `text` with this index's dictionary."""
+        return lexicon.cut(self._tk, normalize(text))
+
+    def known(self, word: str) -> bool:
+        """Whether the knowledge base uses `word`."""
+        return word in self._df
+
+    def domain_specificity(self, word: str) -> float:
+        """log(share of entries using `word` / its frequency in general Chinese): > 0 for 低保, 救助."""
+        df = self._df.get(word, 0)
+        if not df:
+            return 0.0
+        general = (self._tk.FREQ.get(word, 0) + 1) / self._tk.total
+        return math.log((df / self._n) / general) - DOMAIN_SPECIFIC_FROM
+
     def _searcher(self):
         s = getattr(self._local, "searcher", None)
         if s is None:
-            s = self._ix.searcher(weighting=BM25F())
-            self._local.searcher = s
+            s = self._local.searcher = self._ix.searcher(weighting=BM25F(B=bm25.B, K1=bm25.K1))
         return s
 
     def _blob(self, docnum: int) -> dict:
@@ -252,7 +322,8 @@ class SearchEngine:
             blob["Eset"] = frozenset(blob["E"])
             blob["Aset"] = frozenset(blob["A"])
             blob["Psets"] = [frozenset(p[1]) for p in blob["P"]]
-            if len(self._blobs) > 20_000:
+            blob["Pc"] = [p[0] for p in blob["P"]]
+            if len(self._blobs) > 5000:
                 self._blobs.clear()
             self._blobs[docnum] = blob
         return blob
@@ -260,11 +331,10 @@ class SearchEngine:
     # --- query analysis ----------------------------------------------------------------------
 
     def _idf(self, tok: str) -> float:
-        df = self._df.get(tok, 0)
-        return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
+        return _idf(self._n, self._df.get(tok, 0))
 
     def _is_common(self, word: str) -> bool:
-        return self._base_freq.get(word, 0) >= COMMON_WORD_FREQ
+        return self._tk.FREQ.get(word, 0) >= COMMON_WORD_FREQ
 
     def _analyze(self, query: object) -> _Query:
         raw = query if isinstance(query, str) else ("" if query is None else str(query))
@@ -289,38 +359,65 @@ class SearchEngine:
                 q.add(tok, W_QUERY, "query")
             else:
                 q.add(tok, W_PINYIN, "pinyin")
-        q.base = set(q.weights)
+        # synonyms: the canonical wording joins the slot of the words it replaced
+        for term, canonical in q.synonyms:
+            slot = q.merge(lexicon.search_tokens(tk, term))
+            for tok in lexicon.search_tokens(tk, canonical):
+                slot = q.add(tok, W_SYNONYM, "synonym", slot)
         for tok in lexicon.search_tokens(tk, q.canonical):
-            if tok not in q.weights:
-                q.add(tok, W_SYNONYM, "synonym")
-                q.base.add(tok)
+            q.add(tok, W_SYNONYM, "synonym")
         for _, cands in q.pinyin:
+            first = lexicon.search_tokens(tk, cands[0])
+            slot = q.slot_of(first[0]) if first else None
             for alt in cands[1:]:
                 for tok in lexicon.search_tokens(tk, alt):
-                    q.add(tok, W_PINYIN_ALT, "pinyin")
+                    slot = q.add(tok, W_PINYIN_ALT, "pinyin", slot)
         # the other spellings of every canonical term the query now contains (特困 ↔ 五保)
         for canonical, variants in self.synonyms.groups.items():
             if canonical in q.canonical:
+                canon = lexicon.search_tokens(tk, canonical)
+                slot = q.merge(canon) if canon else None
                 for v in variants:
                     for tok in lexicon.search_tokens(tk, v):
-                        q.add(tok, W_VARIANT, "variant")
-        # homophone typos from the input method (低包 → 低保), checked against the domain vocabulary
+                        slot = q.add(tok, W_VARIANT, "variant", slot)
+        # homophone typos from the input method (低包 → 低保), checked against the domain vocabulary;
+        # what the typo was cut into (低/包, or a word the KB never uses: 零时) leaves the query
         known = set(q.weights)
         for chunk in q.canonical.split():
-            for typo, term in self._pinyin.homophones(chunk, known, self._is_common):
+            for typo, term in self._pinyin.homophones(self._typo_units(chunk), known, self._is_common,
+                                                      lexicon.STOPWORDS):
                 q.corrections.append((typo, term))
+                junk = {t for t in q.weights if t in typo and q.origin[t] != "typo"
+                        and (len(t) == 1 or t not in self._df)}
+                for t in junk:
+                    del q.weights[t]
+                    del q.origin[t]
+                q.slots = [sl for sl in ({k: v for k, v in sl.items() if k not in junk} for sl in q.slots) if sl]
+                slot = None
                 for tok in lexicon.search_tokens(tk, term):
-                    q.add(tok, W_TYPO, "typo")
+                    slot = q.add(tok, W_TYPO, "typo", slot)
         # near matches for longer words the knowledge base does not know (rapidfuzz)
-        for tok in list(q.base):
-            if len(tok) >= 3 and tok not in self._df and has_cjk(tok):
-                near = self._near(tok)
-                if near:
-                    q.near.append((tok, near))
-                    for t in lexicon.search_tokens(tk, near):
-                        q.add(t, W_NEAR, "near")
+        for slot in list(q.slots):
+            for tok in list(slot):
+                if len(tok) >= 3 and q.origin.get(tok) == "query" and tok not in self._df and has_cjk(tok):
+                    near = self._near(tok)
+                    if near:
+                        q.near.append((tok, near))
+                        for t in lexicon.search_tokens(tk, near):
+                            q.add(t, W_NEAR, "near", slot)
         q.content = list(dict.fromkeys(c for c in (_content(tk, q.canonical), _content(tk, converted)) if c))
         return q
+
+    def _typo_units(self, text: str) -> list[str]:
+        """The pieces a typo window is made of: jieba's words, except that a word the knowledge
+        base never uses (交手 in 交手序费, a mis-cut of 交/手序费) is opened into characters."""
+        units = []
+        for w in lexicon.cut(self._tk, text):
+            if len(w) > 1 and w not in self._df and w not in lexicon.STOPWORDS and has_cjk(w):
+                units.extend(w)
+            else:
+                units.append(w)
+        return units
 
     def _near(self, tok: str) -> str | None:
         if self._by_len is None:
@@ -335,56 +432,74 @@ class SearchEngine:
         best = process.extractOne(tok, choices, scorer=fuzz.ratio, score_cutoff=66)
         return best[0] if best else None
 
-    # --- retrieval and re-ranking ------------------------------------------------------------
+    # --- re-ranking --------------------------------------------------------------------------
 
-    def _candidates(self, q: _Query, n: int) -> list[tuple[int, float]]:
-        terms = [wq.Term(f, tok, boost=FIELD_WEIGHTS[f] * w)
-                 for tok, w in q.weights.items() if tok in self._df for f in FIELDS]
-        if not terms:
-            return []
-        results = self._searcher().search(wq.Or(terms), limit=n)
-        return [(hit.docnum, hit.score) for hit in results]
+    def _informative(self, tok: str) -> float:
+        """How much a word says in general Chinese (0.1 for 上 or 才能 … 1 for 低保 or 公积金).
 
-    def _features(self, q: _Query, blob: dict, bm25: float, top_bm25: float) -> dict[str, float]:
+        From jieba's corpus frequencies: a word the whole language uses all the time tells little
+        about what the caller needs, even when the knowledge base happens not to use it.
+        """
+        surprisal = math.log(self._tk.total / (self._tk.FREQ.get(tok, 0) + 1))
+        return min(1.0, max(0.1, (surprisal - INFORMATIVE_FROM) / INFORMATIVE_SPAN))
+
+    def _slot_masses(self, q: _Query) -> list[tuple[float, list[tuple[str, float]], float]]:
+        """Per slot: its weight (idf of what was typed × how informative) and [(token, credit if matched)]."""
+        out = []
+        for slot in q.slots:
+            top = max(slot.values())
+            primary = max((t for t, w in slot.items() if w == top),
+                          key=lambda t: (t in self._df, self._idf(t) if t in self._df else 0.0))
+            idf = self._idf(primary)
+            mass = idf * self._informative(primary)
+            out.append((mass, [(t, w * min(1.0, self._idf(t) / idf)) for t, w in slot.items()],
+                        max(0.0, self.domain_specificity(primary))))
+        return out
+
+    def _features(self, q: _Query, slots: list[tuple[float, list[tuple[str, float]], float]], blob: dict,
+                  bm25_score: float, top_bm25: float) -> dict[str, float]:
         E, A = blob["Eset"], blob["Aset"]
-        den = num = 0.0
-        for tok in q.base:
-            w = self._idf(tok) * q.weights[tok]
-            den += w
-            if tok in E:
-                num += w
-            elif tok in A:
-                num += 0.5 * w
-        for tok, wt in q.weights.items():
-            if tok not in q.base and tok in E:
-                num += self._idf(tok) * wt
-        coverage = min(1.0, num / den) if den else 0.0
+        total = sum(s[0] for s in slots) or 1.0
+        num = domain = 0.0
+        for mass, alts, specificity in slots:
+            best = best_e = 0.0
+            for tok, credit in alts:
+                c = credit if tok in E else 0.5 * credit if tok in A else 0.0
+                if c > best:
+                    best = c
+                if tok in E and credit > best_e:
+                    best_e = credit
+            num += mass * best
+            domain += specificity * best_e
+        coverage = min(1.0, num / total)
 
-        qidf = {tok: self._idf(tok) * w for tok, w in q.weights.items()}
-        base_mass = sum(qidf[t] for t in q.base) or 1.0
-        overlap, best_p = 0.0, 0
+        overlap, phrase_cov, best_p = 0.0, 0.0, 0
         for i, pset in enumerate(blob["Psets"]):
-            inter = sum(qidf[t] for t in pset if t in qidf)
-            if not inter:
-                continue
-            p_mass = sum(self._idf(t) for t in pset)
-            dice = 2.0 * inter / (base_mass + p_mass)
-            if dice > overlap:
-                overlap, best_p = dice, i
+            inter = 0.0
+            for mass, alts, _ in slots:
+                best = 0.0
+                for tok, credit in alts:
+                    if credit > best and tok in pset:
+                        best = credit
+                inter += mass * best
+            if inter:
+                dice = 2.0 * inter / (total + blob["Pm"][i])
+                if dice > overlap:
+                    overlap, best_p = dice, i
+                phrase_cov = max(phrase_cov, inter / total)
         fz, exact = 0.0, False
         for content in q.content:
-            for i, (pc, _) in enumerate(blob["P"]):
-                if not pc:
-                    continue
-                if pc == content:
+            best = process.extractOne(content, blob["Pc"], scorer=fuzz.ratio)
+            if best is not None:
+                if best[1] >= 100.0:
                     exact = True
-                r = fuzz.ratio(content, pc) / 100.0
-                if r > fz:
-                    fz = r
-                    if r > overlap:
-                        best_p = i
-        return {"bm25": bm25 / top_bm25 if top_bm25 > 0 else 0.0, "coverage": coverage,
-                "overlap": min(1.0, overlap), "fuzz": fz, "exact": 1.0 if exact else 0.0,
+                if best[1] / 100.0 > fz:
+                    fz = best[1] / 100.0
+                    if fz > overlap:
+                        best_p = best[2]
+        return {"bm25": bm25_score / top_bm25 if top_bm25 > 0 else 0.0, "coverage": coverage, "mass": total,
+                "domain": domain,
+                "overlap": min(1.0, overlap), "phrase_coverage": min(1.0, phrase_cov), "fuzz": fz, "exact": 1.0 if exact else 0.0,
                 "best_phrasing": best_p}
 
     @staticmethod
@@ -392,24 +507,36 @@ class SearchEngine:
         return sum(RERANK_WEIGHTS[k] * f[k] for k in RERANK_WEIGHTS) + EXACT_BONUS * f["exact"]
 
     @staticmethod
-    def _confidence(f: Mapping[str, float], second: float | None) -> float:
-        s = 0.45 * f["coverage"] + 0.35 * f["overlap"] + 0.20 * f["fuzz"]
-        if f["exact"]:
-            s = max(s, 0.95)
-        return max(0.0, min(1.0, s))
+    def _confidence(f: Mapping[str, float]) -> float:
+        """Probability-like confidence that the top hit answers the query (see `calibrate`)."""
+        if f.get("exact"):
+            return 1.0
+        z = CONFIDENCE_WEIGHTS["bias"] + sum(
+            CONFIDENCE_WEIGHTS[k] * x for k, x in zip(CONFIDENCE_FEATURES, confidence_inputs(f), strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def top_features(self, query: str) -> dict | None:
+        """The re-ranker's features of the top hit, with its id (for calibration)."""
+        ranked = self._rank(self._analyze(query))
+        if not ranked:
+            return None
+        return {**ranked[0][3], "id": ranked[0][2]["id"]}
 
     def _rank(self, q: _Query, n: int = RERANK_N) -> list[tuple[float, int, dict, dict]]:
-        cands = self._candidates(q, n)
+        cands = self._impacts.top(q.weights, n)
         if not cands:
             return []
+        slots = self._slot_masses(q)
         top = cands[0][1]
         ranked = []
-        for docnum, bm25 in cands:
+        for docnum, score in cands:
             blob = self._blob(docnum)
-            f = self._features(q, blob, bm25, top)
-            f["bm25_raw"] = bm25
+            f = self._features(q, slots, blob, score, top)
+            f["bm25_raw"] = score
             ranked.append((self._score(f), docnum, blob, f))
         ranked.sort(key=lambda r: (-r[0], r[1]))
+        ranked[0][3]["margin"] = ranked[0][0] - (ranked[1][0] if len(ranked) > 1 else 0.0)
+        ranked[0][3]["slots"] = len(q.slots)
         return ranked
 
     # --- public API --------------------------------------------------------------------------
@@ -419,25 +546,25 @@ class SearchEngine:
         t0 = time.perf_counter()
         try:
             limit = max(1, min(int(limit), MAX_LIMIT))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             limit = 5
         raw = query if isinstance(query, str) else ""
         normalized = ""
+        hits: list[Hit] = []
+        confident = False
         try:
             q = self._analyze(query)
             normalized = q.normalized
             ranked = self._rank(q) if q.weights else []
-            hits: list[Hit] = []
-            confident = False
             if ranked:
-                conf = self._confidence(ranked[0][3], ranked[1][0] if len(ranked) > 1 else None)
+                conf = self._confidence(ranked[0][3])
                 confident = conf >= CONFIDENT_AT
                 top_score = ranked[0][0] or 1.0
                 for score, _, blob, f in ranked[:limit]:
-                    hits.append(Hit(id=blob["id"], score=round(conf * min(1.0, score / top_score), 4),
+                    hits.append(Hit(id=blob["id"], score=round(conf * max(0.0, min(1.0, score / top_score)), 4),
                                     question=blob["q"], category=blob["c"],
                                     highlights=self._highlights(q, blob, f)))
-        except Exception:  # noqa: BLE001 - a search box must never fail the page
+        except Exception:  # a search box must never fail the page: log it, answer "nothing found"
             log.exception("search failed for %r", raw[:100])
             hits, confident = [], False
         return SearchResult(query=raw, normalized=normalized, hits=hits, confident=confident,
@@ -448,16 +575,9 @@ class SearchEngine:
         terms += [typo for typo, _ in q.corrections]
         out = {"question": mark(blob["q"], terms), "answer": mark(blob["a"], terms, max_chars=120)}
         best = int(f.get("best_phrasing", 0))
-        if best > 0 and best - 1 < len(blob["s"]):
+        if 0 < best <= len(blob["s"]):
             out["similar"] = mark(blob["s"][best - 1], terms)
         return out
-
-    def _docnum(self, entry_id: str) -> int | None:
-        if self._docnums is None:
-            s = self._searcher()
-            self._docnums = {fields["id"]: num for num, fields in
-                             ((n, s.stored_fields(n)) for n in range(s.doc_count_all()))}
-        return self._docnums.get(str(entry_id))
 
     def explain(self, query: str, entry_id: str) -> dict:
         """Why `entry_id` scored what it did for `query`: tokens, corrections, field matches, features."""
@@ -465,32 +585,46 @@ class SearchEngine:
         out: dict = {
             "query": q.raw, "normalized": q.normalized, "converted": q.converted, "canonical": q.canonical,
             "tokens": {t: {"weight": w, "origin": q.origin[t], "idf": round(self._idf(t), 3),
-                           "in_index": t in self._df} for t, w in q.weights.items()},
-            "synonyms": q.synonyms, "pinyin": q.pinyin, "typo_corrections": q.corrections,
+                           "in_index": t in self._impacts} for t, w in q.weights.items()},
+            "slots": q.slots, "synonyms": q.synonyms, "pinyin": q.pinyin, "typo_corrections": q.corrections,
             "near_matches": q.near, "entry": str(entry_id), "found": False,
         }
-        docnum = self._docnum(entry_id)
+        docnum = self._docnums.get(str(entry_id))
         if docnum is None:
             return out
+        out["found"] = True
         blob = self._blob(docnum)
+        # per-field BM25F contributions, asked of Whoosh itself
+        s = self._searcher()
+        only = wq.Term("id", str(entry_id))
+        field_matches = {}
+        for f in FIELDS:
+            terms = [wq.Term(f, t, boost=FIELD_WEIGHTS[f] * w) for t, w in q.weights.items()]
+            if not terms:
+                continue
+            res = s.search(wq.And([only, wq.Or(terms)]), limit=1, terms=True)
+            if res:
+                matched = sorted({text.decode() if isinstance(text, bytes) else text
+                                  for fld, text in res.matched_terms() if fld == f})
+                field_matches[f] = {"tokens": matched, "bm25": round(res[0].score, 4)}
+        out["field_matches"] = field_matches
         ranked = self._rank(q) if q.weights else []
         rank = next((i + 1 for i, r in enumerate(ranked) if r[1] == docnum), None)
-        out["found"] = True
         out["rank"] = rank
         out["candidates"] = len(ranked)
-        out["field_matches"] = {f: [t for t in q.weights if t in set(blob["F"][f])] for f in FIELDS}
         if rank is not None:
             score, _, _, f = ranked[rank - 1]
         else:
-            top = ranked[0][3]["bm25_raw"] if ranked else 0.0
-            f = self._features(q, blob, 0.0, top)
+            own = self._impacts.score(q.weights, docnum)
+            f = self._features(q, self._slot_masses(q), blob, own, ranked[0][3]["bm25_raw"] if ranked else own)
+            f["bm25_raw"] = own
             score = self._score(f)
         out["features"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in f.items()}
         out["score"] = round(score, 4)
+        out["confidence_if_top"] = round(self._confidence(f), 4)
         if ranked:
             out["top"] = {"id": ranked[0][2]["id"], "score": round(ranked[0][0], 4),
-                          "confidence": round(self._confidence(ranked[0][3], None), 4)}
+                          "confidence": round(self._confidence(ranked[0][3]), 4)}
         best = int(f.get("best_phrasing", 0))
         out["closest_phrasing"] = blob["q"] if best == 0 else blob["s"][best - 1]
         return out
-

@@ -1,9 +1,9 @@
 """Words: the jieba segmenter with the domain dictionary, fillers to ignore, and the synonym table.
 
-jieba's base dictionary is loaded once per process (lazily, from jieba's cache in the system
-temp directory, never the package directory); each engine then works on its own copy extended
-with the domain words of its index, so building or opening an index never changes how another
-engine in the same process segments text.
+Each index carries its own segmentation dictionary (jieba's general words plus the domain words:
+the bundled dictionary and the entries' keywords), built once with the index and loaded with it,
+so a query is always cut exactly as the entries were, and opening an index does not pay for
+jieba's start-up. Engines never touch jieba's global tokenizer.
 """
 
 from __future__ import annotations
@@ -38,9 +38,12 @@ STOPWORDS = frozenset("""
 
 _LATIN_TOKEN_RE = re.compile(r"^[a-z]+$")
 
-_base: jieba.Tokenizer | None = None
-_base_lock = threading.Lock()
+#: jieba words rarer than this are left out of an index's segmentation dictionary: they are mostly
+#: names and rare compounds, and cut into shorter words they match just as well on both sides.
+MIN_WORD_FREQ = 5
+
 _default: jieba.Tokenizer | None = None
+_default_lock = threading.Lock()
 
 
 def _jieba_tmp_dir() -> str:
@@ -52,18 +55,43 @@ def _jieba_tmp_dir() -> str:
     return path
 
 
-def base_tokenizer() -> jieba.Tokenizer:
-    """jieba's general dictionary, loaded once per process (its cache lives in the temp dir)."""
-    global _base
-    if _base is None:
-        with _base_lock:
-            if _base is None:
-                logging.getLogger("jieba").setLevel(logging.WARNING)
-                tk = jieba.Tokenizer()
-                tk.tmp_dir = _jieba_tmp_dir()
-                tk.initialize()
-                _base = tk
-    return _base
+def _tokenizer(freq: dict[str, int], total: int) -> jieba.Tokenizer:
+    tk = jieba.Tokenizer()
+    tk.tmp_dir = _jieba_tmp_dir()
+    tk.FREQ, tk.total, tk.initialized = freq, total, True
+    return tk
+
+
+def build_dictionary(words: Iterable[str]) -> tuple[dict[str, int], int]:
+    """jieba's segmentation dictionary for an index: its general words (minus the rarest) + `words`.
+
+    Loads jieba's full dictionary once (from jieba's cache in the temp directory, never the
+    package directory); the result is saved with the index, so opening it needs neither.
+    """
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    full = jieba.Tokenizer()
+    full.tmp_dir = _jieba_tmp_dir()
+    full.initialize()
+    freq: dict[str, int] = {}
+    total = 0
+    for w, f in full.FREQ.items():
+        if f >= MIN_WORD_FREQ:
+            freq[w] = f
+            total += f
+    for w in list(freq):
+        for i in range(1, len(w)):
+            freq.setdefault(w[:i], 0)
+    tk = _tokenizer(freq, total)
+    for w in words:
+        # as jieba's suggest_freq: just enough for the domain word to beat its parts
+        if tk.FREQ.get(w, 0) < 3:
+            tk.add_word(w, freq=max(tk.suggest_freq(w, False), 3))
+    return tk.FREQ, tk.total
+
+
+def tokenizer_for(freq: dict[str, int], total: int) -> jieba.Tokenizer:
+    """A tokenizer over a dictionary from `build_dictionary` (as saved in an index)."""
+    return _tokenizer(freq, total)
 
 
 def read_dictionary(path: Path = DICTIONARY_PATH) -> list[str]:
@@ -106,26 +134,13 @@ def domain_words(words: Iterable[str]) -> list[str]:
     return list(out)
 
 
-def make_tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
-    """A tokenizer sharing jieba's general dictionary, extended with `words` (domain terms)."""
-    base = base_tokenizer()
-    tk = jieba.Tokenizer()
-    tk.tmp_dir = base.tmp_dir
-    tk.FREQ = dict(base.FREQ)
-    tk.total = base.total
-    tk.initialized = True
-    for w in words:
-        # a frequency that lets the domain word win over its parts, as jieba's suggest_freq does
-        if tk.FREQ.get(w, 0) < 3:
-            tk.add_word(w, freq=max(tk.suggest_freq(w, False), 3))
-    return tk
-
-
 def default_tokenizer() -> jieba.Tokenizer:
-    """The base dictionary plus the bundled domain dictionary (for `tokens()` outside an engine)."""
+    """Segmentation with the bundled domain dictionary, for `tokens()` outside an engine."""
     global _default
     if _default is None:
-        _default = make_tokenizer(domain_words(read_dictionary()))
+        with _default_lock:
+            if _default is None:
+                _default = tokenizer_for(*build_dictionary(domain_words(read_dictionary())))
     return _default
 
 

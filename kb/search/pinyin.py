@@ -6,17 +6,16 @@ whatever the size of the knowledge base:
 
 * `full`:     "dibao" → 低保        (full pinyin, syllables run together, as people type them)
 * `initials`: "dbk"   → 低保卡      (first letters, as Elasticsearch's pinyin analyzer indexes them)
-* `homo`:     "di bao" → 低保       (a window of query characters with the same reading, 低包/底保)
+* `homo`:     "di bao" → 低保       (a window of query characters with the same reading, 低包/底保);
+              only curated domain terms (the dictionary and the entries' keywords), so that an
+              ordinary word is never "corrected" into another ordinary word (办个 → 半个)
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 from collections.abc import Iterable, Mapping
-
-from pypinyin import Style, lazy_pinyin, pinyin
 
 from kb.search.normalize import is_cjk
 
@@ -44,19 +43,41 @@ _MAX_SYLLABLE = max(map(len, SYLLABLES))
 _KEEP = 4           # candidates kept per key (most frequent in the knowledge base first)
 _MAX_COMBOS = 16    # reading combinations tried for one window of polyphonic characters
 _LATIN_WORD_RE = re.compile(r"[a-z]+")
+# Sounds people (and the northeast especially) do not tell apart when typing pinyin: flat and
+# curled tongue (z/zh, c/ch, s/sh) and front and back nasals (in/ing, en/eng): 零时 for 临时.
+_FUZZY_RE = re.compile(r"^([zcs])h|(?<=[ie])ng$")
 
 
-@functools.lru_cache(maxsize=50_000)
-def char_readings(ch: str) -> tuple[str, ...]:
-    """Toneless readings of one character (all of them: 行 → xing, hang, heng)."""
-    if not is_cjk(ch):
-        return ()
-    readings = pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
-    return tuple(dict.fromkeys(r.replace("ü", "v") for r in readings[0])) if readings else ()
+def fuzzy(syllable: str) -> str:
+    return _FUZZY_RE.sub(lambda m: m.group(1) or "n", syllable)
+
+
+def _toneless(reading: str) -> str:
+    from pypinyin.contrib.tone_convert import to_normal
+    return to_normal(reading).replace("ü", "v")
+
+
+def all_readings() -> dict[str, str]:
+    """Every character pypinyin knows → its toneless readings, space-separated (行 → "xing hang heng").
+
+    Computed when an index is built and saved with it: pypinyin's dictionaries cost some 60 MB,
+    which web workers that only open the index never load.
+    """
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    out = {}
+    for code, readings in pinyin_dict.items():
+        ch = chr(code)
+        if is_cjk(ch):
+            out[ch] = " ".join(dict.fromkeys(_toneless(r) for r in readings.split(",")))
+    return out
 
 
 def term_syllables(term: str) -> list[str]:
-    return [s.replace("ü", "v") for s in lazy_pinyin(term, style=Style.NORMAL, errors="ignore")]
+    """Readings of a word in context (重庆 → chong qing), as pypinyin's phrase dictionary gives them."""
+    from pypinyin import Style, lazy_pinyin
+
+    return [x.replace("ü", "v") for x in lazy_pinyin(term, style=Style.NORMAL, errors="ignore")]
 
 
 def split_syllables(text: str) -> list[str] | None:
@@ -78,15 +99,19 @@ class PinyinIndex:
     """Pinyin → domain terms. Built from `{term: document frequency}`; picklable as plain dicts."""
 
     def __init__(self, full: dict[str, list[str]], initials: dict[str, list[str]],
-                 homo: dict[str, list[str]], vocab: frozenset[str]):
+                 homo: dict[str, list[str]], vocab: frozenset[str], readings: dict[str, str]):
         self.full = full
         self.initials = initials
         self.homo = homo
         self.vocab = vocab
+        self.readings = readings
         self._max_full = max(map(len, full), default=0)
 
     @classmethod
-    def build(cls, df: Mapping[str, int]) -> PinyinIndex:
+    def build(cls, df: Mapping[str, int], domain: Iterable[str] = ()) -> PinyinIndex:
+        """df: the vocabulary Latin input is read against ({word: entries using it});
+        domain: the curated domain terms typos are corrected to (dictionary and keywords)."""
+        domain = set(domain)
         full: dict[str, list[tuple[int, str]]] = {}
         initials: dict[str, list[tuple[int, str]]] = {}
         homo: dict[str, list[tuple[int, str]]] = {}
@@ -98,20 +123,21 @@ class PinyinIndex:
                 continue
             full.setdefault("".join(syl), []).append((-freq, term))
             initials.setdefault("".join(s[0] for s in syl), []).append((-freq, term))
-            if len(term) <= 4:
-                homo.setdefault(" ".join(syl), []).append((-freq, term))
+            if len(term) <= 4 and term in domain:
+                homo.setdefault(" ".join(map(fuzzy, syl)), []).append((-freq, term))
 
         def top(d: dict[str, list[tuple[int, str]]]) -> dict[str, list[str]]:
             return {k: [t for _, t in sorted(v)[:_KEEP]] for k, v in d.items()}
 
-        return cls(top(full), top(initials), top(homo), frozenset(df))
+        return cls(top(full), top(initials), top(homo), frozenset(df), all_readings())
 
     def to_dict(self) -> dict:
-        return {"full": self.full, "initials": self.initials, "homo": self.homo, "vocab": self.vocab}
+        return {"full": self.full, "initials": self.initials, "homo": self.homo, "vocab": self.vocab,
+                "readings": self.readings}
 
     @classmethod
     def from_dict(cls, d: dict) -> PinyinIndex:
-        return cls(d["full"], d["initials"], d["homo"], d["vocab"])
+        return cls(d["full"], d["initials"], d["homo"], d["vocab"], d["readings"])
 
     # --- Latin input -------------------------------------------------------------------------
 
@@ -178,34 +204,41 @@ class PinyinIndex:
 
     # --- homophone typos ---------------------------------------------------------------------
 
-    def homophones(self, text: str, known: Iterable[str] = (), is_common=None) -> list[tuple[str, str]]:
-        """Windows of `text` that read like a domain term but are not it: [(typo, term)].
+    def homophones(self, words: list[str], known: Iterable[str] = (), is_common=None,
+                   function_words: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+        """Runs of whole words that read like a domain term but are not it: [(typo, term)].
 
-        `known` windows (already words of the knowledge base) are never corrected, nor are
-        windows `is_common(window)` says are ordinary words (反应 stays 反应).
+        `words` is the plain segmentation of the text: a typo is made of whole words, mostly the
+        single characters jieba falls back to (低包 → 低/包), so windows never start or end inside
+        a word (什么样/人家 never yields 样人). `known` windows (words of the knowledge base) are
+        never corrected, nor those `is_common(window)` says are ordinary words (反应 stays 反应).
+        Function words are read with their usual reading only: 的 is de, not the di of 低收入.
         """
         known = set(known)
         found: list[tuple[str, str]] = []
         seen: set[str] = set()
-        n = len(text)
-        for size in (4, 3, 2):
-            for i in range(n - size + 1):
-                window = text[i:i + size]
-                if window in seen or window in known or window in self.vocab:
+        for i in range(len(words)):
+            window = ""
+            for j in range(i, len(words)):
+                window += words[j]
+                if len(window) > 4:
+                    break
+                if len(window) < 2 or window in seen or window in known or window in self.vocab:
                     continue
                 if not all(is_cjk(c) for c in window):
-                    continue
-                readings = [char_readings(c) for c in window]
-                if not all(readings):
-                    continue
-                if is_common is not None and is_common(window):
+                    break
+                readings = []
+                for w in words[i:j + 1]:
+                    for c in w:
+                        r = self.readings.get(c, "").split()
+                        readings.append(list(dict.fromkeys(map(fuzzy, r[:1] if w in function_words else r))))
+                if not all(readings) or (is_common is not None and is_common(window)):
                     continue
                 for combo in itertools.islice(itertools.product(*readings), _MAX_COMBOS):
                     terms = self.homo.get(" ".join(combo))
                     if terms:
-                        term = terms[0]
-                        if term != window:
-                            found.append((window, term))
+                        if terms[0] != window:
+                            found.append((window, terms[0]))
                             seen.add(window)
                         break
         return found

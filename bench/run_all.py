@@ -1,0 +1,25 @@
+"""Every benchmark in one go (`make bench`): search quality beside the baselines, in-process latency at
+100 and 10,000 entries with cold start and RSS, then HTTP latency under gunicorn at 300 requests/s and
+the highest rate that still meets the target."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def main() -> int:
+    steps = [
+        [sys.executable, "-m", "bench.search_quality", "--scale", "10000", "--cold"],
+        [sys.executable, "-m", "bench.http_load", "--rate", "300", "--seconds", "20", "--find-max"],
+    ]
+    for cmd in steps:
+        print(f"\n$ {' '.join(cmd[1:])}", flush=True)
+        code = subprocess.call(cmd)
+        if code:
+            return code
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

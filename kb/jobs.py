@@ -1,0 +1,20 @@
+"""Scheduled work of the knowledge base: keep this host's search index on the database's revision."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+
+from kb import index, services
+
+
+def follow_search_index(now: datetime) -> str:
+    """Rebuild the index when the KB changed (here or on another host sharing the database)."""
+    root = Path(current_app.instance_path) / "search"
+    before = index.read_pointer(root)
+    if before is not None and before.revision == services.current_revision():
+        return ""
+    info = index.rebuild(root)
+    return f"search index rebuilt for revision {info.revision} ({info.entries} entries)"

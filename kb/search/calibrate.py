@@ -1,0 +1,150 @@
+"""Calibrate the confidence on the knowledge base itself, never on evaluation queries.
+
+    python -m kb.search.calibrate [ENTRIES_DIR]
+
+Held-out phrasings make the training data. Positive: a similar question removed from its entry
+and asked as a query should find that entry, with confidence. Negative, two kinds: (1) the
+phrasings of an entry removed from the index (questions the knowledge base does not answer,
+though close to ones it does); (2) held-out phrasings whose domain words were swapped for random
+everyday nouns from jieba's dictionary ("低保金每月几号发" → "电费每月几号发"): the shape of a
+hotline question about another matter, which must not ride on the words 申请, 多少钱, 怎么办.
+A logistic regression over the re-ranker's features of the top hit is fitted on these, and the
+weights are printed for `engine.CONFIDENCE_WEIGHTS`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+import jieba
+import yaml
+
+from kb.search import engine as eng
+from kb.search.lexicon import read_synonyms
+
+ENTRIES_DIR = Path(__file__).resolve().parent.parent / "data" / "entries"
+
+
+def load_entries(path: Path = ENTRIES_DIR) -> list[dict]:
+    out = []
+    for f in sorted(path.glob("*.yaml")):
+        e = yaml.safe_load(f.read_text(encoding="utf-8"))
+        if e.get("status", "published") == "published":
+            out.append(e)
+    return out
+
+
+def everyday_nouns(min_freq: int = 300, max_freq: int = 20000) -> list[str]:
+    """Common two- and three-character nouns from jieba's dictionary (its POS tags)."""
+    out = []
+    with open(os.path.join(os.path.dirname(jieba.__file__), "dict.txt"), encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "n" and 2 <= len(parts[0]) <= 3 \
+                    and min_freq <= int(parts[1]) <= max_freq:
+                out.append(parts[0])
+    return out
+
+
+def corrupt(engine: eng.SearchEngine, text: str, nouns: list[str], rnd: random.Random) -> str | None:
+    """`text` with its most domain-specific words (common in the KB, rare in general Chinese)
+    replaced by random everyday nouns the KB does not use; None when it has no such word."""
+    words = engine.cut(text)
+    scored = sorted(((engine.domain_specificity(w), i) for i, w in enumerate(words) if len(w) >= 2),
+                    reverse=True)
+    targets = [i for sc, i in scored[:2] if sc > 0]
+    if not targets:
+        return None
+    for i in targets:
+        for _ in range(20):
+            noun = rnd.choice(nouns)
+            if not engine.known(noun):
+                words[i] = noun
+                break
+    return "".join(words)
+
+
+def samples(entries: list[dict], synonyms, folds: int = 3, entry_folds: int = 10,
+            seed: int = 12345) -> list[tuple[dict, int]]:
+    out: list[tuple[dict, int]] = []
+    rnd = random.Random(seed)
+    nouns = everyday_nouns()
+    with tempfile.TemporaryDirectory(prefix="kbsearch-calibrate-") as tmp:
+        for k in range(folds):
+            kept, asked = [], []
+            for e in entries:
+                similar = list(e.get("similar") or [])
+                asked += [(s, e["id"]) for i, s in enumerate(similar) if i % folds == k]
+                kept.append({**e, "similar": [s for i, s in enumerate(similar) if i % folds != k]})
+            engine = eng.SearchEngine.build(kept, synonyms, Path(tmp) / f"p{k}")
+            for text, want in asked:
+                f = engine.top_features(text)
+                if f is not None:
+                    out.append(({**f, "kind": "held-out"}, 1 if f["id"] == want else 0))
+                other = corrupt(engine, text, nouns, rnd)
+                f = engine.top_features(other) if other else None
+                if f is not None:
+                    out.append(({**f, "kind": "swapped", "text": other}, 0))
+        for k in range(entry_folds):
+            kept = [e for i, e in enumerate(entries) if i % entry_folds != k]
+            gone = [e for i, e in enumerate(entries) if i % entry_folds == k]
+            engine = eng.SearchEngine.build(kept, synonyms, Path(tmp) / f"n{k}")
+            for e in gone:
+                for text in [e["question"], *(e.get("similar") or [])]:
+                    f = engine.top_features(text)
+                    if f is not None:
+                        out.append(({**f, "kind": "entry-removed"}, 0))
+    return out
+
+
+def fit(data: list[tuple[list[float], int]], iterations: int = 3000, rate: float = 0.5,
+        l2: float = 1e-3) -> list[float]:
+    """Plain logistic regression (batch gradient descent), classes weighted to balance."""
+    n_pos = sum(y for _, y in data) or 1
+    n_neg = (len(data) - n_pos) or 1
+    cw = {1: len(data) / (2 * n_pos), 0: len(data) / (2 * n_neg)}
+    w = [0.0] * (len(data[0][0]) + 1)
+    for _ in range(iterations):
+        g = [0.0] * len(w)
+        for x, y in data:
+            z = w[-1] + sum(a * b for a, b in zip(w, x, strict=False))
+            p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+            d = (p - y) * cw[y]
+            for i, xi in enumerate(x):
+                g[i] += d * xi
+            g[-1] += d
+        w = [wi - rate * (gi / len(data) + l2 * wi) for wi, gi in zip(w, g, strict=True)]
+    return w
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    entries = load_entries(Path(argv[0]) if argv else ENTRIES_DIR)
+    data = samples(entries, read_synonyms())
+    pickle_path = os.environ.get("KBSEARCH_CALIBRATION_DUMP")
+    if pickle_path:
+        import pickle
+        with open(pickle_path, "wb") as fh:
+            pickle.dump(data, fh)
+    xs = [(eng.confidence_inputs(f), y) for f, y in data]
+    w = fit(xs)
+    names = [*eng.CONFIDENCE_FEATURES, "bias"]
+    print(f"{len(data)} samples ({sum(y for _, y in data)} positive)")
+    print("CONFIDENCE_WEIGHTS = {" + ", ".join(f'"{k}": {v:.3f}' for k, v in zip(names, w, strict=True)) + "}")
+    for th in (0.3, 0.4, 0.5, 0.6, 0.7):
+        def p(x):
+            return 1 / (1 + math.exp(-(w[-1] + sum(a * b for a, b in zip(w, x, strict=False)))))
+        pos = [p(x) >= th for x, y in xs if y == 1]
+        neg = [p(x) < th for x, y in xs if y == 0]
+        print(f"  at {th}: positives confident {sum(pos) / max(1, len(pos)):.3f}, "
+              f"negatives not confident {sum(neg) / max(1, len(neg)):.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

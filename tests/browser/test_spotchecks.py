@@ -1,0 +1,45 @@
+"""Spot checks in a real browser: the public directory's instant search, and a supervisor's day."""
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def visible_rows(page) -> int:
+    return page.locator(".directory tr[data-key]:visible").count()
+
+
+def test_public_directory_filters_as_you_type_by_pinyin_initials(page, live_server):
+    page.goto(f"{live_server['url']}/hotlines")
+    assert visible_rows(page) == 183
+    page.fill("#directory-q", "zljd")
+    assert visible_rows(page) == 1
+    assert "紫来街道" in page.locator(".directory tr[data-key]:visible").inner_text()
+    page.fill("#directory-q", "绥棱")
+    assert 5 < visible_rows(page) < 40
+    assert page.locator("#directory-count").inner_text().startswith("找到")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1366
+
+
+def test_supervisor_makes_the_weeks_plan_and_logs_an_unanswered_call(login_as, live_server):
+    page = login_as("supervisor")
+    page.goto(f"{live_server['url']}/spotchecks/")
+    make = page.locator("button:has-text('生成本周抽查计划')")
+    if make.count():
+        make.click()
+        page.wait_for_load_state("networkidle")
+    assert "覆盖热线 183/183" in page.content()
+    page.locator(".plan-table tbody tr td:nth-child(4) a").first.click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator(".bigno").inner_text().startswith("0455-")
+    assert page.locator(".script-box .script").inner_text()  # the expected answer is shown
+    page.check("input[name=connected][value='0']")
+    assert page.locator("input[name=attitude]").first.is_disabled()  # not connected: no attitude to score
+    page.fill("#ring_seconds", "60")
+    page.click("button:has-text('保存结果')")
+    page.wait_for_load_state("networkidle")
+    assert "不合格(未接通),已生成整改事项" in page.locator(".flash").first.inner_text()
+    assert "整改事项" in page.content()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1366

@@ -1,0 +1,350 @@
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from audit.models import AuditEvent
+from core import accounts, clock
+from core.errors import Conflict, DomainError, Forbidden
+from tests.builders import make_user
+from tests.tickets.builders import (
+    department,
+    make_call,
+    make_caseworker,
+    make_entry,
+    make_ticket,
+    township,
+    valid_id_number,
+)
+from tickets import services
+from tickets.models import Notification
+
+
+def _audit(db, ticket, action):
+    return db.execute(select(AuditEvent).where(AuditEvent.entity_type == "ticket", AuditEvent.action == action,
+                                               AuditEvent.entity_id == str(ticket.id))).scalars().all()
+
+
+def test_number_is_year_month_sequence_in_beijing_time(db):
+    at = clock.local_to_utc(__import__("datetime").datetime(2026, 12, 1, 0, 30))  # still 30 Nov in UTC
+    first, second = make_ticket(now=at), make_ticket(now=at)
+    assert first.number.startswith("202612-") and first.number[-4:].isdigit()
+    assert int(second.number[-4:]) == int(first.number[-4:]) + 1
+
+
+def test_dispatch_makes_first_owner_with_event_and_audit(db):
+    owner = make_caseworker()
+    ticket = make_ticket("pending_accept", owner=owner)
+    assert ticket.first_owner_id == owner.id and ticket.unit_id == owner.unit_id
+    assert [e.action for e in ticket.events] == ["create", "dispatch"]
+    assert ticket.events[-1].from_state == "pending_dispatch" and ticket.events[-1].to_state == "pending_accept"
+    assert _audit(db, ticket, "dispatch")
+    assert db.execute(select(Notification).where(Notification.user_id == owner.id)).scalars().first()
+
+
+def test_whole_life_keeps_the_first_owner(db):
+    operator, owner, supervisor = make_user("operator"), make_caseworker(), make_user("supervisor")
+    med = department("医疗保障局")
+    med_worker = make_caseworker(unit=med)
+    now = clock.now()
+    call = make_call(operator=operator, outcome="ticket", kb_entry_ids=[make_entry().id])
+    t = services.create_ticket(actor=operator, now=now, kind="help", urgency="normal", citizen_name="李四",
+                               citizen_phone=call.caller_number, township_id=township().id,
+                               description="住院费用报销", call_id=call.id, topic="医疗救助")
+    services.dispatch(actor=operator, now=now, ticket=t, user_id=owner.id, version=t.version)
+    services.accept(actor=owner, now=now, ticket=t, version=t.version)
+    task = services.add_task(actor=owner, now=now, ticket=t, version=t.version, unit_id=med.id,
+                             user_id=med_worker.id, request="核实医疗救助比例")
+    services.complete_task(actor=med_worker, now=now, ticket=t, version=t.version, task_id=task.id,
+                           report="已按规定比例报销")
+    services.close(actor=owner, now=now, ticket=t, version=t.version, resolution="已协调报销")
+    services.callback(actor=operator, now=now, ticket=t, version=t.version, satisfaction="dissatisfied")
+    assert t.state == "pending_callback"
+    services.reopen(actor=operator, now=now, ticket=t, version=t.version, reason="群众对到账时间不满意")
+    assert t.state == "in_progress" and t.reopen_count == 1
+    services.close(actor=owner, now=now, ticket=t, version=t.version, resolution="已到账")
+    services.callback(actor=supervisor, now=now, ticket=t, version=t.version, satisfaction="satisfied")
+    assert t.state == "closed" and t.first_owner_id == owner.id
+    actions = [e.action for e in t.events]
+    assert actions == ["create", "dispatch", "accept", "cohandle", "complete_task", "close", "callback", "reopen",
+                       "close", "callback"]
+    assert all(e.actor_name for e in t.events)
+    for action in set(actions):
+        assert _audit(db, t, action), action
+
+
+@pytest.mark.parametrize("state,action,kwargs", [
+    ("pending_dispatch", "accept", {}),
+    ("pending_accept", "close", {"resolution": "x"}),
+    ("in_progress", "callback", {"satisfaction": "satisfied"}),
+    ("closed", "reopen", {}),
+    ("pending_callback", "cohandle", {"unit_id": 1, "request": "x"}),
+])
+def test_illegal_transitions_are_refused(db, state, action, kwargs):
+    operator, owner, supervisor = make_user("operator"), make_caseworker(), make_user("supervisor")
+    ticket = make_ticket(state, owner=owner, operator=operator)
+    actor = {"accept": owner, "close": owner, "callback": operator, "reopen": supervisor, "cohandle": owner}[action]
+    if action == "accept":
+        actor = make_caseworker()  # nobody owns it yet
+        with pytest.raises(Forbidden):
+            services.run_action(actor=actor, now=clock.now(), ticket=ticket,
+                                data={"action": action, "version": ticket.version, **kwargs})
+        return
+    before = (ticket.state, ticket.version)
+    with pytest.raises(DomainError) as err:
+        services.run_action(actor=actor, now=clock.now(), ticket=ticket,
+                            data={"action": action, "version": ticket.version, **kwargs})
+    assert "不能" in err.value.message
+    assert (ticket.state, ticket.version) == before
+
+
+def test_callback_before_closure_refused(db):
+    ticket = make_ticket("in_progress")
+    with pytest.raises(DomainError, match="尚未办结"):
+        services.callback(actor=make_user("operator"), now=clock.now(), ticket=ticket, version=ticket.version,
+                          satisfaction="satisfied")
+
+
+def test_stale_version_is_a_conflict_and_changes_nothing(db):
+    owner = make_caseworker()
+    ticket = make_ticket("pending_accept", owner=owner)
+    stale = ticket.version - 1
+    with pytest.raises(Conflict):
+        services.accept(actor=owner, now=clock.now(), ticket=ticket, version=stale)
+    assert ticket.state == "pending_accept"
+    assert not _audit(db, ticket, "accept")
+
+
+def test_only_the_first_owner_accepts_and_closes(db):
+    owner, other = make_caseworker(), make_caseworker()
+    ticket = make_ticket("pending_accept", owner=owner)
+    with pytest.raises(Forbidden, match="首派责任人"):
+        services.accept(actor=other, now=clock.now(), ticket=ticket, version=ticket.version)
+    with pytest.raises(Forbidden):
+        services.accept(actor=make_user("admin"), now=clock.now(), ticket=ticket, version=ticket.version)
+
+
+def test_close_refused_while_task_open(db):
+    owner = make_caseworker()
+    ticket = make_ticket("in_progress", owner=owner)
+    med = department("残疾人联合会")
+    task = services.add_task(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, unit_id=med.id,
+                             request="核实残疾等级")
+    with pytest.raises(DomainError, match="协办任务未反馈或撤回") as err:
+        services.close(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, resolution="办好了")
+    assert err.value.code == "open_tasks" and ticket.state == "in_progress"
+    services.withdraw_task(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, task_id=task.id,
+                           reason="群众已自行办理")
+    services.close(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, resolution="办好了")
+    assert ticket.state == "pending_callback"
+
+
+def test_task_report_only_by_its_unit_or_the_first_owner(db):
+    owner = make_caseworker()
+    ticket = make_ticket("in_progress", owner=owner)
+    med = department("医疗保障局")
+    task = services.add_task(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, unit_id=med.id,
+                             request="核实")
+    with pytest.raises(Forbidden):
+        services.complete_task(actor=make_caseworker(), now=clock.now(), ticket=ticket, version=ticket.version,
+                               task_id=task.id, report="x")
+    colleague = make_caseworker(unit=med)
+    services.complete_task(actor=colleague, now=clock.now(), ticket=ticket, version=ticket.version,
+                           task_id=task.id, report="已核实")
+    assert task.state == "done"
+
+
+def test_reassignment_needs_a_supervisor_and_records_old_and_new_owner(db):
+    owner, new_owner, supervisor = make_caseworker(), make_caseworker(), make_user("supervisor")
+    ticket = make_ticket("in_progress", owner=owner)
+    services.request_return(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version,
+                            reason="不属于本单位职责")
+    assert ticket.first_owner_id == owner.id
+    with pytest.raises(Forbidden):
+        services.decide_return(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version,
+                               user_id=new_owner.id)
+    services.decide_return(actor=supervisor, now=clock.now(), ticket=ticket, version=ticket.version,
+                           user_id=new_owner.id, note="改派至属地")
+    assert ticket.first_owner_id == new_owner.id and ticket.state == "pending_accept"
+    event = ticket.events[-1]
+    assert event.action == "reassign"
+    assert event.data["old_owner"]["id"] == owner.id and event.data["new_owner"]["id"] == new_owner.id
+    assert event.data["reason"] == "不属于本单位职责"
+    assert "原责任人" in services.event_summary(event)
+
+
+def test_approved_return_without_new_owner_goes_back_to_dispatch(db):
+    owner, supervisor = make_caseworker(), make_user("supervisor")
+    ticket = make_ticket("pending_accept", owner=owner)
+    services.request_return(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, reason="派错了")
+    services.decide_return(actor=supervisor, now=clock.now(), ticket=ticket, version=ticket.version)
+    assert ticket.state == "pending_dispatch" and ticket.first_owner_id is None
+
+
+def test_rejected_return_keeps_the_owner(db):
+    owner, supervisor = make_caseworker(), make_user("supervisor")
+    ticket = make_ticket("in_progress", owner=owner)
+    services.request_return(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, reason="太难")
+    services.decide_return(actor=supervisor, now=clock.now(), ticket=ticket, version=ticket.version,
+                           approved=False, note="请继续办理")
+    assert ticket.first_owner_id == owner.id and ticket.state == "in_progress"
+    assert ticket.events[-1].action == "reject_return"
+
+
+def test_extension_approved_moves_the_deadline_visibly(db):
+    owner, supervisor = make_caseworker(), make_user("supervisor")
+    ticket = make_ticket("in_progress", owner=owner)
+    old_due = ticket.closure_due_at
+    services.request_extension(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, days=3,
+                               reason="需等待医保结算")
+    with pytest.raises(DomainError, match="已有待审批"):
+        services.request_extension(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, days=3,
+                                   reason="再次")
+    services.decide_extension(actor=supervisor, now=clock.now(), ticket=ticket, version=ticket.version)
+    assert ticket.closure_due_at > old_due
+    event = ticket.events[-1]
+    assert event.action == "approve_extension" and "办结时限" in services.event_summary(event)
+
+
+def test_extension_must_be_asked_before_the_deadline(db):
+    owner = make_caseworker()
+    ticket = make_ticket("in_progress", owner=owner)
+    late = ticket.closure_due_at + timedelta(minutes=1)
+    with pytest.raises(DomainError, match="已超过办结时限"):
+        services.request_extension(actor=owner, now=late, ticket=ticket, version=ticket.version, days=2,
+                                   reason="来不及")
+
+
+def test_escalation_by_supervisor_only_and_owner_is_told(db):
+    owner = make_caseworker()
+    ticket = make_ticket("in_progress", owner=owner)
+    with pytest.raises(Forbidden):
+        services.escalate(actor=make_user("operator"), now=clock.now(), ticket=ticket, version=ticket.version,
+                          note="快办")
+    services.escalate(actor=make_user("supervisor"), now=clock.now(), ticket=ticket, version=ticket.version,
+                      note="请今日内联系群众")
+    assert ticket.escalation_count == 1
+    kinds = db.execute(select(Notification.kind).where(Notification.user_id == owner.id)).scalars().all()
+    assert "escalated" in kinds
+
+
+def test_reopen_only_after_dissatisfied_callback(db):
+    ticket = make_ticket("pending_callback")
+    with pytest.raises(DomainError, match="不满意"):
+        services.reopen(actor=make_user("operator"), now=clock.now(), ticket=ticket, version=ticket.version)
+
+
+def test_first_contact_is_recorded_once(db):
+    owner = make_caseworker()
+    ticket = make_ticket("in_progress", owner=owner)
+    services.run_action(actor=owner, now=clock.now(), ticket=ticket,
+                        data={"action": "note", "version": ticket.version, "note": "已电话联系", "contacted": True})
+    assert ticket.first_contact_at is not None
+    with pytest.raises(DomainError):
+        services.record_contact(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version)
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+def test_dispatch_to_unknown_disabled_or_non_caseworker_refused(db):
+    operator, admin = make_user("operator"), make_user("admin")
+    ticket = make_ticket(operator=operator)
+    with pytest.raises(DomainError, match="承办人不存在"):
+        services.dispatch(actor=operator, now=clock.now(), ticket=ticket, user_id=999999, version=ticket.version)
+    gone = make_caseworker()
+    accounts.set_active(actor=admin, now=clock.now(), user=gone, active=False)
+    with pytest.raises(DomainError, match="已停用"):
+        services.dispatch(actor=operator, now=clock.now(), ticket=ticket, user_id=gone.id, version=ticket.version)
+    with pytest.raises(DomainError, match="不是承办人员"):
+        services.dispatch(actor=operator, now=clock.now(), ticket=ticket, user_id=operator.id,
+                          version=ticket.version)
+    assert ticket.state == "pending_dispatch" and ticket.first_owner_id is None
+
+
+def test_caseworker_cannot_dispatch(db):
+    ticket = make_ticket()
+    with pytest.raises(Forbidden):
+        services.dispatch(actor=make_caseworker(), now=clock.now(), ticket=ticket, user_id=make_caseworker().id)
+
+
+def test_unknown_units_refused(db):
+    with pytest.raises(DomainError, match="乡镇\\(街道\\)不存在"):
+        make_ticket(township_id=999999)
+    owner = make_caseworker()
+    ticket = make_ticket("in_progress", owner=owner)
+    with pytest.raises(DomainError, match="协办单位不存在"):
+        services.add_task(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, unit_id=999999,
+                          request="x")
+
+
+def test_id_number_check_digit(db):
+    good = valid_id_number("11010519491231002")
+    assert good == "11010519491231002X"
+    assert make_ticket(citizen_id_number=good.lower()).citizen_id_number == good
+    bad = good[:-1] + "1"
+    with pytest.raises(DomainError, match="校验位"):
+        make_ticket(citizen_id_number=bad)
+    with pytest.raises(DomainError, match="18位"):
+        make_ticket(citizen_id_number="12345")
+
+
+def test_attachment_checked_by_content_and_size(db, tmp_path):
+    owner = make_caseworker()
+    ticket = make_ticket("in_progress", owner=owner)
+    pdf = b"%PDF-1.4\n" + b"0" * 100
+    att = services.add_attachment(actor=owner, now=clock.now(), ticket=ticket, filename="证明.pdf",
+                                  stream=io.BytesIO(pdf), directory=tmp_path)
+    assert services.attachment_path(att, tmp_path).read_bytes() == pdf
+    with pytest.raises(DomainError, match="不允许的文件类型"):
+        services.add_attachment(actor=owner, now=clock.now(), ticket=ticket, filename="病历.pdf",
+                                stream=io.BytesIO(b"MZ\x90\x00" + b"\x00" * 100), directory=tmp_path)
+    with pytest.raises(DomainError, match="与扩展名不符"):
+        services.add_attachment(actor=owner, now=clock.now(), ticket=ticket, filename="照片.png",
+                                stream=io.BytesIO(pdf), directory=tmp_path)
+    with pytest.raises(DomainError, match="不能超过") as err:
+        services.add_attachment(actor=owner, now=clock.now(), ticket=ticket, filename="大.pdf",
+                                stream=io.BytesIO(b"%PDF-" + b"0" * 2048), directory=tmp_path, max_bytes=1024)
+    assert err.value.status == 413
+    assert len(ticket.attachments) == 1
+
+
+def test_record_call_validates_entries_and_outcome(db):
+    operator = make_user("operator")
+    with pytest.raises(DomainError, match="知识库条目不存在"):
+        make_call(operator=operator, kb_entry_ids="Q999X")
+    with pytest.raises(DomainError, match="来电结果无效"):
+        make_call(operator=operator, outcome="maybe")
+    with pytest.raises(DomainError, match="来电号码"):
+        make_call(operator=operator, caller_number="abc")
+    entry = make_entry("Q902")
+    call = make_call(operator=operator, kb_entry_ids=f" {entry.id.lower()}, {entry.id}", duration_seconds="2:05")
+    assert call.kb_entry_ids == ["Q902"] and call.duration_seconds == 125
+
+
+def test_announced_call_is_recorded_once(db):
+    operator = make_user("operator")
+    call, created = services.announce_call(actor=None, now=clock.now(), caller_number="13900001111",
+                                           external_id="pbx-1")
+    again, created_again = services.announce_call(actor=None, now=clock.now(), caller_number="13900001111",
+                                                  external_id="pbx-1")
+    assert created and not created_again and again.id == call.id
+    assert services.incoming_calls(operator, clock.now()) == [call]
+    services.record_call(actor=operator, now=clock.now(), call_id=call.id, outcome="answered")
+    assert call.status == "recorded" and call.caller_number == "13900001111"
+    with pytest.raises(DomainError, match="已经记录"):
+        services.record_call(actor=operator, now=clock.now(), external_id="pbx-1", outcome="answered")
+
+
+def test_repeat_caller_open_tickets(db):
+    ticket = make_ticket(citizen_phone="13711112222")
+    make_ticket("closed", citizen_phone="13711112222")
+    assert services.open_tickets_for_number("137-1111-2222") == [ticket]
+
+
+def test_suggestions_by_township_and_topic(db):
+    town = township(3)
+    local_worker = make_caseworker(unit=town)
+    med_worker = make_caseworker(unit=department("医疗保障局"))
+    names = [s.user.id for s in services.suggest_owners(town.id, "医疗救助")]
+    assert names[0] == local_worker.id and med_worker.id in names

@@ -1,0 +1,73 @@
+"""Scheduled ticket work: deadline warnings at 75% of a limit and overdue flags (repeat-safe)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from audit import services as audit
+from core.db import session
+from tickets.models import OPEN_STATES, Ticket, TicketEvent
+from tickets.services import notify, supervisor_ids
+
+#: Share of a limit after which the owner is warned.
+WARN_AT = 0.75
+LIMIT_LABELS = {"first_contact": "首次联系", "closure": "办结", "callback": "回访"}
+
+
+def _mark(ticket_id: int, column: str, now: datetime) -> bool:
+    """Set a warning mark only if it is still empty: True for exactly one of any number of runs."""
+    table = Ticket.__table__
+    result = session.execute(update(table).where(table.c.id == ticket_id, table.c[column].is_(None))
+                             .values({column: now}))
+    return result.rowcount == 1
+
+
+def _log(ticket: Ticket, action: str, limit: str, due: datetime, now: datetime, note: str) -> None:
+    session.add(TicketEvent(ticket_id=ticket.id, at=now, actor_id=None, actor_name="系统", action=action,
+                            note=note, data_json=audit.canonical({"limit": limit, "deadline": due})))
+    audit.record(action, "ticket", ticket.id, actor=None, now=now,
+                 changes={"number": ticket.number, "limit": limit, "due_at": due})
+
+
+def _passed(start: datetime | None, due: datetime, now: datetime) -> float:
+    if start is None or due <= start:
+        return 1.0
+    return (now - start) / (due - start)
+
+
+def deadline_warnings(now: datetime) -> str:
+    """Warn owners at 75% of the first-contact and closure limits; flag overdue tickets to supervisors."""
+    warned = flagged = 0
+    tickets = session.execute(select(Ticket).where(Ticket.state.in_((*OPEN_STATES, "pending_callback")))
+                              .order_by(Ticket.id)).scalars().all()
+    supervisors: list[int] | None = None
+    for t in tickets:
+        checks: list[tuple[str, datetime, datetime | None, str, str]] = []
+        if t.state in OPEN_STATES:
+            if t.first_contact_at is None and t.first_contact_due_at is not None:
+                checks.append(("first_contact", t.first_contact_due_at, t.created_at,
+                               "first_contact_warned_at", "first_contact_overdue_at"))
+            if t.closure_due_at is not None:
+                checks.append(("closure", t.closure_due_at, t.closure_started_at or t.created_at,
+                               "closure_warned_at", "closure_overdue_at"))
+        elif t.callback_at is None and t.callback_due_at is not None:
+            checks.append(("callback", t.callback_due_at, None, "", "callback_overdue_at"))
+        owner = t.first_owner_id or t.created_by_id
+        for limit, due, start, warn_col, overdue_col in checks:
+            label = LIMIT_LABELS[limit]
+            if now > due:
+                if _mark(t.id, overdue_col, now):
+                    if supervisors is None:
+                        supervisors = supervisor_ids()
+                    message = f"工单{t.number}已超过{label}时限"
+                    notify([owner, *supervisors], t, "overdue", message, now)
+                    _log(t, "overdue", limit, due, now, message)
+                    flagged += 1
+            elif warn_col and _passed(start, due, now) >= WARN_AT and _mark(t.id, warn_col, now):
+                message = f"工单{t.number}的{label}时限即将到期"
+                notify([owner], t, "deadline_warning", message, now)
+                _log(t, "warn", limit, due, now, message)
+                warned += 1
+    return f"deadline warnings: {warned} warned, {flagged} flagged overdue"

@@ -1,0 +1,249 @@
+"""The dashboard's figures: on-the-spot answer rate, ticket states and limits, satisfaction; SVG charts; xlsx."""
+
+from __future__ import annotations
+
+import io
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from markupsafe import Markup, escape
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import select
+
+from core.clock import LOCAL, to_local
+from core.db import session
+from core.models import Unit, User
+from tickets.models import OUTCOMES, SATISFACTION, STATES, Call, Ticket, TicketEvent
+
+#: The on-the-spot answer rate the expert seat aims for.
+GOAL = 0.95
+
+
+def local_range(start: date, end: date) -> tuple[datetime, datetime]:
+    """Beijing-time dates start..end (inclusive) as a half-open UTC range."""
+    return (datetime.combine(start, time(0), tzinfo=LOCAL),
+            datetime.combine(end + timedelta(days=1), time(0), tzinfo=LOCAL))
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _hours(values: list[timedelta]) -> float | None:
+    return round(statistics.median(v.total_seconds() for v in values) / 3600, 2) if values else None
+
+
+@dataclass
+class Row:
+    key: Any
+    label: str
+    total: int = 0
+    answered: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return _rate(self.answered, self.total)
+
+
+def compute(start: date, end: date, now: datetime) -> dict[str, Any]:
+    """Every figure for calls recorded and tickets opened between the Beijing dates start and end (inclusive)."""
+    lo, hi = local_range(start, end)
+    calls = session.execute(select(Call).where(Call.status == "recorded", Call.started_at >= lo,
+                                               Call.started_at < hi)).scalars().all()
+    by_outcome = Counter(c.outcome for c in calls)
+    days: dict[date, Row] = {}
+    d = start
+    while d <= end:
+        days[d] = Row(d, d.isoformat())
+        d += timedelta(days=1)
+    weeks: dict[tuple[int, int], Row] = {}
+    for d in days:
+        iso = d.isocalendar()
+        weeks.setdefault((iso.year, iso.week), Row((iso.year, iso.week), f"{iso.year}-W{iso.week:02d}"))
+    for c in calls:
+        d = to_local(c.started_at).date()
+        iso = d.isocalendar()
+        for row in (days.get(d), weeks.get((iso.year, iso.week))):
+            if row is not None:
+                row.total += 1
+                row.answered += c.outcome == "answered"
+
+    tickets = session.execute(select(Ticket).where(Ticket.created_at >= lo, Ticket.created_at < hi)).scalars().all()
+    closed = [t for t in tickets if t.closed_at is not None]
+    on_time = {t.id for t in closed if t.closure_due_at is None or t.closed_at <= t.closure_due_at}
+    callbacks = session.execute(select(TicketEvent).where(TicketEvent.action == "callback", TicketEvent.at >= lo,
+                                                          TicketEvent.at < hi)).scalars().all()
+    satisfaction = Counter(e.data.get("satisfaction") for e in callbacks)
+    satisfied = satisfaction["satisfied"] + satisfaction["basic"]
+
+    units = {u.id: u.name for u in session.execute(select(Unit)).scalars()}
+    people = {u.id: (u.display_name, u.unit_id) for u in session.execute(
+        select(User).where(User.id.in_(sorted({t.first_owner_id for t in tickets if t.first_owner_id})))).scalars()}
+    per_unit: dict[Any, dict[str, Any]] = defaultdict(lambda: {"tickets": 0, "closed": 0, "on_time": 0, "overdue": 0})
+    per_person: dict[Any, dict[str, Any]] = defaultdict(lambda: {"tickets": 0, "closed": 0, "on_time": 0,
+                                                                 "overdue": 0})
+    for t in tickets:
+        for bucket in (per_unit[t.unit_id], per_person[t.first_owner_id]):
+            bucket["tickets"] += 1
+            bucket["closed"] += t.closed_at is not None
+            bucket["on_time"] += t.id in on_time
+            bucket["overdue"] += t.is_overdue(now)
+
+    def _finish(rows: dict[Any, dict[str, Any]], name) -> list[dict[str, Any]]:
+        out = []
+        for key, r in rows.items():
+            out.append({"id": key, **name(key), **r, "on_time_rate": _rate(r["on_time"], r["closed"])})
+        return sorted(out, key=lambda r: (-r["tickets"], str(r["name"])))
+
+    total = len(calls)
+    answered = by_outcome["answered"]
+    return {
+        "from": start.isoformat(), "to": end.isoformat(), "goal": GOAL,
+        "calls": {"total": total, "answered_on_the_spot": answered, "on_the_spot_rate": _rate(answered, total),
+                  "by_outcome": {k: by_outcome[k] for k in OUTCOMES}},
+        "by_day": [{"date": r.label, "calls": r.total, "answered": r.answered, "rate": r.rate}
+                   for r in days.values()],
+        "by_week": [{"week": r.label, "calls": r.total, "answered": r.answered, "rate": r.rate}
+                    for r in weeks.values()],
+        "tickets": {
+            "total": len(tickets),
+            "by_state": {s: sum(t.state == s for t in tickets) for s in STATES},
+            "overdue": sum(t.is_overdue(now) for t in tickets),
+            "median_hours_to_first_contact": _hours([t.first_contact_at - t.created_at for t in tickets
+                                                     if t.first_contact_at]),
+            "median_hours_to_closure": _hours([t.closed_at - t.created_at for t in closed]),
+            "closed": len(closed), "closed_on_time": len(on_time), "on_time_closure_rate": _rate(len(on_time),
+                                                                                               len(closed)),
+        },
+        "callbacks": {"total": len(callbacks), **{k: satisfaction[k] for k in SATISFACTION},
+                      "satisfaction_rate": _rate(satisfied, len(callbacks))},
+        "per_unit": _finish(per_unit, lambda k: {"name": units.get(k, "未派单")}),
+        "per_person": _finish(per_person, lambda k: {
+            "name": people[k][0] if k in people else "未派单",
+            "unit": units.get(people[k][1], "") if k in people else ""}),
+    }
+
+
+# --- charts (inline SVG) ------------------------------------------------------------------------
+
+def rate_chart(points: list[dict[str, Any]], label_key: str, goal: float = GOAL, width: int = 640,
+               height: int = 220) -> Markup:
+    """A line of the on-the-spot rate with the goal as a dashed line; days without calls leave a gap."""
+    left, right, top, bottom = 40, 10, 12, 36
+    w, h = width - left - right, height - top - bottom
+    n = max(len(points), 1)
+
+    def x(i: int) -> float:
+        return left + (w * i / (n - 1) if n > 1 else w / 2)
+
+    def y(rate: float) -> float:
+        return top + h * (1 - rate)
+
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="在线答复率趋势" '
+             f'xmlns="http://www.w3.org/2000/svg">']
+    for r in (0, 0.25, 0.5, 0.75, 1):
+        parts.append(f'<line x1="{left}" x2="{left + w}" y1="{y(r):.1f}" y2="{y(r):.1f}" class="grid"/>'
+                     f'<text x="{left - 4}" y="{y(r) + 4:.1f}" class="axis" text-anchor="end">{int(r * 100)}%</text>')
+    parts.append(f'<line x1="{left}" x2="{left + w}" y1="{y(goal):.1f}" y2="{y(goal):.1f}" class="goal"/>'
+                 f'<text x="{left + w}" y="{y(goal) - 4:.1f}" class="goal-label" text-anchor="end">'
+                 f'目标{int(goal * 100)}%</text>')
+    segment: list[str] = []
+    segments: list[list[str]] = []
+    for i, p in enumerate(points):
+        if p["rate"] is None:
+            if segment:
+                segments.append(segment)
+            segment = []
+            continue
+        segment.append(f"{x(i):.1f},{y(p['rate']):.1f}")
+        title = escape(f"{p[label_key]}:{p['rate'] * 100:.1f}%({p['answered']}/{p['calls']})")
+        parts.append(f'<circle cx="{x(i):.1f}" cy="{y(p["rate"]):.1f}" r="3" class="dot">'
+                     f'<title>{title}</title></circle>')
+    if segment:
+        segments.append(segment)
+    for seg in segments:
+        parts.append(f'<polyline points="{" ".join(seg)}" class="line"/>')
+    step = max(1, n // 8)
+    for i, p in enumerate(points):
+        if i % step == 0 or i == n - 1:
+            parts.append(f'<text x="{x(i):.1f}" y="{height - 14}" class="axis" text-anchor="middle">'
+                         f'{escape(str(p[label_key])[-5:])}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def bar_chart(items: list[tuple[str, int]], width: int = 420, bar: int = 22) -> Markup:
+    """Horizontal bars with labels and counts."""
+    height = max(len(items), 1) * (bar + 8) + 8
+    top = max((v for _, v in items), default=0) or 1
+    label_w, count_w = 90, 40
+    w = width - label_w - count_w
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="工单状态分布" '
+             f'xmlns="http://www.w3.org/2000/svg">']
+    for i, (label, value) in enumerate(items):
+        y0 = 8 + i * (bar + 8)
+        parts.append(f'<text x="{label_w - 6}" y="{y0 + bar * 0.7:.1f}" class="axis" text-anchor="end">'
+                     f'{escape(label)}</text>'
+                     f'<rect x="{label_w}" y="{y0}" width="{w * value / top:.1f}" height="{bar}" class="bar"/>'
+                     f'<text x="{label_w + w * value / top + 4:.1f}" y="{y0 + bar * 0.7:.1f}" class="axis">'
+                     f'{value}</text>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+# --- xlsx ---------------------------------------------------------------------------------------
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.1f}%"
+
+
+def to_xlsx(figures: dict[str, Any]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "概览"
+    c, t, cb = figures["calls"], figures["tickets"], figures["callbacks"]
+    rows = [
+        ("统计区间", f"{figures['from']} 至 {figures['to']}"),
+        ("来电总数", c["total"]), ("即问即答", c["answered_on_the_spot"]),
+        ("在线答复率", _pct(c["on_the_spot_rate"])), ("目标", _pct(figures["goal"])),
+        *((f"来电结果:{OUTCOMES[k]}", v) for k, v in c["by_outcome"].items()),
+        ("工单总数", t["total"]), *((f"工单状态:{STATES[k]}", v) for k, v in t["by_state"].items()),
+        ("超期工单", t["overdue"]), ("首次联系时长中位数(小时)", t["median_hours_to_first_contact"]),
+        ("办结时长中位数(小时)", t["median_hours_to_closure"]), ("按时办结率", _pct(t["on_time_closure_rate"])),
+        ("回访次数", cb["total"]), *((f"回访:{SATISFACTION[k]}", cb[k]) for k in SATISFACTION),
+        ("满意率(满意+基本满意)", _pct(cb["satisfaction_rate"])),
+    ]
+    for row in rows:
+        ws.append(list(row))
+    _sheet(wb, "按日", ["日期", "来电", "即问即答", "在线答复率"],
+           [[r["date"], r["calls"], r["answered"], _pct(r["rate"])] for r in figures["by_day"]])
+    _sheet(wb, "按周", ["周", "来电", "即问即答", "在线答复率"],
+           [[r["week"], r["calls"], r["answered"], _pct(r["rate"])] for r in figures["by_week"]])
+    _sheet(wb, "按单位", ["单位", "工单", "已办结", "按时办结", "超期", "按时办结率"],
+           [[r["name"], r["tickets"], r["closed"], r["on_time"], r["overdue"], _pct(r["on_time_rate"])]
+            for r in figures["per_unit"]])
+    _sheet(wb, "按人员", ["承办人", "单位", "工单", "已办结", "按时办结", "超期", "按时办结率"],
+           [[r["name"], r["unit"], r["tickets"], r["closed"], r["on_time"], r["overdue"], _pct(r["on_time_rate"])]
+            for r in figures["per_person"]])
+    ws.column_dimensions["A"].width = 28
+    ws.column_dimensions["B"].width = 24
+    return save(wb)
+
+
+def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]]) -> None:
+    ws = wb.create_sheet(title)
+    ws.append(header)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append(row)
+
+
+def save(wb: Workbook) -> bytes:
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -1,0 +1,131 @@
+"""Tickets and calls as JSON and spreadsheet rows, masked for the person looking."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from core.clock import to_local
+from core.models import User
+from tickets import services
+from tickets.metrics import save
+from tickets.models import Call, Ticket
+
+
+def iso(value: datetime | None) -> str | None:
+    """Beijing time with its offset (2026-11-23T09:00:00+08:00)."""
+    return to_local(value).isoformat() if value else None
+
+
+def person(user: User | None) -> dict[str, Any] | None:
+    return {"id": user.id, "name": user.display_name, "unit_id": user.unit_id} if user else None
+
+
+def time_left(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
+    current = ticket.current_deadline()
+    if current is None:
+        return None
+    limit, due = current
+    return {"limit": limit, "due_at": iso(due), "seconds_left": int((due - now).total_seconds()),
+            "overdue": now > due}
+
+
+def ticket_summary(ticket: Ticket, viewer: User | None, now: datetime) -> dict[str, Any]:
+    return {
+        "id": ticket.id, "number": ticket.number, "state": ticket.state, "state_label": ticket.state_label,
+        "version": ticket.version, "kind": ticket.kind, "urgency": ticket.urgency,
+        "citizen_name": ticket.citizen_name,
+        "citizen_phone": services.phone_for(viewer, ticket.citizen_phone, ticket),
+        "township": {"id": ticket.township_id, "name": ticket.township.name},
+        "first_owner": person(ticket.first_owner), "created_at": iso(ticket.created_at),
+        "time_left": time_left(ticket, now), "overdue": ticket.is_overdue(now),
+    }
+
+
+def ticket_json(ticket: Ticket, viewer: User | None, now: datetime) -> dict[str, Any]:
+    full = services.sees_full_numbers(viewer, ticket)
+    return {
+        **ticket_summary(ticket, viewer, now),
+        "kind_label": ticket.kind_label, "urgency_label": ticket.urgency_label,
+        "call_id": ticket.call_id, "topic": ticket.topic, "description": ticket.description,
+        "citizen": {"name": ticket.citizen_name,
+                    "phone": services.phone_for(viewer, ticket.citizen_phone, ticket),
+                    "id_number": services.id_number_for(viewer, ticket.citizen_id_number, ticket),
+                    "masked": not full},
+        "unit": {"id": ticket.unit.id, "name": ticket.unit.name} if ticket.unit else None,
+        "tasks": [{"id": t.id, "unit_id": t.unit_id, "unit": t.unit.name, "assignee": person(t.assignee),
+                   "request": t.request, "state": t.state, "state_label": t.state_label, "due_at": iso(t.due_at),
+                   "report": t.report, "finished_at": iso(t.finished_at)} for t in ticket.tasks],
+        "requests": [{"id": r.id, "kind": r.kind, "state": r.state, "reason": r.reason, "days": r.days,
+                      "requested_at": iso(r.requested_at), "decided_at": iso(r.decided_at),
+                      "decision_note": r.decision_note} for r in ticket.requests],
+        "deadlines": {"first_contact_due_at": iso(ticket.first_contact_due_at),
+                      "closure_due_at": iso(ticket.closure_due_at),
+                      "callback_due_at": iso(ticket.callback_due_at),
+                      "current": time_left(ticket, now)},
+        "first_contact_at": iso(ticket.first_contact_at), "accepted_at": iso(ticket.accepted_at),
+        "closed_at": iso(ticket.closed_at), "callback_at": iso(ticket.callback_at),
+        "finished_at": iso(ticket.finished_at), "resolution": ticket.resolution,
+        "satisfaction": ticket.satisfaction, "escalation_count": ticket.escalation_count,
+        "reopen_count": ticket.reopen_count, "updated_at": iso(ticket.updated_at),
+        "attachments": [{"id": a.id, "filename": a.filename, "size": a.size, "content_type": a.content_type,
+                         "uploaded_at": iso(a.uploaded_at)} for a in ticket.attachments],
+        "timeline": [{"id": e.id, "at": iso(e.at), "actor": {"id": e.actor_id, "name": e.actor_name},
+                      "action": e.action, "label": services.ACTION_LABELS.get(e.action, e.action),
+                      "from_state": e.from_state, "to_state": e.to_state, "note": e.note, "data": e.data,
+                      "summary": services.event_summary(e)} for e in ticket.events],
+    }
+
+
+def call_json(call: Call, viewer: User | None, *, with_tickets: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": call.id, "external_id": call.external_id, "status": call.status,
+        "caller_number": services.call_number_for(viewer, call), "caller_name": call.caller_name,
+        "question": call.question, "outcome": call.outcome, "outcome_label": call.outcome_label,
+        "duration_seconds": call.duration_seconds, "kb_entry_ids": call.kb_entry_ids,
+        "operator_id": call.operator_id, "started_at": iso(call.started_at), "recorded_at": iso(call.recorded_at),
+        "ticket_ids": [t.id for t in call.tickets],
+    }
+    if with_tickets:
+        data["open_tickets"] = open_tickets_json(call.caller_number, viewer)
+    return data
+
+
+def open_tickets_json(number: str, viewer: User | None) -> list[dict[str, Any]]:
+    return [{"id": t.id, "number": t.number, "state": t.state, "state_label": t.state_label,
+             "kind_label": t.kind_label, "township": t.township.name, "description": t.description[:80],
+             "first_owner": person(t.first_owner), "created_at": iso(t.created_at)}
+            for t in services.open_tickets_for_number(number)]
+
+
+BOARD_HEADER = ["工单编号", "创建时间", "类型", "紧急程度", "状态", "群众姓名", "联系电话", "身份证号", "乡镇(街道)",
+                "问题类别", "诉求内容", "首派责任人", "主办单位", "办结时限", "是否超期", "督办次数", "办结时间",
+                "满意度"]
+
+
+def board_xlsx(tickets: list[Ticket], viewer: User | None, now: datetime) -> bytes:
+    """The supervisor board as a workbook; phone and ID numbers masked unless the viewer may see them."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "工单台账"
+    ws.append(BOARD_HEADER)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    fmt = "%Y-%m-%d %H:%M"
+    for t in tickets:
+        ws.append([
+            t.number, to_local(t.created_at).strftime(fmt), t.kind_label, t.urgency_label, t.state_label,
+            t.citizen_name, services.phone_for(viewer, t.citizen_phone, t),
+            services.id_number_for(viewer, t.citizen_id_number, t), t.township.name, t.topic, t.description,
+            t.first_owner.display_name if t.first_owner else "", t.unit.name if t.unit else "",
+            to_local(t.closure_due_at).strftime(fmt) if t.closure_due_at else "",
+            "是" if t.is_overdue(now) else "否", t.escalation_count,
+            to_local(t.closed_at).strftime(fmt) if t.closed_at else "", t.satisfaction_label,
+        ])
+    for col, width in zip("ABCDEFGHIJKLMNOPQR", (14, 17, 8, 8, 8, 10, 14, 20, 18, 14, 40, 10, 18, 17, 8, 8, 17, 10),
+                          strict=True):
+        ws.column_dimensions[col].width = width
+    return save(wb)
