@@ -1,27 +1,27 @@
 """Search quality and in-process latency of kb.search on the bundled KB, beside two baselines.
 
-    python -m bench.search_quality [FILE.tsv …] [--scale N] [--cold]
+    python -m bench.search_quality [FILE.tsv …] [--scale N] [--misses]
 
 Builds the engine from kb/data/entries/*.yaml into a temporary directory, runs the query files
 (default: ../shared/kb/dev-queries.tsv and dev-out-of-scope.tsv; columns query, expected ids
 comma-separated or `-` for out of scope, type) and prints top-1, top-3 and MRR overall and per
 type, the out-of-scope share marked not confident, the confident share of correct top-1s, and the
 same ranking figures for (a) Whoosh + jieba.analyse.ChineseAnalyzer BM25F with OR grouping and
-(b) SQLite FTS5 bm25 over jieba-segmented text, on the same entries. Then p50/p99 latency per
-query. `--scale N` also builds an N-entry synthetic KB (the real entries varied by county and
-township) and reports build time, latency and RSS on it; `--cold` times opening the index and the
-first query in a fresh process.
+(b) SQLite FTS5 bm25 over jieba-segmented text, on the same entries. Then, in a fresh process
+that opens the index as a web worker does: cold start (imports + open + first query), p50/p99
+latency per query over the query files, and peak RSS. `--scale N` does the same on an N-entry
+synthetic KB (the real entries varied by county and township), with its build time.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import random
 import resource
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -179,29 +179,77 @@ def synthetic_entries(entries: list[dict], n: int, seed: int = 7) -> list[dict]:
     return out
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+WORKER = r"""
+import json, statistics, sys, time
+t0 = time.perf_counter()
 
 
-def latency(engine, queries, passes=3) -> tuple[float, float]:
-    for q in queries[:20]:
+def peak_rss_mb():
+    # VmHWM, not getrusage: ru_maxrss survives exec and would report the parent's peak
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+from kb.search import SearchEngine, read_synonyms
+engine = SearchEngine.open(sys.argv[1], read_synonyms())
+engine.search("低保怎么申请")
+cold = time.perf_counter() - t0
+queries = [line.rstrip("\n") for line in open(sys.argv[2], encoding="utf-8")]
+times = []
+for _ in range(int(sys.argv[3])):
+    for q in queries:
+        t = time.perf_counter()
         engine.search(q)
-    times = []
-    for _ in range(passes):
-        for q in queries:
-            t = time.perf_counter()
-            engine.search(q)
-            times.append((time.perf_counter() - t) * 1000.0)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+        times.append((time.perf_counter() - t) * 1000.0)
+times.sort()
+print(json.dumps({"cold_s": cold, "p50_ms": statistics.median(times),
+                  "p99_ms": times[min(len(times) - 1, int(len(times) * 0.99))], "max_ms": times[-1],
+                  "n": len(times), "rss_mb": peak_rss_mb()}))
+"""
 
 
-def cold_start(index_dir: Path) -> float:
-    code = ("import time; t=time.perf_counter(); from kb.search import SearchEngine; "
-            f"e=SearchEngine.open({str(index_dir)!r}, []); e.search('低保怎么申请'); "
-            "print(time.perf_counter()-t)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+def worker(index_dir: Path, queries: list[str], passes: int) -> dict:
+    """Open the index in a fresh process, as a web worker does: cold start, latency, peak RSS."""
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as fh:
+        fh.write("\n".join(q.replace("\n", " ") for q in queries) + "\n")
+    try:
+        out = subprocess.run([sys.executable, "-c", WORKER, str(index_dir), fh.name, str(passes)],
+                             cwd=ROOT, capture_output=True, text=True, check=True)
+    finally:
+        os.unlink(fh.name)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def print_worker(label: str, w: dict) -> None:
+    print(f"{label}: p50={w['p50_ms']:.2f} ms  p99={w['p99_ms']:.2f} ms  max={w['max_ms']:.1f} ms "
+          f"({w['n']} searches)  cold start (import + open + first query)={w['cold_s']:.2f} s  "
+          f"worker RSS={w['rss_mb']:.0f} MB")
+
+
+def held_out(entries, synonyms, tmp: Path) -> None:
+    """Top-1/top-3 on the KB's own similar questions, each asked with it removed from the index."""
+    from kb.search import SearchEngine
+    from kb.search.calibrate import held_out_folds
+
+    systems: dict[str, list[tuple[int, int]]] = {"kb.search": [], "baseline whoosh+jieba OR": [],
+                                                 "baseline sqlite fts5 bm25": []}
+    for k, (kept, asked) in enumerate(held_out_folds(entries)):
+        fold = tmp / f"heldout-{k}"
+        fold.mkdir()
+        engine = SearchEngine.build(kept, synonyms, fold / "index")
+        rankers = {"kb.search": lambda q, e=engine: [h.id for h in e.search(q, limit=3).hits],
+                   "baseline whoosh+jieba OR": whoosh_baseline(kept, fold),
+                   "baseline sqlite fts5 bm25": fts5_baseline(kept)}
+        for name, rank in rankers.items():
+            for text, want in asked:
+                ids = rank(text)[:3]
+                systems[name].append((int(ids[:1] == [want]), int(want in ids)))
+        engine.close()
+    print(f"\nheld-out KB similar questions (n={len(systems['kb.search'])}, each removed from the index):")
+    for name, xs in systems.items():
+        print(f"{name:<28} top1={sum(a for a, _ in xs) / len(xs):.3f}  top3={sum(b for _, b in xs) / len(xs):.3f}")
 
 
 def print_eval(name: str, res: dict) -> None:
@@ -219,8 +267,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="*", type=Path)
     ap.add_argument("--scale", type=int, default=0, help="also measure a synthetic KB of N entries")
-    ap.add_argument("--cold", action="store_true", help="time open + first query in a fresh process")
     ap.add_argument("--misses", action="store_true", help="list the queries whose top-1 is wrong")
+    ap.add_argument("--heldout", action="store_true",
+                    help="also rank each KB similar question with it held out of the index (3 folds), all systems")
     args = ap.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
@@ -249,29 +298,25 @@ def main(argv=None) -> int:
         print_eval("kb.search", res)
         print_eval("baseline whoosh+jieba OR", evaluate(whoosh_baseline(entries, tmp), rows))
         print_eval("baseline sqlite fts5 bm25", evaluate(fts5_baseline(entries), rows))
+        if args.heldout:
+            held_out(entries, synonyms, tmp)
         if args.misses:
             print("\nmisses (type, query, expected, got top-3):")
             for m in res["misses"]:
                 print("   ", *m)
 
         queries = [r[0] for r in rows]
-        p50, p99 = latency(engine, queries)
-        print(f"\nlatency per query, {len(entries)} entries: p50={p50:.2f} ms  p99={p99:.2f} ms")
-        if args.cold:
-            print(f"cold start (fresh process: import, open index, first query): {cold_start(tmp / 'index'):.2f} s")
-        print(f"RSS (max so far): {rss_mb():.0f} MB")
+        print()
+        print_worker(f"worker, {len(entries)} entries", worker(tmp / "index", queries, passes=5))
 
         if args.scale:
             big = synthetic_entries(entries, args.scale)
             t = time.perf_counter()
-            big_engine = SearchEngine.build(big, synonyms, tmp / "index-big")
-            print(f"\nsynthetic KB of {len(big)} entries: build {time.perf_counter() - t:.1f} s, "
+            SearchEngine.build(big, synonyms, tmp / "index-big")
+            print(f"\nsynthetic KB of {len(big)} entries: build {time.perf_counter() - t:.1f} s "
+                  f"(builder peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0:.0f} MB), "
                   f"index {sum(f.stat().st_size for f in (tmp / 'index-big').iterdir()) / 1e6:.1f} MB")
-            p50, p99 = latency(big_engine, queries, passes=2)
-            print(f"latency per query, {len(big)} entries: p50={p50:.2f} ms  p99={p99:.2f} ms")
-            if args.cold:
-                print(f"cold start at {len(big)} entries: {cold_start(tmp / 'index-big'):.2f} s")
-            print(f"RSS (max so far, includes the build): {rss_mb():.0f} MB")
+            print_worker(f"worker, {len(big)} entries", worker(tmp / "index-big", queries, passes=3))
     return 0
 
 

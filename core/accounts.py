@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from audit import services as audit
@@ -251,7 +252,8 @@ def revoke_token(*, actor: User | None, now: datetime, token: ApiToken) -> None:
 def user_for_token(raw: str, now: datetime) -> User | None:
     if not raw or len(raw) > 200:
         return None
-    token = session.execute(select(ApiToken).where(ApiToken.token_hash == _token_hash(raw))).scalar_one_or_none()
+    token = session.execute(select(ApiToken).options(joinedload(ApiToken.user))
+                            .where(ApiToken.token_hash == _token_hash(raw))).scalar_one_or_none()
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):

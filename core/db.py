@@ -90,7 +90,9 @@ def _sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A session that only reads (see `read_only`) takes no write lock, so it can run beside a
+        # writer in the same process, e.g. the search index build inside a request.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
 
 
 def init_app(app: Any) -> None:
@@ -101,6 +103,12 @@ def init_app(app: Any) -> None:
     @app.teardown_appcontext
     def _remove_session(_exc: BaseException | None) -> None:
         session.remove()
+
+
+def read_only(db: Session) -> Session:
+    """Mark a fresh session as read-only before its first query (SQLite then begins without the write lock)."""
+    db.connection(execution_options={"read_only": True})
+    return db
 
 
 def engine() -> Engine:

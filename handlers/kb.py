@@ -294,7 +294,8 @@ def _search_json(query: str, limit: int, *, source: str, session_key: str = ""):
     holder = search_index.holder_for(current_app)
     engine = holder.engine(current_app)
     result = lookup.search(engine, query, limit)
-    payload = lookup.as_json(result, lookup.clean_query(query), holder.parameter_states(clock.today_local()))
+    payload = lookup.as_json(result, lookup.clean_query(query), holder.parameter_states(clock.today_local()),
+                             holder.answers())
     if payload["query"]:
         lookup.log_search(actor=actor(), now=now(), query=query, result=result, source=source,
                           session_key=session_key)

@@ -24,12 +24,10 @@ from flask import (
 from flask_login import current_user
 
 from audit import services as audit
-from core import clock, db
+from core import clock
 from core.errors import Conflict, DomainError, NotFound
 from handlers.common import actor, domain_error_response, form_int, json_body, now, roles_required
-from kb import services as kb_services
-from spotchecks import charts, directory, notices, reports, services, transfer
-from spotchecks.documents import notice_docx
+from spotchecks import charts, dashboard, directory, notices, reports, services, transfer
 from spotchecks.models import (
     CORRECTNESS,
     FAULT_TYPES,
@@ -52,15 +50,6 @@ SUPERVISORS = ("supervisor",)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 WEEKDAYS = "一二三四五六日"
-
-
-def _refused(err: DomainError, page=None):
-    """A refused action: re-render the page with the message (4xx, rolled back), or flash it and go back.
-
-    The explicit rollback makes sure nothing a service touched before refusing is committed by the redirect.
-    """
-    db.session.rollback()
-    return domain_error_response(err, page)
 
 
 def _today() -> date:
@@ -98,22 +87,8 @@ def _home_summary() -> dict[str, Any]:
     """`spotchecks_home()` for the home page partial: the day's work for supervisors and caseworkers."""
 
     def summary() -> dict[str, Any] | None:
-        if not current_user.is_authenticated:
-            return None
-        user = current_user._get_current_object()
-        at = now()
-        if user.role == "caseworker":
-            owed = [r for r in services.rectifications(unit_ids=services.unit_scope(user), now=at)
-                    if r.state in ("open", "returned")]
-            return {"role": "caseworker", "owed": owed, "overdue": sum(services.is_overdue(r, at) for r in owed)}
-        if not user.has_role(*SUPERVISORS):
-            return None
-        plan = services.plan_for_week(_this_week())
-        today = [i for i in services.plan_items(plan) if i.day == _today()] if plan else []
-        return {"role": "supervisor", "plan": plan, "today": today, "mine": [i for i in today if i.supervisor_id == user.id],
-                "logged": sum(i.call is not None for i in today),
-                "overdue": len(services.rectifications(overdue_only=True, now=at)),
-                "proposals": len(services.summons_list(state="proposed"))}
+        user = actor()
+        return dashboard.home(user, now()) if user is not None else None
 
     return {"spotchecks_home": summary}
 
@@ -123,19 +98,7 @@ def _home_summary() -> dict[str, Any]:
 @bp.route("/")
 @roles_required(*SUPERVISORS)
 def index():
-    week = _this_week()
-    plan = services.plan_for_week(week)
-    items = services.plan_items(plan) if plan else []
-    today = [i for i in items if i.day == _today()]
-    at = now()
-    return render_template(
-        "spotchecks/index.html", week=week, plan=plan, items=items, today=today,
-        mine=[i for i in today if i.supervisor_id == actor().id], done=sum(i.call is not None for i in items),
-        open_rects=len(services.rectifications(state="open", now=at)) + len(services.rectifications(state="returned", now=at)),
-        to_verify=len(services.rectifications(state="answered", now=at)),
-        overdue=len(services.rectifications(overdue_only=True, now=at)),
-        proposals=services.summons_list(state="proposed"), drafts=notices.notices(status="draft")[:5],
-        unchecked=len(reports.unchecked(at)))
+    return render_template("spotchecks/index.html", **dashboard.front_page(actor(), now()))
 
 
 @bp.route("/plan", methods=["GET", "POST"])
@@ -147,7 +110,7 @@ def plan():
             seed = form_int("seed", label="随机种子")
             result = services.create_plan(actor=actor(), now=now(), week=week, seed=seed)
         except DomainError as err:
-            return _refused(err)
+            return domain_error_response(err)
         if result.created:
             flash(f"已生成{result.plan.week}抽查计划,共{result.created}条", "success")
             if result.plan.warning:
@@ -193,7 +156,7 @@ def move(item_id: int):
         services.move_item(actor=actor(), now=now(), item=item, day=day, at=at, reason=request.form.get("reason", ""),
                            supervisor_id=form_int("supervisor_id", label="督查人员"))
     except DomainError as err:
-        return _refused(err)
+        return domain_error_response(err)
     flash(f"已调整“{item.hotline.name}”的抽查时间", "success")
     return redirect(url_for("spotchecks.plan", week=item.week) + f"#item-{item.id}")
 
@@ -206,7 +169,7 @@ def swap(item_id: int):
         other = services.get_item(form_int("other_id", required=True, label="互换的任务编号"))
         services.swap_items(actor=actor(), now=now(), first=item, second=other, reason=request.form.get("reason", ""))
     except DomainError as err:
-        return _refused(err)
+        return domain_error_response(err)
     flash(f"已互换“{item.hotline.name}”与“{other.hotline.name}”的抽查时间", "success")
     return redirect(url_for("spotchecks.plan", week=item.week) + f"#item-{item.id}")
 
@@ -253,14 +216,8 @@ def call_input(data: Mapping[str, Any]) -> services.CallInput:
 
 
 def _log_page(item: SpotcheckItem, status: int = 200):
-    chosen = request.values.get("question_entry_id") or ""
-    entry = kb_services.session.get(kb_services.Entry, chosen.upper()) if chosen else None
-    entry = entry or services.question_for(item)
-    states = kb_services.parameter_states(_today())
-    script = kb_services.render(entry.answer, states) if entry else ""
-    rectification = None
-    if item.recheck:
-        rectification = services.open_rectification_of(item.hotline_id)
+    entry, script = services.question_and_script(item, request.values.get("question_entry_id") or "", today=_today())
+    rectification = services.open_rectification_of(item.hotline_id) if item.recheck else None
     default_start = clock.to_local(now()).strftime("%Y-%m-%dT%H:%M")
     return render_template("spotchecks/log.html", item=item, entry=entry, script=script,
                            entries=services.published_entries(), identified=IDENTIFIED, correctness=CORRECTNESS,
@@ -274,14 +231,14 @@ def log(item_id: int):
     item = services.get_item(item_id)
     if item.call is not None:
         if request.method == "POST":
-            return _refused(Conflict("该抽查任务已登记过结果,不能重复登记"))
+            return domain_error_response(Conflict("该抽查任务已登记过结果,不能重复登记"))
         return redirect(url_for("spotchecks.call", call_id=item.call.id))
     if request.method == "GET":
         return _log_page(item)
     try:
         result = services.log_call(actor=actor(), now=now(), item=item, data=call_input(request.form))
     except DomainError as err:
-        return _refused(err, lambda: _log_page(item)[0])
+        return domain_error_response(err, lambda: _log_page(item)[0])
     if result.faults:
         flash(f"已登记:{result.score}分,不合格({'、'.join(result.fault_labels)}),已生成整改事项", "warning")
     else:
@@ -313,7 +270,7 @@ def notice_draft():
         day = _date_arg(request.form.get("day"), "日期", _today())
         notice, created = notices.draft_notice(actor=actor(), now=now(), kind=request.form.get("kind", "daily"), day=day)
     except DomainError as err:
-        return _refused(err)
+        return domain_error_response(err)
     flash("已起草通报,请核对后发布" if created else "该期通报已存在", "success" if created else "info")
     return redirect(url_for("spotchecks.notice", notice_id=notice.id))
 
@@ -325,23 +282,20 @@ def notice(notice_id: int):
     page = lambda: render_template("spotchecks/notice.html", notice=item, form=request.form)  # noqa: E731
     if request.method == "GET":
         return page()
+    text = {name: request.form.get(name, "") for name in ("title", "recipients", "body")}
     try:
         op = request.form.get("op", "save")
         if op == "regenerate":
             notices.regenerate(actor=actor(), now=now(), notice=item)
             flash("已按最新抽查结果重新生成正文", "success")
-        elif op == "publish":
-            if request.form.get("body"):  # publish what is on the screen, edits included
-                notices.update_notice(actor=actor(), now=now(), notice=item, title=request.form.get("title", ""),
-                                      recipients=request.form.get("recipients", ""), body=request.form.get("body", ""))
-            notices.publish(actor=actor(), now=now(), notice=item)
+        elif op == "publish":  # what is on the screen, edits included
+            notices.publish(actor=actor(), now=now(), notice=item, **text)
             flash(f"已发布,文号{item.number}", "success")
         else:
-            notices.update_notice(actor=actor(), now=now(), notice=item, title=request.form.get("title", ""),
-                                  recipients=request.form.get("recipients", ""), body=request.form.get("body", ""))
+            notices.update_notice(actor=actor(), now=now(), notice=item, **text)
             flash("已保存草稿", "success")
     except DomainError as err:
-        return _refused(err, page)
+        return domain_error_response(err, page)
     return redirect(url_for("spotchecks.notice", notice_id=item.id))
 
 
@@ -349,8 +303,7 @@ def notice(notice_id: int):
 @roles_required(*SUPERVISORS)
 def notice_word(notice_id: int):
     item = notices.get_notice(notice_id)
-    data = notice_docx(notices.document(item))
-    audit.record("export", "notice", item.id, actor=actor(), now=now(), changes={"format": "docx", "number": item.number})
+    data = notices.export_docx(actor=actor(), now=now(), notice=item)
     name = f"{item.number or '通报草稿'}.docx"
     disposition = f"attachment; filename=notice-{item.id}.docx; filename*=UTF-8''{quote(name)}"
     return Response(data, mimetype=DOCX, headers={"Content-Disposition": disposition})
@@ -367,7 +320,7 @@ def notice_print(notice_id: int):
 
 def _visible_rect(rect_id: int) -> Rectification:
     rect = services.get_rectification(rect_id)
-    if not current_user.has_role(*SUPERVISORS) and rect.unit_id not in services.unit_scope(actor()):
+    if not services.can_see(actor(), rect):
         abort(403)
     return rect
 
@@ -378,9 +331,8 @@ def rectification_list():
     state = request.args.get("state", "")
     area = request.args.get("area", "")
     overdue = request.args.get("overdue") == "1"
-    scope = None if current_user.has_role(*SUPERVISORS) else services.unit_scope(actor())
-    rows = services.rectifications(state=state if state in RECTIFICATION_STATES else "", unit_ids=scope, area=area,
-                                   overdue_only=overdue, now=now())
+    rows = services.rectifications(state=state if state in RECTIFICATION_STATES else "",
+                                   unit_ids=services.scope_of(actor()), area=area, overdue_only=overdue, now=now())
     return render_template("spotchecks/rectifications.html", rows=rows, states=RECTIFICATION_STATES, state=state,
                            area=area, overdue=overdue, areas=services._area_order(), now=now(),
                            is_overdue=services.is_overdue)
@@ -424,7 +376,7 @@ def rectification(rect_id: int):
         else:
             raise services.SpotcheckError("未知操作")
     except DomainError as err:
-        return _refused(err, page)
+        return domain_error_response(err, page)
     return redirect(url_for("spotchecks.rectification", rect_id=rect.id))
 
 
@@ -461,7 +413,7 @@ def summons(summons_id: int):
                                      outcome=request.form.get("outcome", ""), leader=request.form.get("leader", ""))
             flash("已登记约谈情况", "success")
     except DomainError as err:
-        return _refused(err, page)
+        return domain_error_response(err, page)
     return redirect(url_for("spotchecks.summons", summons_id=item.id))
 
 
@@ -523,10 +475,8 @@ def hotline_edit(hotline_id: int):
 @bp.route("/hotlines/export.xlsx")
 @roles_required(*SUPERVISORS)
 def hotline_export():
-    rows = services.hotlines()
-    audit.record("export", "hotline", "", actor=actor(), now=now(), changes={"format": "xlsx", "rows": len(rows)})
     stamp = clock.to_local(now()).strftime("%Y%m%d")
-    return Response(transfer.export_xlsx(rows), mimetype=XLSX,
+    return Response(transfer.export_hotlines(actor=actor(), now=now()), mimetype=XLSX,
                     headers={"Content-Disposition": f"attachment; filename=hotlines-{stamp}.xlsx"})
 
 
@@ -591,9 +541,7 @@ def report():
 @roles_required(*SUPERVISORS)
 def report_xlsx():
     start, end = _report_range()
-    data = reports.build(start, end, now())
-    audit.record("export", "spotcheck_report", "", actor=actor(), now=now(), changes={"from": start, "to": end})
-    return Response(reports.export_xlsx(data), mimetype=XLSX,
+    return Response(reports.export(actor=actor(), now=now(), start=start, end=end), mimetype=XLSX,
                     headers={"Content-Disposition": f"attachment; filename=spotchecks-{start:%Y%m%d}-{end:%Y%m%d}.xlsx"})
 
 

@@ -24,7 +24,6 @@ from flask import (
 from markupsafe import Markup
 
 from core import clock, units
-from core.db import session
 from core.errors import DomainError, Forbidden
 from handlers.common import (
     actor,
@@ -60,21 +59,31 @@ def _max_upload() -> int:
     return current_app.config.get("TICKET_ATTACHMENT_MAX_BYTES") or services.MAX_ATTACHMENT_BYTES
 
 
-def _refused(err: DomainError) -> None:
-    """Undo whatever the failed service flushed; a refusal for want of rights goes to the audit trail."""
-    session.rollback()
+def _failed(err: DomainError, page: Callable | None = None):
+    """Answer a failed service call with its message, always with a 4xx status (so nothing commits).
+
+    A refusal for want of rights also goes to the audit trail (the commit point writes it after the rollback).
+    """
     if isinstance(err, Forbidden):
         g.security_event = {"action": "permission_denied",
                             "changes": {"method": request.method, "reason": err.message}}
-
-
-def _failed(err: DomainError, page: Callable | None = None):
-    """Answer a failed service call with its message, always with a 4xx status (so nothing commits)."""
-    _refused(err)
     if page is None:
         return domain_error_response(err, lambda: render_template("error.html", status=err.status,
                                                                   message=err.message))
     return domain_error_response(err, page)
+
+
+def refusals(view: Callable) -> Callable:
+    """A view whose refused service call answers with its message: JSON in the API, the error page otherwise."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any):
+        try:
+            return view(*args, **kwargs)
+        except DomainError as err:
+            return _failed(err)
+
+    return wrapped
 
 
 def _local_date(raw: str | None, label: str) -> date | None:
@@ -128,23 +137,9 @@ def _helpers() -> dict[str, Any]:
 
 
 def _home_summary() -> dict[str, Any]:
-    """What the home page shows of the tickets area, by role (called lazily by templates/tickets/_home.html)."""
+    """What the home page shows of the tickets area (called lazily by templates/tickets/_home.html)."""
     user = actor()
-    if user is None:
-        return {}
-    at = clock.now()
-    summary: dict[str, Any] = {"unread": services.unread_count(user)}
-    if user.role == "admin":
-        today = clock.today_local()
-        years = sorted({today.year, (today + timedelta(days=60)).year})
-        summary["missing_years"] = load_calendar().missing_years(years)
-    if user.has_role("supervisor"):
-        summary["overdue"] = services.count_overdue(at)
-    if user.role == "caseworker":
-        owned, cohandled = services.my_tickets(user, at)
-        summary["mine"] = len(owned) + len(cohandled)
-        summary["mine_overdue"] = sum(t.is_overdue(at) for t in owned + cohandled)
-    return summary
+    return services.home_summary(user, now()) if user is not None else {}
 
 
 # --- calls (pages) ----------------------------------------------------------------------------
@@ -228,13 +223,9 @@ def board():
 
 @bp.route("/export.xlsx")
 @roles_required("operator", "supervisor")
+@refusals
 def board_export():
-    try:
-        flt = _board_filter(request.args)
-    except DomainError as err:
-        return _failed(err)
-    tickets, total = services.find_tickets(flt, now=now(), limit=None)
-    services.record_export(actor=actor(), now=now(), what="ticket", filters=flt.as_dict(), rows=total)
+    tickets = services.export_tickets(actor=actor(), now=now(), flt=_board_filter(request.args))
     body = presenters.board_xlsx(tickets, actor(), now())
     stamp = clock.to_local(now()).strftime("%Y%m%d-%H%M")
     return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -265,12 +256,10 @@ def _form_page(status: int = 200, form: Any = None, call: Call | None = None):
 
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required("operator", "supervisor")
+@refusals
 def new():
     raw_call = request.values.get("call_id", "")
-    try:
-        call = services.get_call(int(raw_call)) if raw_call.isdigit() else None
-    except DomainError as err:
-        return _failed(err)
+    call = services.get_call(int(raw_call)) if raw_call.isdigit() else None
     if request.method == "GET":
         prefill: dict[str, Any] = {}
         if call is not None:
@@ -284,11 +273,8 @@ def new():
             citizen_name=form.get("citizen_name", ""), citizen_phone=form.get("citizen_phone", ""),
             citizen_id_number=form.get("citizen_id_number", ""), township_id=form.get("township_id"),
             description=form.get("description", ""), topic=form.get("topic", ""), call_id=form.get("call_id"),
-            owner_id=form.get("user_id"))
-        for upload in request.files.getlist("files"):
-            if upload and upload.filename:
-                services.add_attachment(actor=actor(), now=now(), ticket=ticket, filename=upload.filename,
-                                        stream=upload.stream, directory=_uploads(), max_bytes=_max_upload())
+            owner_id=form.get("user_id"), directory=_uploads(), max_bytes=_max_upload(),
+            uploads=[(f.filename, f.stream) for f in request.files.getlist("files") if f and f.filename])
     except DomainError as err:
         return _failed(err, lambda e=err: _form_page(e.status, call=call)[0])
     flash(f"已创建工单 {ticket.number}" + (f",已派给{ticket.first_owner.display_name}" if ticket.first_owner else ""),
@@ -302,20 +288,21 @@ def _ticket_page(ticket, status: int = 200):
     return render_template(
         "tickets/ticket.html", ticket=ticket, now=now(), user=user, satisfaction=SATISFACTION,
         units=units.list_units(active_only=True), caseworkers=caseworkers,
-        suggestions=services.suggest_owners(ticket.township_id, ticket.topic) if ticket.state == "pending_dispatch"
-        or ticket.pending_request("return") else [],
+        suggestions=services.dispatch_suggestions(ticket),
         is_owner=ticket.first_owner_id == user.id, summary=services.event_summary,
         labels=services.ACTION_LABELS, states_label=services.state_label), status
 
 
+def _refused_on_page(err: DomainError, ticket_id: int):
+    """The ticket page again, as it now stands, with the refusal's message and status."""
+    return _failed(err, lambda: _ticket_page(services.get_ticket(ticket_id), err.status)[0])
+
+
 @bp.route("/<int:ticket_id>")
 @login_required
+@refusals
 def show(ticket_id: int):
-    try:
-        ticket = services.viewable_ticket(ticket_id, actor())
-    except DomainError as err:
-        return _failed(err)
-    return _ticket_page(ticket)
+    return _ticket_page(services.viewable_ticket(ticket_id, actor()))
 
 
 @bp.route("/<int:ticket_id>/dispatch", methods=["POST"])
@@ -326,7 +313,7 @@ def dispatch(ticket_id: int):
         services.dispatch(actor=actor(), now=now(), ticket=ticket, user_id=request.form.get("user_id"),
                           version=request.form.get("version"), note=request.form.get("note", ""))
     except DomainError as err:
-        return _failed(err, lambda e=err: _ticket_page(services.get_ticket(ticket_id), e.status)[0])
+        return _refused_on_page(err, ticket_id)
     flash(f"已派单给{ticket.first_owner.display_name}", "success")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
 
@@ -338,7 +325,7 @@ def action(ticket_id: int):
         ticket = services.viewable_ticket(ticket_id, actor())
         services.run_action(actor=actor(), now=now(), ticket=ticket, data=request.form.to_dict())
     except DomainError as err:
-        return _failed(err, lambda e=err: _ticket_page(services.get_ticket(ticket_id), e.status)[0])
+        return _refused_on_page(err, ticket_id)
     label = services.ACTION_LABELS.get(request.form.get("action", ""), "操作")
     flash(f"{label}:已完成", "success")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
@@ -355,18 +342,16 @@ def upload(ticket_id: int):
         services.add_attachment(actor=actor(), now=now(), ticket=ticket, filename=upload.filename,
                                 stream=upload.stream, directory=_uploads(), max_bytes=_max_upload())
     except DomainError as err:
-        return _failed(err, lambda e=err: _ticket_page(services.get_ticket(ticket_id), e.status)[0])
+        return _refused_on_page(err, ticket_id)
     flash("附件已上传", "success")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
 
 
 @bp.route("/attachments/<int:attachment_id>")
 @login_required
+@refusals
 def attachment(attachment_id: int):
-    try:
-        att = services.viewable_attachment(attachment_id, actor())
-    except DomainError as err:
-        return _failed(err)
+    att = services.viewable_attachment(attachment_id, actor())
     return send_file(services.attachment_path(att, _uploads()), mimetype=att.content_type, as_attachment=True,
                      download_name=att.filename)
 
@@ -374,23 +359,15 @@ def attachment(attachment_id: int):
 # --- metrics, policies, calendar, notifications (pages) ---------------------------------------
 
 def _metrics_range(args) -> tuple[date, date]:
-    today = clock.today_local()
-    end = _local_date(args.get("to"), "结束日期") or today
-    start = _local_date(args.get("from"), "开始日期") or end - timedelta(days=29)
-    if start > end:
-        raise DomainError("开始日期不能晚于结束日期", status=400)
-    if (end - start).days > 366:
-        raise DomainError("统计区间不能超过一年", status=400)
-    return start, end
+    return metrics.period(_local_date(args.get("from"), "开始日期"), _local_date(args.get("to"), "结束日期"),
+                          clock.today_local())
 
 
 @bp.route("/metrics")
 @roles_required("supervisor")
+@refusals
 def metrics_page():
-    try:
-        start, end = _metrics_range(request.args)
-    except DomainError as err:
-        return _failed(err)
+    start, end = _metrics_range(request.args)
     figures = metrics.compute(start, end, now())
     states = [(STATES[k], v) for k, v in figures["tickets"]["by_state"].items()]
     return render_template("tickets/metrics.html", m=figures, start=start, end=end, outcomes=OUTCOMES,
@@ -402,15 +379,10 @@ def metrics_page():
 
 @bp.route("/metrics.xlsx")
 @roles_required("supervisor")
+@refusals
 def metrics_export():
-    try:
-        start, end = _metrics_range(request.args)
-    except DomainError as err:
-        return _failed(err)
-    figures = metrics.compute(start, end, now())
-    services.record_export(actor=actor(), now=now(), what="ticket_metrics",
-                           filters={"from": start.isoformat(), "to": end.isoformat()},
-                           rows=figures["calls"]["total"] + figures["tickets"]["total"])
+    start, end = _metrics_range(request.args)
+    figures = services.export_metrics(actor=actor(), now=now(), start=start, end=end)
     return Response(metrics.to_xlsx(figures),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f"attachment; filename=metrics-{start}-{end}.xlsx"})
@@ -504,27 +476,13 @@ def notifications():
 
 # --- JSON API ---------------------------------------------------------------------------------
 
-def api(view: Callable) -> Callable:
-    """Domain errors as JSON with their status (the request rolls back)."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any):
-        try:
-            return view(*args, **kwargs)
-        except DomainError as err:
-            _refused(err)
-            return domain_error_response(err)
-
-    return wrapped
-
-
 def _first(data: dict[str, Any], *names: str) -> Any:
     return next((data[n] for n in names if data.get(n) not in (None, "")), None)
 
 
 @api_bp.route("/calls", methods=["POST"])
 @roles_required("operator", "supervisor")
-@api
+@refusals
 def api_calls():
     """Telephony announces a ringing call; with an `outcome`, the call is recorded as well."""
     data = json_body()
@@ -548,7 +506,7 @@ def api_calls():
 
 @api_bp.route("/calls/<int:call_id>", methods=["GET", "POST"])
 @roles_required("operator", "supervisor")
-@api
+@refusals
 def api_call(call_id: int):
     """GET a call; POST records the outcome of an announced call."""
     call = services.get_call(call_id)
@@ -565,7 +523,7 @@ def api_call(call_id: int):
 
 @api_bp.route("/calls/incoming")
 @roles_required("operator", "supervisor")
-@api
+@refusals
 def api_incoming():
     """Calls telephony announced that are not yet recorded (the operator's page polls this)."""
     user = actor()
@@ -575,7 +533,7 @@ def api_incoming():
 
 @api_bp.route("/calls/lookup")
 @roles_required("operator", "supervisor")
-@api
+@refusals
 def api_lookup():
     """A repeat caller's open tickets, by phone number."""
     return jsonify({"tickets": presenters.open_tickets_json(request.args.get("number", ""), actor())})
@@ -583,19 +541,12 @@ def api_lookup():
 
 @api_bp.route("/tickets", methods=["GET", "POST"])
 @login_required
-@api
+@refusals
 def api_tickets():
     user = actor()
     if request.method == "GET":
-        if user.role == "caseworker":
-            owned, cohandled = services.my_tickets(user, now())
-            found, total = owned + cohandled, len(owned) + len(cohandled)
-        elif user.has_role("operator", "supervisor"):
-            found, total = services.find_tickets(_board_filter(request.args), now=now(),
-                                                 limit=min(_int_arg("limit") or 100, 500),
-                                                 offset=_int_arg("offset") or 0)
-        else:
-            raise Forbidden("您没有权限查看工单")
+        found, total = services.visible_tickets(user, _board_filter(request.args), now=now(),
+                                                limit=min(_int_arg("limit") or 100, 500), offset=_int_arg("offset") or 0)
         return jsonify({"total": total, "tickets": [presenters.ticket_summary(t, user, now()) for t in found]})
     data = json_body()
     ticket = services.create_ticket(
@@ -610,14 +561,14 @@ def api_tickets():
 
 @api_bp.route("/tickets/<int:ticket_id>")
 @login_required
-@api
+@refusals
 def api_ticket(ticket_id: int):
     return jsonify(presenters.ticket_json(services.viewable_ticket(ticket_id, actor()), actor(), now()))
 
 
 @api_bp.route("/tickets/<int:ticket_id>/dispatch", methods=["POST"])
 @login_required
-@api
+@refusals
 def api_dispatch(ticket_id: int):
     data = json_body()
     ticket = services.viewable_ticket(ticket_id, actor())
@@ -628,7 +579,7 @@ def api_dispatch(ticket_id: int):
 
 @api_bp.route("/tickets/<int:ticket_id>/actions", methods=["POST"])
 @login_required
-@api
+@refusals
 def api_action(ticket_id: int):
     data = json_body()
     ticket = services.viewable_ticket(ticket_id, actor())
@@ -638,7 +589,7 @@ def api_action(ticket_id: int):
 
 @api_bp.route("/tickets/<int:ticket_id>/attachments", methods=["POST"])
 @login_required
-@api
+@refusals
 def api_upload(ticket_id: int):
     ticket = services.viewable_ticket(ticket_id, actor())
     upload = request.files.get("file")
@@ -652,7 +603,7 @@ def api_upload(ticket_id: int):
 
 @api_bp.route("/tickets/suggestions")
 @roles_required("operator", "supervisor")
-@api
+@refusals
 def api_suggestions():
     """Caseworkers to dispatch to, by township and topic."""
     found = services.suggest_owners(_int_arg("township_id"), request.args.get("topic", ""))
@@ -662,7 +613,7 @@ def api_suggestions():
 
 @api_bp.route("/metrics")
 @roles_required("operator", "supervisor")
-@api
+@refusals
 def api_metrics():
     start, end = _metrics_range(request.args)
     return jsonify(metrics.compute(start, end, now()))
@@ -670,7 +621,7 @@ def api_metrics():
 
 @api_bp.route("/notifications", methods=["GET", "POST"])
 @login_required
-@api
+@refusals
 def api_notifications():
     """GET one's notifications (newest first); POST {"id"} (or nothing: all) marks them read."""
     user = actor()

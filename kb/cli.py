@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from datetime import datetime
@@ -104,11 +105,12 @@ def register(app: Flask) -> None:
         holder = index.IndexHolder(_index_root(app), poll_seconds=10**9)
         engine = holder.engine()
         states = holder.parameter_states(clock.today_local())
-        stdin = click.get_text_stream("stdin", errors="replace")
+        answers = holder.answers()
+        stdin = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
         for line in stdin:
             query = line.rstrip("\n").rstrip("\r")
             result = lookup.search(engine, query, limit)
-            sys.stdout.write(json.dumps(lookup.as_json(result, lookup.clean_query(query), states),
+            sys.stdout.write(json.dumps(lookup.as_json(result, lookup.clean_query(query), states, answers),
                                         ensure_ascii=False) + "\n")
             sys.stdout.flush()
 

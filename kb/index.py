@@ -27,7 +27,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.db import session
+from core.db import read_only, session
 from kb import services
 from kb.models import Entry, KbRevision, Synonym
 from kb.search import SearchEngine
@@ -78,6 +78,7 @@ def _snapshot() -> tuple[int, list[dict[str, Any]], list[tuple[str, str]]]:
     """Read what the index is built from in a short session of its own, so a slow build holds no
     database transaction (on SQLite that would be the write lock) and never touches the caller's."""
     with current_app.extensions["hotline.sessionmaker"]() as db:
+        read_only(db)
         row = db.get(KbRevision, 1)
         synonyms = [(t, c) for t, c in db.execute(select(Synonym.term, Synonym.canonical))]
         return (row.revision if row else 0), entry_documents(db), synonyms
@@ -128,6 +129,7 @@ class IndexHolder:
         self._lock = threading.Lock()
         self._building = False
         self._params: tuple[Any, dict[str, services.ParamState]] | None = None
+        self._answers: dict[str, str] | None = None
 
     @property
     def info(self) -> IndexInfo | None:
@@ -160,7 +162,7 @@ class IndexHolder:
             engine.close()
             raise ValueError(f"index {info.directory} holds {engine.doc_count} entries, expected {info.entries}")
         old = self._engine
-        self._engine, self._info, self._params = engine, info, None
+        self._engine, self._info, self._params, self._answers = engine, info, None, None
         self._checked = time.monotonic()
         if old is not None:
             threading.Timer(30, old.close).start()  # let in-flight searches on the old index finish
@@ -194,6 +196,14 @@ class IndexHolder:
             log.exception("background rebuild of the search index failed")
         finally:
             self._building = False
+
+    def answers(self) -> dict[str, str]:
+        """Answer scripts of the published entries, read once per index revision."""
+        if self._answers is None:
+            from kb.lookup import answer_scripts
+
+            self._answers = answer_scripts()
+        return self._answers
 
     def parameter_states(self, today) -> dict[str, services.ParamState]:
         """Local parameters as of this index's revision and today, cached (a parameter change bumps the revision)."""

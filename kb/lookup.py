@@ -40,16 +40,14 @@ def check_limit(value: Any, default: int = 5) -> int:
     return limit
 
 
-def _answers(result: SearchResult) -> dict[str, str]:
-    ids = [h.id for h in result.hits]
-    if not ids:
-        return {}
-    return dict(session.execute(select(Entry.id, Entry.answer).where(Entry.id.in_(ids))).all())
+def answer_scripts() -> dict[str, str]:
+    """Every published entry's answer script by id (cached per index revision by the caller)."""
+    return dict(session.execute(select(Entry.id, Entry.answer).where(Entry.status == "published")).all())
 
 
-def as_json(result: SearchResult, query: str, states: dict[str, services.ParamState]) -> dict[str, Any]:
-    """The search API's answer shape; answer scripts come from the database with local parameters filled in."""
-    answers = _answers(result)
+def as_json(result: SearchResult, query: str, states: dict[str, services.ParamState],
+            answers: dict[str, str]) -> dict[str, Any]:
+    """The search API's answer shape; answer scripts with local parameters filled in."""
     return {
         "query": query,
         "results": [{"id": h.id, "question": h.question, "category": h.category, "score": round(h.score, 4),

@@ -54,6 +54,18 @@ SUMMONS_STATES = {"proposed": "待确认", "held": "已约谈", "dismissed": "�
 SUMMONS_RULES = {"faults": "多次抽查发现问题", "overdue": "整改逾期"}
 
 
+class HasFaults:
+    """For a model with a `faults_json` column: a JSON list of FAULT_TYPES keys."""
+
+    @property
+    def faults(self) -> list[str]:
+        return json.loads(self.faults_json)
+
+    @property
+    def fault_labels(self) -> list[str]:
+        return [FAULT_TYPES.get(f, f) for f in self.faults]
+
+
 class Hotline(Base):
     """One of the published assistance hotlines (社会救助热线)."""
 
@@ -140,7 +152,7 @@ class SpotcheckItem(Base):
     )
 
 
-class MysteryCall(Base):
+class MysteryCall(HasFaults, Base):
     """The result of one planned mystery call, scored by the rubric."""
 
     __tablename__ = "mystery_call"
@@ -178,14 +190,6 @@ class MysteryCall(Base):
         Index("ix_mystery_call_started_at", "started_at"),
         Index("ix_mystery_call_hotline_id", "hotline_id"),
     )
-
-    @property
-    def faults(self) -> list[str]:
-        return json.loads(self.faults_json)
-
-    @property
-    def fault_labels(self) -> list[str]:
-        return [FAULT_TYPES.get(f, f) for f in self.faults]
 
 
 class Notice(Base):
@@ -237,7 +241,7 @@ class NoticeCounter(Base):
     last_number: Mapped[int] = mapped_column(Integer)
 
 
-class Rectification(Base):
+class Rectification(HasFaults, Base):
     """A required fix after a faulty mystery call: the unit answers, a supervisor closes it out (销号)."""
 
     __tablename__ = "rectification"
@@ -281,14 +285,6 @@ class Rectification(Base):
     @property
     def code(self) -> str:
         return f"ZG{self.id:05d}"
-
-    @property
-    def faults(self) -> list[str]:
-        return json.loads(self.faults_json)
-
-    @property
-    def fault_labels(self) -> list[str]:
-        return [FAULT_TYPES.get(f, f) for f in self.faults]
 
     @property
     def state_label(self) -> str:

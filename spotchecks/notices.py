@@ -15,9 +15,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from audit import services as audit
 from core import clock
 from core.db import session
-from core.errors import Conflict, NotFound
+from core.errors import Conflict
 from core.models import User
-from spotchecks.documents import NoticeDocument, chinese_date
+from spotchecks.documents import NoticeDocument, chinese_date, notice_docx
 from spotchecks.models import HOTLINE_LEVELS, NOTICE_KINDS, MysteryCall, Notice, NoticeCounter, Rectification
 from spotchecks.services import (
     SpotcheckError,
@@ -26,6 +26,7 @@ from spotchecks.services import (
     calls_between,
     day_bounds,
     describe_call,
+    get_or_404,
     setting,
 )
 
@@ -139,10 +140,7 @@ def weekly_text(monday: date) -> tuple[str, str]:
 
 
 def get_notice(notice_id: int) -> Notice:
-    notice = session.get(Notice, notice_id)
-    if notice is None:
-        raise NotFound("通报不存在")
-    return notice
+    return get_or_404(Notice, notice_id, "通报不存在")
 
 
 def notices(*, status: str = "") -> list[Notice]:
@@ -217,9 +215,13 @@ def _next_number(year: int) -> int:
     return session.execute(stmt.returning(NoticeCounter.last_number)).scalar_one()
 
 
-def publish(*, actor: User, now: datetime, notice: Notice) -> Notice:
+def publish(*, actor: User, now: datetime, notice: Notice, title: str = "", recipients: str = "",
+            body: str = "") -> Notice:
+    """Number and freeze a draft; given a `body`, the text as edited on the screen is saved first and published."""
     _require_supervisor(actor, "发布通报")
     _editable(notice)
+    if body:
+        update_notice(actor=actor, now=now, notice=notice, title=title, recipients=recipients, body=body)
     if not notice.body.strip() or not notice.title.strip():
         raise NoticeError("标题和正文不能为空")
     year = clock.to_local(now).year
@@ -232,6 +234,13 @@ def publish(*, actor: User, now: datetime, notice: Notice) -> Notice:
     session.flush()
     audit.record("publish", "notice", notice.id, actor=actor, now=now, changes=audit.diff(before, _snapshot(notice)))
     return notice
+
+
+def export_docx(*, actor: User, now: datetime, notice: Notice) -> bytes:
+    """The notice as a Word document (audited)."""
+    data = notice_docx(document(notice))
+    audit.record("export", "notice", notice.id, actor=actor, now=now, changes={"format": "docx", "number": notice.number})
+    return data
 
 
 def document(notice: Notice) -> NoticeDocument:

@@ -13,8 +13,10 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
+from audit import services as audit
 from core import clock
 from core.db import session
+from core.models import User
 from spotchecks import services
 from spotchecks.models import FAULT_TYPES, Hotline, MysteryCall, Rectification
 
@@ -169,6 +171,13 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list]) -> Non
 def _rate_rows(rows: list[Rates]) -> list[list]:
     return [[r.label, r.called, r.connected, r.connection_rate, r.passed, r.pass_rate, r.average_score]
             for r in rows]
+
+
+def export(*, actor: User, now: datetime, start: date, end: date) -> bytes:
+    """The report of a period as xlsx (audited)."""
+    data = build(start, end, now)
+    audit.record("export", "spotcheck_report", "", actor=actor, now=now, changes={"from": start, "to": end})
+    return export_xlsx(data)
 
 
 def export_xlsx(report: Report) -> bytes:

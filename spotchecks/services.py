@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from flask import current_app, has_app_context
@@ -47,6 +47,7 @@ from tickets.calendar import WorkCalendar, load_calendar
 DATA = Path(__file__).resolve().parent / "data"
 NUMBER_RE = re.compile(r"^0\d{2,3}-[2-9]\d{6,7}$")
 MAX_TEXT = 2000
+T = TypeVar("T")
 
 
 class SpotcheckError(DomainError):
@@ -67,6 +68,14 @@ def _text(value: Any, label: str, field: str, *, required: bool = False, limit: 
     if len(text) > limit:
         raise SpotcheckError(f"{label}不能超过{limit}字", field=field)
     return text
+
+
+def get_or_404(model: type[T], key: Any, message: str) -> T:
+    """The row with this primary key, or NotFound with a message naming what was not found."""
+    row = session.get(model, key)
+    if row is None:
+        raise NotFound(message)
+    return row
 
 
 def _require_supervisor(actor: User | None, action: str) -> None:
@@ -182,10 +191,7 @@ def load_hotlines(*, now: datetime) -> str:
 
 
 def get_hotline(hotline_id: int) -> Hotline:
-    hotline = session.get(Hotline, hotline_id)
-    if hotline is None:
-        raise NotFound("热线不存在")
-    return hotline
+    return get_or_404(Hotline, hotline_id, "热线不存在")
 
 
 def hotlines(*, active_only: bool = False) -> list[Hotline]:
@@ -396,10 +402,8 @@ def plan_items(plan: SpotcheckPlan) -> list[SpotcheckItem]:
 
 
 def get_item(item_id: Any) -> SpotcheckItem:
-    item = session.get(SpotcheckItem, int(item_id)) if str(item_id or "").isdigit() else None
-    if item is None:
-        raise NotFound("该抽查任务不存在,不在任何周计划中;只能登记计划内的抽查")
-    return item
+    key = int(item_id) if str(item_id or "").isdigit() else 0
+    return get_or_404(SpotcheckItem, key, "该抽查任务不存在,不在任何周计划中;只能登记计划内的抽查")
 
 
 def _item_snapshot(item: SpotcheckItem) -> dict:
@@ -493,6 +497,16 @@ def questions_for_day(plan: SpotcheckPlan, day: date) -> dict[int, Entry]:
 
 def question_for(item: SpotcheckItem) -> Entry | None:
     return questions_for_day(item.plan, item.day).get(item.id)
+
+
+def question_and_script(item: SpotcheckItem, entry_id: str = "", *, today: date) -> tuple[Entry | None, str]:
+    """The test question for a call (the one the supervisor picked, else the day's) and its expected answer
+    script with today's local figures."""
+    from kb import services as kb
+
+    entry = session.get(Entry, entry_id.strip().upper()) if entry_id.strip() else None
+    entry = entry or question_for(item)
+    return entry, kb.render(entry.answer, kb.parameter_states(today)) if entry else ""
 
 
 # --- mystery calls -------------------------------------------------------------------------------
@@ -654,10 +668,7 @@ def open_rectification(*, actor: User | None, now: datetime, call: MysteryCall,
 # --- rectification -------------------------------------------------------------------------------
 
 def get_rectification(rect_id: int) -> Rectification:
-    rect = session.get(Rectification, rect_id)
-    if rect is None:
-        raise NotFound("整改事项不存在")
-    return rect
+    return get_or_404(Rectification, rect_id, "整改事项不存在")
 
 
 def unit_scope(user: User) -> set[int]:
@@ -666,6 +677,16 @@ def unit_scope(user: User) -> set[int]:
         return set()
     children = session.execute(select(Unit.id).where(Unit.parent_id == user.unit_id)).scalars()
     return {user.unit_id, *children}
+
+
+def scope_of(user: User) -> set[int] | None:
+    """Units whose rectifications this person sees: every unit (None) for supervisors, else their scope."""
+    return None if user.has_role("supervisor") else unit_scope(user)
+
+
+def can_see(user: User, rect: Rectification) -> bool:
+    scope = scope_of(user)
+    return scope is None or rect.unit_id in scope
 
 
 def can_answer(user: User, rect: Rectification) -> bool:
@@ -863,10 +884,7 @@ def propose_summonses(*, now: datetime, calendar: WorkCalendar | None = None) ->
 
 
 def get_summons(summons_id: int) -> Summons:
-    summons = session.get(Summons, summons_id)
-    if summons is None:
-        raise NotFound("约谈记录不存在")
-    return summons
+    return get_or_404(Summons, summons_id, "约谈记录不存在")
 
 
 def _summons_snapshot(s: Summons) -> dict:
@@ -922,10 +940,7 @@ def rectification_of_call(call_id: int) -> Rectification | None:
 
 
 def get_call(call_id: int) -> MysteryCall:
-    call = session.get(MysteryCall, call_id)
-    if call is None:
-        raise NotFound("抽查记录不存在")
-    return call
+    return get_or_404(MysteryCall, call_id, "抽查记录不存在")
 
 
 def summons_list(*, state: str = "") -> list[Summons]:

@@ -62,12 +62,12 @@ def deadline_warnings(now: datetime) -> str:
                     if supervisors is None:
                         supervisors = supervisor_ids()
                     message = f"工单{t.number}已超过{label}时限"
-                    notify([owner, *supervisors], t, "overdue", message, now)
+                    notify([owner, *supervisors], t, "overdue", message, actor=None, now=now)
                     _log(t, "overdue", limit, due, now, message)
                     flagged += 1
             elif warn_col and _passed(start, due, now) >= WARN_AT and _mark(t.id, warn_col, now):
                 message = f"工单{t.number}的{label}时限即将到期"
-                notify([owner], t, "deadline_warning", message, now)
+                notify([owner], t, "deadline_warning", message, actor=None, now=now)
                 _log(t, "warn", limit, due, now, message)
                 warned += 1
     return f"deadline warnings: {warned} warned, {flagged} flagged overdue"

@@ -16,11 +16,23 @@ from sqlalchemy import select
 
 from core.clock import LOCAL, to_local
 from core.db import session
+from core.errors import DomainError
 from core.models import Unit, User
 from tickets.models import OUTCOMES, SATISFACTION, STATES, Call, Ticket, TicketEvent
 
 #: The on-the-spot answer rate the expert seat aims for.
 GOAL = 0.95
+
+
+def period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
+    """The period asked for, by default the 30 days up to today; at most a year."""
+    end = end or today
+    start = start or end - timedelta(days=29)
+    if start > end:
+        raise DomainError("开始日期不能晚于结束日期", status=400)
+    if (end - start).days > 366:
+        raise DomainError("统计区间不能超过一年", status=400)
+    return start, end
 
 
 def local_range(start: date, end: date) -> tuple[datetime, datetime]:

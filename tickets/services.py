@@ -11,14 +11,14 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import wraps
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -28,12 +28,14 @@ from core.db import session
 from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.masking import mask_id_number, mask_phone
 from core.models import Unit, User
+from tickets import files, metrics
 from tickets.calendar import WorkCalendar, load_calendar
 from tickets.models import (
     FIRST_CONTACT_UNITS,
     KINDS,
     OPEN_STATES,
     OUTCOMES,
+    REQUEST_KINDS,
     SATISFACTION,
     STATES,
     URGENCIES,
@@ -96,6 +98,7 @@ MAX_TEXT = 5000
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 #: Announced calls older than this no longer pop up on operators' pages.
 RINGING_WINDOW = timedelta(minutes=15)
+T = TypeVar("T")
 
 
 def _guarded(fn: Callable) -> Callable:
@@ -218,8 +221,6 @@ def deadlines_for(kind: str, urgency: str, start: datetime, calendar: WorkCalend
 # --- working-day calendar overrides -----------------------------------------------------------
 
 def set_override(*, actor: User, now: datetime, day: Any, working: bool, note: str = "") -> WorkdayOverride:
-    from datetime import date
-
     if not isinstance(day, date):
         raise TicketError("请填写日期", field="day")
     note = (note or "").strip()[:100]
@@ -375,6 +376,33 @@ def my_tickets(user: User, now: datetime) -> tuple[list[Ticket], list[Ticket]]:
     return sorted(owned, key=key), sorted(cohandled, key=key)
 
 
+def visible_tickets(user: User, flt: BoardFilter, *, now: datetime, limit: int = 100, offset: int = 0
+                    ) -> tuple[list[Ticket], int]:
+    """The tickets a person may list: a caseworker's own and co-handled ones, the board for the desk."""
+    if user.role == "caseworker":
+        owned, cohandled = my_tickets(user, now)
+        return owned + cohandled, len(owned) + len(cohandled)
+    if user.has_role("operator", "supervisor"):
+        return find_tickets(flt, now=now, limit=limit, offset=offset)
+    raise Forbidden("您没有权限查看工单")
+
+
+def home_summary(user: User, now: datetime, calendar: WorkCalendar | None = None) -> dict[str, Any]:
+    """What the home page shows of the tickets area, by role."""
+    summary: dict[str, Any] = {"unread": unread_count(user)}
+    if user.role == "admin":
+        today = clock.to_local(now).date()
+        years = sorted({today.year, (today + timedelta(days=60)).year})
+        summary["missing_years"] = (calendar or load_calendar()).missing_years(years)
+    if user.has_role("supervisor"):
+        summary["overdue"] = count_overdue(now)
+    if user.role == "caseworker":
+        owned, cohandled = my_tickets(user, now)
+        summary["mine"] = len(owned) + len(cohandled)
+        summary["mine_overdue"] = sum(t.is_overdue(now) for t in owned + cohandled)
+    return summary
+
+
 def open_tickets_for_number(number: str) -> list[Ticket]:
     """A repeat caller's tickets not yet finished (by the citizen's phone or the calls they came from)."""
     value = phone_digits(number)
@@ -443,6 +471,13 @@ TOPIC_DEPARTMENTS = {
     "医疗救助": "医疗保障局", "残疾人福利": "残疾人联合会", "教育救助": "教育局", "住房救助": "住房和城乡建设局",
     "就业救助": "人力资源和社会保障局", "受灾人员救助": "应急管理局", "流浪乞讨人员救助": "救助管理站",
 }
+
+
+def dispatch_suggestions(ticket: Ticket) -> list[Suggestion]:
+    """Owners to suggest on the ticket page: while it waits for dispatch or for a decision on its return."""
+    if ticket.state == "pending_dispatch" or ticket.pending_request("return"):
+        return suggest_owners(ticket.township_id, ticket.topic)
+    return []
 
 
 def suggest_owners(township_id: int | None, topic: str = "", limit: int = 8) -> list[Suggestion]:
@@ -647,22 +682,28 @@ def _choice(value: Any, choices: dict[str, str], label: str, field: str) -> str:
 
 
 def _township(unit_id: Any) -> Unit:
-    if unit_id in (None, ""):
-        raise TicketError("请选择乡镇(街道)", field="township_id")
-    if isinstance(unit_id, str) and not unit_id.strip().isdigit():
+    if isinstance(unit_id, str) and unit_id.strip() and not unit_id.strip().isdigit():
         named = session.execute(select(Unit).where(Unit.level == "township", Unit.name == unit_id.strip())
                                 ).scalars().all()
         if len(named) != 1:
             raise TicketError(f"乡镇(街道){'不存在' if not named else '重名,请用编号'}:{unit_id}", field="township_id")
         unit_id = named[0].id
-    unit = session.get(Unit, _as_int(unit_id, "乡镇(街道)", "township_id"))
-    if unit is None:
-        raise TicketError(f"乡镇(街道)不存在:{unit_id}", field="township_id")
+    unit = _chosen(Unit, unit_id, "乡镇(街道)", "township_id")
     if unit.level != "township":
         raise TicketError(f"{unit.name}不是乡镇(街道)", field="township_id")
     if not unit.active:
         raise TicketError(f"{unit.name}已停用", field="township_id")
     return unit
+
+
+def _chosen(model: type[T], value: Any, label: str, field: str) -> T:
+    """The row a form or JSON field names by its id, or a message that it was not chosen or does not exist."""
+    if value in (None, ""):
+        raise TicketError(f"请选择{label}", field=field)
+    row = session.get(model, _as_int(value, label, field))
+    if row is None:
+        raise TicketError(f"{label}不存在:{value}", field=field)
+    return row
 
 
 def _as_int(value: Any, label: str, field: str) -> int:
@@ -686,7 +727,12 @@ def _snapshot(ticket: Ticket) -> dict[str, Any]:
 
 def _record(ticket: Ticket, action: str, *, actor: User | None, now: datetime, before: dict[str, Any],
             note: str = "", data: dict[str, Any] | None = None) -> TicketEvent:
-    """The timeline event and the audit event of one change (after the ticket row was saved)."""
+    """Save the changed ticket (its version check), then write the change's timeline and audit events.
+
+    A service whose event data names a row it just added (a task, a request) calls `_save` first, so
+    the row has its id when the data is built.
+    """
+    _save(ticket, now)
     after = _snapshot(ticket)
     moved = before.get("state") != ticket.state
     event = TicketEvent(at=now, actor_id=actor.id if actor else None,
@@ -710,13 +756,19 @@ def _save(ticket: Ticket, now: datetime) -> None:
     session.flush()
 
 
-def notify(user_ids: Iterable[int | None], ticket: Ticket | None, kind: str, message: str, now: datetime) -> int:
-    count = 0
-    for user_id in dict.fromkeys(u for u in user_ids if u):
-        session.add(Notification(user_id=user_id, ticket_id=ticket.id if ticket else None, kind=kind,
-                                 message=message[:300], created_at=now))
-        count += 1
-    return count
+def notify(user_ids: Iterable[int | None], ticket: Ticket | None, kind: str, message: str, *,
+           actor: User | None, now: datetime) -> int:
+    """One in-app notification for each of these users (each audited); returns how many were made."""
+    made = [Notification(user_id=user_id, ticket_id=ticket.id if ticket else None, kind=kind, message=message[:300],
+                         created_at=now) for user_id in dict.fromkeys(u for u in user_ids if u)]
+    if not made:
+        return 0
+    session.add_all(made)
+    session.flush()
+    for n in made:
+        audit.record("create", "notification", n.id, actor=actor, now=now,
+                     changes={"after": {"user_id": n.user_id, "ticket_id": n.ticket_id, "kind": kind}})
+    return len(made)
 
 
 def supervisor_ids() -> list[int]:
@@ -726,8 +778,11 @@ def supervisor_ids() -> list[int]:
 @_guarded
 def create_ticket(*, actor: User, now: datetime, kind: Any, urgency: Any, citizen_name: str, citizen_phone: str,
                   township_id: Any, description: str, citizen_id_number: str = "", topic: str = "",
-                  call_id: Any = None, owner_id: Any = None, calendar: WorkCalendar | None = None) -> Ticket:
-    """Open a ticket (optionally from a call, optionally dispatching it at once)."""
+                  call_id: Any = None, owner_id: Any = None, uploads: Sequence[tuple[str, IO[bytes]]] = (),
+                  directory: Path | None = None, max_bytes: int = MAX_ATTACHMENT_BYTES,
+                  calendar: WorkCalendar | None = None) -> Ticket:
+    """Open a ticket (optionally from a call, optionally dispatching it at once) with its uploaded files
+    ((name, stream) pairs stored under `directory`): one bad file refuses the whole ticket."""
     _require_role(actor, "operator", "supervisor", action="创建工单")
     kind = _choice(kind, KINDS, "工单类型", "kind")
     urgency = _choice(urgency, URGENCIES, "紧急程度", "urgency")
@@ -755,15 +810,16 @@ def create_ticket(*, actor: User, now: datetime, kind: Any, urgency: Any, citize
         "citizen_phone": mask_phone(phone), "citizen_id_number": mask_id_number(id_number)})
     if owner is not None:
         _dispatch(ticket, owner, actor=actor, now=now, note="")
+    if uploads and directory is None:
+        raise ValueError("uploaded files need a directory to be stored in")
+    for filename, stream in uploads:
+        add_attachment(actor=actor, now=now, ticket=ticket, filename=filename, stream=stream, directory=directory,
+                       max_bytes=max_bytes)
     return ticket
 
 
 def _caseworker(user_id: Any) -> User:
-    if user_id in (None, ""):
-        raise TicketError("请选择承办人", field="user_id")
-    user = session.get(User, _as_int(user_id, "承办人", "user_id"))
-    if user is None:
-        raise TicketError(f"承办人不存在:{user_id}", field="user_id")
+    user = _chosen(User, user_id, "承办人", "user_id")
     if not user.active:
         raise TicketError(f"{user.display_name}的账号已停用,不能派单", field="user_id")
     if user.role != "caseworker" or user.unit_id is None:
@@ -801,12 +857,12 @@ def _dispatch(ticket: Ticket, owner: User, *, actor: User, now: datetime, note: 
     previous = ticket.first_owner_id
     ticket.first_owner, ticket.unit, ticket.state = owner, owner.unit, "pending_accept"
     ticket.dispatched_at = now
-    _save(ticket, now)
     _record(ticket, "dispatch", actor=actor, now=now, before=before, note=note, data={
         "owner": {"id": owner.id, "name": owner.display_name, "unit_id": owner.unit_id,
                   "unit": owner.unit.name if owner.unit else ""},
         "previous_owner_id": previous})
-    notify([owner.id], ticket, "dispatched", f"新工单待签收:{ticket.number}({ticket.kind_label})", now)
+    notify([owner.id], ticket, "dispatched", f"新工单待签收:{ticket.number}({ticket.kind_label})",
+           actor=actor, now=now)
 
 
 @_guarded
@@ -825,7 +881,6 @@ def accept(*, actor: User, now: datetime, ticket: Ticket, version: Any) -> Ticke
     _require_owner(actor, ticket, "签收此工单")
     before = _check(ticket, "accept", version)
     ticket.state, ticket.accepted_at = "in_progress", now
-    _save(ticket, now)
     _record(ticket, "accept", actor=actor, now=now, before=before)
     return ticket
 
@@ -839,7 +894,6 @@ def record_contact(*, actor: User, now: datetime, ticket: Ticket, version: Any, 
     if ticket.first_contact_at is not None:
         raise TicketError("已记录过首次联系", code="illegal_transition")
     ticket.first_contact_at = now
-    _save(ticket, now)
     _record(ticket, "contact", actor=actor, now=now, before=before, note=note,
             data={"on_time": ticket.first_contact_due_at is None or now <= ticket.first_contact_due_at})
     return ticket
@@ -851,7 +905,6 @@ def add_note(*, actor: User, now: datetime, ticket: Ticket, version: Any, note: 
         raise Forbidden("您无权在此工单上记录")
     before = _check(ticket, "note", version)
     note = _text(note, "办理记录", "note", required=True)
-    _save(ticket, now)
     _record(ticket, "note", actor=actor, now=now, before=before, note=note)
     return ticket
 
@@ -861,20 +914,14 @@ def add_task(*, actor: User, now: datetime, ticket: Ticket, version: Any, unit_i
              user_id: Any = None, days: Any = None, calendar: WorkCalendar | None = None) -> Task:
     """协办: ask another unit (医保, 残联, a township …) for its part, with its own deadline."""
     _require_owner(actor, ticket, "发起协办")
-    if unit_id in (None, ""):
-        raise TicketError("请选择协办单位", field="unit_id")
-    unit = session.get(Unit, _as_int(unit_id, "协办单位", "unit_id"))
-    if unit is None:
-        raise TicketError(f"协办单位不存在:{unit_id}", field="unit_id")
+    unit = _chosen(Unit, unit_id, "协办单位", "unit_id")
     if not unit.active:
         raise TicketError(f"{unit.name}已停用,不能协办", field="unit_id")
     if unit.id == ticket.unit_id:
         raise TicketError("协办单位不能是主办单位本身", field="unit_id")
     assignee = None
     if user_id not in (None, ""):
-        assignee = session.get(User, _as_int(user_id, "协办人", "user_id"))
-        if assignee is None:
-            raise TicketError(f"协办人不存在:{user_id}", field="user_id")
+        assignee = _chosen(User, user_id, "协办人", "user_id")
         if not assignee.active:
             raise TicketError(f"{assignee.display_name}的账号已停用", field="user_id")
         if assignee.unit_id != unit.id:
@@ -897,7 +944,7 @@ def add_task(*, actor: User, now: datetime, ticket: Ticket, version: Any, unit_i
         "due_at": due})
     staff = [assignee.id] if assignee else session.execute(select(User.id).where(
         User.unit_id == unit.id, User.role == "caseworker", User.active.is_(True))).scalars().all()
-    notify(staff, ticket, "cohandle", f"协办任务:{ticket.number},{request[:60]}", now)
+    notify(staff, ticket, "cohandle", f"协办任务:{ticket.number},{request[:60]}", actor=actor, now=now)
     return task
 
 
@@ -922,11 +969,11 @@ def complete_task(*, actor: User, now: datetime, ticket: Ticket, version: Any, t
     report = _text(report, "协办结果", "report", required=True)
     before = _check(ticket, "complete_task", version)
     task.state, task.report, task.finished_by_id, task.finished_at = "done", report, actor.id, now
-    _save(ticket, now)
     _record(ticket, "complete_task", actor=actor, now=now, before=before, note=report,
             data={"task_id": task.id, "unit": task.unit.name, "on_time": now <= task.due_at})
     if actor.id != ticket.first_owner_id:
-        notify([ticket.first_owner_id], ticket, "task_done", f"协办反馈:{ticket.number},{task.unit.name}", now)
+        notify([ticket.first_owner_id], ticket, "task_done", f"协办反馈:{ticket.number},{task.unit.name}",
+               actor=actor, now=now)
     return task
 
 
@@ -937,7 +984,6 @@ def withdraw_task(*, actor: User, now: datetime, ticket: Ticket, version: Any, t
     reason = _text(reason, "撤回原因", "reason", required=True)
     before = _check(ticket, "withdraw_task", version)
     task.state, task.report, task.finished_by_id, task.finished_at = "withdrawn", reason, actor.id, now
-    _save(ticket, now)
     _record(ticket, "withdraw_task", actor=actor, now=now, before=before, note=reason,
             data={"task_id": task.id, "unit": task.unit.name})
     return ticket
@@ -959,7 +1005,6 @@ def close(*, actor: User, now: datetime, ticket: Ticket, version: Any, resolutio
     ticket.callback_at, ticket.callback_overdue_at = None, None
     ticket.callback_due_at = (calendar or load_calendar()).end_of_working_day_after(now,
                                                                                    policy.callback_working_days)
-    _save(ticket, now)
     _record(ticket, "close", actor=actor, now=now, before=before, note=resolution,
             data={"on_time": ticket.closure_due_at is None or now <= ticket.closure_due_at})
     return ticket
@@ -978,12 +1023,11 @@ def callback(*, actor: User, now: datetime, ticket: Ticket, version: Any, satisf
     ticket.satisfaction, ticket.callback_at = satisfaction, now
     if satisfaction != "dissatisfied":
         ticket.state, ticket.finished_at = "closed", now
-    _save(ticket, now)
     _record(ticket, "callback", actor=actor, now=now, before=before, note=note,
             data={"satisfaction": satisfaction})
     if satisfaction == "dissatisfied":
         notify([ticket.first_owner_id, *supervisor_ids()], ticket, "dissatisfied",
-                f"回访不满意:{ticket.number},待重新办理", now)
+                f"回访不满意:{ticket.number},待重新办理", actor=actor, now=now)
     return ticket
 
 
@@ -1002,10 +1046,10 @@ def reopen(*, actor: User, now: datetime, ticket: Ticket, version: Any, reason: 
     ticket.closure_due_at = (calendar or load_calendar()).add_working_days(now, policy.closure_working_days)
     ticket.closure_started_at = now
     ticket.closure_warned_at = ticket.closure_overdue_at = ticket.callback_overdue_at = None
-    _save(ticket, now)
     _record(ticket, "reopen", actor=actor, now=now, before=before, note=reason,
             data={"closure_due_at": ticket.closure_due_at})
-    notify([ticket.first_owner_id], ticket, "reopened", f"工单重新办理:{ticket.number}(回访不满意)", now)
+    notify([ticket.first_owner_id], ticket, "reopened", f"工单重新办理:{ticket.number}(回访不满意)",
+           actor=actor, now=now)
     return ticket
 
 
@@ -1017,10 +1061,9 @@ def escalate(*, actor: User, now: datetime, ticket: Ticket, version: Any, note: 
     note = _text(note, "督办意见", "note", required=True)
     ticket.escalation_count += 1
     ticket.escalated_at = now
-    _save(ticket, now)
     _record(ticket, "escalate", actor=actor, now=now, before=before, note=note,
             data={"count": ticket.escalation_count})
-    notify([ticket.first_owner_id], ticket, "escalated", f"督办:{ticket.number},{note[:80]}", now)
+    notify([ticket.first_owner_id], ticket, "escalated", f"督办:{ticket.number},{note[:80]}", actor=actor, now=now)
     return ticket
 
 
@@ -1036,16 +1079,36 @@ def request_extension(*, actor: User, now: datetime, ticket: Ticket, version: An
     reason = _text(reason, "延期理由", "reason", required=True)
     if ticket.closure_due_at is not None and now >= ticket.closure_due_at:
         raise TicketError("已超过办结时限,不能再申请延期,请联系督查人员", code="too_late")
-    if ticket.pending_request("extension"):
-        raise TicketError("已有待审批的延期申请", code="pending_request")
-    req = TicketRequest(kind="extension", reason=reason, days=n, state="pending", requested_by_id=actor.id,
+    req = _new_request(ticket, "extension", actor=actor, now=now, reason=reason, days=n)
+    _record(ticket, "request_extension", actor=actor, now=now, before=before, note=reason,
+            data={"request_id": req.id, "days": n})
+    notify(supervisor_ids(), ticket, "extension_requested", f"延期申请待审批:{ticket.number},{n}个工作日",
+           actor=actor, now=now)
+    return req
+
+
+def _new_request(ticket: Ticket, kind: str, *, actor: User, now: datetime, reason: str,
+                 days: int | None = None) -> TicketRequest:
+    """A request for a supervisor's decision (one pending per kind), saved so its id can go into the event."""
+    if ticket.pending_request(kind):
+        raise TicketError(f"已有待审批的{REQUEST_KINDS[kind]}申请", code="pending_request")
+    req = TicketRequest(kind=kind, reason=reason, days=days, state="pending", requested_by_id=actor.id,
                         requested_at=now)
     ticket.requests.append(req)
     _save(ticket, now)
-    _record(ticket, "request_extension", actor=actor, now=now, before=before, note=reason,
-            data={"request_id": req.id, "days": n})
-    notify(supervisor_ids(), ticket, "extension_requested", f"延期申请待审批:{ticket.number},{n}个工作日", now)
     return req
+
+
+def _pending_request(ticket: Ticket, kind: str) -> TicketRequest:
+    req = ticket.pending_request(kind)
+    if req is None:
+        raise TicketError(f"没有待审批的{REQUEST_KINDS[kind]}申请", code="no_request")
+    return req
+
+
+def _settle(req: TicketRequest, approved: bool, *, actor: User, now: datetime, note: str) -> None:
+    req.state = "approved" if approved else "rejected"
+    req.decided_by_id, req.decided_at, req.decision_note = actor.id, now, note
 
 
 def _decision(value: Any) -> bool:
@@ -1066,24 +1129,20 @@ def decide_extension(*, actor: User, now: datetime, ticket: Ticket, version: Any
                      note: str = "", calendar: WorkCalendar | None = None) -> Ticket:
     _require_role(actor, "supervisor", action="审批延期")
     before = _check(ticket, "approve_extension", version)
-    req = ticket.pending_request("extension")
-    if req is None:
-        raise TicketError("没有待审批的延期申请", code="no_request")
+    req = _pending_request(ticket, "extension")
     ok = _decision(approved)
     note = _text(note, "审批意见", "note")
-    req.state, req.decided_by_id, req.decided_at, req.decision_note = ("approved" if ok else "rejected"), \
-        actor.id, now, note
+    _settle(req, ok, actor=actor, now=now, note=note)
     data: dict[str, Any] = {"request_id": req.id, "days": req.days}
     if ok:
         old = ticket.closure_due_at or now
         ticket.closure_due_at = (calendar or load_calendar()).add_working_days(old, req.days or 0)
         ticket.closure_warned_at = ticket.closure_overdue_at = None
         data.update({"from": old, "to": ticket.closure_due_at})
-    _save(ticket, now)
     _record(ticket, "approve_extension" if ok else "reject_extension", actor=actor, now=now, before=before,
             note=note, data=data)
     notify([req.requested_by_id], ticket, "extension_decided",
-            f"延期申请{'已批准' if ok else '未批准'}:{ticket.number}", now)
+            f"延期申请{'已批准' if ok else '未批准'}:{ticket.number}", actor=actor, now=now)
     return ticket
 
 
@@ -1093,14 +1152,9 @@ def request_return(*, actor: User, now: datetime, ticket: Ticket, version: Any, 
     _require_owner(actor, ticket, "申请退单")
     before = _check(ticket, "request_return", version)
     reason = _text(reason, "退单理由", "reason", required=True)
-    if ticket.pending_request("return"):
-        raise TicketError("已有待审批的退单申请", code="pending_request")
-    req = TicketRequest(kind="return", reason=reason, state="pending", requested_by_id=actor.id,
-                        requested_at=now)
-    ticket.requests.append(req)
-    _save(ticket, now)
+    req = _new_request(ticket, "return", actor=actor, now=now, reason=reason)
     _record(ticket, "request_return", actor=actor, now=now, before=before, note=reason, data={"request_id": req.id})
-    notify(supervisor_ids(), ticket, "return_requested", f"退单申请待审批:{ticket.number}", now)
+    notify(supervisor_ids(), ticket, "return_requested", f"退单申请待审批:{ticket.number}", actor=actor, now=now)
     return req
 
 
@@ -1110,16 +1164,13 @@ def decide_return(*, actor: User, now: datetime, ticket: Ticket, version: Any, a
     """Approve (with a new owner: 改派; without: back to 待派单) or reject a return request."""
     _require_role(actor, "supervisor", action="审批退单")
     before = _check(ticket, "approve_return", version)
-    req = ticket.pending_request("return")
-    if req is None:
-        raise TicketError("没有待审批的退单申请", code="no_request")
+    req = _pending_request(ticket, "return")
     ok = _decision(approved)
     new_owner = _caseworker(user_id) if ok and user_id not in (None, "") else None
     if new_owner is not None and new_owner.id == ticket.first_owner_id:
         raise TicketError("改派对象不能是原首派责任人", field="user_id")
     note = _text(note, "审批意见", "note")
-    req.state, req.decided_by_id, req.decided_at, req.decision_note = ("approved" if ok else "rejected"), \
-        actor.id, now, note
+    _settle(req, ok, actor=actor, now=now, note=note)
     old_owner = ticket.first_owner
     data: dict[str, Any] = {"request_id": req.id, "reason": req.reason,
                             "old_owner": _person(old_owner) if old_owner else None}
@@ -1133,12 +1184,11 @@ def decide_return(*, actor: User, now: datetime, ticket: Ticket, version: Any, a
     else:
         action = "approve_return"
         ticket.first_owner, ticket.unit, ticket.state = None, None, "pending_dispatch"
-    _save(ticket, now)
     _record(ticket, action, actor=actor, now=now, before=before, note=note, data=data)
     notify([req.requested_by_id], ticket, "return_decided",
-            f"退单申请{'已批准' if ok else '未批准'}:{ticket.number}", now)
+            f"退单申请{'已批准' if ok else '未批准'}:{ticket.number}", actor=actor, now=now)
     if new_owner is not None:
-        notify([new_owner.id], ticket, "dispatched", f"改派工单待签收:{ticket.number}", now)
+        notify([new_owner.id], ticket, "dispatched", f"改派工单待签收:{ticket.number}", actor=actor, now=now)
     return ticket
 
 
@@ -1168,18 +1218,15 @@ def add_attachment(*, actor: User, now: datetime, ticket: Ticket, filename: str,
     if extension_of(name) != kind:
         raise TicketError(f"文件内容({ATTACHMENT_TYPES[kind][1]})与扩展名不符,已拒绝", code="bad_type", field="file")
     before = _snapshot(ticket)
-    _save(ticket, now)
-    stored = f"{uuid.uuid4().hex}.{kind}"
-    folder = Path(directory) / str(ticket.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / stored).write_bytes(data)
-    att = Attachment(filename=name, stored_name=stored, content_type=ATTACHMENT_TYPES[kind][0],
-                     size=len(data), sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=actor.id,
-                     uploaded_at=now)
+    att = Attachment(filename=name, stored_name=f"{uuid.uuid4().hex}.{kind}",
+                     content_type=ATTACHMENT_TYPES[kind][0], size=len(data),
+                     sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=actor.id, uploaded_at=now)
     ticket.attachments.append(att)
-    session.flush()
+    _save(ticket, now)
     _record(ticket, "attach", actor=actor, now=now, before=before, note=name,
             data={"attachment_id": att.id, "size": att.size, "sha256": att.sha256})
+    # Written last and tied to the transaction: removed again if the request does not commit.
+    files.write(attachment_path(att, directory), data)
     return att
 
 
@@ -1270,11 +1317,18 @@ def unread_count(user: User) -> int:
 
 
 def mark_read(*, actor: User, now: datetime, notification_id: int | None = None) -> int:
-    """Mark one (or all) of one's own notifications read; returns how many changed."""
-    stmt = update(Notification).where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+    """Mark one (or all) of one's own unread notifications read, each audited; returns how many changed."""
+    query = select(Notification).where(Notification.user_id == actor.id, Notification.read_at.is_(None))
     if notification_id is not None:
-        stmt = stmt.where(Notification.id == notification_id)
-    return session.execute(stmt.values(read_at=now)).rowcount
+        query = query.where(Notification.id == notification_id)
+    unread = session.execute(query.order_by(Notification.id)).scalars().all()
+    for n in unread:
+        n.read_at = now
+    session.flush()
+    for n in unread:
+        audit.record("read", "notification", n.id, actor=actor, now=now,
+                     changes=audit.diff({"read_at": None}, {"read_at": now}))
+    return len(unread)
 
 
 def state_label(state: str) -> str:
@@ -1324,3 +1378,18 @@ def _local(value: Any) -> str:
 def record_export(*, actor: User, now: datetime, what: str, filters: dict[str, Any], rows: int) -> None:
     """Exports leave a trace: who took which rows out of the system."""
     audit.record("export", what, "", actor=actor, now=now, changes={"filter": filters, "rows": rows})
+
+
+def export_tickets(*, actor: User, now: datetime, flt: BoardFilter) -> list[Ticket]:
+    """Every ticket the board's filter matches, for a spreadsheet (audited)."""
+    tickets, total = find_tickets(flt, now=now, limit=None)
+    record_export(actor=actor, now=now, what="ticket", filters=flt.as_dict(), rows=total)
+    return tickets
+
+
+def export_metrics(*, actor: User, now: datetime, start: date, end: date) -> dict[str, Any]:
+    """The metrics of a period, for a spreadsheet (audited)."""
+    figures = metrics.compute(start, end, now)
+    record_export(actor=actor, now=now, what="ticket_metrics", filters={"from": start.isoformat(), "to": end.isoformat()},
+                  rows=figures["calls"]["total"] + figures["tickets"]["total"])
+    return figures

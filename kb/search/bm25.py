@@ -23,43 +23,59 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 B, K1 = 0.75, 1.2
 
 
+class ImpactBuilder:
+    """Collects term counts document by document, then computes every (token, document) impact."""
+
+    def __init__(self, field_weights: Mapping[str, float]):
+        self.field_weights = dict(field_weights)
+        self._docs: list[dict[str, tuple[int, dict[str, int]]]] = []   # per doc: field → (length, counts)
+        self._df: dict[tuple[str, str], int] = {}
+        self._total_len = dict.fromkeys(self.field_weights, 0)
+
+    def add(self, fields: Mapping[str, Sequence[str]]) -> None:
+        doc = {}
+        for f in self.field_weights:
+            tokens = fields.get(f, ())
+            counts: dict[str, int] = {}
+            for t in tokens:
+                counts[t] = counts.get(t, 0) + 1
+            for t in counts:
+                self._df[(f, t)] = self._df.get((f, t), 0) + 1
+            self._total_len[f] += len(tokens)
+            doc[f] = (len(tokens), counts)
+        self._docs.append(doc)
+
+    def build(self) -> dict[str, tuple[bytes, bytes]]:
+        """{token: (docnums as uint32 bytes, impacts as float32 bytes)}, docnums in insertion order."""
+        n = len(self._docs)
+        avg = {f: (self._total_len[f] / n if n else 0.0) or 1.0 for f in self.field_weights}
+        postings: dict[str, tuple[array, array]] = {}
+        for docnum, doc in enumerate(self._docs):
+            impact: dict[str, float] = {}
+            for f, (length, counts) in doc.items():
+                if not counts:
+                    continue
+                # Whoosh stores a field's length in one byte, so it scores with the rounded length
+                length = byte_to_length(length_to_byte(length))
+                weight = self.field_weights[f]
+                for t, tf in counts.items():
+                    idf = math.log(n / (self._df[(f, t)] + 1)) + 1
+                    impact[t] = impact.get(t, 0.0) + weight * bm25(idf, tf, length, avg[f], B, K1)
+            for t, s in impact.items():
+                p = postings.get(t)
+                if p is None:
+                    p = postings[t] = (array("I"), array("f"))
+                p[0].append(docnum)
+                p[1].append(s)
+        return {t: (d.tobytes(), s.tobytes()) for t, (d, s) in postings.items()}
+
+
 def build(docs: Sequence[Mapping[str, Sequence[str]]], field_weights: Mapping[str, float]) -> dict[str, tuple[bytes, bytes]]:
     """docs[i] = {field: tokens}; returns {token: (docnums as uint32 bytes, impacts as float32 bytes)}."""
-    n = len(docs)
-    avg: dict[str, float] = {}
-    df: dict[tuple[str, str], int] = {}
-    for f in field_weights:
-        avg[f] = (sum(len(d.get(f, ())) for d in docs) / n) if n else 1.0
-    tfs: list[dict[str, dict[str, int]]] = []
+    builder = ImpactBuilder(field_weights)
     for d in docs:
-        per_field: dict[str, dict[str, int]] = {}
-        for f in field_weights:
-            counts: dict[str, int] = {}
-            for t in d.get(f, ()):
-                counts[t] = counts.get(t, 0) + 1
-            per_field[f] = counts
-            for t in counts:
-                df[(f, t)] = df.get((f, t), 0) + 1
-        tfs.append(per_field)
-    postings: dict[str, tuple[array, array]] = {}
-    for docnum, per_field in enumerate(tfs):
-        impact: dict[str, float] = {}
-        for f, counts in per_field.items():
-            if not counts:
-                continue
-            # Whoosh stores a field's length in one byte, so it scores with the rounded length
-            length = byte_to_length(length_to_byte(len(docs[docnum][f])))
-            avgfl = avg[f] or 1.0
-            for t, tf in counts.items():
-                idf = math.log(n / (df[(f, t)] + 1)) + 1
-                impact[t] = impact.get(t, 0.0) + field_weights[f] * bm25(idf, tf, length, avgfl, B, K1)
-        for t, s in impact.items():
-            p = postings.get(t)
-            if p is None:
-                p = postings[t] = (array("I"), array("f"))
-            p[0].append(docnum)
-            p[1].append(s)
-    return {t: (d.tobytes(), s.tobytes()) for t, (d, s) in postings.items()}
+        builder.add(d)
+    return builder.build()
 
 
 class Impacts:
@@ -95,7 +111,7 @@ class Impacts:
             p = self.postings(token)
             if p is None:
                 continue
-            for d, s in zip(p[0], p[1]):
+            for d, s in zip(p[0], p[1], strict=True):
                 acc[d] = get(d, 0.0) + w * s
         return sorted(heapq.nlargest(n, acc.items(), key=itemgetter(1)), key=lambda x: (-x[1], x[0]))
 

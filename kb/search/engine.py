@@ -21,8 +21,10 @@ import math
 import os
 import pickle
 import re
+import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,16 +38,18 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.scoring import BM25F
 
 from kb.search import bm25, lexicon
-from kb.search.highlight import mark
+from kb.search.highlight import aligned, mark
 from kb.search.normalize import has_cjk, normalize, strip_placeholders
 from kb.search.pinyin import PinyinIndex, latin_words
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 4
 DATA_FILE = "search.pickle"
 MAX_QUERY_CHARS = 400       # longer input is cut: a caller's story fits, a pasted document does not
 MAX_LIMIT = 50
+ANSWER_SNIPPET_CHARS = 120
+CANDIDATE_CACHE = 1024       # entries whose re-ranking data stays parsed (all of a 100-entry KB)
 RERANK_N = 30               # candidates re-ranked; keeps the cost independent of the KB size
 
 FIELDS = ("question", "similar", "keywords", "answer", "detail", "category")
@@ -65,8 +69,8 @@ COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chin
 
 CONFIDENCE_FEATURES = ("coverage", "phrase_coverage", "overlap", "fuzz", "margin", "matched", "unmatched",
                        "slots", "domain")
-CONFIDENCE_WEIGHTS = {"coverage": 2.0, "phrase_coverage": 1.0, "overlap": 1.0, "fuzz": 2.0, "margin": 2.0,
-                      "matched": 0.0, "unmatched": 0.0, "slots": 0.0, "domain": 0.0, "bias": -3.0}
+CONFIDENCE_WEIGHTS = {"coverage": -0.491, "phrase_coverage": -0.240, "overlap": -0.844, "fuzz": 0.360, "margin": 2.825,
+                      "matched": 0.970, "unmatched": -0.082, "slots": 0.228, "domain": 1.014, "bias": -3.836}
 
 
 def confidence_inputs(f: Mapping[str, float]) -> list[float]:
@@ -142,9 +146,25 @@ class _Query:
         return first
 
 
+@dataclass(slots=True)
+class _Candidate:
+    docnum: int
+    id: str
+    E: frozenset[str]           # tokens of question, similar questions, keywords, category
+    A: frozenset[str]           # tokens of answer and detail
+    P: list[frozenset[str]]     # tokens of each phrasing (question, then each similar question)
+    Pc: list[str]               # content string of each phrasing, for rapidfuzz
+    Pm: list[float]             # idf mass of each phrasing
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
 def _schema() -> Schema:
     text = {"analyzer": SpaceSeparatedTokenizer(), "phrase": False}
-    return Schema(id=ID(stored=True, unique=True), blob=STORED(), **{f: TEXT(**text) for f in FIELDS})
+    # rr: what the re-ranker reads for each candidate; show: what a hit displays (read for hits only)
+    return Schema(id=ID(stored=True, unique=True), rr=STORED(), show=STORED(), **{f: TEXT(**text) for f in FIELDS})
 
 
 def _as_list(value) -> list[str]:
@@ -179,8 +199,11 @@ class SearchEngine:
         self._tk = lexicon.tokenizer_for(*data["dictionary"])
         self._by_len: dict[int, list[str]] | None = None
         self._local = threading.local()
-        self._blobs: dict[int, dict] = {}
-        self.synonyms = lexicon.Synonyms(synonyms)
+        self._searchers: list = []
+        self._searchers_lock = threading.Lock()
+        self._cache: OrderedDict[int, _Candidate] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.set_synonyms(synonyms)
 
     # --- building and opening --------------------------------------------------------------
 
@@ -200,29 +223,31 @@ class SearchEngine:
         dictionary = lexicon.build_dictionary(words)
         tk = lexicon.tokenizer_for(*dictionary)
 
-        prepared = [cls._prepare(tk, e) for e in entries]
-        n = len(prepared)
+        # one pass: each entry is cut once, written to Whoosh, and counted for BM25F and the lexicon
+        ix = windex.create_in(str(index_dir), _schema())
+        writer = ix.writer(limitmb=128)
+        impacts = bm25.ImpactBuilder(FIELD_WEIGHTS)
+        ids: list[str] = []
         df_all: dict[str, int] = {}
         df_phr: dict[str, int] = {w: 0 for w in words}
-        for fields, blob in prepared:
-            for t in set(blob["E"]) | set(blob["A"]):
-                df_all[t] = df_all.get(t, 0) + 1
-            for t in blob["E"]:
-                df_phr[t] = df_phr.get(t, 0) + 1
-        for fields, blob in prepared:
-            # what the re-ranker needs per phrasing, precomputed: its idf mass
-            blob["Pm"] = [round(sum(_idf(n, df_all.get(t, 0)) for t in p[1]), 4) for p in blob["P"]]
-
-        ix = windex.create_in(str(index_dir), _schema())
-        writer = ix.writer(limitmb=256)
-        for fields, blob in prepared:
-            writer.add_document(id=blob["id"], blob=json.dumps(blob, ensure_ascii=False, separators=(",", ":")),
-                                **{f: " ".join(v) for f, v in fields.items()})
+        try:
+            for e in entries:
+                fields, rr, show = cls._prepare(tk, e)
+                ids.append(show["id"])
+                impacts.add(fields)
+                for t in set(rr["E"]).union(rr["A"]):
+                    df_all[t] = df_all.get(t, 0) + 1
+                for t in rr["E"]:
+                    df_phr[t] = df_phr.get(t, 0) + 1
+                writer.add_document(id=show["id"], rr=_dumps(rr), show=_dumps(show),
+                                    **{f: " ".join(v) for f, v in fields.items()})
+        except BaseException:
+            writer.cancel()
+            raise
         writer.commit()
 
-        data = {"format": FORMAT, "n": n, "ids": [b["id"] for _, b in prepared], "df": df_all,
-                "dictionary": dictionary, "impacts": bm25.build([f for f, _ in prepared], FIELD_WEIGHTS),
-                "pinyin": PinyinIndex.build(df_phr, words).to_dict()}
+        data = {"format": FORMAT, "n": len(ids), "ids": ids, "df": df_all, "dictionary": dictionary,
+                "impacts": impacts.build(), "pinyin": PinyinIndex.build(df_phr, words).to_dict()}
         tmp = index_dir / (DATA_FILE + ".tmp")
         with open(tmp, "wb") as fh:
             pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -230,7 +255,7 @@ class SearchEngine:
         return cls.open(index_dir, synonyms)
 
     @staticmethod
-    def _prepare(tk, e: Mapping) -> tuple[dict[str, list[str]], dict]:
+    def _prepare(tk, e: Mapping) -> tuple[dict[str, list[str]], dict, dict]:
         question = str(e.get("question") or "")
         similar = _as_list(e.get("similar"))
         keywords = _as_list(e.get("keywords"))
@@ -238,7 +263,8 @@ class SearchEngine:
         category = str(e.get("category") or "")
 
         def toks(text: str) -> list[str]:
-            return lexicon.search_tokens(tk, normalize(strip_placeholders(text)))
+            # interned: a 10,000-entry build holds millions of tokens, mostly the same few thousand
+            return [sys.intern(t) for t in lexicon.search_tokens(tk, normalize(strip_placeholders(text)))]
 
         fields = {
             "question": toks(question),
@@ -252,14 +278,18 @@ class SearchEngine:
         for text in [question, *similar]:
             norm = normalize(text)
             phrasings.append([_content(tk, norm), sorted(set(lexicon.search_tokens(tk, norm)))])
-        blob = {
-            "id": str(e["id"]), "q": question, "c": category, "a": answer, "s": similar,
+        rr = {
             "P": phrasings,
             "E": sorted(set(fields["question"]) | set(fields["similar"]) | set(fields["keywords"])
                         | set(fields["category"])),
             "A": sorted(set(fields["answer"]) | set(fields["detail"])),
         }
-        return fields, blob
+        show = {
+            "id": str(e["id"]), "q": question, "c": category, "a": answer, "s": similar,
+            # normalized one character for one, for highlighting without normalizing at query time
+            "qn": aligned(question), "an": aligned(answer), "sn": [aligned(x) for x in similar],
+        }
+        return fields, rr, show
 
     @classmethod
     def open(cls, index_dir, synonyms: Iterable[tuple[str, str]] = ()) -> SearchEngine:
@@ -276,13 +306,21 @@ class SearchEngine:
 
     def set_synonyms(self, synonyms: Iterable[tuple[str, str]]) -> None:
         """Apply an edited synonym table to the following queries (no reindexing needed)."""
-        self.synonyms = lexicon.Synonyms(synonyms)
+        table = lexicon.Synonyms(synonyms)
+        variants = []
+        for canonical, terms in table.groups.items():
+            canon = frozenset(lexicon.search_tokens(self._tk, canonical))
+            toks = list(dict.fromkeys(t for term in sorted(terms) for t in lexicon.search_tokens(self._tk, term)))
+            if canon and toks:
+                variants.append((canon, toks))
+        self.synonyms, self._variants = table, variants
 
     def close(self) -> None:
-        s = getattr(self._local, "searcher", None)
-        if s is not None:
+        """Close the index files (every thread's searcher); the engine is unusable afterwards."""
+        with self._searchers_lock:
+            searchers, self._searchers = self._searchers, []
+        for s in searchers:
             s.close()
-            self._local.searcher = None
         self._ix.close()
 
     @property
@@ -313,20 +351,31 @@ class SearchEngine:
         s = getattr(self._local, "searcher", None)
         if s is None:
             s = self._local.searcher = self._ix.searcher(weighting=BM25F(B=bm25.B, K1=bm25.K1))
+            with self._searchers_lock:
+                self._searchers.append(s)
         return s
 
-    def _blob(self, docnum: int) -> dict:
-        blob = self._blobs.get(docnum)
-        if blob is None:
-            blob = json.loads(self._searcher().stored_fields(docnum)["blob"])
-            blob["Eset"] = frozenset(blob["E"])
-            blob["Aset"] = frozenset(blob["A"])
-            blob["Psets"] = [frozenset(p[1]) for p in blob["P"]]
-            blob["Pc"] = [p[0] for p in blob["P"]]
-            if len(self._blobs) > 5000:
-                self._blobs.clear()
-            self._blobs[docnum] = blob
-        return blob
+    def _candidate(self, docnum: int) -> _Candidate:
+        """The re-ranker's view of an entry, kept in a bounded cache (tokens interned: entries share them)."""
+        c = self._cache.get(docnum)
+        if c is None:
+            rr = json.loads(self._searcher().stored_fields(docnum)["rr"])
+            intern = sys.intern
+            psets = [frozenset(map(intern, p[1])) for p in rr["P"]]
+            c = _Candidate(docnum=docnum, id=self._ids[docnum], E=frozenset(map(intern, rr["E"])),
+                           A=frozenset(map(intern, rr["A"])), P=psets, Pc=[p[0] for p in rr["P"]],
+                           Pm=[sum(self._idf(t) for t in p) for p in psets])
+            with self._cache_lock:
+                self._cache[docnum] = c
+                if len(self._cache) > CANDIDATE_CACHE:
+                    self._cache.popitem(last=False)
+        else:
+            with self._cache_lock:
+                self._cache.move_to_end(docnum)
+        return c
+
+    def _show(self, docnum: int) -> dict:
+        return json.loads(self._searcher().stored_fields(docnum)["show"])
 
     # --- query analysis ----------------------------------------------------------------------
 
@@ -373,13 +422,12 @@ class SearchEngine:
                 for tok in lexicon.search_tokens(tk, alt):
                     slot = q.add(tok, W_PINYIN_ALT, "pinyin", slot)
         # the other spellings of every canonical term the query now contains (特困 ↔ 五保)
-        for canonical, variants in self.synonyms.groups.items():
-            if canonical in q.canonical:
-                canon = lexicon.search_tokens(tk, canonical)
-                slot = q.merge(canon) if canon else None
-                for v in variants:
-                    for tok in lexicon.search_tokens(tk, v):
-                        slot = q.add(tok, W_VARIANT, "variant", slot)
+        present = set(q.weights)
+        for canon, variants in self._variants:
+            if canon <= present:
+                slot = q.merge(list(canon))
+                for tok in variants:
+                    slot = q.add(tok, W_VARIANT, "variant", slot)
         # homophone typos from the input method (低包 → 低保), checked against the domain vocabulary;
         # what the typo was cut into (低/包, or a word the KB never uses: 零时) leaves the query
         known = set(q.weights)
@@ -456,17 +504,17 @@ class SearchEngine:
                         max(0.0, self.domain_specificity(primary))))
         return out
 
-    def _features(self, q: _Query, slots: list[tuple[float, list[tuple[str, float]], float]], blob: dict,
+    def _features(self, q: _Query, slots: list[tuple[float, list[tuple[str, float]], float]], c: _Candidate,
                   bm25_score: float, top_bm25: float) -> dict[str, float]:
-        E, A = blob["Eset"], blob["Aset"]
+        E, A = c.E, c.A
         total = sum(s[0] for s in slots) or 1.0
         num = domain = 0.0
         for mass, alts, specificity in slots:
             best = best_e = 0.0
             for tok, credit in alts:
-                c = credit if tok in E else 0.5 * credit if tok in A else 0.0
-                if c > best:
-                    best = c
+                got = credit if tok in E else 0.5 * credit if tok in A else 0.0
+                if got > best:
+                    best = got
                 if tok in E and credit > best_e:
                     best_e = credit
             num += mass * best
@@ -474,7 +522,7 @@ class SearchEngine:
         coverage = min(1.0, num / total)
 
         overlap, phrase_cov, best_p = 0.0, 0.0, 0
-        for i, pset in enumerate(blob["Psets"]):
+        for i, pset in enumerate(c.P):
             inter = 0.0
             for mass, alts, _ in slots:
                 best = 0.0
@@ -483,13 +531,13 @@ class SearchEngine:
                         best = credit
                 inter += mass * best
             if inter:
-                dice = 2.0 * inter / (total + blob["Pm"][i])
+                dice = 2.0 * inter / (total + c.Pm[i])
                 if dice > overlap:
                     overlap, best_p = dice, i
                 phrase_cov = max(phrase_cov, inter / total)
         fz, exact = 0.0, False
         for content in q.content:
-            best = process.extractOne(content, blob["Pc"], scorer=fuzz.ratio)
+            best = process.extractOne(content, c.Pc, scorer=fuzz.ratio)
             if best is not None:
                 if best[1] >= 100.0:
                     exact = True
@@ -520,9 +568,9 @@ class SearchEngine:
         ranked = self._rank(self._analyze(query))
         if not ranked:
             return None
-        return {**ranked[0][3], "id": ranked[0][2]["id"]}
+        return {**ranked[0][3], "id": ranked[0][2].id}
 
-    def _rank(self, q: _Query, n: int = RERANK_N) -> list[tuple[float, int, dict, dict]]:
+    def _rank(self, q: _Query, n: int = RERANK_N) -> list[tuple[float, int, _Candidate, dict]]:
         cands = self._impacts.top(q.weights, n)
         if not cands:
             return []
@@ -530,10 +578,10 @@ class SearchEngine:
         top = cands[0][1]
         ranked = []
         for docnum, score in cands:
-            blob = self._blob(docnum)
-            f = self._features(q, slots, blob, score, top)
+            c = self._candidate(docnum)
+            f = self._features(q, slots, c, score, top)
             f["bm25_raw"] = score
-            ranked.append((self._score(f), docnum, blob, f))
+            ranked.append((self._score(f), docnum, c, f))
         ranked.sort(key=lambda r: (-r[0], r[1]))
         ranked[0][3]["margin"] = ranked[0][0] - (ranked[1][0] if len(ranked) > 1 else 0.0)
         ranked[0][3]["slots"] = len(q.slots)
@@ -560,23 +608,25 @@ class SearchEngine:
                 conf = self._confidence(ranked[0][3])
                 confident = conf >= CONFIDENT_AT
                 top_score = ranked[0][0] or 1.0
-                for score, _, blob, f in ranked[:limit]:
-                    hits.append(Hit(id=blob["id"], score=round(conf * max(0.0, min(1.0, score / top_score)), 4),
-                                    question=blob["q"], category=blob["c"],
-                                    highlights=self._highlights(q, blob, f)))
+                for score, docnum, c, f in ranked[:limit]:
+                    show = self._show(docnum)
+                    hits.append(Hit(id=c.id, score=round(conf * max(0.0, min(1.0, score / top_score)), 4),
+                                    question=show["q"], category=show["c"],
+                                    highlights=self._highlights(q, c, show, f)))
         except Exception:  # a search box must never fail the page: log it, answer "nothing found"
             log.exception("search failed for %r", raw[:100])
             hits, confident = [], False
         return SearchResult(query=raw, normalized=normalized, hits=hits, confident=confident,
                             took_ms=round((time.perf_counter() - t0) * 1000.0, 3))
 
-    def _highlights(self, q: _Query, blob: dict, f: Mapping[str, float]) -> dict[str, str]:
-        terms = [t for t in q.weights if t in blob["Eset"] or t in blob["Aset"]]
+    def _highlights(self, q: _Query, c: _Candidate, show: dict, f: Mapping[str, float]) -> dict[str, str]:
+        terms = [t for t in q.weights if t in c.E or t in c.A]
         terms += [typo for typo, _ in q.corrections]
-        out = {"question": mark(blob["q"], terms), "answer": mark(blob["a"], terms, max_chars=120)}
+        out = {"question": mark(show["q"], terms, norm=show["qn"]),
+               "answer": mark(show["a"], terms, max_chars=ANSWER_SNIPPET_CHARS, norm=show["an"])}
         best = int(f.get("best_phrasing", 0))
-        if 0 < best <= len(blob["s"]):
-            out["similar"] = mark(blob["s"][best - 1], terms)
+        if 0 < best <= len(show["s"]):
+            out["similar"] = mark(show["s"][best - 1], terms, norm=show["sn"][best - 1])
         return out
 
     def explain(self, query: str, entry_id: str) -> dict:
@@ -593,7 +643,8 @@ class SearchEngine:
         if docnum is None:
             return out
         out["found"] = True
-        blob = self._blob(docnum)
+        c = self._candidate(docnum)
+        show = self._show(docnum)
         # per-field BM25F contributions, asked of Whoosh itself
         s = self._searcher()
         only = wq.Term("id", str(entry_id))
@@ -616,15 +667,15 @@ class SearchEngine:
             score, _, _, f = ranked[rank - 1]
         else:
             own = self._impacts.score(q.weights, docnum)
-            f = self._features(q, self._slot_masses(q), blob, own, ranked[0][3]["bm25_raw"] if ranked else own)
+            f = self._features(q, self._slot_masses(q), c, own, ranked[0][3]["bm25_raw"] if ranked else own)
             f["bm25_raw"] = own
             score = self._score(f)
         out["features"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in f.items()}
         out["score"] = round(score, 4)
         out["confidence_if_top"] = round(self._confidence(f), 4)
         if ranked:
-            out["top"] = {"id": ranked[0][2]["id"], "score": round(ranked[0][0], 4),
+            out["top"] = {"id": ranked[0][2].id, "score": round(ranked[0][0], 4),
                           "confidence": round(self._confidence(ranked[0][3]), 4)}
         best = int(f.get("best_phrasing", 0))
-        out["closest_phrasing"] = blob["q"] if best == 0 else blob["s"][best - 1]
+        out["closest_phrasing"] = show["q"] if best == 0 else show["s"][best - 1]
         return out

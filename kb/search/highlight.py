@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from kb.search.normalize import to_simplified
 
 
-def _aligned(text: str) -> str:
+def aligned(text: str) -> str:
     """A normalized copy of `text` with exactly one character per original character."""
     chars = []
     for ch in text:
@@ -20,14 +20,16 @@ def _aligned(text: str) -> str:
     return converted if len(converted) == len(out) else out
 
 
-def spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
-    aligned = _aligned(text)
+def spans(text: str, terms: Iterable[str], norm: str | None = None) -> list[tuple[int, int]]:
+    """Where `terms` occur in `text` (matched on `norm`, its `aligned` form, computed if not given)."""
+    if norm is None or len(norm) != len(text):
+        norm = aligned(text)
     found: list[tuple[int, int]] = []
     for term in sorted({t for t in terms if t}, key=len, reverse=True):
-        start = aligned.find(term)
+        start = norm.find(term)
         while start != -1:
             found.append((start, start + len(term)))
-            start = aligned.find(term, start + len(term))
+            start = norm.find(term, start + len(term))
     found.sort()
     merged: list[tuple[int, int]] = []
     for s, e in found:
@@ -38,10 +40,10 @@ def spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
     return merged
 
 
-def mark(text: str, terms: Iterable[str], max_chars: int | None = None) -> str:
+def mark(text: str, terms: Iterable[str], max_chars: int | None = None, norm: str | None = None) -> str:
     """`text` HTML-escaped with <mark> around each term; cut to the densest `max_chars` window."""
     text = text or ""
-    found = spans(text, terms)
+    found = spans(text, terms, norm)
     start, end = 0, len(text)
     if max_chars and len(text) > max_chars:
         best, best_cov = 0, -1

@@ -9,6 +9,7 @@ jieba's start-up. Engines never touch jieba's global tokenizer.
 from __future__ import annotations
 
 import logging
+import marshal
 import os
 import re
 import tempfile
@@ -42,6 +43,7 @@ _LATIN_TOKEN_RE = re.compile(r"^[a-z]+$")
 #: names and rare compounds, and cut into shorter words they match just as well on both sides.
 MIN_WORD_FREQ = 5
 
+log = logging.getLogger(__name__)
 _default: jieba.Tokenizer | None = None
 _default_lock = threading.Lock()
 
@@ -62,26 +64,47 @@ def _tokenizer(freq: dict[str, int], total: int) -> jieba.Tokenizer:
     return tk
 
 
-def build_dictionary(words: Iterable[str]) -> tuple[dict[str, int], int]:
-    """jieba's segmentation dictionary for an index: its general words (minus the rarest) + `words`.
+def _general_dictionary() -> tuple[dict[str, int], int]:
+    """jieba's general words without the rarest, with their prefixes, as jieba's FREQ expects.
 
-    Loads jieba's full dictionary once (from jieba's cache in the temp directory, never the
-    package directory); the result is saved with the index, so opening it needs neither.
+    Cached as a marshal file in the temp directory (like jieba's own cache, keyed by jieba's
+    dictionary file), so building an index does not load jieba's full 350,000 words each time.
     """
+    source = os.path.join(os.path.dirname(jieba.__file__), "dict.txt")
+    stat = os.stat(source)
+    cache = os.path.join(_jieba_tmp_dir(), f"general-{MIN_WORD_FREQ}-{stat.st_size}-{int(stat.st_mtime)}.marshal")
+    try:
+        with open(cache, "rb") as fh:
+            freq, total = marshal.load(fh)
+        return freq, total
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
     logging.getLogger("jieba").setLevel(logging.WARNING)
     full = jieba.Tokenizer()
     full.tmp_dir = _jieba_tmp_dir()
     full.initialize()
-    freq: dict[str, int] = {}
-    total = 0
-    for w, f in full.FREQ.items():
-        if f >= MIN_WORD_FREQ:
-            freq[w] = f
-            total += f
+    freq = {w: f for w, f in full.FREQ.items() if f >= MIN_WORD_FREQ}
+    total = sum(freq.values())
+    del full
     for w in list(freq):
         for i in range(1, len(w)):
             freq.setdefault(w[:i], 0)
-    tk = _tokenizer(freq, total)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(cache))
+        with os.fdopen(fd, "wb") as fh:
+            marshal.dump((freq, total), fh)
+        os.replace(tmp, cache)
+    except OSError:
+        log.warning("could not cache jieba's general dictionary in %s", cache)
+    return freq, total
+
+
+def build_dictionary(words: Iterable[str]) -> tuple[dict[str, int], int]:
+    """The segmentation dictionary for an index: jieba's general words + the domain `words`.
+
+    Saved with the index, so opening it needs neither jieba's dictionary nor its start-up.
+    """
+    tk = _tokenizer(*_general_dictionary())
     for w in words:
         # as jieba's suggest_freq: just enough for the domain word to beat its parts
         if tk.FREQ.get(w, 0) < 3:

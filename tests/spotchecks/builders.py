@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from core import clock
 from spotchecks import services
-from spotchecks.models import SpotcheckItem, SpotcheckPlan
+from spotchecks.models import MysteryCall, SpotcheckItem, SpotcheckPlan
 from tests.builders import make_user
 
 WEEK = "2026-W48"  #: 23–29 November 2026, five ordinary working days
@@ -51,3 +51,9 @@ def log(item: SpotcheckItem, data: services.CallInput, actor=None, now: datetime
     actor = actor or item.supervisor
     now = now or data.started_at + timedelta(minutes=5)
     return services.log_call(actor=actor, now=now, item=item, data=data)
+
+
+def make_fault(plan: SpotcheckPlan | None = None, index: int = 0, **where) -> MysteryCall:
+    """A logged deflecting call (a fault, so a rectification too) on an item of `plan` (a new WEEK plan by default)."""
+    item = item_for(plan or make_plan(), index, **where)
+    return log(item, deflecting_call(item))

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from core import clock
 from spotchecks import services, transfer
 from spotchecks.models import Hotline, MysteryCall, Notice, Rectification, SpotcheckPlan
-from tests.spotchecks.builders import at_local, deflecting_call, item_for, log, make_plan
+from tests.spotchecks.builders import at_local, item_for, make_fault, make_plan
 
 
 def body(response) -> str:
@@ -151,9 +151,7 @@ def test_an_item_not_in_any_plan_cannot_be_logged(client, login):
 # --- notices ---------------------------------------------------------------------------------------
 
 def _fault(db):
-    plan = make_plan()
-    item = item_for(plan)
-    log(item, deflecting_call(item))
+    item = make_fault().item
     db.commit()
     return item
 
@@ -287,14 +285,12 @@ def test_the_api_gives_the_plan_and_logs_a_result(client, db):
         assert missing.status_code == 404
 
 
-def test_the_api_refuses_other_roles(app, client):
+def test_the_api_refuses_other_roles(client, db):
     from core import accounts
-    from core.db import session
     from tests.builders import make_user
 
-    with app.app_context():  # a context of its own: the requests below must not share its g
-        token = accounts.issue_token(actor=None, now=clock.now(), user=make_user("operator"))
-        session.commit()
+    token = accounts.issue_token(actor=None, now=clock.now(), user=make_user("operator"))
+    db.commit()
     response = client.get("/api/v1/spotchecks/plan", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403 and response.json["error"]["code"] == "forbidden"
 

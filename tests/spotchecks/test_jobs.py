@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from core import clock, scheduler
 from spotchecks import jobs, services
 from spotchecks.models import Notice, SpotcheckItem, SpotcheckPlan, Summons
-from tests.spotchecks.builders import at_local, deflecting_call, item_for, log, make_plan, make_supervisors
+from tests.spotchecks.builders import at_local, make_fault, make_supervisors
 
 
 def job(name: str) -> scheduler.Job:
@@ -74,9 +74,7 @@ def test_a_crash_in_the_middle_of_plan_creation_leaves_no_partial_plan(app, db, 
 
 
 def test_overdue_and_summons_jobs_are_repeat_safe(app, db):
-    plan = make_plan()
-    item = item_for(plan)
-    log(item, deflecting_call(item))
+    make_fault()
     late = at_local(2026, 12, 9, 9, 0)
     assert jobs.rectification_overdue(late) == "1 rectifications newly overdue"
     assert jobs.rectification_overdue(late + timedelta(hours=1)) == "0 rectifications newly overdue"
@@ -86,9 +84,7 @@ def test_overdue_and_summons_jobs_are_repeat_safe(app, db):
 
 
 def test_the_evening_job_drafts_the_days_notice_once(app, db):
-    plan = make_plan()
-    item = item_for(plan)
-    log(item, deflecting_call(item))
+    make_fault()
     evening = at_local(2026, 11, 23, 18, 0)
     assert "created" in jobs.daily_notice_draft(evening)
     assert "already exists" in jobs.daily_notice_draft(evening)

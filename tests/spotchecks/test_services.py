@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from audit.models import AuditEvent
 from core.errors import Conflict, DomainError, NotFound
-from spotchecks import notices, services
+from spotchecks import notices, reports, services, transfer
 from spotchecks.documents import notice_docx
 from spotchecks.models import (
     Hotline,
@@ -30,6 +30,7 @@ from tests.spotchecks.builders import (
     good_call,
     item_for,
     log,
+    make_fault,
     make_plan,
     make_supervisors,
 )
@@ -162,9 +163,7 @@ def test_malformed_week_is_refused_in_chinese(db, frozen_now):
 
 
 def test_hotline_with_open_rectification_is_rechecked_first_next_week(db):
-    plan = make_plan()
-    item = item_for(plan, 20)
-    log(item, deflecting_call(item))
+    item = make_fault(index=20).item
     next_plan = make_plan(week="2026-W49")
     recheck = next(i for i in services.plan_items(next_plan) if i.hotline_id == item.hotline_id)
     assert recheck.recheck
@@ -268,10 +267,7 @@ def test_a_logged_fault_opens_a_rectification_and_the_daily_notice_names_it(db):
 # --- notices ---------------------------------------------------------------------------------------
 
 def _notice(db, day=date(2026, 11, 23)):
-    plan = make_plan()
-    item = item_for(plan, day=day)
-    log(item, deflecting_call(item))
-    supervisor = item.supervisor
+    supervisor = make_fault(day=day).supervisor
     notice, _ = notices.draft_notice(actor=supervisor, now=at_local(2026, 11, 27, 18, 0), kind="daily", day=day)
     return notice, supervisor
 
@@ -319,13 +315,22 @@ def test_a_day_without_calls_drafts_a_notice_saying_so(db):
     assert "未登记" in notice.body
 
 
+def test_exports_leave_an_audit_event(db, frozen_now):
+    supervisor = make_supervisors(1)[0]
+    notice, _ = notices.draft_notice(actor=supervisor, now=frozen_now, kind="daily", day=date(2026, 11, 23))
+    assert notices.export_docx(actor=supervisor, now=frozen_now, notice=notice).startswith(b"PK")
+    assert transfer.export_hotlines(actor=supervisor, now=frozen_now).startswith(b"PK")
+    assert reports.export(actor=supervisor, now=frozen_now, start=date(2026, 11, 1),
+                          end=date(2026, 11, 29)).startswith(b"PK")
+    exported = db.execute(select(AuditEvent.entity_type).where(AuditEvent.action == "export")).scalars().all()
+    assert sorted(exported) == ["hotline", "notice", "spotcheck_report"]
+
+
 # --- rectification ---------------------------------------------------------------------------------
 
 def _rectification(db):
-    plan = make_plan()
-    item = item_for(plan)
-    call = log(item, deflecting_call(item))
-    return db.execute(select(Rectification).where(Rectification.call_id == call.id)).scalar_one(), item.supervisor
+    call = make_fault()
+    return db.execute(select(Rectification).where(Rectification.call_id == call.id)).scalar_one(), call.supervisor
 
 
 def test_the_units_caseworker_answers_and_a_supervisor_closes_out_with_evidence(db):
@@ -385,9 +390,7 @@ def test_overdue_rectifications_are_flagged_once(db):
 # --- summons ---------------------------------------------------------------------------------------
 
 def test_two_faults_of_a_unit_within_four_weeks_propose_one_summons(db):
-    first_plan = make_plan()
-    item = item_for(first_plan)
-    log(item, deflecting_call(item))
+    item = make_fault().item
     assert services.propose_summonses(now=at_local(2026, 11, 27, 8, 0)) == []
     second_plan = make_plan(week="2026-W49")
     again = next(i for i in services.plan_items(second_plan) if i.hotline_id == item.hotline_id)

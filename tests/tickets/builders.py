@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -12,10 +14,11 @@ from core.db import session
 from core.models import Unit, User
 from tests.builders import make_user, some_unit
 from tickets import services
-from tickets.models import Call, Ticket
+from tickets.models import Call, Task, Ticket
 from tickets.validation import id_check_digit
 
 _seq = itertools.count(1)
+PDF = b"%PDF-1.4\n" + b"0" * 100
 
 
 def valid_id_number(first17: str = "23120219800101123") -> str:
@@ -79,3 +82,17 @@ def make_ticket(state: str = "pending_dispatch", *, owner: User | None = None, o
     if target >= 4:
         services.callback(actor=operator, now=now, ticket=ticket, version=ticket.version, satisfaction="satisfied")
     return ticket
+
+
+def make_task(ticket: Ticket, unit: Unit | None = None, **overrides) -> Task:
+    """A co-handling task the ticket's first owner asked of `unit` (the 医疗保障局 by default)."""
+    values = {"unit_id": (unit or department()).id, "request": "核实"}
+    values.update(overrides)
+    return services.add_task(actor=ticket.first_owner, now=values.pop("now", clock.now()), ticket=ticket,
+                             version=ticket.version, **values)
+
+
+def attach(ticket: Ticket, directory: Path, filename: str = "证明.pdf", data: bytes = PDF, **overrides):
+    """An upload to the ticket by its first owner, stored under `directory`."""
+    return services.add_attachment(actor=ticket.first_owner, now=clock.now(), ticket=ticket, filename=filename,
+                                   stream=io.BytesIO(data), directory=directory, **overrides)

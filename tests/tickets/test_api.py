@@ -3,7 +3,6 @@
 import io
 
 import pytest
-from flask import g
 
 from core import accounts, clock
 from tests.builders import make_user
@@ -11,34 +10,11 @@ from tests.tickets.builders import (
     department,
     make_caseworker,
     make_entry,
+    make_task,
     make_ticket,
     township,
     valid_id_number,
 )
-
-
-class Api:
-    """The test client, forgetting the signed-in user between requests.
-
-    Requests made inside the test's app context share its `g`, where Flask-Login caches the user;
-    each request here authenticates afresh from its own bearer token.
-    """
-
-    def __init__(self, client):
-        self.client = client
-
-    def get(self, url, **kwargs):
-        g.pop("_login_user", None)
-        return self.client.get(url, **kwargs)
-
-    def post(self, url, **kwargs):
-        g.pop("_login_user", None)
-        return self.client.post(url, **kwargs)
-
-
-@pytest.fixture
-def api(client, db):
-    return Api(client)
 
 
 @pytest.fixture
@@ -51,7 +27,7 @@ def token(db):
     return _token
 
 
-def test_scripted_run_keeps_the_first_owner_and_the_whole_timeline(api, db, token):
+def test_scripted_run_keeps_the_first_owner_and_the_whole_timeline(client, db, token):
     operator, supervisor = make_user("operator"), make_user("supervisor")
     owner = make_caseworker(unit=township(2))
     med = department("医疗保障局")
@@ -59,16 +35,16 @@ def test_scripted_run_keeps_the_first_owner_and_the_whole_timeline(api, db, toke
     entry = make_entry("Q903")
     op, sup, own, cw = token(operator), token(supervisor), token(owner), token(med_worker)
 
-    r = api.post("/api/v1/calls", json={"caller_number": "13812345678", "external_id": "pbx-777"}, headers=op)
+    r = client.post("/api/v1/calls", json={"caller_number": "13812345678", "external_id": "pbx-777"}, headers=op)
     assert r.status_code == 201 and r.json["status"] == "ringing"
-    r = api.post("/api/v1/calls", json={"caller_number": "13812345678", "external_id": "pbx-777",
+    r = client.post("/api/v1/calls", json={"caller_number": "13812345678", "external_id": "pbx-777",
                                            "outcome": "ticket", "question": "住院报销比例", "kb_entry_ids": [entry.id],
                                            "duration_seconds": 180}, headers=op)
     assert r.status_code == 201, r.json
     call = r.json
     assert call["status"] == "recorded" and call["caller_number"] == "138****5678"
 
-    r = api.post("/api/v1/tickets", json={
+    r = client.post("/api/v1/tickets", json={
         "call_id": call["id"], "kind": "help", "urgency": "normal", "citizen_name": "李四",
         "citizen_id_number": valid_id_number(), "township_id": township(2).id, "topic": "医疗救助",
         "description": "住院费用报销比例有疑问"}, headers=op)
@@ -78,12 +54,12 @@ def test_scripted_run_keeps_the_first_owner_and_the_whole_timeline(api, db, toke
     assert t["citizen"]["phone"] == "138****5678"  # operators see masked numbers
 
     def act(headers, **body):
-        response = api.post(f"/api/v1/tickets/{t['id']}/actions", json={"version": t["version"], **body},
+        response = client.post(f"/api/v1/tickets/{t['id']}/actions", json={"version": t["version"], **body},
                                headers=headers)
         assert response.status_code == 200, response.json
         return response.json
 
-    r = api.post(f"/api/v1/tickets/{t['id']}/dispatch", json={"user_id": owner.id}, headers=op)
+    r = client.post(f"/api/v1/tickets/{t['id']}/dispatch", json={"user_id": owner.id}, headers=op)
     assert r.status_code == 200, r.json
     t = r.json
     first_owner = {"id": owner.id, "name": owner.display_name, "unit_id": owner.unit_id}
@@ -105,7 +81,7 @@ def test_scripted_run_keeps_the_first_owner_and_the_whole_timeline(api, db, toke
     t = act(sup, action="callback", satisfaction="satisfied")
     assert t["state"] == "closed" and t["first_owner"] == first_owner
 
-    r = api.get(f"/api/v1/tickets/{t['id']}", headers=sup)
+    r = client.get(f"/api/v1/tickets/{t['id']}", headers=sup)
     timeline = [e["action"] for e in r.json["timeline"]]
     assert timeline == ["create", "dispatch", "accept", "cohandle", "complete_task", "close", "callback", "reopen",
                         "close", "callback"]
@@ -113,44 +89,44 @@ def test_scripted_run_keeps_the_first_owner_and_the_whole_timeline(api, db, toke
     assert r.json["timeline"][1]["to_state"] == "pending_accept"
 
     today = clock.today_local().isoformat()
-    metrics = api.get(f"/api/v1/metrics?from={today}&to={today}", headers=sup).json
+    metrics = client.get(f"/api/v1/metrics?from={today}&to={today}", headers=sup).json
     assert metrics["calls"]["total"] == 1 and metrics["calls"]["answered_on_the_spot"] == 0
     assert metrics["tickets"]["by_state"]["closed"] == 1
 
 
-def test_stale_version_gets_409_and_changes_nothing(api, db, token):
+def test_stale_version_gets_409_and_changes_nothing(client, db, token):
     owner = make_caseworker()
     ticket = make_ticket("pending_accept", owner=owner)
     headers = token(owner)
-    r = api.post(f"/api/v1/tickets/{ticket.id}/actions", json={"action": "accept", "version": ticket.version - 1},
+    r = client.post(f"/api/v1/tickets/{ticket.id}/actions", json={"action": "accept", "version": ticket.version - 1},
                     headers=headers)
     assert r.status_code == 409 and r.json["error"]["code"] == "stale_version"
-    assert api.get(f"/api/v1/tickets/{ticket.id}", headers=headers).json["state"] == "pending_accept"
+    assert client.get(f"/api/v1/tickets/{ticket.id}", headers=headers).json["state"] == "pending_accept"
 
 
-def test_action_without_version_is_a_400(api, db, token):
+def test_action_without_version_is_a_400(client, db, token):
     owner = make_caseworker()
     ticket = make_ticket("pending_accept", owner=owner)
-    r = api.post(f"/api/v1/tickets/{ticket.id}/actions", json={"action": "accept"}, headers=token(owner))
+    r = client.post(f"/api/v1/tickets/{ticket.id}/actions", json={"action": "accept"}, headers=token(owner))
     assert r.status_code == 400 and r.json["error"]["field"] == "version"
 
 
-def test_illegal_transition_and_wrong_role_are_json_errors(api, db, token):
+def test_illegal_transition_and_wrong_role_are_json_errors(client, db, token):
     operator, owner = make_user("operator"), make_caseworker()
     ticket = make_ticket("in_progress", owner=owner, operator=operator)
-    r = api.post(f"/api/v1/tickets/{ticket.id}/actions",
+    r = client.post(f"/api/v1/tickets/{ticket.id}/actions",
                     json={"action": "callback", "version": ticket.version, "satisfaction": "satisfied"},
                     headers=token(operator))
     assert r.status_code == 422 and "尚未办结" in r.json["error"]["message"]
-    r = api.post(f"/api/v1/tickets/{ticket.id}/actions", json={"action": "escalate", "version": ticket.version,
+    r = client.post(f"/api/v1/tickets/{ticket.id}/actions", json={"action": "escalate", "version": ticket.version,
                                                                   "note": "快"}, headers=token(operator))
     assert r.status_code == 403 and r.json["error"]["code"] == "forbidden"
-    r = api.post(f"/api/v1/tickets/{ticket.id}/actions", json={"action": "fly", "version": ticket.version},
+    r = client.post(f"/api/v1/tickets/{ticket.id}/actions", json={"action": "fly", "version": ticket.version},
                     headers=token(owner))
     assert r.status_code == 422 and "未知操作" in r.json["error"]["message"]
 
 
-def test_bad_input_is_refused_with_nothing_written(api, db, token):
+def test_bad_input_is_refused_with_nothing_written(client, db, token):
     operator = make_user("operator")
     headers = token(operator)
     base = {"kind": "help", "citizen_name": "王五", "citizen_phone": "13900000000", "township_id": township().id,
@@ -160,107 +136,104 @@ def test_bad_input_is_refused_with_nothing_written(api, db, token):
                         ({**base, "township_id": 999999}, "township_id"),
                         ({**base, "user_id": 999999}, "user_id"),
                         ({**base, "kind": "whatever"}, "kind")]:
-        r = api.post("/api/v1/tickets", json=body, headers=headers)
+        r = client.post("/api/v1/tickets", json=body, headers=headers)
         assert r.status_code == 422 and r.json["error"]["field"] == field, r.json
-    assert api.get("/api/v1/tickets", headers=headers).json["total"] == 0
-    r = api.post("/api/v1/tickets", data="not json", headers=headers)
+    assert client.get("/api/v1/tickets", headers=headers).json["total"] == 0
+    r = client.post("/api/v1/tickets", data="not json", headers=headers)
     assert r.status_code == 400 and r.json["error"]["code"] == "bad_json"
 
 
-def test_dispatch_to_disabled_account_refused(api, db, token):
+def test_dispatch_to_disabled_account_refused(client, db, token):
     operator, admin = make_user("operator"), make_user("admin")
     gone = make_caseworker()
     accounts.set_active(actor=admin, now=clock.now(), user=gone, active=False)
     ticket = make_ticket(operator=operator)
-    r = api.post(f"/api/v1/tickets/{ticket.id}/dispatch", json={"user_id": gone.id, "version": ticket.version},
+    r = client.post(f"/api/v1/tickets/{ticket.id}/dispatch", json={"user_id": gone.id, "version": ticket.version},
                     headers=token(operator))
     assert r.status_code == 422 and "已停用" in r.json["error"]["message"]
 
 
-def test_attachments_over_the_api(app, api, db, token):
+def test_attachments_over_the_api(app, client, db, token):
     owner = make_caseworker()
     ticket = make_ticket("in_progress", owner=owner)
     headers = token(owner)
     app.config["TICKET_ATTACHMENT_MAX_BYTES"] = 2048
-    ok = api.post(f"/api/v1/tickets/{ticket.id}/attachments", headers=headers,
+    ok = client.post(f"/api/v1/tickets/{ticket.id}/attachments", headers=headers,
                      data={"file": (io.BytesIO(b"%PDF-1.7\n" + b"x" * 100), "证明.pdf")})
     assert ok.status_code == 201, ok.json
-    exe = api.post(f"/api/v1/tickets/{ticket.id}/attachments", headers=headers,
+    exe = client.post(f"/api/v1/tickets/{ticket.id}/attachments", headers=headers,
                       data={"file": (io.BytesIO(b"MZ\x90\x00" + b"\x00" * 200), "invoice.pdf")})
     assert exe.status_code == 422 and exe.json["error"]["code"] == "bad_type"
-    big = api.post(f"/api/v1/tickets/{ticket.id}/attachments", headers=headers,
+    big = client.post(f"/api/v1/tickets/{ticket.id}/attachments", headers=headers,
                       data={"file": (io.BytesIO(b"%PDF-" + b"x" * 4096), "big.pdf")})
     assert big.status_code == 413
-    assert len(api.get(f"/api/v1/tickets/{ticket.id}", headers=headers).json["attachments"]) == 1
+    assert len(client.get(f"/api/v1/tickets/{ticket.id}", headers=headers).json["attachments"]) == 1
 
 
-def test_fifty_megabytes_is_refused_by_the_app(app, api, db, token):
+def test_fifty_megabytes_is_refused_by_the_app(app, client, db, token):
     owner = make_caseworker()
     ticket = make_ticket("in_progress", owner=owner)
     big = io.BytesIO(b"%PDF-" + b"0" * (50 * 1024 * 1024))
-    r = api.post(f"/api/v1/tickets/{ticket.id}/attachments", headers=token(owner), data={"file": (big, "a.pdf")})
+    r = client.post(f"/api/v1/tickets/{ticket.id}/attachments", headers=token(owner), data={"file": (big, "a.pdf")})
     assert r.status_code == 413 and r.json["error"]["code"] == "too_large"
 
 
-def test_masking_in_api_per_role(api, db, token):
+def test_masking_in_api_per_role(client, db, token):
     owner, other = make_caseworker(), make_caseworker()
     ticket = make_ticket("in_progress", owner=owner, citizen_phone="13711112222")
     full_id = ticket.citizen_id_number
     for user, expect_full in [(make_user("operator"), False), (make_user("supervisor"), True),
                               (make_user("admin"), True), (owner, True)]:
-        body = api.get(f"/api/v1/tickets/{ticket.id}", headers=token(user)).json
+        body = client.get(f"/api/v1/tickets/{ticket.id}", headers=token(user)).json
         assert (body["citizen"]["phone"] == "13711112222") is expect_full, user.role
         assert (body["citizen"]["id_number"] == full_id) is expect_full
         if not expect_full:
             assert body["citizen"]["phone"] == "137****2222" and "*" in body["citizen"]["id_number"]
-    assert api.get(f"/api/v1/tickets/{ticket.id}", headers=token(other)).status_code == 403
-    listing = api.get("/api/v1/tickets", headers=token(make_user("operator"))).json["tickets"]
+    assert client.get(f"/api/v1/tickets/{ticket.id}", headers=token(other)).status_code == 403
+    listing = client.get("/api/v1/tickets", headers=token(make_user("operator"))).json["tickets"]
     assert listing and all("****" in t["citizen_phone"] for t in listing)
 
 
-def test_co_handler_sees_the_ticket_but_masked(api, db, token):
+def test_co_handler_sees_the_ticket_but_masked(client, db, token):
     owner = make_caseworker()
     med = department("医疗保障局")
     helper = make_caseworker(unit=med)
     ticket = make_ticket("in_progress", owner=owner, citizen_phone="13711113333")
-    from tickets import services
-
-    services.add_task(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, unit_id=med.id,
-                      request="核实")
-    body = api.get(f"/api/v1/tickets/{ticket.id}", headers=token(helper)).json
+    make_task(ticket, med)
+    body = client.get(f"/api/v1/tickets/{ticket.id}", headers=token(helper)).json
     assert body["citizen"]["phone"] == "137****3333"
-    mine = api.get("/api/v1/tickets", headers=token(helper)).json
+    mine = client.get("/api/v1/tickets", headers=token(helper)).json
     assert [t["id"] for t in mine["tickets"]] == [ticket.id]
 
 
-def test_incoming_calls_and_repeat_callers(api, db, token):
+def test_incoming_calls_and_repeat_callers(client, db, token):
     operator = make_user("operator")
     make_ticket(citizen_phone="13655556666")
     headers = token(operator)
-    api.post("/api/v1/calls", json={"caller_number": "136-5555-6666", "external_id": "pbx-9"}, headers=headers)
-    incoming = api.get("/api/v1/calls/incoming", headers=headers).json["calls"]
+    client.post("/api/v1/calls", json={"caller_number": "136-5555-6666", "external_id": "pbx-9"}, headers=headers)
+    incoming = client.get("/api/v1/calls/incoming", headers=headers).json["calls"]
     assert incoming[0]["caller_number"] == "136****6666" and len(incoming[0]["open_tickets"]) == 1
-    lookup = api.get("/api/v1/calls/lookup?number=13655556666", headers=headers).json
+    lookup = client.get("/api/v1/calls/lookup?number=13655556666", headers=headers).json
     assert len(lookup["tickets"]) == 1
 
 
-def test_metrics_rate_equals_recorded_calls(api, db, token):
+def test_metrics_rate_equals_recorded_calls(client, db, token):
     operator = make_user("operator")
     headers = token(operator)
     for outcome in ["answered"] * 7 + ["ticket", "referred", "dropped"]:
-        r = api.post("/api/v1/calls", json={"caller_number": "13800000001", "outcome": outcome}, headers=headers)
+        r = client.post("/api/v1/calls", json={"caller_number": "13800000001", "outcome": outcome}, headers=headers)
         assert r.status_code == 201
-    api.post("/api/v1/calls", json={"caller_number": "13800000002", "external_id": "ringing-only"},
+    client.post("/api/v1/calls", json={"caller_number": "13800000002", "external_id": "ringing-only"},
                 headers=headers)
-    body = api.get("/api/v1/metrics", headers=token(make_user("supervisor"))).json
+    body = client.get("/api/v1/metrics", headers=token(make_user("supervisor"))).json
     assert body["calls"]["total"] == 10 and body["calls"]["answered_on_the_spot"] == 7
     assert body["calls"]["on_the_spot_rate"] == 0.7
     assert body["by_day"][-1]["calls"] == 10 and body["by_day"][-1]["rate"] == 0.7
-    assert api.get("/api/v1/metrics?from=2026-13-01", headers=headers).status_code == 400
+    assert client.get("/api/v1/metrics?from=2026-13-01", headers=headers).status_code == 400
 
 
-def test_openapi_documents_every_endpoint(api):
-    doc = api.get("/api/v1/openapi.json").json
+def test_openapi_documents_every_endpoint(client):
+    doc = client.get("/api/v1/openapi.json").json
     assert doc["openapi"].startswith("3.")
     for path in ["/me", "/units", "/users", "/calls", "/tickets", "/tickets/{id}", "/tickets/{id}/dispatch",
                  "/tickets/{id}/actions", "/metrics"]:
@@ -269,26 +242,26 @@ def test_openapi_documents_every_endpoint(api):
     assert "accept" in actions["schema"]["properties"]["action"]["enum"]
 
 
-def test_users_picker_for_dispatch(api, db, token):
+def test_users_picker_for_dispatch(client, db, token):
     worker = make_caseworker(unit=township(4))
-    users = api.get(f"/api/v1/users?role=caseworker&unit={township(4).id}",
+    users = client.get(f"/api/v1/users?role=caseworker&unit={township(4).id}",
                        headers=token(make_user("operator"))).json["users"]
     assert [u["id"] for u in users] == [worker.id]
 
 
-def test_friendly_spellings_are_understood(api, db, token):
+def test_friendly_spellings_are_understood(client, db, token):
     operator, owner = make_user("operator"), make_caseworker()
     op = token(operator)
     town = township(5)
-    r = api.post("/api/v1/tickets", json={"kind": "咨询", "urgency": "急难", "name": "钱七", "phone": "13800001111",
-                                          "township": town.name, "description": "咨询特困供养", "user_id": owner.id},
-                 headers=op)
+    r = client.post("/api/v1/tickets", json={"kind": "咨询", "urgency": "急难", "name": "钱七", "phone": "13800001111",
+                                             "township": town.name, "description": "咨询特困供养", "user_id": owner.id},
+                    headers=op)
     assert r.status_code == 201, r.json
     t = r.json
     assert t["kind"] == "consult" and t["urgency"] == "urgent" and t["township"]["id"] == town.id
     own = token(owner)
     for body in ({"action": "accept"}, {"action": "close", "resolution_note": "已解答"}):
-        t = api.post(f"/api/v1/tickets/{t['id']}/actions", json={"version": t["version"], **body}, headers=own).json
-    t = api.post(f"/api/v1/tickets/{t['id']}/actions",
-                 json={"version": t["version"], "action": "callback", "satisfied": False}, headers=op).json
+        t = client.post(f"/api/v1/tickets/{t['id']}/actions", json={"version": t["version"], **body}, headers=own).json
+    t = client.post(f"/api/v1/tickets/{t['id']}/actions",
+                    json={"version": t["version"], "action": "callback", "satisfied": False}, headers=op).json
     assert t["satisfaction"] == "dissatisfied" and t["state"] == "pending_callback"

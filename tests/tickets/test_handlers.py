@@ -2,6 +2,7 @@
 
 import io
 from datetime import timedelta
+from pathlib import Path
 
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -85,6 +86,26 @@ def test_attachment_exe_renamed_pdf_refused_on_the_page(app, client, login):
     assert ok.status_code == 302
     page = _text(client.get(f"/tickets/{ticket_id}"))
     assert "照片.png" in page and "上传附件" in page
+
+
+def test_a_refused_upload_leaves_no_ticket_and_no_file_on_disk(app, client, login):
+    login("operator")
+    town_id = _in_app(app, lambda: township().id)
+    uploads = Path(app.instance_path) / "uploads" / "tickets"
+
+    def stored() -> set[Path]:
+        return {p for p in uploads.rglob("*") if p.is_file()}
+
+    before = stored()
+    r = client.post("/tickets/new", data={
+        "kind": "help", "urgency": "normal", "citizen_name": "赵六", "citizen_phone": "13800000000",
+        "township_id": town_id, "description": "低保金没到账",
+        "files": [(io.BytesIO(b"%PDF-1.4\n" + b"0" * 64), "证明.pdf"), (io.BytesIO(b"MZ\x90\x00" + b"\x00" * 64), "病历.pdf")]},
+        content_type="multipart/form-data")
+    assert r.status_code == 422 and "不允许的文件类型" in _text(r)
+    assert stored() == before
+    with app.app_context():
+        assert session.execute(select(Ticket)).first() is None
 
 
 def test_owner_accepts_and_closes_on_the_ticket_page(app, client, login):

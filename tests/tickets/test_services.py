@@ -1,4 +1,3 @@
-import io
 from datetime import timedelta
 
 import pytest
@@ -9,10 +8,13 @@ from core import accounts, clock
 from core.errors import Conflict, DomainError, Forbidden
 from tests.builders import make_user
 from tests.tickets.builders import (
+    PDF,
+    attach,
     department,
     make_call,
     make_caseworker,
     make_entry,
+    make_task,
     make_ticket,
     township,
     valid_id_number,
@@ -128,9 +130,7 @@ def test_only_the_first_owner_accepts_and_closes(db):
 def test_close_refused_while_task_open(db):
     owner = make_caseworker()
     ticket = make_ticket("in_progress", owner=owner)
-    med = department("残疾人联合会")
-    task = services.add_task(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, unit_id=med.id,
-                             request="核实残疾等级")
+    task = make_task(ticket, department("残疾人联合会"), request="核实残疾等级")
     with pytest.raises(DomainError, match="协办任务未反馈或撤回") as err:
         services.close(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, resolution="办好了")
     assert err.value.code == "open_tasks" and ticket.state == "in_progress"
@@ -144,8 +144,7 @@ def test_task_report_only_by_its_unit_or_the_first_owner(db):
     owner = make_caseworker()
     ticket = make_ticket("in_progress", owner=owner)
     med = department("医疗保障局")
-    task = services.add_task(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, unit_id=med.id,
-                             request="核实")
+    task = make_task(ticket, med)
     with pytest.raises(Forbidden):
         services.complete_task(actor=make_caseworker(), now=clock.now(), ticket=ticket, version=ticket.version,
                                task_id=task.id, report="x")
@@ -245,6 +244,22 @@ def test_first_contact_is_recorded_once(db):
         services.record_contact(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version)
 
 
+def test_notifications_and_reading_them_are_audited(db):
+    owner = make_caseworker()
+    make_ticket("pending_accept", owner=owner)
+    notice = db.execute(select(Notification).where(Notification.user_id == owner.id)).scalar_one()
+
+    def audited():
+        return [e.action for e in db.execute(select(AuditEvent).where(
+            AuditEvent.entity_type == "notification", AuditEvent.entity_id == str(notice.id))
+            .order_by(AuditEvent.seq)).scalars()]
+
+    assert audited() == ["create"]
+    assert services.mark_read(actor=owner, now=clock.now()) == 1
+    assert notice.read_at is not None and audited() == ["create", "read"]
+    assert services.mark_read(actor=owner, now=clock.now()) == 0 and audited() == ["create", "read"]
+
+
 # --- bad input -----------------------------------------------------------------------------------
 
 def test_dispatch_to_unknown_disabled_or_non_caseworker_refused(db):
@@ -290,23 +305,32 @@ def test_id_number_check_digit(db):
 
 
 def test_attachment_checked_by_content_and_size(db, tmp_path):
-    owner = make_caseworker()
-    ticket = make_ticket("in_progress", owner=owner)
-    pdf = b"%PDF-1.4\n" + b"0" * 100
-    att = services.add_attachment(actor=owner, now=clock.now(), ticket=ticket, filename="证明.pdf",
-                                  stream=io.BytesIO(pdf), directory=tmp_path)
-    assert services.attachment_path(att, tmp_path).read_bytes() == pdf
+    ticket = make_ticket("in_progress")
+    att = attach(ticket, tmp_path)
+    assert services.attachment_path(att, tmp_path).read_bytes() == PDF
     with pytest.raises(DomainError, match="不允许的文件类型"):
-        services.add_attachment(actor=owner, now=clock.now(), ticket=ticket, filename="病历.pdf",
-                                stream=io.BytesIO(b"MZ\x90\x00" + b"\x00" * 100), directory=tmp_path)
+        attach(ticket, tmp_path, "病历.pdf", b"MZ\x90\x00" + b"\x00" * 100)
     with pytest.raises(DomainError, match="与扩展名不符"):
-        services.add_attachment(actor=owner, now=clock.now(), ticket=ticket, filename="照片.png",
-                                stream=io.BytesIO(pdf), directory=tmp_path)
+        attach(ticket, tmp_path, "照片.png")
     with pytest.raises(DomainError, match="不能超过") as err:
-        services.add_attachment(actor=owner, now=clock.now(), ticket=ticket, filename="大.pdf",
-                                stream=io.BytesIO(b"%PDF-" + b"0" * 2048), directory=tmp_path, max_bytes=1024)
+        attach(ticket, tmp_path, "大.pdf", b"%PDF-" + b"0" * 2048, max_bytes=1024)
     assert err.value.status == 413
     assert len(ticket.attachments) == 1
+
+
+def test_attachment_file_is_removed_when_its_transaction_rolls_back(db, tmp_path):
+    ticket = make_ticket("in_progress")
+    db.commit()
+    assert services.attachment_path(attach(ticket, tmp_path), tmp_path).is_file()
+    db.rollback()
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_attachment_file_stays_once_its_transaction_commits(db, tmp_path):
+    att = attach(make_ticket("in_progress"), tmp_path)
+    db.commit()
+    db.rollback()  # a later transaction's rollback leaves the committed file alone
+    assert services.attachment_path(att, tmp_path).read_bytes() == PDF
 
 
 def test_record_call_validates_entries_and_outcome(db):

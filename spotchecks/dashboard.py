@@ -1,0 +1,49 @@
+"""What the spot-check front page and the home page show: the week's plan, the day's calls, what waits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from core import clock
+from core.models import User
+from spotchecks import notices, reports, services
+from spotchecks.models import RECTIFICATION_PENDING
+
+
+def _today_items(now: datetime) -> tuple[Any, list, list]:
+    """(this week's plan or None, all its items, today's items)."""
+    today = clock.to_local(now).date()
+    plan = services.plan_for_week(services.week_of(today))
+    items = services.plan_items(plan) if plan else []
+    return plan, items, [i for i in items if i.day == today]
+
+
+def front_page(user: User, now: datetime) -> dict[str, Any]:
+    """The supervisors' overview: this week's plan, today's calls, rectifications and summonses that wait."""
+    plan, items, today = _today_items(now)
+    return {
+        "week": services.week_of(clock.to_local(now).date()), "plan": plan, "items": items, "today": today,
+        "mine": [i for i in today if i.supervisor_id == user.id], "done": sum(i.call is not None for i in items),
+        "open_rects": sum(len(services.rectifications(state=state, now=now)) for state in RECTIFICATION_PENDING),
+        "to_verify": len(services.rectifications(state="answered", now=now)),
+        "overdue": len(services.rectifications(overdue_only=True, now=now)),
+        "proposals": services.summons_list(state="proposed"), "drafts": notices.notices(status="draft")[:5],
+        "unchecked": len(reports.unchecked(now)),
+    }
+
+
+def home(user: User, now: datetime) -> dict[str, Any] | None:
+    """The home page's spot-check card: the day's calls (supervisors) or the unit's open rectifications."""
+    if user.role == "caseworker":
+        owed = [r for r in services.rectifications(unit_ids=services.unit_scope(user), now=now)
+                if r.state in RECTIFICATION_PENDING]
+        return {"role": "caseworker", "owed": owed, "overdue": sum(services.is_overdue(r, now) for r in owed)}
+    if not user.has_role("supervisor"):
+        return None
+    plan, _, today = _today_items(now)
+    return {"role": "supervisor", "plan": plan, "today": today,
+            "mine": [i for i in today if i.supervisor_id == user.id],
+            "logged": sum(i.call is not None for i in today),
+            "overdue": len(services.rectifications(overdue_only=True, now=now)),
+            "proposals": len(services.summons_list(state="proposed"))}

@@ -1,0 +1,230 @@
+"""The search engine on its own (no app, no database): normalization, tolerance, ranking, bad input."""
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from whoosh import query as wq
+
+from kb.search import SearchEngine, SearchResult, lexicon, normalize, read_synonyms, tokens
+from kb.search.calibrate import load_entries
+from kb.search.engine import FIELD_WEIGHTS, FIELDS
+from kb.search.highlight import mark
+
+ENTRIES = load_entries()
+BY_ID = {e["id"]: e for e in ENTRIES}
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("search") / "index"
+    SearchEngine.build(ENTRIES, read_synonyms(), path).close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def engine(index_dir) -> SearchEngine:
+    engine = SearchEngine.open(index_dir, read_synonyms())
+    yield engine
+    engine.close()
+
+
+def categories(result: SearchResult, n: int = 1) -> list[str]:
+    return [h.category for h in result.hits[:n]]
+
+
+# --- normalization -----------------------------------------------------------------------------
+
+def test_normalize_full_width_to_half_width():
+    assert normalize("ＤＢ　低保１２３４５") == "db 低保12345"
+
+
+def test_normalize_traditional_to_simplified():
+    assert normalize("申請低保戶要帶什麼證明") == "申请低保户要带什么证明"
+    assert normalize("孩子跟著我過") == "孩子跟着我过"
+
+
+def test_normalize_drops_punctuation_symbols_and_control_characters():
+    assert normalize("低保？？！！😀\x00\x07【临时救助】…") == "低保 临时救助"
+    assert normalize("  \t\n ") == "" and normalize(None) == ""
+
+
+def test_normalize_lower_cases_latin():
+    assert normalize("DiBao APP") == "dibao app"
+
+
+def test_tokens_drop_question_words_and_fillers():
+    toks = tokens("请问我想问一下咋申请低保呢？")
+    assert "低保" in toks and "申请" in toks
+    assert not {"请问", "咋", "呢", "我", "一下"} & set(toks)
+
+
+def test_domain_terms_stay_whole():
+    assert "低保边缘家庭" in tokens("低保边缘家庭能享受什么") and "两项补贴" in tokens("两项补贴怎么领")
+
+
+def test_jieba_cache_lives_in_a_temp_directory():
+    assert lexicon._jieba_tmp_dir().startswith(tempfile.gettempdir())
+
+
+# --- typo, pinyin, synonyms ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("typo, term", [("低包", "低保"), ("底保", "低保"), ("零时救助", "临时救助")])
+def test_homophone_typos_are_corrected(engine, typo, term):
+    explained = engine.explain(f"{typo}怎么申请", "Q001")
+    assert (typo, term) in explained["typo_corrections"]
+
+
+def test_typo_query_finds_the_same_topic_as_the_correct_one(engine):
+    assert categories(engine.search("低包咋申请", limit=3), 3)[0] == "最低生活保障"
+    assert engine.search("零时救助一次最多给多少").hits[0].category == "临时救助"
+
+
+def test_ordinary_words_are_not_corrected(engine):
+    assert engine.explain("上次反应的问题", "Q085")["typo_corrections"] == []
+
+
+@pytest.mark.parametrize("latin, term", [("dibao", "低保"), ("tekun", "特困"), ("yikatong", "一卡通")])
+def test_full_pinyin_is_read_as_the_domain_word(engine, latin, term):
+    latin_read = engine.explain(f"{latin} 申请", "Q001")["pinyin"][0]
+    assert latin_read[0] == latin and latin_read[1][0] == term
+
+
+@pytest.mark.parametrize("initials, term", [("dbk", "低保卡"), ("yljz", "医疗救助"), ("ykt", "一卡通")])
+def test_pinyin_initials_are_read_as_the_domain_word(engine, initials, term):
+    assert engine.explain(initials, "Q001")["pinyin"][0][1][0] == term
+
+
+def test_pinyin_mixed_with_chinese_finds_the_topic(engine):
+    assert engine.search("tekun 申请 要啥材料").hits[0].category == "特困人员救助供养"
+    assert engine.search("dibao 每月几号发").hits[0].id == "Q010"
+
+
+def test_synonyms_map_colloquial_words_to_the_kb_wording(engine):
+    explained = engine.explain("五保户咋办手续", "Q024")
+    assert ("五保户", "特困人员") in explained["synonyms"] and "特困人员" in explained["canonical"]
+    assert engine.search("五保户咋办手续").hits[0].category == "特困人员救助供养"
+
+
+def test_edited_synonyms_apply_without_rebuilding(index_dir):
+    engine = SearchEngine.open(index_dir, [])
+    try:
+        assert engine.explain("救命钱咋申请", "Q037")["synonyms"] == []
+        engine.set_synonyms([("救命钱", "临时救助")])
+        assert ("救命钱", "临时救助") in engine.explain("救命钱咋申请", "Q037")["synonyms"]
+        assert engine.search("救命钱咋申请").hits[0].category == "临时救助"
+    finally:
+        engine.close()
+
+
+def test_single_character_synonyms_only_replace_whole_words():
+    syn = lexicon.Synonyms([("整", "办")])
+    tk = lexicon.default_tokenizer()
+    assert syn.canonicalize(tk, normalize("低保标准调整了吗"))[0] == "低保标准调整了吗"
+
+
+# --- ranking -------------------------------------------------------------------------------------
+
+def test_every_question_finds_its_own_entry_first(engine):
+    wrong = [e["id"] for e in ENTRIES if engine.search(e["question"], limit=1).hits[0].id != e["id"]]
+    assert wrong == []
+
+
+def test_an_exact_question_is_confident(engine):
+    result = engine.search(BY_ID["Q037"]["question"])
+    assert result.confident and result.hits[0].score > 0.9
+
+
+def test_typo_and_pinyin_help_never_push_an_exact_match_down(engine):
+    for e in ENTRIES[:30]:
+        for phrasing in [e["question"], *e["similar"][:3]]:
+            ids = [h.id for h in engine.search(phrasing, limit=5).hits]
+            assert e["id"] in ids[:3], phrasing
+
+
+def test_scores_are_between_0_and_1_and_ordered(engine):
+    hits = engine.search("低保户看病能报销多少", limit=10).hits
+    scores = [h.score for h in hits]
+    assert all(0.0 <= s <= 1.0 for s in scores) and scores == sorted(scores, reverse=True)
+
+
+def test_precomputed_bm25f_equals_whooshs_own(engine):
+    """The impact lists reproduce exactly what Whoosh's BM25F scores for the same weighted Or query."""
+    searcher = engine._searcher()
+    for text in ["低保申请材料", "临时救助 标准", "残疾人两项补贴怎么申请", "孤儿基本生活费"]:
+        weights = engine._analyze(text).weights
+        ours = engine._impacts.top(weights, 10)
+        terms = [wq.Term(f, t, boost=FIELD_WEIGHTS[f] * w) for t, w in weights.items() for f in FIELDS]
+        theirs = [(h.docnum, h.score) for h in searcher.search(wq.Or(terms), limit=10)]
+        assert [d for d, _ in ours] == [d for d, _ in theirs]
+        assert all(abs(a - b) <= 1e-3 * b for (_, a), (_, b) in zip(ours, theirs, strict=True))
+
+
+def test_highlights_mark_matched_words_and_escape_html(engine):
+    hit = engine.search("临时救助的标准是多少").hits[0]
+    assert "<mark>临时救助</mark>" in hit.highlights["question"]
+    assert "<mark>" in hit.highlights["answer"]
+    assert mark("a<b>低保</b>", ["低保"]) == "a&lt;b&gt;<mark>低保</mark>&lt;/b&gt;"
+
+
+def test_explain_reports_tokens_fields_and_features(engine):
+    out = engine.explain("低保户孩子上学有补助吗", "Q053")
+    assert out["found"] and out["rank"] is not None
+    assert {"tokens", "field_matches", "features", "score", "typo_corrections", "pinyin", "synonyms"} <= set(out)
+    assert "低保" in out["field_matches"]["question"]["tokens"]
+    assert engine.explain("低保", "Q999")["found"] is False
+
+
+def test_reopened_index_answers_the_same(index_dir, engine):
+    other = SearchEngine.open(index_dir, read_synonyms())
+    try:
+        for q in ["低保怎么申请", "dbk jihuo", "五保户去世了谁管"]:
+            assert [h.id for h in other.search(q).hits] == [h.id for h in engine.search(q).hits]
+    finally:
+        other.close()
+
+
+def test_build_refuses_a_directory_that_is_not_empty(index_dir):
+    with pytest.raises(ValueError):
+        SearchEngine.build(ENTRIES[:2], [], index_dir)
+
+
+# --- knowing when it does not know, and bad input -------------------------------------------------
+
+@pytest.mark.parametrize("q", ["今天天气怎么样", "明天的足球比赛几点开始", "how to cook pasta", "股票基金收益率多少",
+                               "手机屏幕碎了去哪修"])
+def test_unrelated_questions_are_not_confident(engine, q):
+    assert engine.search(q).confident is False
+
+
+@pytest.mark.parametrize("q", ["", "   ", "\t\n", "x" * 10000, "低保" * 5000, "😀🙏🏻🔥", "\x00\x01\x02\x7f",
+                               'AND OR NOT * "( :', "低保 OR 1=1; DROP TABLE kb_entry; --", "dibao低保ㄉㄧ한국어",
+                               "\ud800\udfff", "{{低保标准_城市}}", "<script>alert(1)</script>"])
+def test_odd_input_never_raises(engine, q):
+    result = engine.search(q)
+    assert isinstance(result, SearchResult) and result.took_ms >= 0
+    assert all(0.0 <= h.score <= 1.0 for h in result.hits)
+
+
+@pytest.mark.parametrize("q", ["", "   ", "😀🙏🏻", "\x00\x01", 'AND OR NOT * "( :'])
+def test_empty_or_meaningless_input_gives_an_empty_unconfident_result(engine, q):
+    result = engine.search(q)
+    assert result.hits == [] and result.confident is False
+
+
+def test_non_string_input_and_bad_limits_do_not_raise(engine):
+    assert engine.search(None).hits == []  # type: ignore[arg-type]
+    assert len(engine.search("低保", limit="abc").hits) == 5  # type: ignore[arg-type]
+    assert len(engine.search("低保", limit=0).hits) == 1
+    assert len(engine.search("低保", limit=10**9).hits) <= 50
+
+
+@settings(max_examples=300, deadline=None)
+@given(q=st.text(max_size=400))
+def test_random_unicode_never_raises(engine, q):
+    result = engine.search(q, limit=3)
+    assert len(result.hits) <= 3 and all(0.0 <= h.score <= 1.0 for h in result.hits)
+    for hit in result.hits:
+        assert all(isinstance(v, str) for v in hit.highlights.values())
