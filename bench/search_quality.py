@@ -28,22 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
-ENTRIES_DIR = ROOT / "kb" / "data" / "entries"
 SHARED = ROOT.parent / "shared" / "kb"
 DEFAULT_FILES = [SHARED / "dev-queries.tsv", SHARED / "dev-out-of-scope.tsv"]
 BASELINE_FIELDS = ("question", "similar", "keywords", "answer")
-
-
-def load_entries() -> list[dict]:
-    entries = []
-    for path in sorted(ENTRIES_DIR.glob("Q*.yaml")):
-        e = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if e.get("status", "published") == "published":
-            entries.append(e)
-    return entries
 
 
 def load_queries(paths) -> list[tuple[str, list[str], str]]:
@@ -99,12 +87,15 @@ def evaluate(rank_fn, rows, confident_fn=None) -> dict:
 # --- baselines ---------------------------------------------------------------------------------
 
 def whoosh_baseline(entries, tmp: Path):
+    import logging
+
     from jieba.analyse import ChineseAnalyzer
     from whoosh import index
     from whoosh.fields import ID, TEXT, Schema
     from whoosh.qparser import MultifieldParser, OrGroup
     from whoosh.scoring import BM25F
 
+    logging.getLogger("jieba").setLevel(logging.WARNING)
     analyzer = ChineseAnalyzer()
     schema = Schema(id=ID(stored=True), **{f: TEXT(analyzer=analyzer) for f in BASELINE_FIELDS})
     d = tmp / "baseline-whoosh"
@@ -274,6 +265,7 @@ def main(argv=None) -> int:
 
     sys.path.insert(0, str(ROOT))
     from kb.search import SearchEngine, read_synonyms
+    from kb.search.calibrate import load_entries
 
     files = args.files or [f for f in DEFAULT_FILES if f.exists()]
     rows = load_queries(files)
@@ -314,12 +306,11 @@ def main(argv=None) -> int:
             t = time.perf_counter()
             SearchEngine.build(big, synonyms, tmp / "index-big")
             print(f"\nsynthetic KB of {len(big)} entries: build {time.perf_counter() - t:.1f} s "
-                  f"(builder peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0:.0f} MB), "
+                  f"(this process's peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0:.0f} MB), "
                   f"index {sum(f.stat().st_size for f in (tmp / 'index-big').iterdir()) / 1e6:.1f} MB")
             print_worker(f"worker, {len(big)} entries", worker(tmp / "index-big", queries, passes=3))
     return 0
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     raise SystemExit(main())

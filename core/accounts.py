@@ -8,12 +8,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from audit import services as audit
-from core.db import session
+from core.db import session, side_transaction
 from core.errors import DomainError, NotFound
 from core.models import ROLES, ApiToken, LoginAttempt, Unit, User
 
@@ -257,5 +257,6 @@ def user_for_token(raw: str, now: datetime) -> User | None:
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        token.last_used_at = now
+        with side_transaction() as db:
+            db.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
     return token.user

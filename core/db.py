@@ -120,6 +120,23 @@ def is_postgres() -> bool:
 
 
 @contextmanager
+def side_transaction() -> Iterator[Session]:
+    """A short transaction of its own beside the request's, for a small write that must not keep the
+    request's transaction writing: the search log and API-token use stamps. On SQLite the request
+    can then stay read-only, so the workers search in parallel and hold the write lock only for
+    this insert."""
+    db = current_app.extensions["hotline.sessionmaker"]()
+    try:
+        yield db
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    finally:
+        db.close()
+
+
+@contextmanager
 def transaction() -> Iterator[Session]:
     """The commit point of a CLI command or scheduled job: commit on success, roll back on error."""
     try:

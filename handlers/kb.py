@@ -23,7 +23,7 @@ from flask import (
 from flask_login import current_user
 
 from audit import services as audit
-from core import clock
+from core import clock, db
 from core.errors import DomainError
 from handlers.common import actor, domain_error_response, login_required, now, roles_required
 from kb import index as search_index
@@ -297,9 +297,21 @@ def _search_json(query: str, limit: int, *, source: str, session_key: str = ""):
     payload = lookup.as_json(result, lookup.clean_query(query), holder.parameter_states(clock.today_local()),
                              holder.answers())
     if payload["query"]:
-        lookup.log_search(actor=actor(), now=now(), query=query, result=result, source=source,
-                          session_key=session_key)
+        with db.side_transaction() as log_db:
+            lookup.log_search(actor=actor(), now=now(), query=query, result=result, source=source,
+                              session_key=session_key, db=log_db)
     return payload
+
+
+READ_ONLY = {"kb.search_json", "kb_api.api_search"}
+
+
+@bp.before_request
+@api_bp.before_request
+def _searches_only_read():
+    """A search reads; its log goes through a side transaction (see core.db.side_transaction)."""
+    if request.endpoint in READ_ONLY:
+        db.read_only(db.session)
 
 
 @bp.route("/search")

@@ -91,10 +91,11 @@ def register(app: Flask) -> None:
         click.echo(f"{verb}: {plan.created} new, {plan.updated} changed, {plan.unchanged} unchanged")
 
     @group.command("reindex")
-    def reindex() -> None:
+    @click.option("--if-stale", is_flag=True, help="Only when the index is behind the database.")
+    def reindex(if_stale: bool) -> None:
         """Rebuild this host's search index from the database now (web workers pick it up within seconds)."""
-        info = index.rebuild(_index_root(app), force=True)
-        click.echo(f"search index rebuilt: revision {info.revision}, {info.entries} entries ({info.directory})")
+        info = index.rebuild(_index_root(app), force=not if_stale)
+        click.echo(f"search index: revision {info.revision}, {info.entries} entries ({info.directory})")
 
     @group.command("search")
     @click.option("--jsonl", "as_jsonl", is_flag=True, required=True,

@@ -15,6 +15,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -33,6 +35,7 @@ from kb.models import Entry, KbRevision, Synonym
 from kb.search import SearchEngine
 
 log = logging.getLogger("hotline.kb.index")
+ROOT = Path(__file__).resolve().parent.parent
 POINTER = "current.json"
 
 
@@ -128,6 +131,7 @@ class IndexHolder:
         self._checked = 0.0
         self._lock = threading.Lock()
         self._building = False
+        self._stale_since: float | None = None
         self._params: tuple[Any, dict[str, services.ParamState]] | None = None
         self._answers: dict[str, str] | None = None
 
@@ -140,21 +144,30 @@ class IndexHolder:
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
-                    self._open_or_build()
+                    self._open_or_build(app)
             return self._engine  # type: ignore[return-value]
         if time.monotonic() - self._checked >= self.poll_seconds:
             self._follow(app)
         return self._engine
 
-    def _open_or_build(self) -> None:
+    def _open_or_build(self, app: Any = None) -> None:
         pointer = read_pointer(self.root)
         if pointer is None or pointer.revision != services.current_revision():
-            pointer = rebuild(self.root)
+            pointer = self._build_now(app)
         try:
             self._swap(pointer)
         except Exception:  # a missing file, a truncated lexicon, Whoosh's own errors: rebuild once
             log.warning("search index %s is unusable; rebuilding from the database", pointer.directory)
-            self._swap(rebuild(self.root, force=True))
+            self._swap(self._build_now(app, force=True))
+
+    def _build_now(self, app: Any, force: bool = False) -> IndexInfo:
+        """Build before serving: in a child process where possible, so the build's memory (pypinyin
+        tables, the Whoosh writer) never stays in a web worker."""
+        if app is not None and not app.testing and _build_in_child(app, force=force):
+            info = read_pointer(self.root)
+            if info is not None:
+                return info
+        return rebuild(self.root, force=force)
 
     def _swap(self, info: IndexInfo) -> None:
         engine = SearchEngine.open(self.root / info.directory, services.synonym_pairs())
@@ -174,28 +187,33 @@ class IndexHolder:
             self._checked = time.monotonic()
         revision = services.current_revision()
         pointer = read_pointer(self.root)
-        if pointer and self._info and pointer.directory != self._info.directory and pointer.revision >= self._info.revision:
+        if pointer and self._info and pointer.directory != self._info.directory:
             with self._lock:
                 self._swap(pointer)
-        if revision != (pointer.revision if pointer else -1) and app is not None and not self._building:
-            if app.testing:  # tests share one connection across threads: build in line
-                self._building = True
-                self._background_rebuild(app)
-                return
+        if revision == (pointer.revision if pointer else -1):
+            self._stale_since = None
+            return
+        if app is None or self._building:
+            return
+        if app.testing:  # tests share one connection across threads: build in line
             self._building = True
-            threading.Thread(target=self._background_rebuild, args=(app,), daemon=True).start()
+            try:
+                self._swap(rebuild(self.root))
+            finally:
+                self._building = False
+            return
+        # The scheduler's job normally rebuilds within one poll; a worker steps in only when it has not.
+        self._stale_since = self._stale_since or time.monotonic()
+        if time.monotonic() - self._stale_since >= 3 * self.poll_seconds:
+            self._building = True
+            threading.Thread(target=self._rebuild_elsewhere, args=(app,), daemon=True).start()
 
-    def _background_rebuild(self, app: Any) -> None:
+    def _rebuild_elsewhere(self, app: Any) -> None:
         try:
-            with app.app_context():
-                info = rebuild(self.root, blocking=False)
-                if info is not None and (self._info is None or info.directory != self._info.directory):
-                    with self._lock:
-                        self._swap(info)
-        except Exception:
-            log.exception("background rebuild of the search index failed")
+            _build_in_child(app, force=False)
         finally:
             self._building = False
+            self._stale_since = None
 
     def answers(self) -> dict[str, str]:
         """Answer scripts of the published entries, read once per index revision."""
@@ -210,6 +228,20 @@ class IndexHolder:
         if self._params is None or self._params[0] != today:
             self._params = (today, services.parameter_states(today))
         return self._params[1]
+
+
+def _build_in_child(app: Any, *, force: bool) -> bool:
+    """Run `flask kb reindex` for this app's database and instance in a child process."""
+    env = dict(os.environ, HOTLINE_INSTANCE_PATH=app.instance_path, HOTLINE_DATABASE_URL=app.config["DATABASE_URL"])
+    args = [sys.executable, "-m", "flask", "--app", "app", "kb", "reindex"] + ([] if force else ["--if-stale"])
+    try:
+        done = subprocess.run(args, cwd=ROOT, env=env, timeout=3600, capture_output=True, text=True, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        log.exception("could not run the index build in a child process")
+        return False
+    if done.returncode != 0:
+        log.error("index build in a child process failed: %s", done.stderr[-2000:])
+    return done.returncode == 0
 
 
 _holders: dict[str, IndexHolder] = {}

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core.db import session
 from core.errors import DomainError
@@ -63,24 +64,25 @@ def search(engine: SearchEngine, query: str, limit: int) -> SearchResult:
 
 
 def log_search(*, actor: Any, now: datetime, query: str, result: SearchResult, source: str,
-               session_key: str = "") -> SearchLog:
+               session_key: str = "", db: Session | None = None) -> SearchLog:
     """Record one search. Page searches carry a session key: the operator's typing in one search box
     updates one row, so the log holds the phrasing they settled on, not every keystroke."""
+    db = db or session
     query = clean_query(query)
     row = None
     if session_key:
-        row = session.execute(select(SearchLog).where(SearchLog.session_key == session_key[:40],
-                                                      SearchLog.user_id == getattr(actor, "id", None))
-                              ).scalar_one_or_none()
+        row = db.execute(select(SearchLog).where(SearchLog.session_key == session_key[:40],
+                                                 SearchLog.user_id == getattr(actor, "id", None))
+                         ).scalar_one_or_none()
     if row is None:
         row = SearchLog(session_key=session_key[:40] or None, user_id=getattr(actor, "id", None), source=source)
-        session.add(row)
+        db.add(row)
     row.at, row.query, row.normalized = now, query[:500], (result.normalized or "")[:500]
     row.result_ids = json.dumps([h.id for h in result.hits])
     row.top_score = result.hits[0].score if result.hits else 0.0
     row.confident = result.confident
     row.took_ms = result.took_ms
-    session.flush()
+    db.flush()
     return row
 
 

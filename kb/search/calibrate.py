@@ -1,6 +1,6 @@
 """Calibrate the confidence on the knowledge base itself, never on evaluation queries.
 
-    python -m kb.search.calibrate [ENTRIES_DIR]
+    python -m kb.search.calibrate [ENTRIES_DIR] [--dump FILE]
 
 Held-out phrasings make the training data. Positive: a similar question removed from its entry
 and asked as a query should find that entry, with confidence. Negative, two kinds: (1) the
@@ -8,16 +8,20 @@ phrasings of an entry removed from the index (questions the knowledge base does 
 though close to ones it does); (2) held-out phrasings whose domain words were swapped for random
 everyday nouns from jieba's dictionary ("低保金每月几号发" → "电费每月几号发"): the shape of a
 hotline question about another matter, which must not ride on the words 申请, 多少钱, 怎么办.
+The held-out and the swapped phrasings are also asked after a made-up account of everyday words
+(a caller's story told before the question), so that length alone neither raises nor lowers the
+confidence.
 A logistic regression over the re-ranker's features of the top hit is fitted on these, and the
 weights are printed for `engine.CONFIDENCE_WEIGHTS`.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
+import pickle
 import random
-import sys
 import tempfile
 from pathlib import Path
 
@@ -145,13 +149,13 @@ def fit(data: list[tuple[list[float], int]], iterations: int = 3000, rate: float
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    entries = load_entries(Path(argv[0]) if argv else ENTRIES_DIR)
-    data = samples(entries, read_synonyms())
-    pickle_path = os.environ.get("KBSEARCH_CALIBRATION_DUMP")
-    if pickle_path:
-        import pickle
-        with open(pickle_path, "wb") as fh:
+    ap = argparse.ArgumentParser(description="Fit engine.CONFIDENCE_WEIGHTS on held-out KB phrasings.")
+    ap.add_argument("entries", nargs="?", type=Path, default=ENTRIES_DIR, help="directory of entry YAML files")
+    ap.add_argument("--dump", type=Path, help="also pickle the samples (features, label) to this file")
+    args = ap.parse_args(argv)
+    data = samples(load_entries(args.entries), read_synonyms())
+    if args.dump:
+        with open(args.dump, "wb") as fh:
             pickle.dump(data, fh)
     xs = [(eng.confidence_inputs(f), y) for f, y in data]
     w = fit(xs)
@@ -160,9 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(data)} samples ({sum(y for _, y in data)} positive); held-out similar questions found "
           f"first: {sum(held) / max(1, len(held)):.3f} of {len(held)}")
     print("CONFIDENCE_WEIGHTS = {" + ", ".join(f'"{k}": {v:.3f}' for k, v in zip(names, w, strict=True)) + "}")
+
+    def p(x: list[float]) -> float:
+        return 1 / (1 + math.exp(-(w[-1] + sum(a * b for a, b in zip(w, x, strict=False)))))
+
     for th in (0.3, 0.4, 0.5, 0.6, 0.7):
-        def p(x):
-            return 1 / (1 + math.exp(-(w[-1] + sum(a * b for a, b in zip(w, x, strict=False)))))
         pos = [p(x) >= th for x, y in xs if y == 1]
         neg = [p(x) < th for x, y in xs if y == 0]
         print(f"  at {th}: positives confident {sum(pos) / max(1, len(pos)):.3f}, "

@@ -4,8 +4,11 @@ Query pipeline (`_analyze`): normalize → read Latin words as pinyin → apply 
 search tokens (fillers dropped) → add homophone corrections, synonym variants and near matches as
 lighter extra tokens. Candidates: Whoosh BM25F over question, similar questions, keywords, answer,
 detail and category (precomputed per token, see `bm25`). Re-ranking of the top candidates: BM25
-relative to the best, the share of the query the entry explains, and the closeness to the single
-closest phrasing (the question or one similar question) by token overlap and by rapidfuzz.
+relative to the best, the share of the query the entry explains (coverage), and the closeness to
+the single closest phrasing (the question or one similar question) by rapidfuzz; a query that is
+one of an entry's phrasings always ranks it first. Confidence: a logistic model over the top hit's
+features (see `calibrate`: fitted on the KB's own held-out phrasings); below CONFIDENT_AT the
+result says "no confident answer".
 
 An index directory holds the Whoosh index (fields, statistics, each entry's stored data) and
 `search.pickle`: the segmentation dictionary, document frequencies, BM25F impacts and pinyin
@@ -67,10 +70,12 @@ DOMAIN_SPECIFIC_FROM = 8.0   # log ratio from which a word counts as the domain'
 COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chinese, not a typo
 
 
+# fitted by `python -m kb.search.calibrate` on the bundled KB's own held-out phrasings (never on
+# evaluation queries); refit when the features or the re-ranking change
 CONFIDENCE_FEATURES = ("coverage", "phrase_coverage", "overlap", "fuzz", "margin", "matched", "unmatched",
                        "slots", "domain")
-CONFIDENCE_WEIGHTS = {"coverage": -0.491, "phrase_coverage": -0.240, "overlap": -0.844, "fuzz": 0.360, "margin": 2.825,
-                      "matched": 0.970, "unmatched": -0.082, "slots": 0.228, "domain": 1.014, "bias": -3.836}
+CONFIDENCE_WEIGHTS = {"coverage": -0.492, "phrase_coverage": -0.234, "overlap": -0.840, "fuzz": 0.374, "margin": 2.824,
+                      "matched": 0.973, "unmatched": -0.080, "slots": 0.227, "domain": 1.010, "bias": -3.845}
 
 
 def confidence_inputs(f: Mapping[str, float]) -> list[float]:

@@ -1,4 +1,8 @@
-"""Highlighting: mark the matched words in the text shown to the operator (HTML-escaped)."""
+"""Highlighting: mark the matched words in the text shown to the operator (HTML-escaped).
+
+`{{参数}}` placeholders are left intact (never marked inside), so the caller can put the current
+local figures in the marked text as it does in the answer itself.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import html
 import unicodedata
 from collections.abc import Iterable
 
-from kb.search.normalize import to_simplified
+from kb.search.normalize import PLACEHOLDER_RE, to_simplified
 
 
 def aligned(text: str) -> str:
@@ -25,11 +29,16 @@ def spans(text: str, terms: Iterable[str], norm: str | None = None) -> list[tupl
     if norm is None or len(norm) != len(text):
         norm = aligned(text)
     found: list[tuple[int, int]] = []
-    for term in sorted({t for t in terms if t}, key=len, reverse=True):
+    # single characters (办, 钱) would light up half the text: words only
+    for term in sorted({t for t in terms if len(t) >= 2}, key=len, reverse=True):
         start = norm.find(term)
         while start != -1:
             found.append((start, start + len(term)))
             start = norm.find(term, start + len(term))
+    # never inside a {{参数}} placeholder: the caller substitutes those in the marked text
+    blocked = [m.span() for m in PLACEHOLDER_RE.finditer(text)]
+    if blocked:
+        found = [(s, e) for s, e in found if not any(s < be and e > bs for bs, be in blocked)]
     found.sort()
     merged: list[tuple[int, int]] = []
     for s, e in found:

@@ -238,6 +238,3 @@ class Synonyms:
             if changed:
                 text = "".join(parts)
         return text, applied
-
-    def variants(self, canonical: str) -> set[str]:
-        return self.groups.get(canonical, set())

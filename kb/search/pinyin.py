@@ -80,21 +80,6 @@ def term_syllables(term: str) -> list[str]:
     return [x.replace("ü", "v") for x in lazy_pinyin(term, style=Style.NORMAL, errors="ignore")]
 
 
-def split_syllables(text: str) -> list[str] | None:
-    """Split run-together pinyin into syllables ("shenqing" → shen qing); None if it is not pinyin."""
-    n = len(text)
-    best: list[list[str] | None] = [None] * (n + 1)
-    best[0] = []
-    for i in range(n):
-        if best[i] is None:
-            continue
-        for j in range(min(n, i + _MAX_SYLLABLE), i, -1):
-            piece = text[i:j]
-            if piece in SYLLABLES and (best[j] is None or len(best[j]) > len(best[i]) + 1):
-                best[j] = best[i] + [piece]
-    return best[n]
-
-
 class PinyinIndex:
     """Pinyin → domain terms. Built from `{term: document frequency}`; picklable as plain dicts."""
 

@@ -228,3 +228,18 @@ def test_random_unicode_never_raises(engine, q):
     assert len(result.hits) <= 3 and all(0.0 <= h.score <= 1.0 for h in result.hits)
     for hit in result.hits:
         assert all(isinstance(v, str) for v in hit.highlights.values())
+
+
+def test_threads_can_share_one_engine(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = [e["question"] for e in ENTRIES[:40]] + ["dbk", "低包", "五保户咋办"]
+    expected = [[h.id for h in engine.search(q).hits] for q in queries]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda q: [h.id for h in engine.search(q).hits], queries * 4))
+    assert got == expected * 4
+
+
+def test_highlights_leave_placeholders_whole():
+    marked = mark("本地低保标准:{{低保标准_城市}}。", ["低保"])
+    assert marked == "本地<mark>低保</mark>标准:{{低保标准_城市}}。"
