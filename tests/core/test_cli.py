@@ -25,3 +25,17 @@ def test_token_for_unknown_user_fails(runner):
 def test_audit_verify_reports_intact(runner):
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0 and "intact" in result.output
+
+
+def test_audit_verify_exits_1_naming_a_tampered_event(runner, db):
+    from sqlalchemy import select, text
+
+    from audit.models import AuditEvent
+
+    runner.invoke(args=["users", "create", "tamper1", "--role", "operator", "--password", "Passw0rd1"])
+    target = db.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
+    seq = target.seq
+    db.execute(text("UPDATE audit_event SET actor_name = 'someone_else' WHERE id = :id"), {"id": target.id})
+    db.expire_all()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and f"event #{seq}" in result.output
