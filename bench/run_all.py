@@ -10,7 +10,7 @@ import sys
 
 def main() -> int:
     steps = [
-        [sys.executable, "-m", "bench.search_quality", "--scale", "10000", "--cold"],
+        [sys.executable, "-m", "bench.search_quality", "--scale", "10000", "--heldout"],
         [sys.executable, "-m", "bench.http_load", "--rate", "300", "--seconds", "20", "--find-max"],
     ]
     for cmd in steps:

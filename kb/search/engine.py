@@ -74,8 +74,7 @@ COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chin
 # evaluation queries); refit when the features or the re-ranking change
 CONFIDENCE_FEATURES = ("coverage", "phrase_coverage", "overlap", "fuzz", "margin", "matched", "unmatched",
                        "slots", "domain")
-CONFIDENCE_WEIGHTS = {"coverage": -0.492, "phrase_coverage": -0.234, "overlap": -0.840, "fuzz": 0.374, "margin": 2.824,
-                      "matched": 0.973, "unmatched": -0.080, "slots": 0.227, "domain": 1.010, "bias": -3.845}
+CONFIDENCE_WEIGHTS = {"coverage": -0.462, "phrase_coverage": -0.270, "overlap": -1.016, "fuzz": 0.760, "margin": 3.450, "matched": 0.913, "unmatched": -0.089, "slots": 0.102, "domain": 1.047, "bias": -3.906}
 
 
 def confidence_inputs(f: Mapping[str, float]) -> list[float]:
