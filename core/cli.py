@@ -61,6 +61,7 @@ def register(app: Flask) -> None:
         from core import scheduler
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per 2-second index check
         if once:
             job = next((j for j in scheduler.JOBS if j.name == once), None)
             if job is None:
