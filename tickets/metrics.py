@@ -182,8 +182,11 @@ def rate_chart(points: list[dict[str, Any]], label_key: str, goal: float = GOAL,
     step = max(1, n // 8)
     for i, p in enumerate(points):
         if i % step == 0 or i == n - 1:
-            parts.append(f'<text x="{x(i):.1f}" y="{height - 14}" class="axis" text-anchor="middle">'
-                         f'{escape(str(p[label_key])[-5:])}</text>')
+            label = str(p[label_key])
+            short = label.split("-", 1)[1] if "-W" in label else label[-5:]  # 2026-W44 → W44, 2026-11-24 → 11-24
+            anchor = "end" if i == n - 1 and n > 1 else ("start" if i == 0 and n > 1 else "middle")
+            parts.append(f'<text x="{x(i):.1f}" y="{height - 14}" class="axis" text-anchor="{anchor}">'
+                         f'{escape(short)}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

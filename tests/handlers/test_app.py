@@ -73,3 +73,10 @@ def test_crash_rolls_back_change_and_its_audit_event(crashing_app, db):
     db.expire_all()
     assert db.execute(select(Unit).where(Unit.phone == "crash-phone")).first() is None
     assert db.execute(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1)).scalar() == before
+
+
+def test_every_navigation_item_points_at_a_real_page(app):
+    from handlers.navigation import ITEMS
+
+    missing = [endpoint for _, endpoint, _, _ in ITEMS if endpoint not in app.view_functions]
+    assert missing == []
