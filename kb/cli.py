@@ -24,6 +24,14 @@ def _load_bundle(now: datetime) -> str:
             "{parameters} parameters and {synonyms} synonyms added").format(**counts)
 
 
+def _require_schema() -> None:
+    """A clear message instead of a database traceback when `flask init` has not been run."""
+    from sqlalchemy import inspect
+
+    if not inspect(db.session.get_bind()).has_table("kb_revision"):
+        raise click.ClickException("the database has no knowledge-base tables yet: run `flask --app app init` first")
+
+
 def _index_root(app: Flask) -> Path:
     return Path(app.instance_path) / "search"
 
@@ -39,6 +47,7 @@ def register(app: Flask) -> None:
     @group.command("load")
     def load() -> None:
         """Load kb/data/ (idempotent: only files changed since the last load make new versions)."""
+        _require_schema()
         audit.set_origin("cli:kb load", "cli")
         try:
             with db.transaction():
@@ -53,6 +62,7 @@ def register(app: Flask) -> None:
     @click.option("--all", "include_all", is_flag=True, help="Include drafts and retired entries (YAML/xlsx).")
     def export(as_jsonl: bool, yaml_dir: Path | None, xlsx_file: Path | None, include_all: bool) -> None:
         """Export entries as JSON lines (published only), YAML files or an xlsx workbook."""
+        _require_schema()
         if not (as_jsonl or yaml_dir or xlsx_file):
             raise click.UsageError("choose --jsonl, --yaml DIR or --xlsx FILE")
         audit.set_origin("cli:kb export", "cli")
@@ -74,6 +84,7 @@ def register(app: Flask) -> None:
     @click.option("--dry-run", is_flag=True, help="Validate and show what would change, change nothing.")
     def import_(path: Path, dry_run: bool) -> None:
         """Import an .xlsx workbook, a YAML file or a folder of YAML files (all or nothing)."""
+        _require_schema()
         audit.set_origin("cli:kb import", "cli")
         try:
             with db.transaction():
@@ -94,6 +105,7 @@ def register(app: Flask) -> None:
     @click.option("--if-stale", is_flag=True, help="Only when the index is behind the database.")
     def reindex(if_stale: bool) -> None:
         """Rebuild this host's search index from the database now (web workers pick it up within seconds)."""
+        _require_schema()
         info = index.rebuild(_index_root(app), force=not if_stale)
         click.echo(f"search index: revision {info.revision}, {info.entries} entries ({info.directory})")
 
@@ -103,6 +115,7 @@ def register(app: Flask) -> None:
     @click.option("--limit", default=5, show_default=True, type=click.IntRange(1, lookup.MAX_LIMIT))
     def search(as_jsonl: bool, limit: int) -> None:
         """Search the published entries, loading everything once."""
+        _require_schema()
         holder = index.IndexHolder(_index_root(app), poll_seconds=10**9)
         engine = holder.engine()
         states = holder.parameter_states(clock.today_local())
@@ -119,6 +132,7 @@ def register(app: Flask) -> None:
     @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
     def eval_(files: tuple[Path, ...]) -> None:
         """Score labelled queries (TSV: query, expected id(s) or -, type): top-1, top-3, MRR, confidence."""
+        _require_schema()
         engine = index.IndexHolder(_index_root(app), poll_seconds=10**9).engine()
         try:
             rows = evaluation.read_tsv(files)
