@@ -4,7 +4,6 @@ search API (`api_bp`, /api/v1/kb/search)."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -100,9 +99,8 @@ def _edit(entry=None):
     try:
         if request.form.get("op") == "preview":
             return _editor_page(entry, services.clean_entry(raw), preview=True)
-        if entry is None and services.session.get(services.Entry, raw["id"].strip().upper()):
-            raise services.KbError(f"编号已存在:{raw['id']}", field="id")
-        saved, changed = services.save_entry(actor=actor(), now=now(), data=raw, note=request.form.get("note", ""))
+        saved, changed = services.save_entry(actor=actor(), now=now(), data=raw, note=request.form.get("note", ""),
+                                             create_only=entry is None)
     except DomainError as err:
         flash(err.message, "error")
         return _editor_page(entry, raw, status=422)
@@ -185,12 +183,8 @@ def parameters():
             return domain_error_response(err)
         flash(f"已更新参数 {name}", "success")
         return redirect(url_for("kb.parameters") + f"#p-{name}")
-    states = services.parameter_states(today)
-    usage = {name: [] for name in states}
-    for e in services.entries():
-        for name in services.parameters_used(e):
-            usage.setdefault(name, []).append(e.id)
-    return render_template("kb/parameters.html", states=states, usage=usage, today=today,
+    return render_template("kb/parameters.html", states=services.parameter_states(today),
+                           usage=services.parameter_usage(), today=today,
                            can_edit=current_user.has_role())
 
 
@@ -219,9 +213,7 @@ def synonyms():
 # --- import and export ---------------------------------------------------------------------------
 
 def _upload_dir() -> Path:
-    path = Path(current_app.instance_path) / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return Path(current_app.instance_path) / "uploads"
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -229,42 +221,20 @@ def _upload_dir() -> Path:
 def import_():
     if request.method == "GET":
         return render_template("kb/import.html", plan=None, errors=None)
-    token = request.form.get("token", "")
     try:
-        if token:
-            if not token.isalnum() or len(token) > 64:
-                abort(400)
-            stored = _upload_dir() / f"kb-import-{token}"
-            matches = sorted(stored.parent.glob(stored.name + ".*"))
-            if not matches:
-                raise services.KbError("上传的文件已过期,请重新上传")
-            path = matches[0]
-            plan = transfer.plan_import(transfer.read_rows(path), request.form.get("filename", path.name))
-            transfer.apply_import(plan, actor=actor(), now=now())
-            path.unlink(missing_ok=True)
+        if request.form.get("token"):
+            plan = transfer.apply_staged(_upload_dir(), request.form["token"], request.form.get("filename", ""),
+                                         actor=actor(), now=now())
             flash(f"导入完成:新增{plan.created}条,修改{plan.updated}条,无变化{plan.unchanged}条", "success")
             return redirect(url_for("kb.index"))
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            raise services.KbError("请选择要导入的文件")
-        suffix = Path(upload.filename).suffix.lower()
-        if suffix not in (".xlsx", ".yaml", ".yml"):
-            raise services.KbError("只能导入.xlsx或YAML文件")
-        content = upload.read(transfer.MAX_IMPORT_BYTES + 1)
-        if len(content) > transfer.MAX_IMPORT_BYTES:
-            raise transfer.ImportError_([f"文件过大(超过{transfer.MAX_IMPORT_BYTES // 1024 // 1024}MB),请拆分后导入"])
-        token = secrets.token_hex(16)
-        path = _upload_dir() / f"kb-import-{token}{suffix}"
-        path.write_bytes(content)
-        try:
-            plan = transfer.plan_import(transfer.read_rows(path, content), upload.filename)
-        except DomainError:
-            path.unlink(missing_ok=True)
-            raise
+            raise transfer.ImportError_(["请选择要导入的文件"])
+        token, plan = transfer.stage_upload(_upload_dir(), upload.filename,
+                                            upload.read(transfer.MAX_IMPORT_BYTES + 1))
     except transfer.ImportError_ as err:
+        db.session.rollback()
         return render_template("kb/import.html", plan=None, errors=err.errors), 422
-    except DomainError as err:
-        return render_template("kb/import.html", plan=None, errors=[err.message]), 422
     return render_template("kb/import.html", plan=plan, errors=None, token=token, filename=upload.filename)
 
 

@@ -172,7 +172,7 @@ def current_revision() -> int:
 
 
 def save_entry(*, actor: User | None, now: datetime, data: dict[str, Any], note: str,
-               bundle_hash: str | None = None) -> tuple[Entry, bool]:
+               bundle_hash: str | None = None, create_only: bool = False) -> tuple[Entry, bool]:
     """Create or change an entry. A change makes a new version (who, when, why); no change makes nothing.
 
     Returns the entry and whether a new version was written.
@@ -182,6 +182,8 @@ def save_entry(*, actor: User | None, now: datetime, data: dict[str, Any], note:
         raise KbError("请填写修改说明(为什么改)", field="note")
     data = clean_entry(data)
     entry = session.get(Entry, data["id"])
+    if entry is not None and create_only:
+        raise KbError(f"编号已存在:{data['id']}", field="id")
     if entry is None:
         entry = Entry(id=data["id"], version=0, created_at=now, updated_at=now, bundle_hash="")
         session.add(entry)
@@ -340,8 +342,13 @@ def parameters_used(entry: Entry) -> list[str]:
     return names
 
 
-def entries_using(name: str) -> list[Entry]:
-    return [e for e in entries() if name in parameters_used(e)]
+def parameter_usage() -> dict[str, list[str]]:
+    """Which entries refer to each parameter, by id."""
+    usage: dict[str, list[str]] = {}
+    for e in entries():
+        for name in parameters_used(e):
+            usage.setdefault(name, []).append(e.id)
+    return usage
 
 
 def define_parameter(*, actor: User | None, now: datetime, name: str, label: str, unit: str = "") -> Parameter:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import secrets
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -269,4 +270,41 @@ def apply_import(plan: ImportPlan, *, actor, now: datetime) -> ImportPlan:
             services.save_entry(actor=actor, now=now, data=change.data, note=f"导入 {plan.source}")
     services.audit.record("import", "kb_entry", "", actor=actor, now=now, changes={
         "source": plan.source, "created": plan.created, "updated": plan.updated, "unchanged": plan.unchanged})
+    return plan
+
+
+# --- staged uploads (the import page: upload and preview, then confirm) ---------------------------
+
+STAGED_PREFIX = "kb-import-"
+
+
+def stage_upload(directory: Path, filename: str, content: bytes) -> tuple[str, ImportPlan]:
+    """Keep an uploaded file under a random token and plan its import; nothing in the database changes.
+
+    A file that fails validation is not kept."""
+    suffix = Path(filename).suffix.lower()
+    if suffix not in (".xlsx", ".yaml", ".yml"):
+        raise ImportError_(["只能导入.xlsx或YAML文件"])
+    if len(content) > MAX_IMPORT_BYTES:
+        raise ImportError_([f"文件过大(超过{MAX_IMPORT_BYTES // 1024 // 1024}MB),请拆分后导入"])
+    directory.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(16)
+    path = directory / f"{STAGED_PREFIX}{token}{suffix}"
+    path.write_bytes(content)
+    try:
+        return token, plan_import(read_rows(path, content), filename)
+    except DomainError:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def apply_staged(directory: Path, token: str, filename: str, *, actor, now: datetime) -> ImportPlan:
+    """Validate the staged file again (the entries may have changed since the preview) and import it."""
+    if not token.isalnum() or len(token) > 64:
+        raise ImportError_(["上传的文件标识无效,请重新上传"])
+    matches = sorted(directory.glob(f"{STAGED_PREFIX}{token}.*"))
+    if not matches:
+        raise ImportError_(["上传的文件已过期,请重新上传"])
+    plan = apply_import(plan_import(read_rows(matches[0]), filename or matches[0].name), actor=actor, now=now)
+    matches[0].unlink(missing_ok=True)
     return plan

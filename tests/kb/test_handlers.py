@@ -110,3 +110,12 @@ def test_export_is_audited(client, login, db):
     assert response.status_code == 200 and response.data[:2] == b"PK"
     assert db.execute(select(AuditEvent).where(AuditEvent.action == "export",
                                                AuditEvent.entity_type == "kb_entry")).first()
+
+
+def test_new_entry_with_an_existing_id_is_refused(client, login, db):
+    login("kb_editor")
+    response = client.post("/kb/new", data={"id": "Q001", "category": "临时救助", "question": "重复编号",
+                                            "answer": "口径。", "level": "国家", "status": "draft",
+                                            "note": "新建", "op": "save"})
+    assert response.status_code == 422 and "编号已存在" in response.get_data(as_text=True)
+    assert services.get_entry("Q001").question != "重复编号"
