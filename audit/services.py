@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from audit.models import AuditEvent, AuditHead
@@ -188,8 +188,6 @@ class EventFilter:
 
 def find_events(flt: EventFilter, *, limit: int | None = 100, offset: int = 0) -> tuple[list[AuditEvent], int]:
     """Events matching the filter, newest first, and the total count."""
-    from sqlalchemy import func
-
     query = select(AuditEvent)
     if flt.actor:
         query = query.where(AuditEvent.actor_name == flt.actor.strip().lower())

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
+from core import xlsx
 from core.errors import DomainError
 from kb import services
 from kb.models import FIELD_LABELS, Entry
@@ -87,27 +87,15 @@ def _cell(field_name: str, value: Any) -> str:
     return value or ""
 
 
+WIDTHS = {"id": 8, "category": 14, "level": 8, "status": 10, "review_date": 12, "question": 30}
+
+
 def export_xlsx(entries: list[Entry]) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = SHEET
-    ws.append([header for _, header in COLUMNS])
-    for entry in entries:
-        data = entry.as_data()
-        ws.append([_cell(f, data[f]) for f, _ in COLUMNS])
-    head_fill = PatternFill("solid", fgColor="DDE7F0")
-    for col, (name, _) in enumerate(COLUMNS, start=1):
-        ws.cell(row=1, column=col).font = Font(bold=True)
-        ws.cell(row=1, column=col).fill = head_fill
-        ws.column_dimensions[get_column_letter(col)].width = {"id": 8, "category": 14, "level": 8, "status": 10,
-                                                              "review_date": 12, "question": 30}.get(name, 40)
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    ws.freeze_panes = "C2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    wb = xlsx.new_workbook()
+    rows = ([_cell(f, data[f]) for f, _ in COLUMNS] for data in (e.as_data() for e in entries))
+    xlsx.add_sheet(wb, SHEET, [header for _, header in COLUMNS], rows,
+                   widths=[WIDTHS.get(name, 40) for name, _ in COLUMNS], freeze="C2", wrap=True)
+    return xlsx.to_bytes(wb)
 
 
 # --- import --------------------------------------------------------------------------------------

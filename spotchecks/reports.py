@@ -3,18 +3,15 @@ rectification on-time rate, and hotlines not checked in the last 7 days; with an
 
 from __future__ import annotations
 
-import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from audit import services as audit
-from core import clock
+from core import clock, xlsx
 from core.db import session
 from core.models import User
 from spotchecks import services
@@ -156,16 +153,7 @@ def build(start: date, end: date, now: datetime) -> Report:
 
 
 def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list]) -> None:
-    ws = wb.create_sheet(title)
-    ws.append(header)
-    for row in rows:
-        ws.append(row)
-    fill = PatternFill("solid", fgColor="DDE7F0")
-    for col in range(1, len(header) + 1):
-        ws.cell(row=1, column=col).font = Font(bold=True)
-        ws.cell(row=1, column=col).fill = fill
-        ws.column_dimensions[get_column_letter(col)].width = 14 if col > 1 else 26
-    ws.freeze_panes = "B2"
+    xlsx.add_sheet(wb, title, header, rows, widths=[26], freeze="B2")
 
 
 def _rate_rows(rows: list[Rates]) -> list[list]:
@@ -181,8 +169,7 @@ def export(*, actor: User, now: datetime, start: date, end: date) -> bytes:
 
 
 def export_xlsx(report: Report) -> bytes:
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = xlsx.new_workbook()
     rate_header = ["", "抽查数", "接通数", "接通率(%)", "合格数", "合格率(%)", "平均得分"]
     _sheet(wb, "按周", ["周次", *rate_header[1:]], _rate_rows(report.weeks))
     _sheet(wb, "按县(市、区)", ["县(市、区)", *rate_header[1:]], _rate_rows(report.counties))
@@ -196,6 +183,4 @@ def export_xlsx(report: Report) -> bytes:
            [[ot.due, ot.on_time, ot.late, ot.open_overdue, ot.closed, ot.rate]])
     _sheet(wb, "近7日未抽查热线", ["热线名称", "县(市、区)", "单位", "电话号码"],
            [[h.name, h.unit.area, h.unit.name, h.number] for h in report.unchecked] or [["(无)"]])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return xlsx.to_bytes(wb)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from audit import services as audit
 from core import clock
+from core.choices import choose
 from core.config import SETTINGS
 from core.db import session
 from core.errors import Conflict, DomainError, Forbidden, NotFound
@@ -526,14 +527,8 @@ class CallInput:
     recording_ref: str = ""
 
 
-def _choice(value: str, choices: dict[str, str], label: str, field: str) -> str:
-    text = (value or "").strip()
-    if text in choices:
-        return text
-    for key, name in choices.items():
-        if text == name:
-            return key
-    raise SpotcheckError(f"请选择{label}(可选:{'、'.join(choices.values())})", field=field)
+def _choice(value: Any, choices: dict[str, str], label: str, field: str) -> str:
+    return choose(value, choices, label, field, SpotcheckError)
 
 
 def _check_call(item: SpotcheckItem, data: CallInput, now: datetime) -> CallInput:

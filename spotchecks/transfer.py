@@ -7,11 +7,11 @@ import zipfile
 from datetime import datetime
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from audit import services as audit
+from core import xlsx
 from core.errors import DomainError
 from core.models import User
 from spotchecks import services
@@ -45,26 +45,18 @@ def export_hotlines(*, actor: User, now: datetime) -> bytes:
     return export_xlsx(rows)
 
 
+WIDTHS = {"id": 10, "area": 12, "unit": 18, "level": 10, "name": 32, "number": 15, "service_hours": 13,
+          "active": 10}
+
+
 def export_xlsx(rows: list[Hotline]) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = SHEET
-    ws.append([header for _, header in COLUMNS])
-    for h in rows:
-        ws.append([h.id, h.unit.area, h.unit.name, HOTLINE_LEVELS.get(h.level, h.level), h.name, h.number,
-                   h.service_hours, h.contact, h.leader, h.leader_title, "在用" if h.active else "停用"])
-    fill = PatternFill("solid", fgColor="DDE7F0")
-    widths = {"id": 10, "area": 12, "unit": 18, "level": 10, "name": 32, "number": 15, "service_hours": 13,
-              "active": 10}
-    for col, (name, _) in enumerate(COLUMNS, start=1):
-        cell = ws.cell(row=1, column=col)
-        cell.font, cell.fill = Font(bold=True), fill
-        cell.alignment = Alignment(vertical="center")
-        ws.column_dimensions[get_column_letter(col)].width = widths.get(name, 12)
-    ws.freeze_panes = "A2"
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    wb = xlsx.new_workbook()
+    xlsx.add_sheet(wb, SHEET, [header for _, header in COLUMNS],
+                   ([h.id, h.unit.area, h.unit.name, HOTLINE_LEVELS.get(h.level, h.level), h.name, h.number,
+                     h.service_hours, h.contact, h.leader, h.leader_title, "在用" if h.active else "停用"]
+                    for h in rows),
+                   widths=[WIDTHS.get(name, 12) for name, _ in COLUMNS])
+    return xlsx.to_bytes(wb)
 
 
 def _cell_text(value: Any) -> str:

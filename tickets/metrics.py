@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -11,9 +10,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import select
 
+from core import xlsx
 from core.clock import LOCAL, to_local
 from core.db import session
 from core.errors import DomainError
@@ -246,19 +245,8 @@ def to_xlsx(figures: dict[str, Any]) -> bytes:
             for r in figures["per_person"]])
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 24
-    return save(wb)
+    return xlsx.to_bytes(wb)
 
 
 def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list[Any]]) -> None:
-    ws = wb.create_sheet(title)
-    ws.append(header)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        ws.append(row)
-
-
-def save(wb: Workbook) -> bytes:
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    xlsx.add_sheet(wb, title, header, rows)

@@ -5,13 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
+from core import xlsx
 from core.clock import to_local
 from core.models import User
 from tickets import services
-from tickets.metrics import save
 from tickets.models import Call, Ticket
 
 
@@ -108,24 +105,17 @@ BOARD_HEADER = ["工单编号", "创建时间", "类型", "紧急程度", "状�
 
 def board_xlsx(tickets: list[Ticket], viewer: User | None, now: datetime) -> bytes:
     """The supervisor board as a workbook; phone and ID numbers masked unless the viewer may see them."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "工单台账"
-    ws.append(BOARD_HEADER)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
     fmt = "%Y-%m-%d %H:%M"
-    for t in tickets:
-        ws.append([
-            t.number, to_local(t.created_at).strftime(fmt), t.kind_label, t.urgency_label, t.state_label,
-            t.citizen_name, services.phone_for(viewer, t.citizen_phone, t),
-            services.id_number_for(viewer, t.citizen_id_number, t), t.township.name, t.topic, t.description,
-            t.first_owner.display_name if t.first_owner else "", t.unit.name if t.unit else "",
-            to_local(t.closure_due_at).strftime(fmt) if t.closure_due_at else "",
-            "是" if t.is_overdue(now) else "否", t.escalation_count,
-            to_local(t.closed_at).strftime(fmt) if t.closed_at else "", t.satisfaction_label,
-        ])
-    for col, width in zip("ABCDEFGHIJKLMNOPQR", (14, 17, 8, 8, 8, 10, 14, 20, 18, 14, 40, 10, 18, 17, 8, 8, 17, 10),
-                          strict=True):
-        ws.column_dimensions[col].width = width
-    return save(wb)
+    rows = ([
+        t.number, to_local(t.created_at).strftime(fmt), t.kind_label, t.urgency_label, t.state_label,
+        t.citizen_name, services.phone_for(viewer, t.citizen_phone, t),
+        services.id_number_for(viewer, t.citizen_id_number, t), t.township.name, t.topic, t.description,
+        t.first_owner.display_name if t.first_owner else "", t.unit.name if t.unit else "",
+        to_local(t.closure_due_at).strftime(fmt) if t.closure_due_at else "",
+        "是" if t.is_overdue(now) else "否", t.escalation_count,
+        to_local(t.closed_at).strftime(fmt) if t.closed_at else "", t.satisfaction_label,
+    ] for t in tickets)
+    wb = xlsx.new_workbook()
+    xlsx.add_sheet(wb, "工单台账", BOARD_HEADER, rows,
+                   widths=(14, 17, 8, 8, 8, 10, 14, 20, 18, 14, 40, 10, 18, 17, 8, 8, 17, 10))
+    return xlsx.to_bytes(wb)

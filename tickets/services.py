@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from audit import services as audit
 from core import clock
+from core.choices import choose
 from core.db import session
 from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.masking import mask_id_number, mask_phone
@@ -672,13 +673,7 @@ def next_number(now: datetime) -> str:
 
 
 def _choice(value: Any, choices: dict[str, str], label: str, field: str) -> str:
-    text = str(value or "").strip()
-    if text in choices:
-        return text
-    for code, name in choices.items():
-        if text == name:
-            return code
-    raise TicketError(f"请选择{label}(可选:{'、'.join(f'{k}={v}' for k, v in choices.items())})", field=field)
+    return choose(value, choices, label, field, TicketError)
 
 
 def _township(unit_id: Any) -> Unit:
