@@ -96,9 +96,16 @@ def _init_request_cycle(app: Flask) -> None:
         g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
         audit.set_origin(g.request_id, common.client_address())
         http_session.permanent = True
+        _mark_transaction(app)
         # Each request resolves its own user; an app context reused across requests (tests) must not
         # carry the previous request's user over.
         g.pop("_login_user", None)
+
+    @app.teardown_request
+    def _end_reading(_exc: BaseException | None) -> None:
+        token = g.pop("db_reading", None)
+        if token is not None:
+            db.done_reading(token)
 
     @app.after_request
     def _commit_point(response):
@@ -110,16 +117,28 @@ def _init_request_cycle(app: Flask) -> None:
             db.session.commit()
         else:
             db.session.rollback()
-            security = g.pop("security_event", None)
-            if security is not None:
+        security = g.pop("security_event", None) if response.status_code >= 400 else None
+        if security is not None:
+
+            def _record(_db):
                 audit.record(security["action"], "request", request.path, actor=common.actor(),
                              now=clock.now(), changes=security["changes"])
-                db.session.commit()
+        db.run_queued_writes(_record if security is not None else None)
         response.headers["X-Request-ID"] = g.get("request_id", "")
         if current_user.is_authenticated and not request.path.startswith("/api/"):
             response.set_cookie("hotline_seen", "1", httponly=True, samesite="Lax",
                                 secure=app.config["SESSION_COOKIE_SECURE"])
         return response
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _mark_transaction(app: Flask) -> None:
+    """Reads never take SQLite's write lock; a request that may change something takes it once, at
+    its start (see core.db)."""
+    view = app.view_functions.get(request.endpoint or "")
+    g.db_reading = db.reading(request.method in SAFE_METHODS and not getattr(view, "writes", False))
 
 
 def _init_errors(app: Flask) -> None:

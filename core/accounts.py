@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from audit import services as audit
-from core.db import session, side_transaction
+from core.db import after_request_write, session
 from core.errors import DomainError, NotFound
 from core.models import ROLES, ApiToken, LoginAttempt, Unit, User
 
@@ -257,6 +257,8 @@ def user_for_token(raw: str, now: datetime) -> User | None:
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        with side_transaction() as db:
-            db.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        token_id = token.id
+        # Stamped after the request's own transaction, never beside it (see core.db.after_request_write).
+        after_request_write(lambda db: db.execute(
+            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)))
     return token.user

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import current_app, g, has_app_context, has_request_context
 from flask.globals import app_ctx
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
@@ -71,10 +72,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _sqlite_transactions(engine: Engine) -> None:
-    """Let SQLAlchemy, not pysqlite, manage transactions, and take the write lock at BEGIN.
+    """Let SQLAlchemy, not pysqlite, manage transactions, and take the write lock only where needed.
 
-    BEGIN IMMEDIATE serializes writers up front, so two requests never both read the audit chain's
-    head and then fail to upgrade their lock; WAL keeps readers of other connections unblocked.
+    Reads — a GET request (see `reading`) or a session marked `read_only` (the index build's
+    snapshot) — begin a plain deferred transaction: with WAL they read a snapshot beside the writer
+    and never wait for it, so every worker serves pages in parallel. Everything else begins
+    IMMEDIATE: a request that may change something, a CLI command, a job, takes the write lock once,
+    up front, and never fails half-way upgrading a read lock (two writers reading the audit chain's
+    head, then both trying to write). Code that is not known to only read is a writer by default.
     """
 
     @event.listens_for(engine, "connect")
@@ -82,7 +87,7 @@ def _sqlite_transactions(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -90,9 +95,37 @@ def _sqlite_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        # A session that only reads (see `read_only`) takes no write lock, so it can run beside a
-        # writer in the same process, e.g. the search index build inside a request.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("read_only") else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        reads = not options.get("write") and (options.get("read_only") or _reading.get())
+        conn.exec_driver_sql("BEGIN" if reads else "BEGIN IMMEDIATE")
+
+
+#: Set while a request that only reads is served (`reading`); threads it starts do not inherit it.
+_reading: ContextVar[bool] = ContextVar("hotline_db_reading", default=False)
+
+
+#: How long a SQLite writer waits for another's write lock. Writers hold it for one short
+#: transaction each, so a wait this long means something is wrong; fail rather than hang a worker.
+SQLITE_BUSY_MS = 10000
+
+
+def _guard_reads() -> None:
+    """A session of a request that only reads (a GET) must not write: on SQLite its deferred transaction
+    would upgrade to a write lock half-way and fail when another writer got in first. Writes that a
+    read needs (token stamps, the search log) go through `after_request_write`. Tests turn this into
+    an error, production logs it and carries on."""
+
+    @event.listens_for(Session, "before_flush")
+    def _check(db: Session, _ctx: Any, _instances: Any) -> None:
+        if db.info.get("read_request") and not db.info.get("write") and (db.new or db.dirty or db.deleted):
+            names = sorted({type(o).__name__ for o in [*db.new, *db.dirty, *db.deleted]})
+            message = f"a read-only request writes {', '.join(names)}; mark it for_write or queue the write"
+            if current_app.testing:
+                raise RuntimeError(message)
+            current_app.logger.warning(message)
+
+
+_guard_reads()
 
 
 def init_app(app: Any) -> None:
@@ -106,8 +139,29 @@ def init_app(app: Any) -> None:
 
 
 def read_only(db: Session) -> Session:
-    """Mark a fresh session as read-only before its first query (SQLite then begins without the write lock)."""
+    """Mark a fresh session as one that only reads before its first query (SQLite: no write lock)."""
     db.connection(execution_options={"read_only": True})
+    return db
+
+
+def reading(reads: bool) -> Token:
+    """Declare whether the current request only reads; its sessions then begin without the write
+    lock. Returns the token for `done_reading`."""
+    session.info.update(read_request=reads, write=False)
+    return _reading.set(reads)
+
+
+def done_reading(token: Token) -> None:
+    _reading.reset(token)
+
+
+def for_write(db: Session) -> Session:
+    """Mark a session that will write, before its next transaction begins: on SQLite that
+    transaction begins IMMEDIATE (the write lock taken once, up front), even in a request that
+    otherwise only reads."""
+    db.info["write"] = True
+    if not db.in_transaction():
+        db.connection(execution_options={"write": True})
     return db
 
 
@@ -119,26 +173,42 @@ def is_postgres() -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-@contextmanager
-def side_transaction() -> Iterator[Session]:
-    """A short transaction of its own beside the request's, for a small write that must not keep the
-    request's transaction writing: the search log and API-token use stamps. On SQLite the request
-    can then stay read-only, so the workers search in parallel and hold the write lock only for
-    this insert."""
-    db = current_app.extensions["hotline.sessionmaker"]()
+def after_request_write(write: Callable[[Session], None]) -> None:
+    """Queue a small write that a read needs (an API token's use stamp, the search log) for a short
+    transaction of its own once the request's transaction has ended (`run_queued_writes`).
+
+    It never runs beside the request's own transaction, so it cannot wait on a lock its own request
+    holds; outside a request (CLI, jobs, which write anyway) it runs at once in the current session.
+    """
+    if has_request_context():
+        g.setdefault("queued_writes", []).append(write)
+    else:
+        write(session)
+        session.flush()
+
+
+def run_queued_writes(extra: Callable[[Session], None] | None = None) -> None:
+    """Run the request's queued writes (and `extra`) in one short write transaction; a failure is
+    logged, never raised: the request's own outcome is already decided."""
+    writes = g.pop("queued_writes", []) + ([extra] if extra else [])
+    if not writes:
+        return
+    for_write(session())
     try:
-        yield db
-        db.commit()
-    except BaseException:
-        db.rollback()
-        raise
-    finally:
-        db.close()
+        for write in writes:
+            write(session)
+        session.commit()
+    except Exception:
+        session.rollback()
+        current_app.logger.exception("a queued write failed after the request")
 
 
 @contextmanager
 def transaction() -> Iterator[Session]:
-    """The commit point of a CLI command or scheduled job: commit on success, roll back on error."""
+    """The commit point of a CLI command or scheduled job: commit on success, roll back on error.
+
+    Outside a reading request every transaction begins IMMEDIATE on SQLite, lazily at its first query
+    (a loader that only builds the search index takes no lock at all)."""
     try:
         yield session
         session.commit()

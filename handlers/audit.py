@@ -11,7 +11,7 @@ from flask import Blueprint, Response, render_template, request
 from audit import services
 from core import clock
 from core.errors import DomainError
-from handlers.common import actor, now, roles_required
+from handlers.common import actor, now, roles_required, writes
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE = 100
@@ -53,6 +53,7 @@ def index():
 
 
 @bp.route("/export.csv")
+@writes
 @roles_required("admin", "supervisor")
 def export():
     rows = services.export_rows(_filter(), actor=actor(), now=now())

@@ -97,3 +97,10 @@ def json_body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DomainError("请求体必须是JSON对象", code="bad_json", status=400)
     return data
+
+
+def writes(view: Callable) -> Callable:
+    """Mark a GET view that records something (an audited export): its request takes the write lock
+    at its start like a POST, instead of reading without it (see app._mark_transaction)."""
+    view.writes = True  # type: ignore[attr-defined]
+    return view

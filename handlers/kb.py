@@ -24,7 +24,7 @@ from flask_login import current_user
 from audit import services as audit
 from core import clock, db
 from core.errors import DomainError
-from handlers.common import actor, domain_error_response, login_required, now, roles_required
+from handlers.common import actor, domain_error_response, login_required, now, roles_required, writes
 from kb import index as search_index
 from kb import lookup, services, transfer
 from kb.models import CATEGORIES, FIELD_LABELS, LEVELS, STATUSES
@@ -239,6 +239,7 @@ def import_():
 
 
 @bp.route("/export.<fmt>")
+@writes
 @roles_required("kb_editor", "supervisor")
 def export(fmt: str):
     entries = services.entries() if _is_editor() else services.entries(status="published")
@@ -267,21 +268,11 @@ def _search_json(query: str, limit: int, *, source: str, session_key: str = ""):
     payload = lookup.as_json(result, lookup.clean_query(query), holder.parameter_states(clock.today_local()),
                              holder.answers())
     if payload["query"]:
-        with db.side_transaction() as log_db:
-            lookup.log_search(actor=actor(), now=now(), query=query, result=result, source=source,
-                              session_key=session_key, db=log_db)
+        user, at = actor(), now()
+        # A search only reads; its log is written once the request's transaction has ended.
+        db.after_request_write(lambda log_db: lookup.log_search(
+            actor=user, now=at, query=query, result=result, source=source, session_key=session_key, db=log_db))
     return payload
-
-
-READ_ONLY = {"kb.search_json", "kb_api.api_search"}
-
-
-@bp.before_request
-@api_bp.before_request
-def _searches_only_read():
-    """A search reads; its log goes through a side transaction (see core.db.side_transaction)."""
-    if request.endpoint in READ_ONLY:
-        db.read_only(db.session)
 
 
 @bp.route("/search")

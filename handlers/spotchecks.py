@@ -26,7 +26,7 @@ from flask_login import current_user
 from audit import services as audit
 from core import clock
 from core.errors import Conflict, DomainError, NotFound
-from handlers.common import actor, domain_error_response, form_int, json_body, now, roles_required
+from handlers.common import actor, domain_error_response, form_int, json_body, now, roles_required, writes
 from spotchecks import charts, dashboard, directory, notices, reports, services, transfer
 from spotchecks.models import (
     CORRECTNESS,
@@ -300,6 +300,7 @@ def notice(notice_id: int):
 
 
 @bp.route("/notices/<int:notice_id>.docx")
+@writes
 @roles_required(*SUPERVISORS)
 def notice_word(notice_id: int):
     item = notices.get_notice(notice_id)
@@ -473,6 +474,7 @@ def hotline_edit(hotline_id: int):
 
 
 @bp.route("/hotlines/export.xlsx")
+@writes
 @roles_required(*SUPERVISORS)
 def hotline_export():
     stamp = clock.to_local(now()).strftime("%Y%m%d")
@@ -538,6 +540,7 @@ def report():
 
 
 @bp.route("/reports.xlsx")
+@writes
 @roles_required(*SUPERVISORS)
 def report_xlsx():
     start, end = _report_range()

@@ -32,6 +32,7 @@ from handlers.common import (
     login_required,
     now,
     roles_required,
+    writes,
 )
 from tickets import metrics, presenters, services
 from tickets.calendar import load_calendar
@@ -222,6 +223,7 @@ def board():
 
 
 @bp.route("/export.xlsx")
+@writes
 @roles_required("operator", "supervisor")
 @refusals
 def board_export():
@@ -378,6 +380,7 @@ def metrics_page():
 
 
 @bp.route("/metrics.xlsx")
+@writes
 @roles_required("supervisor")
 @refusals
 def metrics_export():

@@ -11,6 +11,7 @@ rebuild (in the background, serving the old index meanwhile) when the database i
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -30,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import read_only, session
+from core.errors import DomainError
 from kb import services
 from kb.models import Entry, KbRevision, Synonym
 from kb.search import SearchEngine
@@ -87,23 +89,76 @@ def _snapshot() -> tuple[int, list[dict[str, Any]], list[tuple[str, str]]]:
         return (row.revision if row else 0), entry_documents(db), synonyms
 
 
+MANIFEST = "manifest.json"
+
+
+class IndexUnavailable(DomainError):
+    """No usable index on this host yet (first start, or every index damaged); a build is running."""
+
+    def __init__(self) -> None:
+        super().__init__("知识库检索索引正在建立，请几秒后再试", code="index_building", status=503)
+
+
+def database_revision() -> int:
+    """The KB revision, read in a short session of its own (no transaction is held afterwards)."""
+    with current_app.extensions["hotline.sessionmaker"]() as db:
+        read_only(db)
+        row = db.get(KbRevision, 1)
+        return row.revision if row else 0
+
+
+def _write_manifest(directory: Path) -> None:
+    files = {p.name: {"size": p.stat().st_size, "sha256": _sha256(p)}
+             for p in sorted(directory.iterdir()) if p.is_file() and p.name != MANIFEST}
+    tmp = directory / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps({"files": files}), encoding="utf-8")
+    os.replace(tmp, directory / MANIFEST)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_directory(directory: Path) -> None:
+    """Refuse an index whose files differ from what its build wrote (truncated, altered, missing),
+    before anything maps or unpickles them."""
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"index {directory.name} has no readable manifest") from err
+    for name, expected in manifest.items():
+        path = directory / name
+        if not path.is_file() or path.stat().st_size != expected["size"] or _sha256(path) != expected["sha256"]:
+            raise ValueError(f"index {directory.name}: file {name} differs from its manifest")
+
+
 def rebuild(root: Path, *, force: bool = False, blocking: bool = True) -> IndexInfo | None:
     """Build the index for the database's current revision unless it exists already (needs an app context).
 
     Returns the index now current, or None when another process holds the build lock and
-    `blocking` is False.
+    `blocking` is False. No database transaction is held during the build.
     """
     with _build_lock(root, blocking) as locked:
         if not locked:
             return None
+        _prune(root, keep=set())  # half-built directories of builds that were killed
         revision, documents, synonyms = _snapshot()
         pointer = read_pointer(root)
         if not force and pointer and pointer.revision == revision and (root / pointer.directory).is_dir():
             return pointer
         name = f"rev-{revision}-{uuid.uuid4().hex[:8]}"
         started = time.perf_counter()
-        engine = SearchEngine.build(documents, synonyms, root / name)
-        engine.close()
+        try:
+            engine = SearchEngine.build(documents, synonyms, root / name)
+            engine.close()
+            _write_manifest(root / name)
+        except BaseException:
+            shutil.rmtree(root / name, ignore_errors=True)
+            raise
         info = IndexInfo(name, revision, len(documents), time.time())
         tmp = root / (POINTER + ".tmp")
         tmp.write_text(json.dumps(info.__dict__), encoding="utf-8")
@@ -114,14 +169,23 @@ def rebuild(root: Path, *, force: bool = False, blocking: bool = True) -> IndexI
 
 
 def _prune(root: Path, keep: set[str]) -> None:
-    """Remove superseded index directories (processes still reading one keep their open files)."""
+    """Remove superseded and half-built index directories (called under the build lock, so no build
+    is writing; processes still reading a superseded one keep their open files)."""
+    current = read_pointer(root)
+    keep = keep | ({current.directory} if current else set())
     for path in root.glob("rev-*"):
         if path.is_dir() and path.name not in keep and time.time() - path.stat().st_mtime > 60:
             shutil.rmtree(path, ignore_errors=True)
 
 
 class IndexHolder:
-    """A process's open engine, following the database's KB revision."""
+    """A process's open engine, following the database's KB revision.
+
+    A web worker never waits for a build: when its index is behind or unusable it starts a build in
+    a detached child process and goes on serving the last good index (or answers 503 when it has
+    none yet); the new index is swapped in when its pointer appears. The CLI (no app given) and the
+    tests build in line.
+    """
 
     def __init__(self, root: Path, poll_seconds: float = 2.0):
         self.root = Path(root)
@@ -132,7 +196,8 @@ class IndexHolder:
         self._lock = threading.Lock()
         self._building = False
         self._stale_since: float | None = None
-        self._params: tuple[Any, dict[str, services.ParamState]] | None = None
+        self._bad: set[str] = set()
+        self._params: tuple[Any, int, dict[str, services.ParamState]] | None = None
         self._answers: dict[str, str] | None = None
 
     @property
@@ -140,45 +205,60 @@ class IndexHolder:
         return self._info
 
     def engine(self, app: Any = None) -> SearchEngine:
-        """The engine to search now; opens, reopens or rebuilds as needed (needs an app context)."""
+        """The engine to search now; opens or reopens as needed (needs an app context).
+
+        Raises IndexUnavailable when a web worker has no usable index yet.
+        """
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
-                    self._open_or_build(app)
-            return self._engine  # type: ignore[return-value]
+                    self._open_first(app)
+            if self._engine is None:
+                raise IndexUnavailable()
+            return self._engine
         if time.monotonic() - self._checked >= self.poll_seconds:
             self._follow(app)
         return self._engine
 
-    def _open_or_build(self, app: Any = None) -> None:
-        pointer = read_pointer(self.root)
-        if pointer is None or pointer.revision != services.current_revision():
-            pointer = self._build_now(app)
-        try:
-            self._swap(pointer)
-        except Exception:  # a missing file, a truncated lexicon, Whoosh's own errors: rebuild once
-            log.warning("search index %s is unusable; rebuilding from the database", pointer.directory)
-            self._swap(self._build_now(app, force=True))
+    def _inline(self, app: Any) -> bool:
+        return app is None or app.testing
 
-    def _build_now(self, app: Any, force: bool = False) -> IndexInfo:
-        """Build before serving: in a child process where possible, so the build's memory (pypinyin
-        tables, the Whoosh writer) never stays in a web worker."""
-        if app is not None and not app.testing and _build_in_child(app, force=force):
-            info = read_pointer(self.root)
-            if info is not None:
-                return info
-        return rebuild(self.root, force=force)
+    def _open_first(self, app: Any) -> None:
+        pointer = read_pointer(self.root)
+        if self._inline(app):
+            if pointer is None or pointer.revision != services.current_revision():
+                pointer = rebuild(self.root)
+            try:
+                self._swap(pointer)
+            except Exception:  # a damaged index: rebuild once
+                log.warning("search index %s is unusable; rebuilding from the database", pointer.directory)
+                self._swap(rebuild(self.root, force=True))
+            return
+        if pointer is not None:
+            try:
+                self._swap(pointer)
+            except Exception:
+                log.exception("search index %s is unusable; building a new one", pointer.directory)
+                self._bad.add(pointer.directory)
+                self._start_build(app, force=True)
+                return
+        if pointer is None or pointer.revision != services.current_revision():
+            self._start_build(app, force=False)
 
     def _swap(self, info: IndexInfo) -> None:
-        engine = SearchEngine.open(self.root / info.directory, services.synonym_pairs())
+        directory = self.root / info.directory
+        check_directory(directory)
+        engine = SearchEngine.open(directory, services.synonym_pairs())
         if info.entries and engine.doc_count != info.entries:
             engine.close()
             raise ValueError(f"index {info.directory} holds {engine.doc_count} entries, expected {info.entries}")
         old = self._engine
-        self._engine, self._info, self._params, self._answers = engine, info, None, None
+        self._engine, self._info, self._answers = engine, info, None
         self._checked = time.monotonic()
         if old is not None:
-            threading.Timer(30, old.close).start()  # let in-flight searches on the old index finish
+            closer = threading.Timer(30, old.close)  # let in-flight searches on the old index finish
+            closer.daemon = True
+            closer.start()
 
     def _follow(self, app: Any) -> None:
         with self._lock:
@@ -187,9 +267,15 @@ class IndexHolder:
             self._checked = time.monotonic()
         revision = services.current_revision()
         pointer = read_pointer(self.root)
-        if pointer and self._info and pointer.directory != self._info.directory:
-            with self._lock:
-                self._swap(pointer)
+        if pointer and self._info and pointer.directory != self._info.directory and pointer.directory not in self._bad:
+            try:
+                with self._lock:
+                    self._swap(pointer)
+            except Exception:
+                log.exception("new search index %s is unusable; serving %s", pointer.directory, self._info.directory)
+                self._bad.add(pointer.directory)
+                if not self._inline(app):
+                    self._start_build(app, force=True)
         if revision == (pointer.revision if pointer else -1):
             self._stale_since = None
             return
@@ -205,15 +291,29 @@ class IndexHolder:
         # The scheduler's job normally rebuilds within one poll; a worker steps in only when it has not.
         self._stale_since = self._stale_since or time.monotonic()
         if time.monotonic() - self._stale_since >= 3 * self.poll_seconds:
-            self._building = True
-            threading.Thread(target=self._rebuild_elsewhere, args=(app,), daemon=True).start()
+            self._start_build(app, force=False)
 
-    def _rebuild_elsewhere(self, app: Any) -> None:
+    def _start_build(self, app: Any, *, force: bool) -> None:
+        """Start a build in a detached child process and return at once; a thread only reaps it."""
+        if self._building:
+            return
+        self._building = True
         try:
-            _build_in_child(app, force=False)
-        finally:
+            child = _spawn_build(app.instance_path, app.config["DATABASE_URL"], force=force)
+        except OSError:
+            log.exception("could not start the index build")
             self._building = False
-            self._stale_since = None
+            return
+
+        def reap() -> None:
+            try:
+                child.wait()
+            finally:
+                self._building = False
+                self._stale_since = None
+                self._checked = 0.0  # look for the new pointer on the next search
+
+        threading.Thread(target=reap, name="kb-index-build", daemon=True).start()
 
     def answers(self) -> dict[str, str]:
         """Answer scripts of the published entries, read once per index revision."""
@@ -224,24 +324,21 @@ class IndexHolder:
         return self._answers
 
     def parameter_states(self, today) -> dict[str, services.ParamState]:
-        """Local parameters as of this index's revision and today, cached (a parameter change bumps the revision)."""
-        if self._params is None or self._params[0] != today:
-            self._params = (today, services.parameter_states(today))
-        return self._params[1]
+        """Local parameters as of today and the database's KB revision (a parameter change bumps it),
+        so an edit reaches the cards of every worker at once, searched or not."""
+        revision = services.current_revision()
+        if self._params is None or self._params[:2] != (today, revision):
+            self._params = (today, revision, services.parameter_states(today))
+        return self._params[2]
 
 
-def _build_in_child(app: Any, *, force: bool) -> bool:
-    """Run `flask kb reindex` for this app's database and instance in a child process."""
-    env = dict(os.environ, HOTLINE_INSTANCE_PATH=app.instance_path, HOTLINE_DATABASE_URL=app.config["DATABASE_URL"])
+def _spawn_build(instance_path: str, database_url: str, *, force: bool) -> subprocess.Popen:
+    """`flask kb reindex` for this database and instance, in its own session (a worker killed by
+    gunicorn does not take the build with it, and its half-built folder is pruned by the next)."""
+    env = dict(os.environ, HOTLINE_INSTANCE_PATH=instance_path, HOTLINE_DATABASE_URL=database_url)
     args = [sys.executable, "-m", "flask", "--app", "app", "kb", "reindex"] + ([] if force else ["--if-stale"])
-    try:
-        done = subprocess.run(args, cwd=ROOT, env=env, timeout=3600, capture_output=True, text=True, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        log.exception("could not run the index build in a child process")
-        return False
-    if done.returncode != 0:
-        log.error("index build in a child process failed: %s", done.stderr[-2000:])
-    return done.returncode == 0
+    return subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 _holders: dict[str, IndexHolder] = {}

@@ -7,14 +7,16 @@ from pathlib import Path
 
 from flask import current_app
 
-from kb import index, services
+from kb import index
 
 
 def follow_search_index(now: datetime) -> str:
     """Rebuild the index when the KB changed (here or on another host sharing the database)."""
     root = Path(current_app.instance_path) / "search"
     before = index.read_pointer(root)
-    if before is not None and before.revision == services.current_revision():
+    # The revision is read in a session of its own and the build holds none: a build must never
+    # keep a transaction (on SQLite, the write lock) open while it runs.
+    if before is not None and before.revision == index.database_revision():
         return ""
     info = index.rebuild(root)
     return f"search index rebuilt for revision {info.revision} ({info.entries} entries)"
