@@ -12,13 +12,14 @@ from flask import Flask, g, render_template, request
 from flask import session as http_session
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from audit import services as audit
 from core import accounts, clock, config, db
 from core.errors import DomainError
-from handlers import common
+from handlers import common, inputs
 
 csrf = CSRFProtect()
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -61,6 +62,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     _init_login(app)
     _init_request_cycle(app)
+    inputs.init_app(app)
     _init_errors(app)
     _init_templates(app)
     _register_blueprints(app)
@@ -162,6 +164,15 @@ def _init_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
         return render_error(err.status, err.message, err.code)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def _out_of_range(err: Exception):
+        # A value the database cannot store (an integer beyond 64 bits, a NUL on PostgreSQL) that
+        # slipped past handlers.inputs: the request was bad, not the server.
+        app.logger.warning("refused a value the database cannot store in %s %s: %s", request.method,
+                           request.path, err)
+        return render_error(400, "请求中含有无法保存的数值或字符")
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
