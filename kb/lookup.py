@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -59,8 +59,20 @@ def as_json(result: SearchResult, query: str, states: dict[str, services.ParamSt
     }
 
 
+#: Hits fetched beyond the limit, so dropping entries retired since the index was built still fills it.
+SPARE_HITS = 3
+
+
 def search(engine: SearchEngine, query: str, limit: int) -> SearchResult:
-    return engine.search(clean_query(query), limit=limit)
+    """Search, then keep only entries the database says are published now: an index that has not
+    caught up yet (a build running, a host without a scheduler) never serves a retired entry."""
+    result = engine.search(clean_query(query), limit=min(MAX_LIMIT, limit + SPARE_HITS))
+    ids = [h.id for h in result.hits]
+    live = set(session.execute(select(Entry.id).where(Entry.id.in_(ids), Entry.status == "published")).scalars()
+               ) if ids else set()
+    hits = [h for h in result.hits if h.id in live][:limit]
+    confident = result.confident and bool(hits) and hits[0].id == ids[0]
+    return replace(result, hits=hits, confident=confident)
 
 
 def log_search(*, actor: Any, now: datetime, query: str, result: SearchResult, source: str,

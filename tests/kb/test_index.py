@@ -1,13 +1,15 @@
 """The search index follows the database: built once, rebuilt on change, never served half-built."""
 
 import json
+import os
 import shutil
 import threading
+import time
 
 import pytest
 
 from core import clock
-from kb import index, services
+from kb import index, lookup, services
 from tests.kb.builders import make_entry
 
 
@@ -87,3 +89,112 @@ def test_concurrent_builders_do_not_clash(committing_app, tmp_path):
     assert not errors
     assert len({r.directory for r in results}) == 1
     assert len([p for p in root.glob("rev-*") if p.is_dir()]) == 1
+
+
+# --- hardening: what a web worker does when its index is missing, stale or damaged -------------------
+
+class _Worker:
+    """What IndexHolder reads of a web worker's app (not testing: builds are detached)."""
+
+    def __init__(self, instance_path):
+        self.testing = False
+        self.instance_path = str(instance_path)
+        self.config = {"DATABASE_URL": "sqlite://"}
+
+
+class _Build:
+    """A detached build that has not finished: `wait` blocks until the test lets it end."""
+
+    def __init__(self):
+        self.done = threading.Event()
+
+    def wait(self):
+        self.done.wait(10)
+        return 0
+
+
+@pytest.fixture
+def spawned(monkeypatch):
+    builds = []
+
+    def spawn(instance_path, database_url, *, force):
+        builds.append(_Build())
+        return builds[-1]
+
+    monkeypatch.setattr(index, "_spawn_build", spawn)
+    yield builds
+    for build in builds:
+        build.done.set()
+
+
+def test_worker_without_an_index_answers_at_once_and_starts_one_detached_build(app, db, root, spawned):
+    holder = index.IndexHolder(root, poll_seconds=0)
+    worker = _Worker(root.parent)
+    started = time.perf_counter()
+    for _ in range(3):
+        with pytest.raises(index.IndexUnavailable):
+            holder.engine(worker)
+    assert time.perf_counter() - started < 1
+    assert len(spawned) == 1
+    spawned[0].done.set()
+    index.rebuild(root)  # what the detached build does
+    deadline = time.time() + 5
+    while holder._building and time.time() < deadline:
+        time.sleep(0.01)
+    assert holder.engine(worker).search("低保", limit=1).hits
+
+
+def test_worker_serves_its_last_index_while_a_newer_one_builds(app, db, root, spawned):
+    index.rebuild(root)
+    holder = index.IndexHolder(root, poll_seconds=0)
+    worker = _Worker(root.parent)
+    holder.engine(worker)
+    make_entry(id="Q902", question="苹果种植补贴怎么领?", keywords=["苹果种植补贴"])
+    holder._stale_since = time.monotonic() - 10  # the scheduler has not caught up for a while
+    assert holder.engine(worker).search("低保", limit=1).hits  # served from the old index, no wait
+    assert len(spawned) == 1
+
+
+def test_truncated_index_file_is_refused_before_it_is_opened(app, db, root):
+    info = index.rebuild(root)
+    victim = max((p for p in (root / info.directory).iterdir() if p.name != index.MANIFEST),
+                 key=lambda p: p.stat().st_size)
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    with pytest.raises(ValueError, match="differs from its manifest"):
+        index.check_directory(root / info.directory)
+    holder = index.IndexHolder(root)
+    assert holder.engine(app).search("特困供养", limit=1).hits  # rebuilt, not crashed
+    assert holder.info.directory != info.directory
+
+
+def test_half_built_folders_are_removed_by_the_next_build(db, root):
+    index.rebuild(root)
+    dead = root / "rev-7-deadbeef"
+    dead.mkdir()
+    (dead / "_MAIN_1.toc").write_bytes(b"half")
+    old = time.time() - 600
+    os.utime(dead, (old, old))
+    index.rebuild(root, force=True)
+    assert not dead.exists()
+    assert len([p for p in root.glob("rev-*") if p.is_dir()]) <= 2
+
+
+def test_retired_entry_is_never_served_by_an_index_that_has_not_caught_up(app, db, root):
+    holder = index.IndexHolder(root, poll_seconds=10**9)  # never follows the database
+    engine = holder.engine(app)
+    entry = services.get_entry("Q079")
+    assert lookup.search(engine, entry.question, 1).hits[0].id == "Q079"
+    services.set_status(actor=None, now=clock.now(), entry=entry, status="retired", note="测试")
+    result = lookup.search(engine, entry.question, 5)
+    assert result.hits and all(h.id != "Q079" for h in result.hits)
+    assert len(result.hits) == 5
+
+
+def test_parameter_change_reaches_every_worker_without_a_search(app, db, tmp_path):
+    workers = [index.IndexHolder(tmp_path / f"host-{n}", poll_seconds=10**9) for n in range(2)]
+    today = clock.today_local()
+    before = [w.parameter_states(today)["低保标准_城市"].rendered for w in workers]
+    services.set_parameter(actor=None, now=clock.now(), name="低保标准_城市", value="987", unit="元/人·月",
+                           effective_date=today)
+    assert before[0] == before[1] != "987元/人·月"
+    assert [w.parameter_states(today)["低保标准_城市"].rendered for w in workers] == ["987元/人·月"] * 2
