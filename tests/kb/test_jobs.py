@@ -23,3 +23,40 @@ def test_two_hosts_each_follow_the_shared_database(app, db, tmp_path):
     for host in (host_a, host_b):
         assert host.engine(app).search("送炭到户补助", limit=3).hits[0].id == "Q903"
     assert host_a.info.directory != host_b.info.directory
+
+
+def test_writes_go_on_while_the_scheduler_rebuilds_the_index(committing_app, monkeypatch):
+    """The index job holds no transaction while it builds: on SQLite a write elsewhere is not blocked."""
+    import threading
+    import time
+
+    from audit import services as audit
+    from core import db, scheduler
+    from kb import services
+
+    building, release = threading.Event(), threading.Event()
+    real_build = index.SearchEngine.build
+
+    def slow_build(cls, *args, **kwargs):
+        building.set()
+        release.wait(15)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(index.SearchEngine, "build", classmethod(slow_build))
+    # other tests' rolled-back changes may have moved this host's pointer: start without one
+    (Path(committing_app.instance_path) / "search" / index.POINTER).unlink(missing_ok=True)
+    with committing_app.app_context(), db.transaction():
+        services.bump_revision(clock.now())
+    job = next(j for j in scheduler.JOBS if j.name == "kb_search_index")
+    worker = threading.Thread(target=scheduler.run_job, args=(committing_app, job))
+    worker.start()
+    try:
+        assert building.wait(30)
+        started = time.perf_counter()
+        with committing_app.app_context(), db.transaction():
+            audit.record("update", "probe", "during-build", actor=None, now=clock.now())
+        took = time.perf_counter() - started
+    finally:
+        release.set()
+        worker.join(60)
+    assert took < 1, f"a write waited {took:.1f}s for the index build"
