@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_login import current_user
@@ -35,6 +37,28 @@ def client_address() -> str:
 
 def now():
     return clock.now()
+
+
+#: Characters browsers drop from URLs (C0 controls, DEL) before parsing them: "/\t/evil" is "//evil".
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """`target` if it is a path on this site, else `default`: the only `next=` a redirect follows.
+
+    Control characters are stripped first (a browser would), then the URL must have no scheme and
+    no host, its path must start with one "/" and nothing may contain a backslash (read as "/").
+    """
+    cleaned = _URL_CONTROL.sub("", target or "").strip()
+    if not cleaned.startswith("/") or cleaned.startswith("//") or "\\" in cleaned:
+        return default
+    try:
+        parts = urlsplit(cleaned)
+    except ValueError:
+        return default
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return default
+    return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
 
 
 def roles_required(*roles: str) -> Callable:
