@@ -91,7 +91,7 @@ def _init_login(app: Flask) -> None:
 
     @manager.user_loader
     def _load(session_id: str):
-        if _bearer_token(request) is not None:
+        if _bearer_token(request) is not None or g.get("api_session_refused"):
             return None  # an API call with a token is the token's, whatever cookie comes along
         return accounts.load_session_user(session_id, http_session.get(SESSION_KEY, ""))
 
@@ -158,14 +158,16 @@ def _same_origin(req) -> bool:
 
 def _init_api_guard(app: Flask) -> None:
     @app.before_request
-    def _api_session_guard():
-        """/api/v1/ is for bearer tokens. A browser's session cookie is honoured there only when the
-        request comes from our own page and carries the CSRF token in X-CSRFToken: otherwise any
-        site the user visits could make the browser call the API with the user's session."""
+    def _api_session_guard() -> None:
+        """/api/v1/ is for bearer tokens. A browser's session cookie counts there only when the request
+        comes from our own page and carries the CSRF token in X-CSRFToken: otherwise any site the user
+        visits could make the browser call the API with the user's session. A request that fails the
+        check is served as anonymous (public endpoints still answer); one that needs a user gets 403
+        csrf_failed (handlers.common.roles_required)."""
         if not request.path.startswith("/api/") or _bearer_token(request) is not None:
-            return None
+            return
         if "_user_id" not in http_session or not app.config.get("WTF_CSRF_ENABLED", True):
-            return None  # anonymous: the view answers 401 if it needs a user
+            return
         reason = ""
         if not _same_origin(request):
             reason = "cross-origin"
@@ -174,12 +176,9 @@ def _init_api_guard(app: Flask) -> None:
                 validate_csrf(request.headers.get("X-CSRFToken", ""))
             except ValidationError as err:
                 reason = str(err)
-        if not reason:
-            return None
-        g.security_event = {"action": "csrf_failed", "changes": {"reason": reason, "method": request.method,
-                                                                 "api": True}}
-        return common.json_error(403, "csrf_failed", "接口请求来源无法确认:网页会话调用接口须来自本站页面并带CSRF令牌;"
-                                                     "其他系统请使用API令牌(Authorization: Bearer)")
+        if reason:
+            g.api_session_refused = reason
+            g.pop("_login_user", None)
 
 
 def _init_security_headers(app: Flask) -> None:

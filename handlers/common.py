@@ -69,6 +69,8 @@ def roles_required(*roles: str) -> Callable:
         def wrapped(*args: Any, **kwargs: Any):
             if not current_user.is_authenticated:
                 if wants_json():
+                    if g.get("api_session_refused"):
+                        return api_session_refused()
                     abort(401)
                 return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
             if roles and not current_user.has_role(*roles):
@@ -83,6 +85,15 @@ def roles_required(*roles: str) -> Callable:
 
 
 login_required = roles_required()
+
+
+def api_session_refused():
+    """403 for an API call that came with the browser's session but not from our own page with the
+    CSRF header (see app._init_api_guard); recorded in the audit trail."""
+    g.security_event = {"action": "csrf_failed",
+                        "changes": {"reason": g.get("api_session_refused", ""), "method": request.method, "api": True}}
+    return json_error(403, "csrf_failed", "接口请求来源无法确认：网页会话调用接口须来自本站页面并带CSRF令牌；"
+                                          "其他系统请使用API令牌（Authorization: Bearer）")
 
 
 def domain_error_response(err: DomainError, template_response: Callable | None = None):

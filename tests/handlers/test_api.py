@@ -129,6 +129,14 @@ def test_own_page_with_the_csrf_header_may_use_the_api(app, client, login, origi
     assert client.get("/api/v1/calls/incoming", headers={**origin, "X-CSRFToken": token}).status_code == 200
 
 
+def test_public_api_pages_still_open_in_a_signed_in_browser(app, client, login):
+    login("operator")
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert client.get("/api/v1/openapi.json", headers={"Sec-Fetch-Site": "none"}).status_code == 200
+    refused = client.get("/api/v1/me", headers={"Sec-Fetch-Site": "none"})
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "csrf_failed"
+
+
 def test_bearer_token_needs_no_csrf_header_and_ignores_the_session(app, client, login, db):
     session_user = login("supervisor")
     token_user, raw = _token(db, "operator")
