@@ -7,14 +7,16 @@ import sys
 import uuid
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, g, render_template, request
 from flask import session as http_session
 from flask_login import LoginManager, current_user
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from wtforms import ValidationError
 
 from audit import services as audit
 from core import accounts, clock, config, db
@@ -62,6 +64,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     _init_login(app)
     _init_request_cycle(app)
+    _init_api_guard(app)
+    _init_security_headers(app)
     inputs.init_app(app)
     _init_errors(app)
     _init_templates(app)
@@ -70,7 +74,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _bearer_token(req) -> str | None:
+    """The bearer token of an API request, or None when it brings none."""
+    header = req.headers.get("Authorization", "")
+    if not req.path.startswith("/api/") or not header.startswith("Bearer "):
+        return None
+    return header[len("Bearer "):].strip()
+
+
 def _init_login(app: Flask) -> None:
+    from handlers.accounts import SESSION_KEY
+
     manager = LoginManager(app)
     manager.login_view = "accounts.login"
     manager.login_message = "请先登录"
@@ -79,23 +93,24 @@ def _init_login(app: Flask) -> None:
 
     @manager.user_loader
     def _load(session_id: str):
-        return accounts.load_session_user(session_id)
+        if _bearer_token(request) is not None or g.get("api_session_refused"):
+            return None  # an API call with a token is the token's, whatever cookie comes along
+        return accounts.load_session_user(session_id, http_session.get(SESSION_KEY, ""))
 
     @manager.request_loader
     def _from_token(req):
-        if not req.path.startswith("/api/"):
-            return None
-        header = req.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            return None
-        return accounts.user_for_token(header[len("Bearer "):].strip(), clock.now())
+        raw = _bearer_token(req)
+        return accounts.user_for_token(raw, clock.now()) if raw is not None else None
 
 
 def _init_request_cycle(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
+        # Our own id, always: a client-chosen one could collide with or impersonate another request
+        # in the audit trail. The client's own (if well-formed) is kept beside it for the logs.
+        g.request_id = uuid.uuid4().hex
         supplied = request.headers.get("X-Request-ID", "")
-        g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        g.client_request_id = supplied if _REQUEST_ID.match(supplied) else ""
         audit.set_origin(g.request_id, common.client_address())
         http_session.permanent = True
         _mark_transaction(app)
@@ -113,9 +128,10 @@ def _init_request_cycle(app: Flask) -> None:
     def _commit_point(response):
         """The request's one commit: success commits, any error status rolls back.
 
-        Security events (refusals, CSRF failures) are written after the rollback, on their own.
+        Security events (refusals, CSRF failures) are written after the rollback, on their own; a
+        handler whose error answer must keep its writes (a throttled log-in) sets g.keep_writes.
         """
-        if response.status_code < 400:
+        if response.status_code < 400 or g.pop("keep_writes", False):
             db.session.commit()
         else:
             db.session.rollback()
@@ -126,7 +142,6 @@ def _init_request_cycle(app: Flask) -> None:
                 audit.record(security["action"], "request", request.path, actor=common.actor(),
                              now=clock.now(), changes=security["changes"])
         db.run_queued_writes(_record if security is not None else None)
-        response.headers["X-Request-ID"] = g.get("request_id", "")
         if current_user.is_authenticated and not request.path.startswith("/api/"):
             response.set_cookie("hotline_seen", "1", httponly=True, samesite="Lax",
                                 secure=app.config["SESSION_COOKIE_SECURE"])
@@ -141,6 +156,70 @@ def _mark_transaction(app: Flask) -> None:
     its start (see core.db)."""
     view = app.view_functions.get(request.endpoint or "")
     g.db_reading = db.reading(request.method in SAFE_METHODS and not getattr(view, "writes", False))
+
+
+#: Fetch metadata values that mean "this page's own script" (or a URL typed into the address bar).
+_SAME_ORIGIN_FETCH = ("same-origin", "none")
+
+
+def _same_origin(req) -> bool:
+    """Whether the browser says the request comes from one of our own pages: Sec-Fetch-Site when it
+    sends it, else Origin, else Referer. No evidence at all counts as cross-site."""
+    site = req.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in _SAME_ORIGIN_FETCH
+    own = urlsplit(req.host_url)
+    for header in ("Origin", "Referer"):
+        value = req.headers.get(header)
+        if value:
+            theirs = urlsplit(value)
+            return (theirs.scheme, theirs.netloc) == (own.scheme, own.netloc)
+    return False
+
+
+def _init_api_guard(app: Flask) -> None:
+    @app.before_request
+    def _api_session_guard() -> None:
+        """/api/v1/ is for bearer tokens. A browser's session cookie counts there only when the request
+        comes from our own page and carries the CSRF token in X-CSRFToken: otherwise any site the user
+        visits could make the browser call the API with the user's session. A request that fails the
+        check is served as anonymous (public endpoints still answer); one that needs a user gets 403
+        csrf_failed (handlers.common.roles_required)."""
+        if not request.path.startswith("/api/") or _bearer_token(request) is not None:
+            return
+        if "_user_id" not in http_session or not app.config.get("WTF_CSRF_ENABLED", True):
+            return
+        reason = ""
+        if not _same_origin(request):
+            reason = "cross-origin"
+        else:
+            try:
+                validate_csrf(request.headers.get("X-CSRFToken", ""))
+            except ValidationError as err:
+                reason = str(err)
+        if reason:
+            g.api_session_refused = reason
+            g.pop("_login_user", None)
+
+
+def _init_security_headers(app: Flask) -> None:
+    csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+           "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+    @app.after_request
+    def _security_headers(response):
+        """Headers every answer carries; pages and API answers for a signed-in user are never stored
+        by the browser or a proxy (they hold personal data: names, phone numbers, ID numbers)."""
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", csp)
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint != "static" and (request.path.startswith("/api/") or current_user.is_authenticated):
+            headers["Cache-Control"] = "no-store"
+            headers.pop("Expires", None)
+        headers["X-Request-ID"] = g.get("request_id", "")
+        return response
 
 
 def _init_errors(app: Flask) -> None:
@@ -184,7 +263,8 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _crash(err: Exception):
-        app.logger.exception("unhandled error in %s %s", request.method, request.path)
+        app.logger.exception("unhandled error in %s %s (request %s, client's id %s)", request.method, request.path,
+                             g.get("request_id", ""), g.get("client_request_id", "") or "-")
         return render_error(500)
 
 

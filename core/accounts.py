@@ -3,25 +3,40 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from audit import services as audit
 from core.db import after_request_write, session
 from core.errors import DomainError, NotFound
-from core.models import ROLES, ApiToken, LoginAttempt, Unit, User
+from core.models import ROLES, ApiToken, LoginAttempt, LoginSession, Unit, User
 
 #: Hash method for new passwords; tests switch to a cheap one.
 HASH_METHOD = "scrypt"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{2,50}$")
-#: Checked against when the user name is unknown, so both paths cost the same time.
-_DUMMY_HASH = generate_password_hash("not-a-password", method="pbkdf2:sha256:1000")
+#: Lifetime of a new API token unless the caller says otherwise (HOTLINE_API_TOKEN_DAYS).
+DEFAULT_TOKEN_DAYS = 180
+MAX_TOKEN_DAYS = 3650
+#: Longest user name a log-in attempt is recorded under; longer ones are cut and flagged.
+_LOGIN_NAME_MAX = 100
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Checked against when the user name is unknown or malformed, so every path costs one real hash.
+#: Made with HASH_METHOD on first use (tests change the method), once per method.
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    method = HASH_METHOD
+    if method not in _dummy_hashes:
+        _dummy_hashes[method] = generate_password_hash(secrets.token_hex(16), method=method)
+    return _dummy_hashes[method]
 
 
 class AccountError(DomainError):
@@ -30,9 +45,17 @@ class AccountError(DomainError):
 
 @dataclass(frozen=True)
 class LockoutPolicy:
+    """Failures are counted in a sliding window of `minutes`; a success does not reset the count.
+
+    An account (a user name) is locked after `max_failures`; an address is only slowed down after
+    `max_failures_per_address` (1, 2, 4 … s between tries, at most `max_delay_seconds`), so a call
+    centre behind one NAT address is never locked out as a whole.
+    """
+
     max_failures: int = 5
     max_failures_per_address: int = 20
     minutes: int = 15
+    max_delay_seconds: int = 60
 
 
 def check_password_strength(password: str) -> None:
@@ -118,9 +141,8 @@ def set_active(*, actor: User, now: datetime, user: User, active: bool) -> User:
     user.active = active
     user.session_version += 1
     if not active:
-        for token in session.execute(select(ApiToken).where(ApiToken.user_id == user.id,
-                                                            ApiToken.revoked_at.is_(None))).scalars():
-            token.revoked_at = now
+        _revoke_sessions(user, now)
+        _revoke_tokens(user, now)
     session.flush()
     audit.record("enable" if active else "disable", "user", user.id, actor=actor, now=now,
                  changes=audit.diff(before, _snapshot(user)))
@@ -128,20 +150,48 @@ def set_active(*, actor: User, now: datetime, user: User, active: bool) -> User:
 
 
 def reset_password(*, actor: User | None, now: datetime, user: User, password: str) -> None:
+    """Set a new password; every log-in session and API token of the user ends with the old one."""
     check_password_strength(password)
     user.password_hash = generate_password_hash(password, method=HASH_METHOD)
     user.password_changed_at = now
     user.session_version += 1
+    sessions = _revoke_sessions(user, now)
+    tokens = _revoke_tokens(user, now)
     session.flush()
-    audit.record("reset_password", "user", user.id, actor=actor, now=now)
+    audit.record("reset_password", "user", user.id, actor=actor, now=now,
+                 changes={"sessions_ended": sessions, "tokens_revoked": tokens})
 
 
-def change_own_password(*, actor: User, now: datetime, current: str, new: str) -> None:
+def change_own_password(*, actor: User, now: datetime, current: str, new: str, address: str = "") -> str:
+    """Change one's own password; returns the key of a fresh log-in session for the browser that
+    did it (all the others, and the API tokens, end)."""
     if not check_password_hash(actor.password_hash, current):
         raise AccountError("当前密码不正确", field="current")
     if current == new:
         raise AccountError("新密码不能与当前密码相同", field="new")
     reset_password(actor=actor, now=now, user=actor, password=new)
+    return start_session(user=actor, now=now, address=address)
+
+
+def _revoke_sessions(user: User, now: datetime) -> int:
+    return session.execute(update(LoginSession).where(LoginSession.user_id == user.id,
+                                                      LoginSession.revoked_at.is_(None))
+                           .values(revoked_at=now)).rowcount
+
+
+def _revoke_tokens(user: User, now: datetime) -> int:
+    tokens = session.execute(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                    ApiToken.revoked_at.is_(None))).scalars().all()
+    for token in tokens:
+        token.revoked_at = now
+    return len(tokens)
+
+
+def unlock(*, actor: User, now: datetime, user: User) -> None:
+    """Let the user try again at once: failures so far no longer count towards the lock."""
+    user.login_failures_cleared_at = now
+    session.flush()
+    audit.record("unlock", "user", user.id, actor=actor, now=now)
 
 
 def generate_password() -> str:
@@ -158,18 +208,63 @@ def generate_password() -> str:
 class LoginResult:
     user: User | None
     message: str = ""
+    #: The browser session's key (a successful log-in only); the cookie carries it.
+    session_key: str = ""
+    #: Seconds the client address must wait (the slow-down); 0 when it need not.
+    retry_after: int = 0
 
 
-def _recent_failures(column, value: str, since: datetime) -> int:
-    last_success = session.execute(
-        select(func.max(LoginAttempt.at)).where(column == value, LoginAttempt.success.is_(True),
-                                                LoginAttempt.at >= since)
-    ).scalar()
-    start = max(since, last_success) if last_success else since
-    return session.execute(
-        select(func.count()).select_from(LoginAttempt).where(
-            column == value, LoginAttempt.success.is_(False), LoginAttempt.at >= start)
-    ).scalar_one()
+#: Outcomes that count towards an account's lock and an address's slow-down.
+_COUNTED = ("failed", "invalid_name")
+
+
+def _login_name(typed: str) -> tuple[str, str]:
+    """The name an attempt is counted and recorded under, and what was wrong with it ("" if nothing).
+
+    Control characters (NUL included, which PostgreSQL refuses) become "?" and overlong names are
+    cut, so such attempts are counted and audited like any other rather than failing the request.
+    """
+    name = typed.strip().lower()
+    problem = ""
+    if _CONTROL_CHARS.search(name):
+        name, problem = _CONTROL_CHARS.sub("?", name), "control_characters"
+    if len(name) > _LOGIN_NAME_MAX:
+        name, problem = name[:_LOGIN_NAME_MAX], problem or "too_long"
+    return name, problem
+
+
+def _failure_times(column, value: str, since: datetime) -> list[datetime]:
+    return list(session.execute(
+        select(LoginAttempt.at).where(column == value, LoginAttempt.outcome.in_(_COUNTED), LoginAttempt.at >= since)
+        .order_by(LoginAttempt.at)).scalars())
+
+
+def _locked_until(name: str, now: datetime, policy: LockoutPolicy) -> datetime | None:
+    """When the account's lock ends (enough failures leave the window), or None if it is not locked."""
+    window = timedelta(minutes=policy.minutes)
+    times = _failure_times(LoginAttempt.username, name, now - window)
+    user = find_user(name) if times and USERNAME_RE.match(name) else None
+    if user is not None and user.login_failures_cleared_at is not None:
+        times = [at for at in times if at > user.login_failures_cleared_at]
+    if len(times) < policy.max_failures:
+        return None
+    return times[len(times) - policy.max_failures] + window
+
+
+def _address_wait(address: str, now: datetime, policy: LockoutPolicy) -> int:
+    """Seconds this address must still wait before its next try: 0 until it has too many failures in
+    the window, then 1, 2, 4 … s after its latest failure."""
+    times = _failure_times(LoginAttempt.address, address, now - timedelta(minutes=policy.minutes))
+    excess = len(times) - policy.max_failures_per_address
+    if excess < 0:
+        return 0
+    delay = min(2 ** min(excess, 20), policy.max_delay_seconds)
+    remaining = (times[-1] + timedelta(seconds=delay) - now).total_seconds()
+    return math.ceil(remaining) if remaining > 0 else 0
+
+
+def _attempt(name: str, address: str, now: datetime, outcome: str) -> None:
+    session.add(LoginAttempt(username=name, address=address, success=outcome == "ok", outcome=outcome, at=now))
 
 
 def authenticate(*, username: str, password: str, address: str, now: datetime,
@@ -177,47 +272,80 @@ def authenticate(*, username: str, password: str, address: str, now: datetime,
     """Check a log-in; record the attempt and its audit event whatever the outcome.
 
     The message never tells whether the user name exists: unknown names are counted and locked
-    exactly like real ones.
+    exactly like real ones, and cost the same hash. A success does not wipe earlier failures.
     """
-    name = username.strip().lower()[:100]
-    since = now - timedelta(minutes=policy.minutes)
-    generic = "用户名或密码错误"
-    locked_msg = f"登录失败次数过多,已暂时锁定,请{policy.minutes}分钟后再试或联系管理员"
-    if (_recent_failures(LoginAttempt.username, name, since) >= policy.max_failures
-            or _recent_failures(LoginAttempt.address, address, since) >= policy.max_failures_per_address):
-        session.add(LoginAttempt(username=name, address=address, success=False, at=now))
-        audit.record("login_locked", "user", name, actor=None, now=now, changes={"username": name})
-        return LoginResult(None, locked_msg)
+    name, problem = _login_name(username)
+    entity = name[:64]
+    wait = _address_wait(address, now, policy)
+    if wait:
+        _attempt(name, address, now, "throttled")
+        audit.record("login_throttled", "user", entity, actor=None, now=now,
+                     changes={"username": name, "retry_after": wait})
+        return LoginResult(None, f"此网络地址近期登录失败次数较多，为保护账号，请{wait}秒后再试。", retry_after=wait)
+    until = _locked_until(name, now, policy)
+    if until is not None:
+        minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+        _attempt(name, address, now, "locked")
+        audit.record("login_locked", "user", entity, actor=None, now=now, changes={"username": name})
+        return LoginResult(None, f"该账号近期登录失败次数过多，已暂时锁定，约{minutes}分钟后自动解锁；"
+                                 "如需立即登录，请联系管理员解锁。")
 
-    user = find_user(name)
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    user = find_user(name) if not problem else None
+    ok = check_password_hash(user.password_hash if user else _dummy_hash(), password)
+    generic = "用户名或密码错误"
+    if problem:
+        _attempt(name, address, now, "invalid_name")
+        audit.record("login_failed", "user", entity, actor=None, now=now,
+                     changes={"username": name, "reason": problem, "length": len(username)})
+        return LoginResult(None, generic)
     if user is None or not ok:
-        session.add(LoginAttempt(username=name, address=address, success=False, at=now))
-        audit.record("login_failed", "user", user.id if user else name, actor=None, now=now,
+        _attempt(name, address, now, "failed")
+        audit.record("login_failed", "user", user.id if user else entity, actor=None, now=now,
                      changes={"username": name})
         return LoginResult(None, generic)
     if not user.active:
-        session.add(LoginAttempt(username=name, address=address, success=False, at=now))
+        _attempt(name, address, now, "disabled")
         audit.record("login_refused", "user", user.id, actor=user, now=now, changes={"reason": "disabled"})
         return LoginResult(None, "该账号已停用,请联系管理员")
-    session.add(LoginAttempt(username=name, address=address, success=True, at=now))
+    _attempt(name, address, now, "ok")
     user.last_login_at = now
+    key = start_session(user=user, now=now, address=address)
     audit.record("login", "user", user.id, actor=user, now=now)
-    return LoginResult(user)
+    return LoginResult(user, session_key=key)
 
 
-def logout(*, actor: User, now: datetime) -> None:
+def start_session(*, user: User, now: datetime, address: str = "") -> str:
+    """A new log-in session for `user`; returns its key (stored only hashed)."""
+    raw = secrets.token_urlsafe(32)
+    session.add(LoginSession(user_id=user.id, key_hash=_token_hash(raw), address=address[:64], created_at=now))
+    session.flush()
+    return raw
+
+
+def logout(*, actor: User, now: datetime, session_key: str = "") -> None:
+    """End this browser's session on the server (a copy of its cookie stops working too); the
+    person's other log-ins, on other devices, go on."""
+    if session_key:
+        session.execute(update(LoginSession).where(LoginSession.key_hash == _token_hash(session_key),
+                                                   LoginSession.revoked_at.is_(None)).values(revoked_at=now))
     audit.record("logout", "user", actor.id, actor=actor, now=now)
 
 
-def load_session_user(session_id: str) -> User | None:
-    """Resolve Flask-Login's stored id ("id:version"); a bumped version ends the session."""
+def load_session_user(session_id: str, session_key: str = "") -> User | None:
+    """Resolve Flask-Login's stored id ("id:version") and the session's key: a bumped version or a
+    revoked (logged-out) session ends it."""
     try:
         user_id, version = (int(part) for part in session_id.split(":"))
     except ValueError:
         return None
-    user = session.get(User, user_id)
-    if user is None or not user.active or user.session_version != version:
+    if not session_key or len(session_key) > 100:
+        return None
+    login = session.execute(select(LoginSession).options(joinedload(LoginSession.user))
+                            .where(LoginSession.key_hash == _token_hash(session_key))).scalar_one_or_none()
+    if login is None or login.revoked_at is not None or login.user_id != user_id:
+        return None
+    user = login.user
+    if not user.active or user.session_version != version:
         return None
     return user
 
@@ -228,16 +356,21 @@ def _token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
-def issue_token(*, actor: User | None, now: datetime, user: User, label: str = "") -> str:
-    """Create a bearer token for `user`; the plain token is returned once and stored only hashed."""
+def issue_token(*, actor: User | None, now: datetime, user: User, label: str = "",
+                days: int = DEFAULT_TOKEN_DAYS) -> str:
+    """Create a bearer token for `user` that expires after `days`; the plain token is returned once
+    and stored only hashed."""
     if not user.active:
         raise AccountError("账号已停用,不能签发令牌")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS:
+        raise AccountError(f"令牌有效期须为1至{MAX_TOKEN_DAYS}天", field="days")
     raw = "hd_" + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=user.id, token_hash=_token_hash(raw), label=label.strip()[:100], created_at=now)
+    token = ApiToken(user_id=user.id, token_hash=_token_hash(raw), label=label.strip()[:100], created_at=now,
+                     expires_at=now + timedelta(days=days))
     session.add(token)
     session.flush()
     audit.record("issue_token", "api_token", token.id, actor=actor, now=now,
-                 changes={"user_id": user.id, "label": token.label})
+                 changes={"user_id": user.id, "label": token.label, "expires_at": token.expires_at})
     return raw
 
 
@@ -255,6 +388,8 @@ def user_for_token(raw: str, now: datetime) -> User | None:
     token = session.execute(select(ApiToken).options(joinedload(ApiToken.user))
                             .where(ApiToken.token_hash == _token_hash(raw))).scalar_one_or_none()
     if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    if token.expires_at <= now:
         return None
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         token_id = token.id

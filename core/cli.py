@@ -112,16 +112,20 @@ def register(app: Flask) -> None:
     @users.command("token")
     @click.argument("username")
     @click.option("--label", default="cli", help="What the token is for.")
-    def users_token(username: str, label: str) -> None:
-        """Print a new bearer token for the JSON API (stored hashed; shown only now)."""
+    @click.option("--days", type=click.IntRange(1, accounts.MAX_TOKEN_DAYS), default=None,
+                  help="Lifetime in days (default: HOTLINE_API_TOKEN_DAYS, 180).")
+    def users_token(username: str, label: str, days: int | None) -> None:
+        """Print a new bearer token for the JSON API (stored hashed; shown only now) and when it expires."""
         _cli_origin("users token")
         user = _existing_user(username)
         try:
             with db.transaction():
-                raw = accounts.issue_token(actor=None, now=clock.now(), user=user, label=label)
+                raw = accounts.issue_token(actor=None, now=clock.now(), user=user, label=label,
+                                           days=days or app.config["API_TOKEN_DAYS"])
         except DomainError as err:
             _fail(err)
         click.echo(raw)
+        click.echo(f"expires after {days or app.config['API_TOKEN_DAYS']} days", err=True)
 
     @users.command("revoke-tokens")
     @click.argument("username")

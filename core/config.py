@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -104,10 +105,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, _parse_db_url, "SQLAlchemy URL; default sqlite:///instance/hotline.db"),
     Setting("INSTANCE_PATH", None, _parse_str, "folder for the SQLite file, secret key, search index, uploads"),
     Setting("SESSION_MINUTES", 480, _int(5, 7 * 24 * 60), "idle minutes before a login session expires"),
-    Setting("LOGIN_MAX_FAILURES", 5, _int(1, 100), "failed logins per account before it is locked"),
-    Setting("LOGIN_MAX_FAILURES_PER_ADDRESS", 20, _int(1, 10000), "failed logins per client address before it is locked"),
-    Setting("LOCKOUT_MINUTES", 15, _int(1, 24 * 60), "how long a lock-out lasts, and the window failures are counted in"),
-    Setting("SECURE_COOKIES", False, _parse_bool, "send session cookies only over HTTPS"),
+    Setting("LOGIN_MAX_FAILURES", 5, _int(1, 100), "failed logins of one user name within the window before that account is locked"),
+    Setting("LOGIN_MAX_FAILURES_PER_ADDRESS", 20, _int(1, 10000),
+            "failed logins from one client address within the window before that address is slowed down "
+            "(each further try waits 1, 2, 4 … s); accounts behind a shared address are not locked"),
+    Setting("LOGIN_THROTTLE_MAX_SECONDS", 60, _int(1, 3600), "longest wait the address slow-down imposes between tries"),
+    Setting("LOCKOUT_MINUTES", 15, _int(1, 24 * 60), "the sliding window failures are counted in (a lock ends when they age out)"),
+    Setting("SECURE_COOKIES", None, _parse_bool,
+            "send session cookies only over HTTPS; default on when ENV=production, off otherwise "
+            "(set 0 for a plain-http intranet deployment)"),
+    Setting("API_TOKEN_DAYS", 180, _int(1, 3650), "default lifetime of a new API token, in days"),
     Setting("TRUST_PROXY", False, _parse_bool, "take the client address from X-Forwarded-For (behind a reverse proxy)"),
     Setting("SCHEDULER_TIMEZONE", "Asia/Shanghai", _parse_str, "time zone of scheduled jobs"),
     Setting("PLAN_WEEKDAY_TIME", "08:00", _parse_hhmm, "time on Monday when the weekly spot-check plan is made"),
@@ -146,6 +153,10 @@ def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None
     cfg["INSTANCE_PATH"] = str(instance)
     if cfg["DATABASE_URL"] is None:
         cfg["DATABASE_URL"] = f"sqlite:///{instance / 'hotline.db'}"
+    if cfg["SECURE_COOKIES"] is None:
+        cfg["SECURE_COOKIES"] = cfg["ENV"] == "production"
+    ensure_instance(instance)
+    _prepare_sqlite_file(cfg["DATABASE_URL"])
     if not cfg["SECRET_KEY"]:
         if cfg["ENV"] == "production":
             raise ConfigError("HOTLINE_SECRET_KEY must be set in production (HOTLINE_ENV=production)")
@@ -153,12 +164,34 @@ def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None
     return cfg
 
 
+def ensure_instance(instance: Path) -> None:
+    """instance/ holds the secret key, the database, uploads and the audit checkpoints: only the
+    app's own system user may enter it (0700), whatever the umask; a folder we own that others can
+    read is tightened."""
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = instance.stat()
+    if info.st_uid == os.getuid() and info.st_mode & 0o077:
+        instance.chmod(info.st_mode & 0o700)
+
+
+def _prepare_sqlite_file(url: str) -> None:
+    """Create a new SQLite file 0600 before SQLite does (it would follow the umask); its journal and
+    WAL files take the database file's permissions."""
+    if not url.startswith("sqlite:///") or url.startswith("sqlite:///:memory:"):
+        return
+    path = Path(url[len("sqlite:///"):].split("?", 1)[0])
+    if path.name and not path.exists() and path.parent.is_dir():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _instance_secret(instance: Path) -> str:
-    """The embedded default keeps a generated key in instance/ so sessions survive restarts."""
-    instance.mkdir(parents=True, exist_ok=True)
+    """The embedded default keeps a generated key in instance/ (0600) so sessions survive restarts."""
     path = instance / "secret_key"
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
+    elif path.stat().st_mode & 0o077 and path.stat().st_uid == os.getuid():
+        path.chmod(0o600)
     return path.read_text().strip()

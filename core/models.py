@@ -71,6 +71,8 @@ class User(Base):
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
+    #: Failed log-ins before this moment no longer count towards the account's lock (an admin unlocked it).
+    login_failures_cleared_at: Mapped[datetime | None]
 
     unit: Mapped[Unit | None] = relationship()
 
@@ -107,7 +109,26 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime]
+    #: Past this moment the token is refused (HOTLINE_API_TOKEN_DAYS, or `users token --days`).
+    expires_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class LoginSession(Base):
+    """One browser log-in. The signed cookie carries the key; log-out revokes the row, so a copied
+    cookie stops working. Other log-ins of the same person are left alone."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    #: SHA-256 of the key in the cookie; the key itself is never stored.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
@@ -123,6 +144,9 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(100))
     address: Mapped[str] = mapped_column(String(64))
     success: Mapped[bool] = mapped_column(Boolean)
+    #: ok, failed (wrong password or unknown name), invalid_name, locked, throttled or disabled;
+    #: only failed and invalid_name count towards locks and the address's slow-down.
+    outcome: Mapped[str] = mapped_column(String(20), default="failed")
     at: Mapped[datetime]
 
     __table_args__ = (

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_login import current_user
@@ -37,6 +39,28 @@ def now():
     return clock.now()
 
 
+#: Characters browsers drop from URLs (C0 controls, DEL) before parsing them: "/\t/evil" is "//evil".
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """`target` if it is a path on this site, else `default`: the only `next=` a redirect follows.
+
+    Control characters are stripped first (a browser would), then the URL must have no scheme and
+    no host, its path must start with one "/" and nothing may contain a backslash (read as "/").
+    """
+    cleaned = _URL_CONTROL.sub("", target or "").strip()
+    if not cleaned.startswith("/") or cleaned.startswith("//") or "\\" in cleaned:
+        return default
+    try:
+        parts = urlsplit(cleaned)
+    except ValueError:
+        return default
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return default
+    return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
+
+
 def roles_required(*roles: str) -> Callable:
     """Allow only these roles (admins always); others get 403, recorded in the audit trail."""
 
@@ -45,6 +69,8 @@ def roles_required(*roles: str) -> Callable:
         def wrapped(*args: Any, **kwargs: Any):
             if not current_user.is_authenticated:
                 if wants_json():
+                    if g.get("api_session_refused"):
+                        return api_session_refused()
                     abort(401)
                 return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
             if roles and not current_user.has_role(*roles):
@@ -59,6 +85,15 @@ def roles_required(*roles: str) -> Callable:
 
 
 login_required = roles_required()
+
+
+def api_session_refused():
+    """403 for an API call that came with the browser's session but not from our own page with the
+    CSRF header (see app._init_api_guard); recorded in the audit trail."""
+    g.security_event = {"action": "csrf_failed",
+                        "changes": {"reason": g.get("api_session_refused", ""), "method": request.method, "api": True}}
+    return json_error(403, "csrf_failed", "接口请求来源无法确认：网页会话调用接口须来自本站页面并带CSRF令牌；"
+                                          "其他系统请使用API令牌（Authorization: Bearer）")
 
 
 def domain_error_response(err: DomainError, template_response: Callable | None = None):
@@ -103,4 +138,11 @@ def writes(view: Callable) -> Callable:
     """Mark a GET view that records something (an audited export): its request takes the write lock
     at its start like a POST, instead of reading without it (see app._mark_transaction)."""
     view.writes = True  # type: ignore[attr-defined]
+    return view
+
+
+def cleans_own_input(view: Callable) -> Callable:
+    """Mark a view that takes control characters in its form and handles them itself (the log-in
+    counts and audits a NUL user name as a failed attempt) instead of handlers.inputs refusing them."""
+    view.cleans_own_input = True  # type: ignore[attr-defined]
     return view

@@ -11,8 +11,10 @@
     return div.innerHTML;
   }
 
+  // The JSON API takes this page's session only with the CSRF token in X-CSRFToken (app.js reads it).
   function getJson(url) {
-    return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+    var headers = { "Accept": "application/json", "X-CSRFToken": window.Hotline ? window.Hotline.csrfToken() : "" };
+    return fetch(url, { credentials: "same-origin", headers: headers })
       .then(function (resp) {
         if (!resp.ok) { throw new Error("HTTP " + resp.status); }
         return resp.json();

@@ -147,14 +147,17 @@ def document(server: str = "") -> dict[str, Any]:
                                                  "area": {"type": "string"},
                                                  "parent_id": {"type": "integer", "nullable": True}}}}}}),
             **_errors("401")}}},
-        "/users": {"get": {"summary": "在用账号(派单选择用)", "tags": ["accounts"], "parameters": [
+        "/users": {"get": {"summary": "在用账号(派单选择用):承办人员;接线员、督查人员另可查接线员;登录名和角色仅管理员可见",
+                           "tags": ["accounts"], "parameters": [
             {"name": "role", "in": "query", "schema": {"type": "string"}, "example": "caseworker"},
             {"name": "unit", "in": "query", "schema": {"type": "integer"}}], "responses": {
             "200": _json({"type": "object", "properties": {"users": {"type": "array", "items": {
                 "type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"},
-                                                 "username": {"type": "string"}, "role": {"type": "string"},
-                                                 "unit_id": {"type": "integer", "nullable": True}}}}}}),
-            **_errors("400", "401")}}},
+                                                 "unit_id": {"type": "integer", "nullable": True},
+                                                 "unit": {"type": "string"},
+                                                 "username": {"type": "string", "description": "仅管理员"},
+                                                 "role": {"type": "string", "description": "仅管理员"}}}}}}),
+            **_errors("400", "401", "403")}}},
         "/calls": {"post": {
             "summary": "来电:话务系统通报来电(无outcome),或记录一次来电(有outcome)", "tags": ["calls"],
             "requestBody": _body({"type": "object", "required": ["caller_number"], "properties": {

@@ -39,3 +39,16 @@ def test_audit_verify_exits_1_naming_a_tampered_event(runner, db):
     db.expire_all()
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and f"event #{seq}" in result.output
+
+
+def test_users_token_takes_a_lifetime(runner, db):
+    from datetime import timedelta
+
+    from core.models import ApiToken
+
+    runner.invoke(args=["users", "create", "clerk2", "--role", "operator", "--password", "Passw0rd1"])
+    result = runner.invoke(args=["users", "token", "clerk2", "--days", "30"])
+    assert result.exit_code == 0 and result.output.strip().startswith("hd_") and "30 days" in result.output
+    token = db.execute(select(ApiToken).join(User).where(User.username == "clerk2")).scalar_one()
+    assert token.expires_at - token.created_at == timedelta(days=30)
+    assert runner.invoke(args=["users", "token", "clerk2", "--days", "0"]).exit_code != 0

@@ -51,3 +51,44 @@ def test_module_app_exits_with_message_on_bad_config(monkeypatch, capsys):
         app_module.app  # noqa: B018
     assert exc.value.code == 2
     assert "HOTLINE_SESSION_MINUTES" in capsys.readouterr().err
+
+
+def test_instance_folder_and_its_files_are_private_whatever_the_umask(tmp_path):
+    import os
+
+    instance = tmp_path / "fresh" / "instance"
+    old = os.umask(0o022)
+    try:
+        cfg = config.load(environ={"HOTLINE_INSTANCE_PATH": str(instance)})
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(cfg["DATABASE_URL"])
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        engine.dispose()
+    finally:
+        os.umask(old)
+    assert instance.stat().st_mode & 0o777 == 0o700
+    assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert (instance / "hotline.db").stat().st_mode & 0o777 == 0o600
+
+
+def test_an_existing_open_instance_folder_and_key_are_tightened(tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir(mode=0o755)
+    instance.chmod(0o755)
+    (instance / "secret_key").write_text("k" * 64)
+    (instance / "secret_key").chmod(0o644)
+    assert config.load(environ={"HOTLINE_INSTANCE_PATH": str(instance)})["SECRET_KEY"] == "k" * 64
+    assert instance.stat().st_mode & 0o777 == 0o700
+    assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("env, secure", [
+    ({"HOTLINE_ENV": "production", "HOTLINE_SECRET_KEY": "k"}, True),
+    ({"HOTLINE_ENV": "production", "HOTLINE_SECRET_KEY": "k", "HOTLINE_SECURE_COOKIES": "0"}, False),
+    ({}, False),
+    ({"HOTLINE_SECURE_COOKIES": "yes"}, True),
+])
+def test_secure_cookies_default_on_in_production_only(tmp_path, env, secure):
+    assert config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path), **env})["SECURE_COOKIES"] is secure
