@@ -213,7 +213,7 @@ def distinct_values(column: str) -> list[str]:
     return [v for (v,) in session.execute(select(col).distinct().order_by(col)) if v]
 
 
-def export_rows(flt: EventFilter, *, actor: Any, now: datetime) -> list[list[str]]:
+def export_rows(flt: EventFilter, *, actor: Any, now: datetime) -> list[list[Any]]:
     """The filtered events as CSV rows (header first); the export itself is recorded."""
     from core.clock import to_local
 
@@ -222,6 +222,6 @@ def export_rows(flt: EventFilter, *, actor: Any, now: datetime) -> list[list[str
     rows = [["序号", "时间(北京时间)", "操作人", "角色", "操作", "对象类型", "对象编号", "变更内容", "请求编号",
              "客户端地址", "哈希"]]
     for ev in events:
-        rows.append([str(ev.seq), to_local(ev.at).strftime("%Y-%m-%d %H:%M:%S"), ev.actor_name, ev.actor_role,
+        rows.append([ev.seq, to_local(ev.at).strftime("%Y-%m-%d %H:%M:%S"), ev.actor_name, ev.actor_role,
                      ev.action, ev.entity_type, ev.entity_id, ev.changes, ev.request_id, ev.client_addr, ev.hash])
     return rows

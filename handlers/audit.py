@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, render_template, request
 
 from audit import services
-from core import clock
+from core import clock, csvfile
 from core.errors import DomainError
 from handlers.common import actor, now, roles_required
 
@@ -61,9 +59,6 @@ def index():
 @roles_required("admin", "supervisor")
 def export():
     rows = services.export_rows(_filter(), actor=actor(), now=now())
-    buf = io.StringIO()
-    buf.write("\ufeff")
-    csv.writer(buf).writerows(rows)
     stamp = clock.to_local(now()).strftime("%Y%m%d-%H%M")
-    return Response(buf.getvalue(), mimetype="text/csv; charset=utf-8",
+    return Response(csvfile.to_text(rows), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename=audit-{stamp}.csv"})
