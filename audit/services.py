@@ -282,7 +282,7 @@ def checkpoint_on_commit(reason: str, now: datetime) -> int:
     """
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
     if head is None:
-        raise AuditError("审计链的链头记录缺失,无法发布校验点(请运行 flask --app app audit verify 检查)")
+        raise AuditError("审计链的链头记录缺失，无法发布校验点（请运行 flask --app app audit verify 检查）")
     _seal_legacy(head, now)
     session.info.setdefault(_PENDING, []).append((reason, now))
     return head.seq

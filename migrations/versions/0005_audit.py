@@ -4,9 +4,8 @@ Revision ID: 0005_audit
 Revises: 0004
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0005_audit'
 down_revision = '0004'

@@ -13,8 +13,15 @@ from sqlalchemy import text
 from audit import services as audit
 from audit.models import AuditEvent
 from core import clock
-from tests.audit.builders import (as_database_owner, events, head, publish_checkpoint, record_events, set_head,
-                                  sha256_of)
+from tests.audit.builders import (
+    as_database_owner,
+    events,
+    head,
+    publish_checkpoint,
+    record_events,
+    set_head,
+    sha256_of,
+)
 
 
 def _verify(runner):
