@@ -105,3 +105,13 @@ def test_a_database_made_before_the_audit_key_is_sealed_on_upgrade_and_then_hold
     rewritten = runner.invoke(args=["audit", "verify"])
     assert rewritten.exit_code == 1 and "event #4" in rewritten.output and "link" in rewritten.output
     engine.dispose()
+
+
+def test_the_scheduler_runs_the_checkpoint_job_at_the_configured_interval(app, db):
+    from core import scheduler
+
+    job = next(j for j in scheduler.JOBS if j.name == "audit_checkpoint")
+    app.config["AUDIT_CHECKPOINT_MINUTES"] = 15
+    assert job.trigger(app).interval.total_seconds() == 15 * 60 and job.catch_up
+    assert scheduler.run_job(app, job) == f"audit checkpoint at event {head(db).seq}"
+    assert audit.latest_checkpoint().reason == "scheduler"
