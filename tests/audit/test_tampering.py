@@ -186,3 +186,16 @@ def test_a_checkpoint_signed_with_another_key_is_named_as_such(app, runner, db):
     app.config["AUDIT_KEY"] = "k" * 64
     code, out = _verify(runner)
     assert code == 1 and "signed with another audit key" in out
+
+
+def test_tail_truncated_and_then_written_over_by_the_app_is_named_at_the_checkpoint(runner, db):
+    record_events(4)
+    cp = publish_checkpoint(db)
+    kept = events(db)[-3]
+    kept_seq, kept_hash = kept.seq, kept.hash
+    as_database_owner(db)
+    db.execute(text("DELETE FROM audit_event WHERE seq > :s"), {"s": kept_seq})
+    set_head(db, kept_seq, kept_hash)
+    record_events(5)  # the desk goes on writing: the count passes the checkpoint's again
+    code, out = _verify(runner)
+    assert code == 1 and f"event #{cp.count}" in out and "not the event the checkpoint" in out
