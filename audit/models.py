@@ -1,10 +1,10 @@
-"""The audit trail: an append-only, hash-chained list of events."""
+"""The audit trail: an append-only list of events chained by an HMAC whose key is kept outside the database."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
@@ -28,6 +28,8 @@ class AuditEvent(Base):
     request_id: Mapped[str] = mapped_column(String(64), default="")
     client_addr: Mapped[str] = mapped_column(String(64), default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
+    #: HMAC-SHA256 of the event's fields and prev_hash under the audit key (plain SHA-256 for events
+    #: written before the key existed, sealed by a later "seal" event).
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
     __table_args__ = (
@@ -38,10 +40,13 @@ class AuditEvent(Base):
 
 
 class AuditHead(Base):
-    """The chain's last link, one row; locking it orders concurrent writers and exposes truncation."""
+    """The chain's last link, one row; locking it orders concurrent writers. On PostgreSQL a trigger lets
+    it move only forward, one event at a time, and refuses its deletion."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    #: False while the chain ends in events written before the audit key: the next write seals them.
+    keyed: Mapped[bool] = mapped_column(default=True, server_default=true())

@@ -1,24 +1,45 @@
-"""Writing and checking the audit trail. Every domain change records its event here, in its own transaction."""
+"""Writing and checking the audit trail. Every domain change records its event here, in its own transaction.
+
+Each event carries an HMAC of its fields and of the previous event's MAC, under a key kept outside the
+database (setting AUDIT_KEY): whoever can write the database can neither change, forge nor re-chain an
+event without it. What a MAC cannot show, events cut from the end or the whole trail emptied, is
+shown by checkpoints: the head's count and MAC, signed and appended to a file outside the database
+hourly, at each notice publication and by `flask audit checkpoint`; `verify` holds the chain to them.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from audit.models import AuditEvent, AuditHead
 from core.db import session
+from core.errors import DomainError
 
 GENESIS = "0" * 64
+#: The action of the event that seals the events written before the audit key existed.
+SEAL = "seal"
+
+log = logging.getLogger("hotline.audit")
+
+
+class AuditError(DomainError):
+    """The audit trail cannot be written or checkpointed as asked."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +92,23 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {"before": {k: before.get(k) for k in keys}, "after": {k: after.get(k) for k in keys}}
 
 
-def _event_hash(ev: AuditEvent) -> str:
-    body = canonical({
+# --- the keyed chain -----------------------------------------------------------------------------
+
+def _key() -> bytes:
+    return current_app.config["AUDIT_KEY"].encode("utf-8")
+
+
+def _mac(purpose: bytes, body: str) -> str:
+    return hmac.new(_key(), purpose + body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def key_id() -> str:
+    """A fingerprint of the audit key, written into checkpoints so that a wrong key is named as such."""
+    return _mac(b"key-id", "")[:12]
+
+
+def _event_body(ev: AuditEvent) -> str:
+    return canonical({
         "seq": ev.seq,
         "at": ev.at.isoformat(),
         "actor_id": ev.actor_id,
@@ -86,27 +122,28 @@ def _event_hash(ev: AuditEvent) -> str:
         "client_addr": ev.client_addr,
         "prev_hash": ev.prev_hash,
     })
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def record(
-    action: str,
-    entity_type: str,
-    entity_id: Any = "",
-    *,
-    actor: Any,
-    now: datetime,
-    changes: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction (flushes, never commits).
+def _event_mac(ev: AuditEvent) -> str:
+    return _mac(b"", _event_body(ev))
 
-    `actor` is a User, or None for the system or an anonymous caller.
-    """
+
+def _legacy_hash(ev: AuditEvent) -> str:
+    """The unkeyed SHA-256 that events written before the audit key carry."""
+    return hashlib.sha256(_event_body(ev).encode("utf-8")).hexdigest()
+
+
+def _locked_head() -> AuditHead:
     head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
     if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        head = AuditHead(id=1, seq=0, hash=GENESIS, keyed=True)
         session.add(head)
         session.flush()
+    return head
+
+
+def _append(head: AuditHead, action: str, entity_type: str, entity_id: Any, *, actor: Any, now: datetime,
+            changes: dict[str, Any] | None) -> AuditEvent:
     src = _origin.get()
     ev = AuditEvent(
         seq=head.seq + 1,
@@ -122,12 +159,178 @@ def record(
         client_addr=src.client_addr,
         prev_hash=head.hash,
     )
-    ev.hash = _event_hash(ev)
-    head.seq, head.hash = ev.seq, ev.hash
+    ev.hash = _event_mac(ev)
+    head.seq, head.hash, head.keyed = ev.seq, ev.hash, True
     session.add(ev)
     session.flush()
     return ev
 
+
+def _seal_legacy(head: AuditHead, now: datetime) -> None:
+    """Events written before the audit key are chained into the keyed chain by one keyed event naming
+    their count and last hash: from then on none of them can change without breaking that event."""
+    if not head.keyed:
+        _append(head, SEAL, "audit_event", "", actor=None, now=now,
+                changes={"legacy_events": head.seq, "legacy_head": head.hash})
+
+
+def record(
+    action: str,
+    entity_type: str,
+    entity_id: Any = "",
+    *,
+    actor: Any,
+    now: datetime,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain inside the caller's transaction (flushes, never commits).
+
+    `actor` is a User, or None for the system or an anonymous caller.
+    """
+    head = _locked_head()
+    _seal_legacy(head, now)
+    return _append(head, action, entity_type, entity_id, actor=actor, now=now, changes=changes)
+
+
+# --- checkpoints ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The head as it stood at a commit: `count` events, the last with MAC `head`."""
+
+    at: datetime
+    count: int
+    head: str
+    reason: str
+    key: str
+    mac: str = ""
+    line: int = 0
+
+    def body(self) -> str:
+        return canonical({"at": self.at, "count": self.count, "head": self.head, "reason": self.reason,
+                          "key": self.key})
+
+    @property
+    def short(self) -> str:
+        """The head MAC's first 16 digits: enough to print on a notice and compare with the trail later."""
+        return self.head[:16]
+
+
+def checkpoint_path() -> Path:
+    return Path(current_app.config["AUDIT_CHECKPOINT_FILE"])
+
+
+def _write_checkpoint(count: int, head: str, reason: str, now: datetime) -> Checkpoint:
+    cp = Checkpoint(at=now, count=count, head=head, reason=reason, key=key_id())
+    line = json.dumps({**json.loads(cp.body()), "mac": _mac(b"checkpoint", cp.body())}, ensure_ascii=False)
+    path = checkpoint_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return cp
+
+
+def read_checkpoints() -> tuple[list[Checkpoint], list[str]]:
+    """The checkpoints in the file, oldest first, and a description of every line that is not one."""
+    path = checkpoint_path()
+    if not path.exists():
+        return [], []
+    marks: list[Checkpoint] = []
+    problems: list[str] = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+            cp = Checkpoint(at=datetime.fromisoformat(data["at"]), count=int(data["count"]), head=str(data["head"]),
+                            reason=str(data["reason"]), key=str(data["key"]), mac=str(data["mac"]), line=number)
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"line {number} is not a checkpoint")
+            continue
+        if not hmac.compare_digest(_mac(b"checkpoint", cp.body()), cp.mac):
+            problems.append(f"line {number} was signed with another audit key (key id {cp.key}, this instance "
+                            f"uses {key_id()})" if cp.key != key_id() else
+                            f"line {number} does not match its signature (it was changed or forged)")
+            continue
+        marks.append(cp)
+    return marks, problems
+
+
+def latest_checkpoint() -> Checkpoint | None:
+    marks, _ = read_checkpoints()
+    return marks[-1] if marks else None
+
+
+def checkpoint_for(reason: str) -> Checkpoint | None:
+    """The checkpoint published for `reason` (e.g. "notice:12"), for printing beside what it vouches for."""
+    return next((cp for cp in reversed(read_checkpoints()[0]) if cp.reason == reason), None)
+
+
+_PENDING = "audit_checkpoint_pending"
+_READY = "audit_checkpoint_ready"
+
+
+def checkpoint_on_commit(reason: str, now: datetime) -> int:
+    """Publish a checkpoint of the head once the current transaction commits, so that it names a committed
+    head (a rollback publishes nothing); events written before the audit key are sealed first.
+
+    Returns the head's count as it stands now.
+    """
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        raise AuditError("审计链的链头记录缺失，无法发布校验点（请运行 flask --app app audit verify 检查）")
+    _seal_legacy(head, now)
+    session.info.setdefault(_PENDING, []).append((reason, now))
+    return head.seq
+
+
+@event.listens_for(Session, "before_commit")
+def _head_for_checkpoint(db: Session) -> None:
+    pending = db.info.pop(_PENDING, None)
+    if pending:
+        db.flush()
+        row = db.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one_or_none()
+        if row is not None:
+            db.info[_READY] = (row.seq, row.hash, pending)
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_checkpoint(db: Session) -> None:
+    ready = db.info.pop(_READY, None)
+    if ready is None:
+        return
+    count, head, pending = ready
+    for reason, now in pending:
+        try:
+            _write_checkpoint(count, head, reason, now)
+        except OSError:  # the transaction is committed: say so loudly, but do not turn it into an error page
+            log.exception("audit checkpoint (%s) at event %s could not be written to %s", reason, count,
+                          checkpoint_path())
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_checkpoint(db: Session, previous: SessionTransaction) -> None:
+    if previous.parent is None:
+        db.info.pop(_PENDING, None)
+        db.info.pop(_READY, None)
+
+
+def checkpoint_job(now: datetime) -> str:
+    """The scheduler's checkpoint: written when the head has moved since the last one."""
+    latest = latest_checkpoint()
+    head = session.execute(select(AuditHead.seq, AuditHead.hash, AuditHead.keyed)
+                           .where(AuditHead.id == 1)).one_or_none()
+    if (head is not None and head.keyed and latest is not None and latest.key == key_id()
+            and (latest.count, latest.head) == (head.seq, head.hash)):
+        return ""
+    return f"audit checkpoint at event {checkpoint_on_commit('scheduler', now)}"
+
+
+# --- verification --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class VerifyResult:
@@ -136,31 +339,89 @@ class VerifyResult:
     broken_seq: int | None = None
     broken_id: int | None = None
     reason: str = ""
+    #: The latest checkpoint the chain was held to.
+    checkpoint: Checkpoint | None = None
+
+
+def _describe(cp: Checkpoint) -> str:
+    from core.clock import to_local
+
+    return f"the checkpoint of {to_local(cp.at):%Y-%m-%d %H:%M} ({cp.reason})"
+
+
+def _seals(ev: AuditEvent, legacy_count: int) -> bool:
+    if ev.action != SEAL:
+        return False
+    try:
+        return json.loads(ev.changes).get("legacy_events") == legacy_count
+    except ValueError:
+        return False
 
 
 def verify(db: Session | None = None) -> VerifyResult:
-    """Recompute the chain; report the first event whose content, link or position is wrong."""
+    """Check every event's MAC, link and position, then the head, then the checkpoints; report the first
+    break, naming the event and why."""
     db = db or session
+    marks, problems = read_checkpoints()
+    if problems:
+        return VerifyResult(False, 0, reason=f"checkpoint file {checkpoint_path()}: {problems[0]}")
+    by_count: dict[int, Checkpoint] = {}
+    for cp in marks:
+        first = by_count.setdefault(cp.count, cp)
+        if first.head != cp.head:
+            return VerifyResult(False, 0, cp.count, None, f"{_describe(first)} and {_describe(cp)} name different "
+                                                         f"events #{cp.count}: the trail was rewritten in between")
+    latest = max(marks, key=lambda cp: cp.count, default=None)
+
     prev_hash, expected_seq, count = GENESIS, 1, 0
-    rows = db.execute(
-        select(AuditEvent).order_by(AuditEvent.seq, AuditEvent.id).execution_options(yield_per=2000)
-    ).scalars()
+    legacy_from: int | None = None
+    keyed_seen = False
+    rows = db.execute(select(AuditEvent).order_by(AuditEvent.seq, AuditEvent.id)
+                      .execution_options(yield_per=2000, populate_existing=True)).scalars()
     for ev in rows:
         count += 1
         if ev.seq != expected_seq:
             return VerifyResult(False, count, ev.seq, ev.id,
                                 f"expected position {expected_seq}, found {ev.seq} (an event was removed or moved)")
         if ev.prev_hash != prev_hash:
-            return VerifyResult(False, count, ev.seq, ev.id, "link to the previous event does not match")
-        if _event_hash(ev) != ev.hash:
-            return VerifyResult(False, count, ev.seq, ev.id, "content does not match its hash (the row was changed)")
+            return VerifyResult(False, count, ev.seq, ev.id, "link to the previous event does not match (an earlier "
+                                                             "event was changed and re-hashed, or replaced)")
+        if hmac.compare_digest(_event_mac(ev), ev.hash):
+            if legacy_from is not None and not _seals(ev, ev.seq - 1):
+                return VerifyResult(False, count, legacy_from, None,
+                                    f"events {legacy_from}–{ev.seq - 1} carry no MAC under the audit key and no seal "
+                                    "follows them (they were forged or re-hashed without the key)")
+            legacy_from, keyed_seen = None, True
+        elif not keyed_seen and hmac.compare_digest(_legacy_hash(ev), ev.hash):
+            legacy_from = ev.seq if legacy_from is None else legacy_from
+        else:
+            return VerifyResult(False, count, ev.seq, ev.id,
+                                "content does not match its MAC (the row was changed, or written by someone "
+                                "without the audit key)")
+        cp = by_count.get(ev.seq)
+        if cp is not None and not hmac.compare_digest(cp.head, ev.hash):
+            return VerifyResult(False, count, ev.seq, ev.id,
+                                f"not the event {_describe(cp)} recorded (the trail was rewritten)")
         prev_hash, expected_seq = ev.hash, expected_seq + 1
         db.expunge(ev)
-    head = db.get(AuditHead, 1)
-    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev_hash):
+    if legacy_from is not None:
+        return VerifyResult(False, count, legacy_from, None,
+                            f"events {legacy_from}–{count} were written before the audit key and are not sealed "
+                            "(writing any event, or flask --app app audit checkpoint, seals them)")
+    head = db.execute(select(AuditHead.seq, AuditHead.hash, AuditHead.keyed).where(AuditHead.id == 1)).one_or_none()
+    if head is None:
+        return VerifyResult(False, count, None, None,
+                            "the chain's head row is missing (the audit tables were emptied or the head deleted)")
+    if head.seq != count or head.hash != prev_hash:
         return VerifyResult(False, count, head.seq, None,
-                            f"the chain ends at event {expected_seq - 1} but its head records {head.seq} (events were removed)")
-    return VerifyResult(True, count)
+                            f"the chain ends at event {count} but its head records {head.seq} (events were removed)")
+    if count and not head.keyed:
+        return VerifyResult(False, count, None, None, "the head row was changed: it marks keyed events as unsealed")
+    if latest is not None and count < latest.count:
+        return VerifyResult(False, count, count + 1, None,
+                            f"{_describe(latest)} recorded {latest.count} events but the chain has {count}: "
+                            f"events {count + 1}–{latest.count} were removed")
+    return VerifyResult(True, count, checkpoint=latest)
 
 
 @event.listens_for(AuditEvent, "before_update")
@@ -213,7 +474,7 @@ def distinct_values(column: str) -> list[str]:
     return [v for (v,) in session.execute(select(col).distinct().order_by(col)) if v]
 
 
-def export_rows(flt: EventFilter, *, actor: Any, now: datetime) -> list[list[str]]:
+def export_rows(flt: EventFilter, *, actor: Any, now: datetime) -> list[list[Any]]:
     """The filtered events as CSV rows (header first); the export itself is recorded."""
     from core.clock import to_local
 
@@ -222,6 +483,6 @@ def export_rows(flt: EventFilter, *, actor: Any, now: datetime) -> list[list[str
     rows = [["序号", "时间(北京时间)", "操作人", "角色", "操作", "对象类型", "对象编号", "变更内容", "请求编号",
              "客户端地址", "哈希"]]
     for ev in events:
-        rows.append([str(ev.seq), to_local(ev.at).strftime("%Y-%m-%d %H:%M:%S"), ev.actor_name, ev.actor_role,
+        rows.append([ev.seq, to_local(ev.at).strftime("%Y-%m-%d %H:%M:%S"), ev.actor_name, ev.actor_role,
                      ev.action, ev.entity_type, ev.entity_id, ev.changes, ev.request_id, ev.client_addr, ev.hash])
     return rows

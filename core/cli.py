@@ -51,6 +51,9 @@ def register(app: Flask) -> None:
                     click.echo(f"  {username:<12} {ROLES[role]:<6} password: {password}")
             else:
                 click.echo("demo accounts already exist (their passwords were printed when they were created)")
+        with db.transaction():  # seals events written before the audit key, if any
+            count = audit.checkpoint_on_commit("init", now)
+        click.echo(f"audit checkpoint: {count} events")
 
     @app.cli.command("scheduler")
     @click.option("--once", "once", default=None, help="Run one job now by name and exit.")

@@ -42,6 +42,14 @@ def _parse_str(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _parse_key(name: str, raw: str) -> str:
+    value = _parse_str(name, raw)
+    if len(value) < 32:
+        raise ConfigError(f"{name} is too short: use at least 32 random characters (e.g. python -c "
+                          "'import secrets; print(secrets.token_hex(32))')")
+    return value
+
+
 def _parse_choice(choices: tuple[str, ...]):
     def parse(name: str, raw: str) -> str:
         if raw.strip() not in choices:
@@ -100,8 +108,15 @@ def _int(low: int, high: int):
 #: Every setting the app reads, with its environment variable HOTLINE_<KEY>.
 SETTINGS: tuple[Setting, ...] = (
     Setting("ENV", "development", _parse_choice(("development", "production", "testing")),
-            "development, production or testing; production refuses to start without a secret key"),
+            "development, production or testing; production refuses to start without the secret and audit keys"),
     Setting("SECRET_KEY", None, _parse_str, "session signing key (generated into instance/ when unset outside production)"),
+    Setting("AUDIT_KEY", None, _parse_key,
+            "key of the audit trail's HMAC chain, kept outside the database (generated into instance/audit_key "
+            "when unset outside production); losing it means the trail can no longer be verified"),
+    Setting("AUDIT_CHECKPOINT_FILE", None, _parse_str,
+            "file the audit checkpoints are appended to; default instance/audit_checkpoints.jsonl "
+            "(best on storage the database's users cannot write)"),
+    Setting("AUDIT_CHECKPOINT_MINUTES", 60, _int(1, 24 * 60), "how often the scheduler publishes an audit checkpoint"),
     Setting("DATABASE_URL", None, _parse_db_url, "SQLAlchemy URL; default sqlite:///instance/hotline.db"),
     Setting("INSTANCE_PATH", None, _parse_str, "folder for the SQLite file, secret key, search index, uploads"),
     Setting("SESSION_MINUTES", 480, _int(5, 7 * 24 * 60), "idle minutes before a login session expires"),
@@ -161,6 +176,11 @@ def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None
         if cfg["ENV"] == "production":
             raise ConfigError("HOTLINE_SECRET_KEY must be set in production (HOTLINE_ENV=production)")
         cfg["SECRET_KEY"] = _instance_secret(instance)
+    if not cfg["AUDIT_KEY"]:
+        if cfg["ENV"] == "production":
+            raise ConfigError("HOTLINE_AUDIT_KEY must be set in production (HOTLINE_ENV=production)")
+        cfg["AUDIT_KEY"] = _instance_secret(instance, "audit_key")
+    cfg["AUDIT_CHECKPOINT_FILE"] = str(cfg["AUDIT_CHECKPOINT_FILE"] or instance / "audit_checkpoints.jsonl")
     return cfg
 
 
@@ -185,9 +205,11 @@ def _prepare_sqlite_file(url: str) -> None:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
-def _instance_secret(instance: Path) -> str:
-    """The embedded default keeps a generated key in instance/ (0600) so sessions survive restarts."""
-    path = instance / "secret_key"
+def _instance_secret(instance: Path, name: str = "secret_key") -> str:
+    """The embedded default keeps generated keys in instance/ (0600) so sessions and the audit chain
+    survive restarts."""
+    ensure_instance(instance)
+    path = instance / name
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:

@@ -57,6 +57,8 @@ JOBS: list[Job] = [
     Job("spotcheck_summons_proposals", spotcheck_jobs.summons_proposals,
         lambda app: CronTrigger(hour=7, minute=40), catch_up=True),
     Job("spotcheck_daily_notice_draft", spotcheck_jobs.daily_notice_draft, lambda app: CronTrigger(hour=18, minute=0)),
+    Job("audit_checkpoint", audit.checkpoint_job,
+        lambda app: IntervalTrigger(minutes=app.config["AUDIT_CHECKPOINT_MINUTES"]), catch_up=True),
 ]
 
 

@@ -1,4 +1,5 @@
-"""Writing workbooks: one look for every export (bold shaded header row, column widths, frozen header)."""
+"""Writing workbooks: one look for every export (bold shaded header row, column widths, frozen header),
+and no cell a spreadsheet program would run as a formula."""
 
 from __future__ import annotations
 
@@ -13,6 +14,15 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
 
+#: A text starting with one of these (after spaces) is run as a formula by Excel, WPS or LibreOffice
+#: when opened or edited (OWASP "CSV injection"); the full-width forms are converted by Chinese input.
+FORMULA_START = frozenset("=+-@\t\r\n＝＋－＠")
+
+
+def formula_like(value: Any) -> bool:
+    """True for a string a spreadsheet would take as a formula; numbers, even negative ones, are not."""
+    return isinstance(value, str) and value.lstrip(" \u3000")[:1] in FORMULA_START
+
 
 def new_workbook() -> Workbook:
     """A workbook without openpyxl's default empty sheet."""
@@ -26,9 +36,9 @@ def add_sheet(wb: Workbook, title: str, header: Sequence[str], rows: Iterable[Se
               wrap: bool = False) -> Worksheet:
     """A sheet with a styled header; `widths` give the first columns' widths, the rest get `default_width`."""
     ws = wb.create_sheet(title)
-    ws.append(list(header))
+    append_row(ws, header)
     for row in rows:
-        ws.append(list(row))
+        append_row(ws, row)
     for col in range(1, len(header) + 1):
         cell = ws.cell(row=1, column=col)
         cell.font, cell.fill = Font(bold=True), HEADER_FILL
@@ -39,6 +49,19 @@ def add_sheet(wb: Workbook, title: str, header: Sequence[str], rows: Iterable[Se
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = freeze
     return ws
+
+
+def append_row(ws: Worksheet, values: Sequence[Any]) -> None:
+    """Append a row with every string stored as text: openpyxl would store "=…" as a formula, and a
+    quote-prefixed cell stays text when someone edits it in Excel. Numbers stay numbers."""
+    ws.append(list(values))
+    row = ws.max_row
+    for col, value in enumerate(values, start=1):
+        if isinstance(value, str):
+            cell = ws.cell(row=row, column=col)
+            cell.data_type = "s"
+            if formula_like(value):
+                cell.quotePrefix = True
 
 
 def to_bytes(wb: Workbook) -> bytes:

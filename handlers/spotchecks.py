@@ -314,7 +314,8 @@ def notice_word(notice_id: int):
 @roles_required(*SUPERVISORS)
 def notice_print(notice_id: int):
     item = notices.get_notice(notice_id)
-    return render_template("spotchecks/notice_print.html", notice=item, doc=notices.document(item))
+    return render_template("spotchecks/notice_print.html", notice=item, doc=notices.document(item),
+                           checkpoint=audit.checkpoint_for(f"notice:{item.id}"))
 
 
 # --- rectification ---------------------------------------------------------------------------------

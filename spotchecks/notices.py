@@ -233,6 +233,7 @@ def publish(*, actor: User, now: datetime, notice: Notice, title: str = "", reci
     notice.updated_at = now
     session.flush()
     audit.record("publish", "notice", notice.id, actor=actor, now=now, changes=audit.diff(before, _snapshot(notice)))
+    audit.checkpoint_on_commit(f"notice:{notice.id}", now)  # printed on the notice: the trail as it stood
     return notice
 
 

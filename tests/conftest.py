@@ -76,8 +76,9 @@ def backend(request, tmp_path_factory) -> Iterator[dict]:
 
 
 @pytest.fixture
-def app(backend):
-    """The backend's app with its session bound to one connection whose transaction is rolled back after the test."""
+def app(backend, tmp_path):
+    """The backend's app with its session bound to one connection whose transaction is rolled back after the test
+    (and audit checkpoints written to the test's own file, since the events they name are rolled back too)."""
     app = backend["app"]
     connection = backend["engine"].connect()
     outer = connection.begin()
@@ -85,6 +86,7 @@ def app(backend):
     app.extensions["hotline.sessionmaker"] = sessionmaker(bind=connection, expire_on_commit=False,
                                                           join_transaction_mode="create_savepoint")
     saved_config = dict(app.config)
+    app.config["AUDIT_CHECKPOINT_FILE"] = str(tmp_path / "audit_checkpoints.jsonl")
     try:
         yield app
     finally:
@@ -99,11 +101,14 @@ def app(backend):
 
 
 @pytest.fixture
-def committing_app(backend):
+def committing_app(backend, tmp_path):
     """The backend's app with real commits (concurrency tests); afterwards every table but the units is
     emptied and the bundled data loaded again, as the other tests expect."""
     app = backend["app"]
+    saved_checkpoints = app.config["AUDIT_CHECKPOINT_FILE"]
+    app.config["AUDIT_CHECKPOINT_FILE"] = str(tmp_path / "audit_checkpoints.jsonl")
     yield app
+    app.config["AUDIT_CHECKPOINT_FILE"] = saved_checkpoints
     from core.db import session
 
     session.remove()

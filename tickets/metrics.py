@@ -232,7 +232,7 @@ def to_xlsx(figures: dict[str, Any]) -> bytes:
         ("满意率(满意+基本满意)", _pct(cb["satisfaction_rate"])),
     ]
     for row in rows:
-        ws.append(list(row))
+        xlsx.append_row(ws, row)
     _sheet(wb, "按日", ["日期", "来电", "即问即答", "在线答复率"],
            [[r["date"], r["calls"], r["answered"], _pct(r["rate"])] for r in figures["by_day"]])
     _sheet(wb, "按周", ["周", "来电", "即问即答", "在线答复率"],

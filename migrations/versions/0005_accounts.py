@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import core.db
 
 
-revision = '0005_accounts'
+revision = '0005'
 down_revision = '0004'
 branch_labels = None
 depends_on = None

@@ -6,6 +6,7 @@ from sqlalchemy import select, text
 from audit import services as audit
 from audit.models import AuditEvent
 from core import clock
+from tests.audit.builders import as_database_owner
 from tests.builders import make_user
 
 
@@ -23,6 +24,7 @@ def test_chain_verifies_when_intact(db):
 def test_changed_row_is_detected_and_named(db):
     _record()
     target = db.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1).offset(1)).scalar_one()
+    as_database_owner(db)
     db.execute(text("UPDATE audit_event SET changes = :c WHERE id = :id"), {"c": '{"n":99}', "id": target.id})
     seq = target.seq
     db.expire_all()
@@ -34,6 +36,7 @@ def test_deleted_row_is_detected(db):
     _record()
     target = db.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1).offset(1)).scalar_one()
     seq = target.seq
+    as_database_owner(db)
     db.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": target.id})
     db.expire_all()
     result = audit.verify()
@@ -43,6 +46,7 @@ def test_deleted_row_is_detected(db):
 def test_truncated_tail_is_detected(db):
     _record()
     last = db.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
+    as_database_owner(db)
     db.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": last.id})
     db.expire_all()
     assert not audit.verify().ok

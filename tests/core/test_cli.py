@@ -31,10 +31,12 @@ def test_audit_verify_exits_1_naming_a_tampered_event(runner, db):
     from sqlalchemy import select, text
 
     from audit.models import AuditEvent
+    from tests.audit.builders import as_database_owner
 
     runner.invoke(args=["users", "create", "tamper1", "--role", "operator", "--password", "Passw0rd1"])
     target = db.execute(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
     seq = target.seq
+    as_database_owner(db)
     db.execute(text("UPDATE audit_event SET actor_name = 'someone_else' WHERE id = :id"), {"id": target.id})
     db.expire_all()
     result = runner.invoke(args=["audit", "verify"])

@@ -36,6 +36,26 @@ def test_production_refuses_to_start_without_secret_key(tmp_path):
         config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path), "HOTLINE_ENV": "production"})
 
 
+def test_production_refuses_to_start_without_audit_key(tmp_path):
+    with pytest.raises(config.ConfigError, match="HOTLINE_AUDIT_KEY"):
+        config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path), "HOTLINE_ENV": "production",
+                             "HOTLINE_SECRET_KEY": "s" * 64})
+    assert not (Path(tmp_path) / "audit_key").exists()
+
+
+def test_generated_audit_key_is_kept_in_instance_apart_from_the_secret_key(tmp_path):
+    first = config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path)})
+    second = config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path)})
+    assert first["AUDIT_KEY"] == second["AUDIT_KEY"] != first["SECRET_KEY"]
+    assert (Path(tmp_path) / "audit_key").stat().st_mode & 0o077 == 0
+    assert first["AUDIT_CHECKPOINT_FILE"] == str(Path(tmp_path) / "audit_checkpoints.jsonl")
+
+
+def test_short_audit_key_is_refused(tmp_path):
+    with pytest.raises(config.ConfigError, match="HOTLINE_AUDIT_KEY is too short"):
+        config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path), "HOTLINE_AUDIT_KEY": "secret"})
+
+
 def test_plain_database_url_switches_database(tmp_path):
     cfg = config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path),
                                "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test"})

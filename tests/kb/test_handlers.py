@@ -119,3 +119,20 @@ def test_new_entry_with_an_existing_id_is_refused(client, login, db):
                                             "note": "新建", "op": "save"})
     assert response.status_code == 422 and "编号已存在" in response.get_data(as_text=True)
     assert services.get_entry("Q001").question != "重复编号"
+
+
+def test_export_writes_formula_like_text_as_text_and_imports_back_unchanged(client, login, db):
+    from tests.builders import FORMULA_VALUES, assert_written_as_text
+    from tests.kb.builders import make_entry
+
+    kept = [make_entry(contact=value, handling_unit=value).id for value in FORMULA_VALUES if value.strip() == value]
+    tabbed = make_entry()
+    tabbed.contact = tabbed.handling_unit = "\t=1+1"  # set on the row: the services strip a leading tab
+    db.commit()
+    login("kb_editor")
+    export = client.get("/kb/export.xlsx")
+    assert export.status_code == 200
+    assert_written_as_text(export.data)
+    preview = client.post("/kb/import", data={"file": (io.BytesIO(export.data), "kb.xlsx")},
+                          content_type="multipart/form-data").get_data(as_text=True)
+    assert "预览" in preview and not any(f"<td>{entry_id}</td><td>修改" in preview for entry_id in kept)
