@@ -1,6 +1,6 @@
 """accounts: server-side log-in sessions, token expiry, login attempt outcomes, admin unlock
 
-Revision ID: 0005_accounts
+Revision ID: 0005
 Revises: 0004
 """
 

@@ -1,7 +1,7 @@
 """audit: keyed chain (head marks events written before the key), append-only triggers on PostgreSQL
 
-Revision ID: 0005_audit
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
