@@ -152,6 +152,7 @@ def reading(reads: bool) -> Token:
 
 
 def done_reading(token: Token) -> None:
+    session.info.update(read_request=False, write=False)
     _reading.reset(token)
 
 
@@ -163,6 +164,11 @@ def for_write(db: Session) -> Session:
     if not db.in_transaction():
         db.connection(execution_options={"write": True})
     return db
+
+
+def new_session() -> Session:
+    """A session of its own beside the current one (an index build's snapshot), from the app's factory."""
+    return current_app.extensions["hotline.sessionmaker"]()
 
 
 def engine() -> Engine:

@@ -26,11 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.db import read_only, session
+from core.db import new_session, read_only, session
 from core.errors import DomainError
 from kb import services
 from kb.models import Entry, KbRevision, Synonym
@@ -82,7 +81,7 @@ def entry_documents(db: Session | None = None) -> list[dict[str, Any]]:
 def _snapshot() -> tuple[int, list[dict[str, Any]], list[tuple[str, str]]]:
     """Read what the index is built from in a short session of its own, so a slow build holds no
     database transaction (on SQLite that would be the write lock) and never touches the caller's."""
-    with current_app.extensions["hotline.sessionmaker"]() as db:
+    with new_session() as db:
         read_only(db)
         row = db.get(KbRevision, 1)
         synonyms = [(t, c) for t, c in db.execute(select(Synonym.term, Synonym.canonical))]
@@ -101,7 +100,7 @@ class IndexUnavailable(DomainError):
 
 def database_revision() -> int:
     """The KB revision, read in a short session of its own (no transaction is held afterwards)."""
-    with current_app.extensions["hotline.sessionmaker"]() as db:
+    with new_session() as db:
         read_only(db)
         row = db.get(KbRevision, 1)
         return row.revision if row else 0

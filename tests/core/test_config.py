@@ -105,8 +105,9 @@ def test_an_existing_open_instance_folder_and_key_are_tightened(tmp_path):
 
 
 @pytest.mark.parametrize("env, secure", [
-    ({"HOTLINE_ENV": "production", "HOTLINE_SECRET_KEY": "k"}, True),
-    ({"HOTLINE_ENV": "production", "HOTLINE_SECRET_KEY": "k", "HOTLINE_SECURE_COOKIES": "0"}, False),
+    ({"HOTLINE_ENV": "production", "HOTLINE_SECRET_KEY": "k", "HOTLINE_AUDIT_KEY": "a" * 32}, True),
+    ({"HOTLINE_ENV": "production", "HOTLINE_SECRET_KEY": "k", "HOTLINE_AUDIT_KEY": "a" * 32,
+      "HOTLINE_SECURE_COOKIES": "0"}, False),
     ({}, False),
     ({"HOTLINE_SECURE_COOKIES": "yes"}, True),
 ])

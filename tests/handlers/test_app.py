@@ -164,7 +164,8 @@ def test_session_cookie_is_secure_by_default_in_production(app, backend, monkeyp
     else:
         monkeypatch.delenv("HOTLINE_SECURE_COOKIES", raising=False)
     built = create_app({**env, "DATABASE_URL": backend["url"], "INSTANCE_PATH": app.instance_path,
-                        "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False})
+                        "SECRET_KEY": "test-secret", "AUDIT_KEY": "test-audit-key-" + "x" * 32,
+                        "WTF_CSRF_ENABLED": False})
     built.extensions["hotline.sessionmaker"] = app.extensions["hotline.sessionmaker"]
     try:
         cookie = _session_cookie_header(built)
