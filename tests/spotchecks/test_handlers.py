@@ -194,7 +194,7 @@ def test_the_units_caseworker_answers_and_another_unit_cannot_see_it(client, log
     login("caseworker", unit_id=item.hotline.unit_id)
     assert rect.code in body(client.get("/spotchecks/rectifications"))
     response = client.post(f"/spotchecks/rectifications/{rect.id}", data={
-        "op": "answer", "response": "已调整值班", "evidence": "值班表"})
+        "op": "answer", "response": "已调整值班", "evidence": "值班表", "version": rect.version})
     assert response.status_code == 302
     refused = client.post(f"/spotchecks/rectifications/{rect.id}", data={"op": "close", "evidence": "x"})
     assert refused.status_code == 403
@@ -208,7 +208,7 @@ def test_close_out_without_evidence_is_refused_on_the_page(client, login, db):
     rect.state, rect.response, rect.evidence = "answered", "已整改", "值班表"
     db.commit()
     login("supervisor")
-    response = client.post(f"/spotchecks/rectifications/{rect.id}", data={"op": "close", "evidence": ""})
+    response = client.post(f"/spotchecks/rectifications/{rect.id}", data={"op": "close", "evidence": "", "version": rect.version})
     assert response.status_code == 422 and "核验情况及佐证" in body(response)
     db.expire_all()
     assert db.get(Rectification, rect.id).state == "answered"

@@ -1,0 +1,161 @@
+"""Races on notices and rectifications, on real commits: a stale screen or a parallel submit changes nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from audit.models import AuditEvent
+from core.db import session
+from core.errors import Conflict
+from core.models import User
+from spotchecks import notices, services
+from spotchecks.models import Notice, NoticeCounter, Rectification
+from tests.builders import make_user
+from tests.races import in_new_session, race
+from tests.spotchecks.builders import at_local, make_fault
+
+NOW = at_local(2026, 11, 27, 18, 30)
+
+
+def _events(entity_type: str, action: str) -> int:
+    return session.execute(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.entity_type == entity_type, AuditEvent.action == action)).scalar_one()
+
+
+def _draft(app) -> dict:
+    def make() -> dict:
+        supervisor = make_fault(day=date(2026, 11, 23)).supervisor
+        notice, _ = notices.draft_notice(actor=supervisor, now=NOW, kind="daily", day=date(2026, 11, 23))
+        session.flush()
+        return {"notice": notice.id, "supervisor": supervisor.id}
+
+    return in_new_session(app, make)
+
+
+def _answered(app) -> dict:
+    """A rectification its unit has answered, waiting for a supervisor's close-out."""
+    def make() -> dict:
+        call = make_fault()
+        rect = session.execute(select(Rectification).where(Rectification.call_id == call.id)).scalar_one()
+        services.answer_rectification(actor=make_user("caseworker", unit_id=rect.unit_id), now=NOW, rect=rect,
+                                      response="已调整值班", evidence="值班表")
+        return {"rect": rect.id, "version": rect.version, "supervisor": call.supervisor_id}
+
+    return in_new_session(app, make)
+
+
+def _publish(ids: dict) -> Notice:
+    return notices.publish(actor=session.get(User, ids["supervisor"]), now=NOW,
+                           notice=notices.get_notice(ids["notice"]))
+
+
+def test_a_second_publisher_with_the_draft_on_screen_takes_no_number(committing_app):
+    app = committing_app
+    ids = _draft(app)
+    with app.app_context():
+        supervisor, notice = session.get(User, ids["supervisor"]), notices.get_notice(ids["notice"])
+        session.commit()  # the draft is on this person's screen while another publishes it
+        in_new_session(app, lambda: _publish(ids))
+        with pytest.raises(Conflict, match=re.escape("已由他人发布（绥民救通〔2026〕1号）")):
+            notices.publish(actor=supervisor, now=NOW, notice=notice, title=notice.title,
+                            recipients=notice.recipients, body=notice.body + "\n特此通报。")
+        session.rollback()
+        assert session.get(NoticeCounter, 2026).last_number == 1
+        published = notices.get_notice(ids["notice"])
+        assert published.number == "绥民救通〔2026〕1号" and "特此通报" not in published.body
+        assert _events("notice", "publish") == 1
+
+
+@pytest.mark.pg_only
+def test_twenty_parallel_publishes_of_one_notice_consume_one_number(committing_app, backend):
+    app = committing_app
+    ids = _draft(app)
+
+    def publish(_index, ready) -> str:
+        supervisor, notice = session.get(User, ids["supervisor"]), notices.get_notice(ids["notice"])
+        assert notice.status == "draft"
+        ready()
+        return notices.publish(actor=supervisor, now=NOW, notice=notice).number
+
+    results = race(app, backend, 20, publish)
+    assert results.count("绥民救通〔2026〕1号") == 1
+    assert all(isinstance(r, Conflict) and "已由他人发布" in r.message for r in results if isinstance(r, Conflict))
+    assert sum(isinstance(r, Conflict) for r in results) == 19
+    with app.app_context():
+        assert session.get(NoticeCounter, 2026).last_number == 1
+        assert _events("notice", "publish") == 1
+
+
+def test_a_close_out_from_a_stale_form_is_refused_with_the_current_version(committing_app):
+    app = committing_app
+    ids = _answered(app)
+    with app.app_context():
+        supervisor, rect = session.get(User, ids["supervisor"]), services.get_rectification(ids["rect"])
+        session.commit()  # the form is on screen while another supervisor closes the item out
+
+        def close_elsewhere():
+            services.close_out(actor=make_user("supervisor"), now=NOW, rect=services.get_rectification(ids["rect"]),
+                               evidence="11月27日复拨,接听规范", version=ids["version"])
+
+        in_new_session(app, close_elsewhere)
+        message = f"该整改已被他人更新（当前版本为{ids['version'] + 1}），请刷新后重试"
+        with pytest.raises(Conflict, match=re.escape(message)):
+            services.close_out(actor=supervisor, now=NOW, rect=rect, evidence="复拨正常", version=ids["version"])
+        session.rollback()
+        closed = services.get_rectification(ids["rect"])
+        assert closed.close_note == "11月27日复拨,接听规范" and closed.version == ids["version"] + 1
+        assert _events("rectification", "close_out") == 1
+
+
+def test_the_rectification_page_answers_a_stale_form_with_409_and_keeps_the_row(committing_app):
+    app = committing_app
+    ids = _answered(app)
+    client = app.test_client()
+    with app.app_context():
+        user = make_user("supervisor", password="Passw0rd!")
+        session.commit()
+        username = user.username
+        session.remove()
+    client.post("/accounts/login", data={"username": username, "password": "Passw0rd!"})
+    page = client.get(f"/spotchecks/rectifications/{ids['rect']}").get_data(as_text=True)
+    assert f'name="version" value="{ids["version"]}"' in page
+    in_new_session(app, lambda: services.return_rectification(
+        actor=session.get(User, ids["supervisor"]), now=NOW, rect=services.get_rectification(ids["rect"]),
+        reason="佐证不足"))
+    response = client.post(f"/spotchecks/rectifications/{ids['rect']}",
+                           data={"op": "close", "evidence": "复拨正常", "version": ids["version"]})
+    assert response.status_code == 409
+    assert f"该整改已被他人更新（当前版本为{ids['version'] + 1}），请刷新后重试" in response.get_data(as_text=True)
+    with app.app_context():
+        rect = services.get_rectification(ids["rect"])
+        assert (rect.state, rect.returned_count, rect.close_note) == ("returned", 1, "")
+        assert _events("rectification", "close_out") == 0
+
+
+@pytest.mark.pg_only
+def test_twenty_parallel_close_outs_and_returns_one_wins_and_counters_hold(committing_app, backend):
+    app = committing_app
+    ids = _answered(app)
+
+    def decide(index, ready) -> str:
+        supervisor, rect = session.get(User, ids["supervisor"]), services.get_rectification(ids["rect"])
+        ready()
+        if index % 2:
+            services.return_rectification(actor=supervisor, now=NOW, rect=rect, reason="佐证不足",
+                                          version=ids["version"])
+            return "returned"
+        services.close_out(actor=supervisor, now=NOW, rect=rect, evidence="复拨正常", version=ids["version"])
+        return "closed"
+
+    results = race(app, backend, 20, decide)
+    winners = [r for r in results if not isinstance(r, Conflict)]
+    assert len(winners) == 1, results
+    with app.app_context():
+        rect = services.get_rectification(ids["rect"])
+        assert rect.state == winners[0] and rect.version == ids["version"] + 1
+        assert rect.returned_count == (1 if winners[0] == "returned" else 0)
+        assert _events("rectification", "close_out") + _events("rectification", "return") == 1
