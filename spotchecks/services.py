@@ -937,6 +937,16 @@ def _summons_snapshot(s: Summons) -> dict:
             "leader": s.leader, "leader_title": s.leader_title}
 
 
+def _decide(summons: Summons, state: str) -> None:
+    """Move a proposal on with UPDATE … WHERE state = 'proposed': of two supervisors deciding at once,
+    the second changes nothing and is told so."""
+    claimed = session.execute(
+        update(Summons).where(Summons.id == summons.id, Summons.state == "proposed")
+        .values(state=state).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise Conflict("该约谈建议已由他人处理，请刷新后查看", code="stale_state")
+
+
 def confirm_summons(*, actor: User, now: datetime, summons: Summons, held_on: date | None, attendees: str,
                     outcome: str, leader: str = "") -> Summons:
     """A supervisor records the summons held: date, attendees and outcome."""
@@ -948,10 +958,13 @@ def confirm_summons(*, actor: User, now: datetime, summons: Summons, held_on: da
     if held_on > clock.to_local(now).date():
         raise SpotcheckError("约谈日期不能晚于今天(约谈后再登记)", field="held_on")
     before = _summons_snapshot(summons)
-    summons.attendees = _text(attendees, "参加人员", "attendees", required=True)
-    summons.outcome = _text(outcome, "约谈结果", "outcome", required=True)
-    if leader.strip():
-        summons.leader = _text(leader, "被约谈人", "leader", limit=50)
+    attendees = _text(attendees, "参加人员", "attendees", required=True)
+    outcome = _text(outcome, "约谈结果", "outcome", required=True)
+    leader = _text(leader, "被约谈人", "leader", limit=50)
+    _decide(summons, "held")
+    summons.attendees, summons.outcome = attendees, outcome
+    if leader:
+        summons.leader = leader
     summons.held_on, summons.state = held_on, "held"
     summons.decided_at, summons.decided_by_id = now, actor.id
     session.flush()
@@ -964,7 +977,9 @@ def dismiss_summons(*, actor: User, now: datetime, summons: Summons, reason: str
     if summons.state != "proposed":
         raise SpotcheckError(f"该约谈已处理({summons.state_label})")
     before = _summons_snapshot(summons)
-    summons.outcome = _text(reason, "不予约谈的理由", "reason", required=True)
+    reason = _text(reason, "不予约谈的理由", "reason", required=True)
+    _decide(summons, "dismissed")
+    summons.outcome = reason
     summons.state, summons.decided_at, summons.decided_by_id = "dismissed", now, actor.id
     session.flush()
     audit.record("dismiss", "summons", summons.id, actor=actor, now=now,

@@ -159,3 +159,28 @@ def test_twenty_parallel_close_outs_and_returns_one_wins_and_counters_hold(commi
         assert rect.state == winners[0] and rect.version == ids["version"] + 1
         assert rect.returned_count == (1 if winners[0] == "returned" else 0)
         assert _events("rectification", "close_out") + _events("rectification", "return") == 1
+
+
+def test_a_summons_decided_by_another_supervisor_meanwhile_is_not_decided_twice(committing_app):
+    app = committing_app
+
+    def propose() -> dict:
+        call = make_fault()  # its rectification is left unanswered, so a summons is proposed
+        summons = services.propose_summonses(now=at_local(2026, 12, 9, 9, 0))[0]
+        return {"summons": summons.id, "supervisor": call.supervisor_id}
+
+    ids = in_new_session(app, propose)
+    now = at_local(2026, 12, 10, 16, 0)
+    with app.app_context():
+        supervisor, summons = session.get(User, ids["supervisor"]), services.get_summons(ids["summons"])
+        session.commit()  # the proposal is on this supervisor's screen while another one dismisses it
+        in_new_session(app, lambda: services.dismiss_summons(
+            actor=session.get(User, ids["supervisor"]), now=now, summons=services.get_summons(ids["summons"]),
+            reason="单位已整改到位"))
+        with pytest.raises(Conflict, match="已由他人处理"):
+            services.confirm_summons(actor=supervisor, now=now, summons=summons, held_on=date(2026, 12, 10),
+                                     attendees="王局长", outcome="表态整改")
+        session.rollback()
+        decided = services.get_summons(ids["summons"])
+        assert (decided.state, decided.outcome, decided.attendees) == ("dismissed", "单位已整改到位", "")
+        assert _events("summons", "hold") == 0 and _events("summons", "dismiss") == 1
