@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
@@ -117,3 +119,28 @@ def test_twenty_parallel_saves_of_one_entry_one_is_saved_the_rest_told_and_none_
         entry = services.get_entry(entry_id)
         assert (entry.version, entry.answer, _version_count(entry_id)) == (2, f"第{saved[0]}人的口径。", 2)
         assert services.current_revision() == revision + 1
+
+
+@pytest.mark.pg_only
+def test_twenty_editors_saving_one_entry_over_http_one_is_saved_and_nineteen_get_409(committing_app):
+    """On SQLite the requests queue for the write lock; on PostgreSQL they overlap. Either way: no 500, no lost save."""
+    app = committing_app
+    entry_id = in_new_session(app, lambda: make_entry().id)
+    form = in_new_session(app, lambda: _form(services.get_entry(entry_id)) | {"version": "1"})
+    names = in_new_session(app, lambda: [make_user("kb_editor").username for _ in range(20)])
+    clients = [app.test_client() for _ in names]
+    for client, name in zip(clients, names):
+        assert client.post("/accounts/login", data={"username": name, "password": "Passw0rd!"}).status_code == 302
+    barrier = threading.Barrier(20)
+
+    def save(index: int) -> int:
+        barrier.wait(timeout=30)
+        return clients[index].post(f"/kb/{entry_id}/edit", data=form | {"answer": f"第{index}人的口径。"}).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        codes = list(pool.map(save, range(20)))
+    assert sorted(codes) == [302] + [409] * 19, codes
+    with app.app_context():
+        entry = services.get_entry(entry_id)
+        assert entry.version == 2 and _version_count(entry_id) == 2
+        session.remove()
