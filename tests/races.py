@@ -59,3 +59,21 @@ def in_new_session(app, work: Callable[[], Any]) -> Any:
             return result
         finally:
             session.remove()
+
+
+def http_race(app, usernames: list[str], send: Callable[[int, Any], Any]) -> list[Any]:
+    """Sign each user in on a client of their own, then call `send(index, client)` in as many threads at once.
+
+    Runs on both backends: on SQLite the requests queue for the write lock, on PostgreSQL they overlap.
+    """
+    clients = [app.test_client() for _ in usernames]
+    for client, name in zip(clients, usernames, strict=True):
+        assert client.post("/accounts/login", data={"username": name, "password": "Passw0rd!"}).status_code == 302
+    barrier = threading.Barrier(len(clients))
+
+    def run(index: int) -> Any:
+        barrier.wait(timeout=30)
+        return send(index, clients[index])
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        return list(pool.map(run, range(len(clients))))

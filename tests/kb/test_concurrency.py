@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +14,7 @@ from kb import services
 from kb.models import EntryVersion
 from tests.builders import make_user
 from tests.kb.builders import make_entry
-from tests.races import in_new_session, race
+from tests.races import http_race, in_new_session, race
 
 
 def _edit(entry_id: str, answer: str, *, actor=None, base_version=None):
@@ -128,17 +126,8 @@ def test_twenty_editors_saving_one_entry_over_http_one_is_saved_and_nineteen_get
     entry_id = in_new_session(app, lambda: make_entry().id)
     form = in_new_session(app, lambda: _form(services.get_entry(entry_id)) | {"version": "1"})
     names = in_new_session(app, lambda: [make_user("kb_editor").username for _ in range(20)])
-    clients = [app.test_client() for _ in names]
-    for client, name in zip(clients, names):
-        assert client.post("/accounts/login", data={"username": name, "password": "Passw0rd!"}).status_code == 302
-    barrier = threading.Barrier(20)
-
-    def save(index: int) -> int:
-        barrier.wait(timeout=30)
-        return clients[index].post(f"/kb/{entry_id}/edit", data=form | {"answer": f"第{index}人的口径。"}).status_code
-
-    with ThreadPoolExecutor(20) as pool:
-        codes = list(pool.map(save, range(20)))
+    codes = http_race(app, names, lambda index, client: client.post(
+        f"/kb/{entry_id}/edit", data=form | {"answer": f"第{index}人的口径。"}).status_code)
     assert sorted(codes) == [302] + [409] * 19, codes
     with app.app_context():
         entry = services.get_entry(entry_id)

@@ -15,7 +15,7 @@ from core.models import User
 from spotchecks import notices, services
 from spotchecks.models import Notice, NoticeCounter, Rectification
 from tests.builders import make_user
-from tests.races import in_new_session, race
+from tests.races import http_race, in_new_session, race
 from tests.spotchecks.builders import at_local, make_fault
 
 NOW = at_local(2026, 11, 27, 18, 30)
@@ -184,3 +184,33 @@ def test_a_summons_decided_by_another_supervisor_meanwhile_is_not_decided_twice(
         decided = services.get_summons(ids["summons"])
         assert (decided.state, decided.outcome, decided.attendees) == ("dismissed", "单位已整改到位", "")
         assert _events("summons", "hold") == 0 and _events("summons", "dismiss") == 1
+
+
+@pytest.mark.pg_only
+def test_twenty_supervisors_publishing_one_notice_over_http_take_one_number(committing_app):
+    app = committing_app
+    ids = _draft(app)
+    form = in_new_session(app, lambda: {"op": "publish", **{name: getattr(notices.get_notice(ids["notice"]), name)
+                                                           for name in ("title", "recipients", "body")}})
+    names = in_new_session(app, lambda: [make_user("supervisor").username for _ in range(20)])
+    codes = http_race(app, names, lambda _index, client: client.post(
+        f"/spotchecks/notices/{ids['notice']}", data=form).status_code)
+    assert sorted(codes) == [302] + [409] * 19, codes
+    with app.app_context():
+        assert session.get(NoticeCounter, 2026).last_number == 1 and _events("notice", "publish") == 1
+        assert notices.get_notice(ids["notice"]).number == "绥民救通〔2026〕1号"
+
+
+@pytest.mark.pg_only
+def test_twenty_supervisors_closing_out_one_rectification_over_http_record_one_close_out(committing_app):
+    app = committing_app
+    ids = _answered(app)
+    names = in_new_session(app, lambda: [make_user("supervisor").username for _ in range(20)])
+    codes = http_race(app, names, lambda index, client: client.post(
+        f"/spotchecks/rectifications/{ids['rect']}",
+        data={"op": "close", "evidence": f"第{index}人复拨正常", "version": ids["version"]}).status_code)
+    assert sorted(codes) == [302] + [409] * 19, codes
+    with app.app_context():
+        rect = services.get_rectification(ids["rect"])
+        assert rect.state == "closed" and rect.version == ids["version"] + 1
+        assert _events("rectification", "close_out") == 1
