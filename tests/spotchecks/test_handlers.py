@@ -329,3 +329,21 @@ def test_home_page_shows_the_days_checks_and_the_units_rectifications(client, lo
     login("supervisor")
     with clock.freeze(at_local(2026, 11, 23, 10, 0)):
         assert "今日热线抽查" in body(client.get("/"))
+
+
+def test_a_stale_rectification_answer_gets_409_and_keeps_the_typed_text(client, login, db):
+    item = _fault(db)
+    rect = db.execute(select(Rectification)).scalar_one()
+    login("caseworker", unit_id=item.hotline.unit_id)
+    started_from = rect.version
+    services.edit_rectification(actor=item.supervisor, now=clock.now(), rect=rect, responsible_person="李站长",
+                                measure="落实专人值守", deadline=None, version=started_from)
+    db.commit()
+    response = client.post(f"/spotchecks/rectifications/{rect.id}", data={
+        "op": "answer", "response": "已安排专人值守", "evidence": "排班表", "version": started_from})
+    page = body(response)
+    assert response.status_code == 409
+    assert f"该整改已被他人更新（当前版本为{started_from + 1}），请刷新后重试" in page
+    assert "已安排专人值守</textarea>" in page and f'name="version" value="{started_from + 1}"' in page
+    db.expire_all()
+    assert (db.get(Rectification, rect.id).state, db.get(Rectification, rect.id).response) == ("open", "")
