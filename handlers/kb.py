@@ -80,30 +80,47 @@ def _form_data() -> dict:
             "status": form.get("status", "draft"), "review_date": form.get("review_date", "")}
 
 
-def _editor_page(entry=None, data=None, preview=None, status=200):
+def _editor_page(entry=None, data=None, preview=None, status=200, version=None, conflict=None):
+    """The editor; `version` is the one the form started from, sent back with every save."""
     if data is None:
         data = entry.as_data() if entry else {"status": "draft", "level": "国家", "similar": [], "keywords": [],
                                               "policy_basis": []}
     states = services.parameter_states(clock.today_local())
     return render_template("kb/edit.html", entry=entry, data=data, preview=preview, categories=CATEGORIES,
-                           levels=LEVELS, statuses=STATUSES, params=states,
-                           render=lambda text: services.render(text, states)), status
+                           levels=LEVELS, statuses=STATUSES, params=states, note=request.form.get("note", ""),
+                           version=version if version is not None else (entry.version if entry else None),
+                           conflict=conflict, render=lambda text: services.render(text, states)), status
+
+
+def _started_from() -> int:
+    raw = request.form.get("version", "").strip()
+    if not raw.isdigit():
+        raise services.KbError("页面缺少版本号，请刷新页面后重新编辑", status=400, field="version")
+    return int(raw)
 
 
 def _edit(entry=None):
     if request.method == "GET":
         return _editor_page(entry)
     raw = _form_data()
+    started_from = None
     if entry is not None:
         raw["id"] = entry.id
     try:
+        started_from = _started_from() if entry is not None else None
         if request.form.get("op") == "preview":
-            return _editor_page(entry, services.clean_entry(raw), preview=True)
+            return _editor_page(entry, services.clean_entry(raw), preview=True, version=started_from)
         saved, changed = services.save_entry(actor=actor(), now=now(), data=raw, note=request.form.get("note", ""),
-                                             create_only=entry is None)
+                                             create_only=entry is None, base_version=started_from)
+    except services.StaleEntry as err:
+        # Nothing was written: show what the others changed, and keep what this person typed.
+        db.session.rollback()
+        flash(err.message, "error")
+        return _editor_page(entry, raw, status=409, version=entry.version,
+                            conflict=services.changes_since(entry, err.started_from))
     except DomainError as err:
         flash(err.message, "error")
-        return _editor_page(entry, raw, status=422)
+        return _editor_page(entry, raw, status=400 if err.status == 400 else 422, version=started_from)
     flash(f"已保存为第{saved.version}版" if changed else "内容没有变化,未生成新版本", "success" if changed else "info")
     return redirect(url_for("kb.entry", entry_id=saved.id))
 

@@ -354,26 +354,29 @@ def rectification(rect_id: int):
     if request.method == "GET":
         return page()
     op = request.form.get("op", "")
+    # The version the form started from: a form older than the row gets 409 and changes nothing.
+    version = request.form.get("version", "")
     try:
         if op == "answer":
             services.answer_rectification(actor=actor(), now=now(), rect=rect, response=request.form.get("response", ""),
                                           evidence=request.form.get("evidence", ""),
-                                          attachment_ref=request.form.get("attachment_ref", ""))
+                                          attachment_ref=request.form.get("attachment_ref", ""), version=version)
             flash("已报送整改情况,等待督查人员核验", "success")
         elif op in ("close", "return", "edit") and not current_user.has_role(*SUPERVISORS):
             abort(403)
         elif op == "close":
             services.close_out(actor=actor(), now=now(), rect=rect, evidence=request.form.get("evidence", ""),
-                               attachment_ref=request.form.get("attachment_ref", ""))
+                               attachment_ref=request.form.get("attachment_ref", ""), version=version)
             flash(f"整改事项{rect.code}已销号", "success")
         elif op == "return":
-            services.return_rectification(actor=actor(), now=now(), rect=rect, reason=request.form.get("reason", ""))
+            services.return_rectification(actor=actor(), now=now(), rect=rect, reason=request.form.get("reason", ""),
+                                          version=version)
             flash("已退回,请单位重新整改", "success")
         elif op == "edit":
             services.edit_rectification(actor=actor(), now=now(), rect=rect,
                                         responsible_person=request.form.get("responsible_person", ""),
                                         measure=request.form.get("measure", ""),
-                                        deadline=_date_arg(request.form.get("deadline"), "整改期限"))
+                                        deadline=_date_arg(request.form.get("deadline"), "整改期限"), version=version)
             flash("已保存整改要求", "success")
         else:
             raise services.SpotcheckError("未知操作")

@@ -50,6 +50,10 @@ bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 api_bp = Blueprint("tickets_api", __name__, url_prefix="/api/v1")
 
 PAGE_SIZE = 50
+#: The ticket board and its export, and the metrics (page, workbook, API): the roles the navigation shows
+#: the 工单 and 统计 pages to, so no role reaches data through a URL its pages do not offer.
+BOARD_ROLES = ("operator", "supervisor")
+METRICS_ROLES = ("supervisor",)
 
 
 def _uploads() -> Path:
@@ -208,7 +212,7 @@ def _board_filter(args) -> services.BoardFilter:
 
 
 @bp.route("/")
-@roles_required("operator", "supervisor")
+@roles_required(*BOARD_ROLES)
 def board():
     try:
         flt = _board_filter(request.args)
@@ -224,7 +228,7 @@ def board():
 
 @bp.route("/export.xlsx")
 @writes
-@roles_required("operator", "supervisor")
+@roles_required(*BOARD_ROLES)
 @refusals
 def board_export():
     tickets = services.export_tickets(actor=actor(), now=now(), flt=_board_filter(request.args))
@@ -296,8 +300,12 @@ def _ticket_page(ticket, status: int = 200):
 
 
 def _refused_on_page(err: DomainError, ticket_id: int):
-    """The ticket page again, as it now stands, with the refusal's message and status."""
-    return _failed(err, lambda: _ticket_page(services.get_ticket(ticket_id), err.status)[0])
+    """The ticket page again, as it now stands, with the refusal's message and status; only the error
+    page for someone who may not see the ticket (a co-handler whose task is over)."""
+    ticket = services.get_ticket(ticket_id)
+    if not services.can_view(actor(), ticket):
+        return _failed(err)
+    return _failed(err, lambda: _ticket_page(ticket, err.status)[0])
 
 
 @bp.route("/<int:ticket_id>")
@@ -366,7 +374,7 @@ def _metrics_range(args) -> tuple[date, date]:
 
 
 @bp.route("/metrics")
-@roles_required("supervisor")
+@roles_required(*METRICS_ROLES)
 @refusals
 def metrics_page():
     start, end = _metrics_range(request.args)
@@ -381,7 +389,7 @@ def metrics_page():
 
 @bp.route("/metrics.xlsx")
 @writes
-@roles_required("supervisor")
+@roles_required(*METRICS_ROLES)
 @refusals
 def metrics_export():
     start, end = _metrics_range(request.args)
@@ -615,7 +623,7 @@ def api_suggestions():
 
 
 @api_bp.route("/metrics")
-@roles_required("operator", "supervisor")
+@roles_required(*METRICS_ROLES)
 @refusals
 def api_metrics():
     start, end = _metrics_range(request.args)

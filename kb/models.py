@@ -10,6 +10,7 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base
+from core.models import User
 
 CATEGORIES = (
     "最低生活保障", "特困人员救助供养", "低保边缘与低收入人口", "临时救助", "医疗救助", "教育救助", "住房救助",
@@ -98,6 +99,7 @@ class EntryVersion(Base):
     created_at: Mapped[datetime]
 
     entry: Mapped[Entry] = relationship(back_populates="versions")
+    actor: Mapped[User | None] = relationship()
 
     __table_args__ = (UniqueConstraint("entry_id", "number"),)
 

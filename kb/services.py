@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from audit import services as audit
 from core.db import session
-from core.errors import DomainError, NotFound
+from core.errors import Conflict, DomainError, NotFound
 from core.models import User
 from kb.models import (
     CATEGORIES,
@@ -39,6 +42,17 @@ LIMITS = {"question": 300, "answer": 2000, "detail": 20000, "handling_unit": 300
 
 class KbError(DomainError):
     pass
+
+
+class StaleEntry(Conflict):
+    """A save from a form that started at an older version: nothing is written, and the editor is shown
+    the entry as it is now and what changed since the version the form started from."""
+
+    def __init__(self, entry: Entry, started_from: int):
+        super().__init__(f"条目{entry.id}已被他人修改为第{entry.version}版（您从第{started_from}版开始编辑），"
+                         "本次未保存。请对照下方他人的改动，在表单中调整后再保存；您填写的内容仍在表单中",
+                         code="stale_version")
+        self.entry_id, self.version, self.started_from = entry.id, entry.version, started_from
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -155,26 +169,44 @@ def _apply(entry: Entry, data: dict[str, Any]) -> None:
 
 
 def bump_revision(now: datetime) -> int:
-    """Count a KB change; search indexes compare this number with the one they were built from."""
-    row = session.execute(select(KbRevision).where(KbRevision.id == 1).with_for_update()).scalar_one_or_none()
-    if row is None:
-        row = KbRevision(id=1, revision=0, changed_at=now)
-        session.add(row)
-    row.revision += 1
-    row.changed_at = now
-    session.flush()
-    return row.revision
+    """Count a KB change (UPDATE … SET revision = revision + 1); search indexes compare this number with
+    the one they were built from."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(KbRevision).values(id=1, revision=1, changed_at=now).on_conflict_do_update(
+        index_elements=["id"], set_={"revision": KbRevision.revision + 1, "changed_at": now})
+    revision = session.execute(stmt.returning(KbRevision.revision)).scalar_one()
+    cached = session.identity_map.get(session.identity_key(KbRevision, 1))
+    if cached is not None:
+        session.expire(cached)
+    return revision
 
 
 def current_revision() -> int:
-    row = session.get(KbRevision, 1)
-    return row.revision if row else 0
+    return session.execute(select(KbRevision.revision).where(KbRevision.id == 1)).scalar_one_or_none() or 0
+
+
+def _claim(entry: Entry, expected: int) -> None:
+    """Take the entry's next version number if it is still at `expected` (UPDATE … WHERE version = :v).
+
+    The UPDATE holds the row until commit, and a second editor's UPDATE re-checks the condition after
+    the first commits (PostgreSQL), so each version number is written once and no save is lost.
+    """
+    claimed = session.execute(
+        update(Entry).where(Entry.id == entry.id, Entry.version == expected)
+        .values(version=Entry.version + 1).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        session.refresh(entry)
+        raise StaleEntry(entry, expected)
+    set_committed_value(entry, "version", expected + 1)
 
 
 def save_entry(*, actor: User | None, now: datetime, data: dict[str, Any], note: str,
-               bundle_hash: str | None = None, create_only: bool = False) -> tuple[Entry, bool]:
+               bundle_hash: str | None = None, create_only: bool = False,
+               base_version: int | None = None) -> tuple[Entry, bool]:
     """Create or change an entry. A change makes a new version (who, when, why); no change makes nothing.
 
+    `base_version` is the version an editor's form started from (None: the one loaded here); a change
+    to an entry that has moved on since raises StaleEntry and writes nothing.
     Returns the entry and whether a new version was written.
     """
     note = _text(note)
@@ -185,8 +217,7 @@ def save_entry(*, actor: User | None, now: datetime, data: dict[str, Any], note:
     if entry is not None and create_only:
         raise KbError(f"编号已存在:{data['id']}", field="id")
     if entry is None:
-        entry = Entry(id=data["id"], version=0, created_at=now, updated_at=now, bundle_hash="")
-        session.add(entry)
+        entry = Entry(id=data["id"], version=1, created_at=now, bundle_hash="")
         before: dict[str, Any] = {}
     else:
         before = entry.as_data()
@@ -194,11 +225,16 @@ def save_entry(*, actor: User | None, now: datetime, data: dict[str, Any], note:
             if bundle_hash is not None:
                 entry.bundle_hash = bundle_hash
             return entry, False
+        started_from = entry.version if base_version is None else base_version
+        if started_from != entry.version:
+            raise StaleEntry(entry, started_from)
+        _claim(entry, started_from)
     _apply(entry, data)
-    entry.version += 1
     entry.updated_at = now
     if bundle_hash is not None:
         entry.bundle_hash = bundle_hash
+    if not before:
+        _insert(entry)
     session.add(EntryVersion(entry=entry, number=entry.version, data_json=canonical(data), note=note[:500],
                              actor_id=getattr(actor, "id", None), actor_name=getattr(actor, "username", "") or "system",
                              created_at=now))
@@ -207,6 +243,16 @@ def save_entry(*, actor: User | None, now: datetime, data: dict[str, Any], note:
                  changes={**audit.diff(before, data), "version": entry.version, "note": note})
     bump_revision(now)
     return entry, True
+
+
+def _insert(entry: Entry) -> None:
+    """Add a new entry; of two editors creating the same id at once, the second is told it exists."""
+    try:
+        with session.begin_nested():
+            session.add(entry)
+            session.flush()
+    except IntegrityError:
+        raise KbError(f"编号已存在:{entry.id}", field="id") from None
 
 
 def set_status(*, actor: User, now: datetime, entry: Entry, status: str, note: str) -> Entry:
@@ -267,6 +313,23 @@ def version_diff(old: dict[str, Any], new: dict[str, Any]) -> list[FieldDiff]:
                 parts.append(f"<ins>{escape(b[j1:j2])}</ins>")
         out.append(FieldDiff(field, FIELD_LABELS[field], "".join(parts).replace("\n", "<br>")))
     return out
+
+
+@dataclass(frozen=True)
+class ChangesSince:
+    """What others saved to an entry after the version an editor's form started from."""
+
+    started_from: int
+    versions: list[EntryVersion]
+    diffs: list[FieldDiff]
+
+
+def changes_since(entry: Entry, started_from: int) -> ChangesSince:
+    """The versions saved after `started_from` (who, when, why) and one diff from it to the entry as it is now."""
+    base = next((v for v in entry.versions if v.number == started_from), None)
+    newer = [v for v in entry.versions if v.number > started_from]
+    current = json.loads(canonical(entry.as_data()))  # the shape versions are stored in
+    return ChangesSince(started_from, newer, version_diff(base.data if base else {}, current))
 
 
 def entries(*, status: str | None = None, category: str | None = None) -> list[Entry]:

@@ -273,6 +273,9 @@ class Rectification(HasFaults, Base):
     #: Set once by the overdue job.
     overdue_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    #: Optimistic lock: every change by a person is UPDATE … SET version = version + 1 WHERE version = the
+    #: version their form started from, so a stale form changes nothing.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     call: Mapped[MysteryCall] = relationship()
     hotline: Mapped[Hotline] = relationship()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from audit import services as audit
@@ -215,6 +215,21 @@ def _next_number(year: int) -> int:
     return session.execute(stmt.returning(NoticeCounter.last_number)).scalar_one()
 
 
+def _claim(notice: Notice, *, actor: User, now: datetime) -> None:
+    """Mark the draft published with UPDATE … WHERE status = 'draft', before any number is taken.
+
+    Of two publishers the second waits on the row and then matches nothing (PostgreSQL re-checks the
+    condition on the committed row), so it takes no number and is told who was first.
+    """
+    claimed = session.execute(
+        update(Notice).where(Notice.id == notice.id, Notice.status == "draft")
+        .values(status="published", published_at=now, published_by_id=actor.id, updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        number = session.execute(select(Notice.number).where(Notice.id == notice.id)).scalar_one_or_none()
+        raise Conflict(f"该通报已由他人发布（{number or '文号生成中'}），无需重复发布；请刷新页面查看", code="published")
+
+
 def publish(*, actor: User, now: datetime, notice: Notice, title: str = "", recipients: str = "",
             body: str = "") -> Notice:
     """Number and freeze a draft; given a `body`, the text as edited on the screen is saved first and published."""
@@ -224,9 +239,10 @@ def publish(*, actor: User, now: datetime, notice: Notice, title: str = "", reci
         update_notice(actor=actor, now=now, notice=notice, title=title, recipients=recipients, body=body)
     if not notice.body.strip() or not notice.title.strip():
         raise NoticeError("标题和正文不能为空")
+    before = _snapshot(notice)
+    _claim(notice, actor=actor, now=now)
     year = clock.to_local(now).year
     sequence = _next_number(year)
-    before = _snapshot(notice)
     notice.year, notice.sequence = year, sequence
     notice.number = f"{setting('SPOTCHECK_NOTICE_PREFIX')}〔{year}〕{sequence}号"
     notice.status, notice.published_at, notice.published_by_id = "published", now, actor.id

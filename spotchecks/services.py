@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 
 import yaml
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from audit import services as audit
 from core import clock
@@ -694,20 +695,56 @@ def _rect_snapshot(rect: Rectification) -> dict:
     return {"state": rect.state, "response": rect.response, "evidence": rect.evidence,
             "attachment_ref": rect.attachment_ref, "return_reason": rect.return_reason,
             "close_note": rect.close_note, "responsible_person": rect.responsible_person, "measure": rect.measure,
-            "deadline_at": rect.deadline_at}
+            "deadline_at": rect.deadline_at, "version": rect.version}
+
+
+def _stale(rect: Rectification) -> Conflict:
+    current = session.execute(select(Rectification.version).where(Rectification.id == rect.id)).scalar_one()
+    return Conflict(f"该整改已被他人更新（当前版本为{current}），请刷新后重试", code="stale_version")
+
+
+def _expected_version(rect: Rectification, version: Any) -> int:
+    """The version the form started from (None: the one loaded); a stale one is refused at once."""
+    if version is None:
+        return rect.version
+    if not str(version).strip().isdigit():
+        raise SpotcheckError("缺少或无效的版本号，请刷新页面后重试", code="version_required", status=400,
+                             field="version")
+    expected = int(str(version).strip())
+    if expected != rect.version:
+        raise _stale(rect)
+    return expected
+
+
+def _claim(rect: Rectification, expected: int) -> None:
+    """Take the next version if the row is still at `expected`; call it before changing anything.
+
+    UPDATE … SET version = version + 1 WHERE version = :v takes the row lock, and on PostgreSQL a
+    second writer re-checks the condition after the first commits, so only one of them goes on; what
+    was loaded at that version is then still current.
+    """
+    claimed = session.execute(
+        update(Rectification).where(Rectification.id == rect.id, Rectification.version == expected)
+        .values(version=Rectification.version + 1).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise _stale(rect)
+    set_committed_value(rect, "version", expected + 1)
 
 
 def answer_rectification(*, actor: User, now: datetime, rect: Rectification, response: str, evidence: str,
-                         attachment_ref: str = "") -> Rectification:
+                         attachment_ref: str = "", version: Any = None) -> Rectification:
     """The unit reports what it did, with evidence; the item then waits for a supervisor's check."""
     if not can_answer(actor, rect):
         raise Forbidden("只有该单位(或其上级民政局)的承办人员可以报送整改情况")
+    expected = _expected_version(rect, version)
     if rect.state not in RECTIFICATION_PENDING:
         raise SpotcheckError(f"整改事项当前为“{rect.state_label}”,不能再报送")
+    response = _text(response, "整改情况", "response", required=True)
+    evidence = _text(evidence, "佐证材料说明", "evidence", required=True)
+    attachment_ref = _text(attachment_ref, "附件编号", "attachment_ref", limit=200)
     before = _rect_snapshot(rect)
-    rect.response = _text(response, "整改情况", "response", required=True)
-    rect.evidence = _text(evidence, "佐证材料说明", "evidence", required=True)
-    rect.attachment_ref = _text(attachment_ref, "附件编号", "attachment_ref", limit=200)
+    _claim(rect, expected)
+    rect.response, rect.evidence, rect.attachment_ref = response, evidence, attachment_ref
     rect.state, rect.answered_at, rect.answered_by_id = "answered", now, actor.id
     session.flush()
     audit.record("answer", "rectification", rect.id, actor=actor, now=now, changes=audit.diff(before, _rect_snapshot(rect)))
@@ -715,18 +752,21 @@ def answer_rectification(*, actor: User, now: datetime, rect: Rectification, res
 
 
 def close_out(*, actor: User, now: datetime, rect: Rectification, evidence: str,
-              attachment_ref: str = "") -> Rectification:
+              attachment_ref: str = "", version: Any = None) -> Rectification:
     """销号: a supervisor verified the fix; the verification and its evidence are required."""
     _require_supervisor(actor, "销号")
+    expected = _expected_version(rect, version)
     if rect.state == "closed":
         raise SpotcheckError("该整改事项已销号")
     if rect.state != "answered" or not rect.evidence.strip():
         raise SpotcheckError("单位尚未报送整改情况和佐证材料,不能销号")
     note = _text(evidence, "核验情况及佐证", "evidence", required=True)
+    attachment_ref = _text(attachment_ref, "附件编号", "attachment_ref", limit=200)
     before = _rect_snapshot(rect)
+    _claim(rect, expected)
     rect.close_note = note
-    if attachment_ref.strip():
-        rect.attachment_ref = _text(attachment_ref, "附件编号", "attachment_ref", limit=200)
+    if attachment_ref:
+        rect.attachment_ref = attachment_ref
     rect.state, rect.closed_at, rect.closed_by_id = "closed", now, actor.id
     session.flush()
     audit.record("close_out", "rectification", rect.id, actor=actor, now=now,
@@ -734,14 +774,18 @@ def close_out(*, actor: User, now: datetime, rect: Rectification, evidence: str,
     return rect
 
 
-def return_rectification(*, actor: User, now: datetime, rect: Rectification, reason: str) -> Rectification:
+def return_rectification(*, actor: User, now: datetime, rect: Rectification, reason: str,
+                         version: Any = None) -> Rectification:
     _require_supervisor(actor, "退回整改")
+    expected = _expected_version(rect, version)
     if rect.state != "answered":
         raise SpotcheckError("只有待核验的整改事项可以退回")
+    reason = _text(reason, "退回原因", "reason", required=True)
     before = _rect_snapshot(rect)
-    rect.return_reason = _text(reason, "退回原因", "reason", required=True)
+    _claim(rect, expected)
+    rect.return_reason = reason
     rect.state = "returned"
-    rect.returned_count += 1
+    rect.returned_count = Rectification.returned_count + 1
     session.flush()
     audit.record("return", "rectification", rect.id, actor=actor, now=now,
                  changes=audit.diff(before, _rect_snapshot(rect)))
@@ -749,25 +793,31 @@ def return_rectification(*, actor: User, now: datetime, rect: Rectification, rea
 
 
 def edit_rectification(*, actor: User, now: datetime, rect: Rectification, responsible_person: str, measure: str,
-                       deadline: date | None) -> Rectification:
+                       deadline: date | None, version: Any = None) -> Rectification:
     """A supervisor adjusts the responsible person, the required measure or the deadline."""
     _require_supervisor(actor, "修改整改要求")
+    expected = _expected_version(rect, version)
     if rect.state == "closed":
         raise SpotcheckError("已销号的整改事项不能修改")
     before = _rect_snapshot(rect)
-    rect.responsible_person = _text(responsible_person, "责任人", "responsible_person", required=True, limit=50)
-    rect.measure = _text(measure, "整改措施", "measure", required=True)
+    after = {**before, "responsible_person": _text(responsible_person, "责任人", "responsible_person",
+                                                   required=True, limit=50),
+             "measure": _text(measure, "整改措施", "measure", required=True)}
     if deadline is not None:
         new_deadline = clock.local_to_utc(datetime.combine(deadline + timedelta(days=1), time()))
         if new_deadline != rect.deadline_at:
             if new_deadline < now:
                 raise SpotcheckError("整改期限不能早于今天", field="deadline")
-            rect.deadline_at = new_deadline
-            rect.overdue_at = None
+            after["deadline_at"] = new_deadline
+    if not audit.diff(before, after)["after"]:
+        return rect
+    _claim(rect, expected)
+    rect.responsible_person, rect.measure = after["responsible_person"], after["measure"]
+    if after["deadline_at"] != rect.deadline_at:
+        rect.deadline_at, rect.overdue_at = after["deadline_at"], None
     session.flush()
-    changes = audit.diff(before, _rect_snapshot(rect))
-    if changes["after"]:
-        audit.record("update", "rectification", rect.id, actor=actor, now=now, changes=changes)
+    audit.record("update", "rectification", rect.id, actor=actor, now=now,
+                 changes=audit.diff(before, _rect_snapshot(rect)))
     return rect
 
 
@@ -887,6 +937,16 @@ def _summons_snapshot(s: Summons) -> dict:
             "leader": s.leader, "leader_title": s.leader_title}
 
 
+def _decide(summons: Summons, state: str) -> None:
+    """Move a proposal on with UPDATE … WHERE state = 'proposed': of two supervisors deciding at once,
+    the second changes nothing and is told so."""
+    claimed = session.execute(
+        update(Summons).where(Summons.id == summons.id, Summons.state == "proposed")
+        .values(state=state).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise Conflict("该约谈建议已由他人处理，请刷新后查看", code="stale_state")
+
+
 def confirm_summons(*, actor: User, now: datetime, summons: Summons, held_on: date | None, attendees: str,
                     outcome: str, leader: str = "") -> Summons:
     """A supervisor records the summons held: date, attendees and outcome."""
@@ -898,10 +958,13 @@ def confirm_summons(*, actor: User, now: datetime, summons: Summons, held_on: da
     if held_on > clock.to_local(now).date():
         raise SpotcheckError("约谈日期不能晚于今天(约谈后再登记)", field="held_on")
     before = _summons_snapshot(summons)
-    summons.attendees = _text(attendees, "参加人员", "attendees", required=True)
-    summons.outcome = _text(outcome, "约谈结果", "outcome", required=True)
-    if leader.strip():
-        summons.leader = _text(leader, "被约谈人", "leader", limit=50)
+    attendees = _text(attendees, "参加人员", "attendees", required=True)
+    outcome = _text(outcome, "约谈结果", "outcome", required=True)
+    leader = _text(leader, "被约谈人", "leader", limit=50)
+    _decide(summons, "held")
+    summons.attendees, summons.outcome = attendees, outcome
+    if leader:
+        summons.leader = leader
     summons.held_on, summons.state = held_on, "held"
     summons.decided_at, summons.decided_by_id = now, actor.id
     session.flush()
@@ -914,7 +977,9 @@ def dismiss_summons(*, actor: User, now: datetime, summons: Summons, reason: str
     if summons.state != "proposed":
         raise SpotcheckError(f"该约谈已处理({summons.state_label})")
     before = _summons_snapshot(summons)
-    summons.outcome = _text(reason, "不予约谈的理由", "reason", required=True)
+    reason = _text(reason, "不予约谈的理由", "reason", required=True)
+    _decide(summons, "dismissed")
+    summons.outcome = reason
     summons.state, summons.decided_at, summons.decided_by_id = "dismissed", now, actor.id
     session.flush()
     audit.record("dismiss", "summons", summons.id, actor=actor, now=now,

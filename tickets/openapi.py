@@ -231,7 +231,7 @@ def document(server: str = "") -> dict[str, Any]:
             {"name": "township_id", "in": "query", "schema": {"type": "integer"}},
             {"name": "topic", "in": "query", "schema": {"type": "string"}}],
             "responses": {"200": _json({"type": "object"}), **_errors("401", "403")}}},
-        "/metrics": {"get": {"summary": "统计:在线答复率(按日、按周)、工单、时限、满意度、按单位和人员", "tags": ["metrics"],
+        "/metrics": {"get": {"summary": "统计:在线答复率(按日、按周)、工单、时限、满意度、按单位和人员（督查人员、管理员）", "tags": ["metrics"],
                              "parameters": [
                                  {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"},
                                   "description": "北京时间日期,含;默认为to前29天"},

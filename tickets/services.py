@@ -18,7 +18,7 @@ from functools import wraps
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -268,11 +268,14 @@ def is_unit_staff(user: User | None, unit_id: int | None) -> bool:
 
 
 def can_view(user: User | None, ticket: Ticket) -> bool:
+    """The desk, the first owner, and a co-handling unit while its task is open: once the task is done
+    or withdrawn the unit's part is over and the citizen's case is no longer its business."""
     if user is None:
         return False
     if user.has_role("operator", "supervisor") or ticket.first_owner_id == user.id:
         return True
-    return any(t.assignee_id == user.id or is_unit_staff(user, t.unit_id) for t in ticket.tasks)
+    return any(t.state == "open" and (t.assignee_id == user.id or is_unit_staff(user, t.unit_id))
+               for t in ticket.tasks)
 
 
 def sees_full_numbers(user: User | None, ticket: Ticket | None = None) -> bool:
@@ -1036,7 +1039,7 @@ def reopen(*, actor: User, now: datetime, ticket: Ticket, version: Any, reason: 
         raise TicketError("只有回访不满意的工单才能重新办理", code="illegal_transition")
     reason = _text(reason, "重新办理原因", "reason")
     policy = policy_for(ticket.kind, ticket.urgency)
-    ticket.state, ticket.reopen_count = "in_progress", ticket.reopen_count + 1
+    ticket.state, ticket.reopen_count = "in_progress", Ticket.reopen_count + 1
     ticket.closed_at = ticket.callback_at = ticket.callback_due_at = ticket.satisfaction = None
     ticket.closure_due_at = (calendar or load_calendar()).add_working_days(now, policy.closure_working_days)
     ticket.closure_started_at = now
@@ -1054,8 +1057,9 @@ def escalate(*, actor: User, now: datetime, ticket: Ticket, version: Any, note: 
     _require_role(actor, "supervisor", action="督办")
     before = _check(ticket, "escalate", version)
     note = _text(note, "督办意见", "note", required=True)
-    ticket.escalation_count += 1
+    ticket.escalation_count = Ticket.escalation_count + 1
     ticket.escalated_at = now
+    _save(ticket, now)
     _record(ticket, "escalate", actor=actor, now=now, before=before, note=note,
             data={"count": ticket.escalation_count})
     notify([ticket.first_owner_id], ticket, "escalated", f"督办:{ticket.number},{note[:80]}", actor=actor, now=now)
@@ -1312,18 +1316,19 @@ def unread_count(user: User) -> int:
 
 
 def mark_read(*, actor: User, now: datetime, notification_id: int | None = None) -> int:
-    """Mark one (or all) of one's own unread notifications read, each audited; returns how many changed."""
-    query = select(Notification).where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+    """Mark one (or all) of one's own unread notifications read: one conditional UPDATE and one audit
+    event, so a second click at the same moment changes and records nothing. Returns how many changed."""
+    stmt = update(Notification).where(Notification.user_id == actor.id, Notification.read_at.is_(None))
     if notification_id is not None:
-        query = query.where(Notification.id == notification_id)
-    unread = session.execute(query.order_by(Notification.id)).scalars().all()
-    for n in unread:
-        n.read_at = now
-    session.flush()
-    for n in unread:
-        audit.record("read", "notification", n.id, actor=actor, now=now,
+        stmt = stmt.where(Notification.id == notification_id)
+    ids = sorted(session.execute(stmt.values(read_at=now).returning(Notification.id)).scalars())
+    if notification_id is not None and ids:
+        audit.record("read", "notification", notification_id, actor=actor, now=now,
                      changes=audit.diff({"read_at": None}, {"read_at": now}))
-    return len(unread)
+    elif ids:
+        audit.record("read_all", "notification", "", actor=actor, now=now,
+                     changes={"read_at": now, "count": len(ids), "ids": ids})
+    return len(ids)
 
 
 def state_label(state: str) -> str:

@@ -28,7 +28,7 @@ def test_editor_saves_a_change_with_note(client, login, db):
     payload = {k: v for k, v in data.items() if not isinstance(v, list)}
     payload |= {"similar": "\n".join(data["similar"]), "keywords": "\n".join(data["keywords"]),
                 "policy_basis": "\n".join(f"{b['name']}|{b['number']}|{b['article']}" for b in data["policy_basis"]),
-                "answer": "修改后的答复口径。请到乡镇申请。", "note": "测试修改", "op": "save"}
+                "answer": "修改后的答复口径。请到乡镇申请。", "note": "测试修改", "op": "save", "version": entry.version}
     response = client.post("/kb/Q003/edit", data=payload)
     assert response.status_code == 302
     db.expire_all()

@@ -194,7 +194,7 @@ def test_the_units_caseworker_answers_and_another_unit_cannot_see_it(client, log
     login("caseworker", unit_id=item.hotline.unit_id)
     assert rect.code in body(client.get("/spotchecks/rectifications"))
     response = client.post(f"/spotchecks/rectifications/{rect.id}", data={
-        "op": "answer", "response": "已调整值班", "evidence": "值班表"})
+        "op": "answer", "response": "已调整值班", "evidence": "值班表", "version": rect.version})
     assert response.status_code == 302
     refused = client.post(f"/spotchecks/rectifications/{rect.id}", data={"op": "close", "evidence": "x"})
     assert refused.status_code == 403
@@ -208,7 +208,7 @@ def test_close_out_without_evidence_is_refused_on_the_page(client, login, db):
     rect.state, rect.response, rect.evidence = "answered", "已整改", "值班表"
     db.commit()
     login("supervisor")
-    response = client.post(f"/spotchecks/rectifications/{rect.id}", data={"op": "close", "evidence": ""})
+    response = client.post(f"/spotchecks/rectifications/{rect.id}", data={"op": "close", "evidence": "", "version": rect.version})
     assert response.status_code == 422 and "核验情况及佐证" in body(response)
     db.expire_all()
     assert db.get(Rectification, rect.id).state == "answered"
@@ -329,3 +329,21 @@ def test_home_page_shows_the_days_checks_and_the_units_rectifications(client, lo
     login("supervisor")
     with clock.freeze(at_local(2026, 11, 23, 10, 0)):
         assert "今日热线抽查" in body(client.get("/"))
+
+
+def test_a_stale_rectification_answer_gets_409_and_keeps_the_typed_text(client, login, db):
+    item = _fault(db)
+    rect = db.execute(select(Rectification)).scalar_one()
+    login("caseworker", unit_id=item.hotline.unit_id)
+    started_from = rect.version
+    services.edit_rectification(actor=item.supervisor, now=clock.now(), rect=rect, responsible_person="李站长",
+                                measure="落实专人值守", deadline=None, version=started_from)
+    db.commit()
+    response = client.post(f"/spotchecks/rectifications/{rect.id}", data={
+        "op": "answer", "response": "已安排专人值守", "evidence": "排班表", "version": started_from})
+    page = body(response)
+    assert response.status_code == 409
+    assert f"该整改已被他人更新（当前版本为{started_from + 1}），请刷新后重试" in page
+    assert "已安排专人值守</textarea>" in page and f'name="version" value="{started_from + 1}"' in page
+    db.expire_all()
+    assert (db.get(Rectification, rect.id).state, db.get(Rectification, rect.id).response) == ("open", "")

@@ -225,11 +225,12 @@ def test_metrics_rate_equals_recorded_calls(client, db, token):
         assert r.status_code == 201
     client.post("/api/v1/calls", json={"caller_number": "13800000002", "external_id": "ringing-only"},
                 headers=headers)
-    body = client.get("/api/v1/metrics", headers=token(make_user("supervisor"))).json
+    supervisor = token(make_user("supervisor"))
+    body = client.get("/api/v1/metrics", headers=supervisor).json
     assert body["calls"]["total"] == 10 and body["calls"]["answered_on_the_spot"] == 7
     assert body["calls"]["on_the_spot_rate"] == 0.7
     assert body["by_day"][-1]["calls"] == 10 and body["by_day"][-1]["rate"] == 0.7
-    assert client.get("/api/v1/metrics?from=2026-13-01", headers=headers).status_code == 400
+    assert client.get("/api/v1/metrics?from=2026-13-01", headers=supervisor).status_code == 400
 
 
 def test_openapi_documents_every_endpoint(client):

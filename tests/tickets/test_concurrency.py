@@ -1,4 +1,4 @@
-"""Races: ticket numbers under parallel creation, and 20 parallel accepts of one ticket.
+"""Races: ticket numbers under parallel creation, 20 parallel accepts of one ticket, 20 "mark all read" clicks.
 
 They run on both backends; only PostgreSQL makes the transactions truly overlap (SQLite serializes
 writers at BEGIN IMMEDIATE).
@@ -11,13 +11,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from audit.models import AuditEvent
 from core import accounts, clock
 from core.db import make_engine, session
 from core.errors import Conflict
 from tests.builders import make_user
+from tests.races import in_new_session, race
 from tests.tickets.builders import make_caseworker, make_ticket, township
 from tickets import services
-from tickets.models import Ticket
+from tickets.models import Notification, Ticket
 
 
 def _setup(app, state="pending_accept"):
@@ -131,3 +133,29 @@ def test_twenty_parallel_accepts_race_on_the_conditional_update(committing_app, 
         app.extensions["hotline.sessionmaker"] = original
         engine.dispose()
     assert results.count("ok") == 1 and results.count("conflict") == 19
+
+
+@pytest.mark.pg_only
+def test_twenty_parallel_mark_all_read_clicks_mark_each_once_in_one_event(committing_app, backend):
+    app = committing_app
+
+    def setup():
+        owner = make_caseworker()
+        for _ in range(5):
+            make_ticket("pending_accept", owner=owner)
+        return owner.id
+
+    owner_id = in_new_session(app, setup)
+
+    def mark(_index, ready):
+        owner = session.get(services.User, owner_id)
+        ready()
+        return services.mark_read(actor=owner, now=clock.now())
+
+    assert sorted(race(app, backend, 20, mark)) == [0] * 19 + [5]
+    with app.app_context():
+        events = session.execute(select(AuditEvent).where(AuditEvent.action.in_(("read", "read_all")))).scalars().all()
+        assert [e.action for e in events] == ["read_all"]
+        assert session.execute(select(Notification).where(Notification.user_id == owner_id,
+                                                          Notification.read_at.is_(None))).first() is None
+        session.remove()

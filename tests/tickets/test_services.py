@@ -1,7 +1,8 @@
+import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from audit.models import AuditEvent
 from core import accounts, clock
@@ -255,9 +256,23 @@ def test_notifications_and_reading_them_are_audited(db):
             .order_by(AuditEvent.seq)).scalars()]
 
     assert audited() == ["create"]
-    assert services.mark_read(actor=owner, now=clock.now()) == 1
+    assert services.mark_read(actor=owner, now=clock.now(), notification_id=notice.id) == 1
     assert notice.read_at is not None and audited() == ["create", "read"]
     assert services.mark_read(actor=owner, now=clock.now()) == 0 and audited() == ["create", "read"]
+
+
+def test_marking_all_read_records_one_event_naming_them(db):
+    owner = make_caseworker()
+    for _ in range(3):
+        make_ticket("pending_accept", owner=owner)
+    unread = db.execute(select(Notification.id).where(Notification.user_id == owner.id)).scalars().all()
+    before = db.execute(select(func.max(AuditEvent.seq))).scalar_one()
+    assert services.mark_read(actor=owner, now=clock.now()) == 3
+    events = db.execute(select(AuditEvent).where(AuditEvent.seq > before)).scalars().all()
+    assert [(e.action, e.entity_type) for e in events] == [("read_all", "notification")]
+    changes = json.loads(events[0].changes)
+    assert changes["ids"] == sorted(unread) and changes["count"] == 3
+    assert services.unread_count(owner) == 0
 
 
 # --- bad input -----------------------------------------------------------------------------------
