@@ -18,7 +18,7 @@ from sqlalchemy import delete
 
 from audit import services as audit
 from core import clock, db
-from core.models import LoginAttempt
+from core.models import LoginAttempt, LoginSession
 from kb.jobs import follow_search_index
 from spotchecks import jobs as spotcheck_jobs
 from tickets.jobs import deadline_warnings
@@ -38,9 +38,12 @@ class Job:
 
 
 def purge_login_attempts(now: datetime) -> str:
-    """Drop log-in attempts older than 30 days (lock-outs only look at the last minutes; the audit trail keeps the record)."""
-    result = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(days=30)))
-    return f"purged {result.rowcount} old login attempts"
+    """Drop log-in attempts and logged-out sessions older than 30 days (lock-outs only look at the
+    last minutes; the audit trail keeps the record of both)."""
+    cutoff = now - timedelta(days=30)
+    attempts = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff)).rowcount
+    sessions = db.session.execute(delete(LoginSession).where(LoginSession.revoked_at < cutoff)).rowcount
+    return f"purged {attempts} old login attempts and {sessions} old logged-out sessions"
 
 
 JOBS: list[Job] = [

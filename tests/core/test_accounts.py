@@ -241,3 +241,19 @@ def test_update_user_to_unknown_unit_refused(db):
     accounts.update_user(actor=admin, now=clock.now(), user=user, display_name="x", role="caseworker",
                          unit_id=some_unit().id)
     assert user.role == "caseworker"
+
+
+def test_purge_drops_old_attempts_and_long_logged_out_sessions_only(db):
+    from core.models import LoginAttempt, LoginSession
+    from core.scheduler import purge_login_attempts
+
+    make_user(username="pu", password="Passw0rd1")
+    now = clock.now()
+    old = accounts.authenticate(username="pu", password="Passw0rd1", address="p", now=now - timedelta(days=40))
+    kept = accounts.authenticate(username="pu", password="Passw0rd1", address="q", now=now - timedelta(days=40))
+    accounts.logout(actor=old.user, now=now - timedelta(days=31), session_key=old.session_key)
+    db.flush()
+    assert "purged 2 old login attempts and 1 old logged-out sessions" == purge_login_attempts(now)
+    assert all(a.at >= now - timedelta(days=30) for a in db.execute(select(LoginAttempt)).scalars())
+    assert accounts.load_session_user(kept.user.get_id(), kept.session_key) is kept.user
+    assert db.execute(select(LoginSession).where(LoginSession.revoked_at.is_not(None))).first() is None
