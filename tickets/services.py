@@ -27,7 +27,7 @@ from core import clock
 from core.choices import choose
 from core.db import session
 from core.errors import Conflict, DomainError, Forbidden, NotFound
-from core.masking import mask_id_number, mask_phone
+from core.masking import mask_id_number, mask_numbers, mask_phone
 from core.models import Unit, User
 from tickets import files, metrics
 from tickets.calendar import WorkCalendar, load_calendar
@@ -292,10 +292,17 @@ def id_number_for(user: User | None, value: str, ticket: Ticket | None = None) -
     return value if sees_full_numbers(user, ticket) else mask_id_number(value)
 
 
+def text_for(user: User | None, value: str | None, ticket: Ticket | None = None) -> str:
+    """Free text (description, notes, reasons) with the numbers typed into it masked by the same rule."""
+    return (value or "") if sees_full_numbers(user, ticket) else mask_numbers(value)
+
+
+def sees_call_numbers(user: User | None, call: Call) -> bool:
+    return sees_full_numbers(user) or any(sees_full_numbers(user, t) for t in call.tickets)
+
+
 def call_number_for(user: User | None, call: Call) -> str:
-    if sees_full_numbers(user) or any(sees_full_numbers(user, t) for t in call.tickets):
-        return call.caller_number
-    return mask_phone(call.caller_number)
+    return call.caller_number if sees_call_numbers(user, call) else mask_phone(call.caller_number)
 
 
 def viewable_ticket(ticket_id: int, user: User) -> Ticket:
