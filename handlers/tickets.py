@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from core import clock, units
 from core.errors import DomainError, Forbidden
+from core.uploads import content_disposition
 from handlers.common import (
     actor,
     domain_error_response,
@@ -353,8 +354,10 @@ def upload(ticket_id: int):
 @refusals
 def attachment(attachment_id: int):
     att = services.viewable_attachment(attachment_id, actor())
-    return send_file(services.attachment_path(att, _uploads()), mimetype=att.content_type, as_attachment=True,
-                     download_name=att.filename)
+    response = send_file(services.attachment_path(att, _uploads()), mimetype=att.content_type)
+    # Built here, not by send_file: names stored before they were sanitized may hold CR/LF or NUL.
+    response.headers["Content-Disposition"] = content_disposition(att.filename)
+    return response
 
 
 # --- metrics, policies, calendar, notifications (pages) ---------------------------------------

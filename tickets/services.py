@@ -29,6 +29,7 @@ from core.db import session
 from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.masking import mask_id_number, mask_numbers, mask_phone
 from core.models import Unit, User
+from core.uploads import safe_filename
 from tickets import files, metrics
 from tickets.calendar import WorkCalendar, load_calendar
 from tickets.models import (
@@ -1204,9 +1205,9 @@ def add_attachment(*, actor: User, now: datetime, ticket: Ticket, filename: str,
     """Store an upload under `directory` after checking its size and its real type (magic bytes)."""
     if not can_view(actor, ticket):
         raise Forbidden("您无权为此工单上传附件")
-    name = Path((filename or "").replace("\\", "/")).name.strip()[:200]
-    if not name:
+    if not Path((filename or "").replace("\\", "/")).name.strip():
         raise TicketError("请选择要上传的文件", field="file")
+    name = safe_filename(filename)
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise TicketError(f"附件不能超过{max_bytes // (1024 * 1024) or 1}MB", code="too_large", status=413,
