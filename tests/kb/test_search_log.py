@@ -70,3 +70,21 @@ def test_purge_runs_nightly_in_the_scheduler():
     from core.scheduler import JOBS
 
     assert [j.func for j in JOBS if j.name == "kb_purge_search_log"] == [jobs.purge_search_log]
+
+
+def test_upgrade_masks_numbers_in_searches_logged_before(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from core import migrate
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine, "0004")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO kb_search_log (at, query, normalized, result_ids, top_score, confident, "
+                          "took_ms, source) VALUES (:at, :q, :q, '[]', 0, false, 1, 'api')"),
+                     [{"at": clock.now(), "q": "低保 13912345678"}, {"at": clock.now(), "q": "特困供养"}])
+    migrate.upgrade(engine, "0005_data")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT query, normalized FROM kb_search_log ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("低保 139****5678", "低保 139****5678"), ("特困供养", "特困供养")]

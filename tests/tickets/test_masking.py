@@ -89,3 +89,18 @@ def test_call_question_masked_in_the_calls_list_and_api_for_operators(app, clien
     assert f"回电{MASKED_PHONE}" in page and PHONE not in page
     body = client.get(f"/api/v1/calls/{call_id}", headers={"Authorization": f"Bearer {token}"}).json
     assert body["question"] == f"问低保,回电{MASKED_PHONE}"
+
+
+def test_co_handler_notification_quoting_the_request_is_masked(app, client, login):
+    with app.app_context():
+        unit_id = department("医疗保障局").id
+    helper = login("caseworker", unit_id=unit_id)
+    with app.app_context():
+        make_task(make_ticket("in_progress"), department("医疗保障局"), request=f"请核实身份证{ID_NUMBER}的参保")
+        token = accounts.issue_token(actor=None, now=clock.now(), user=session.get(User, helper.id))
+        session.commit()
+    page = client.get("/tickets/notifications").get_data(as_text=True)
+    assert MASKED_ID in page and ID_NUMBER not in page
+    body = client.get("/api/v1/notifications", headers={"Authorization": f"Bearer {token}"}).json
+    assert [n["message"] for n in body["notifications"] if MASKED_ID in n["message"]]
+    assert ID_NUMBER not in str(body)
