@@ -131,7 +131,7 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     """A Content-Disposition header value for any name: an ASCII fallback, and the real name as
     RFC 5987 `filename*` (UTF-8, percent-encoded), so no character of the name reaches the header raw."""
     name = safe_filename(filename)
-    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
+    stem, _, ext = name.rpartition(".") if "." in name else (name, "", "")
     ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
     fallback = re.sub(r"[^A-Za-z0-9 ()+_-]", "_", ascii_stem).strip(" _") or "download"
     ext = re.sub(r"[^A-Za-z0-9]", "", ext)

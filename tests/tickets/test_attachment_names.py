@@ -50,8 +50,9 @@ def test_attachment_stored_with_a_control_character_name_still_downloads(app, cl
         from tickets import services
 
         att = attach(services.get_ticket(ticket_id), Path(app.instance_path) / "uploads" / "tickets")
+        nul = "\x00" if session.get_bind().dialect.name == "sqlite" else ""  # PostgreSQL text refuses NUL
         session.execute(update(Attachment).where(Attachment.id == att.id)
-                        .values(filename="低保\r\n材料\x00\"; filename=x.exe.pdf"))
+                        .values(filename=f"低保\r\n材料{nul}\"; filename=x.exe.pdf"))
         session.commit()
         att_id = att.id
     download = client.get(f"/tickets/attachments/{att_id}")

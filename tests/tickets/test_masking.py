@@ -57,6 +57,7 @@ def test_numbers_in_ticket_free_text_shown_as_the_role_may_see_them(app, client,
     page = client.get(f"/tickets/{ticket_id}")
     assert page.status_code == 200
     _assert_shown(page.get_data(as_text=True), full)
+    assert (NOTE if full else f"已电话联系{MASKED_PHONE}") in page.get_data(as_text=True)  # the timeline
 
     body = client.get(f"/api/v1/tickets/{ticket_id}", headers=headers).json
     _assert_shown(body["description"], full)
