@@ -73,3 +73,18 @@ def mask_numbers(text: str | None) -> str:
         last = match.end()
     out.append(text[last:])
     return "".join(out)
+
+
+_NUMBER_CHARS = "0123456789Xx -" + "".join(chr(0xFF10 + d) for d in range(10)) + "Ｘｘ－\u3000"
+
+
+def clip(text: str | None, limit: int) -> str:
+    """The first `limit` characters without ending inside a number: a number cut short (a snippet
+    quoted in a notification) would no longer look like one and slip past mask_numbers."""
+    text = text or ""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    if text[limit] in _NUMBER_CHARS and cut[-1] in _NUMBER_CHARS:
+        cut = cut.rstrip(_NUMBER_CHARS)
+    return cut

@@ -27,7 +27,7 @@ from core import clock
 from core.choices import choose
 from core.db import session
 from core.errors import Conflict, DomainError, Forbidden, NotFound
-from core.masking import mask_id_number, mask_numbers, mask_phone
+from core.masking import clip, mask_id_number, mask_numbers, mask_phone
 from core.models import Unit, User
 from core.uploads import safe_filename
 from tickets import files, metrics
@@ -947,7 +947,7 @@ def add_task(*, actor: User, now: datetime, ticket: Ticket, version: Any, unit_i
         "due_at": due})
     staff = [assignee.id] if assignee else session.execute(select(User.id).where(
         User.unit_id == unit.id, User.role == "caseworker", User.active.is_(True))).scalars().all()
-    notify(staff, ticket, "cohandle", f"协办任务:{ticket.number},{request[:60]}", actor=actor, now=now)
+    notify(staff, ticket, "cohandle", f"协办任务:{ticket.number},{clip(request, 60)}", actor=actor, now=now)
     return task
 
 
@@ -1066,7 +1066,7 @@ def escalate(*, actor: User, now: datetime, ticket: Ticket, version: Any, note: 
     ticket.escalated_at = now
     _record(ticket, "escalate", actor=actor, now=now, before=before, note=note,
             data={"count": ticket.escalation_count})
-    notify([ticket.first_owner_id], ticket, "escalated", f"督办:{ticket.number},{note[:80]}", actor=actor, now=now)
+    notify([ticket.first_owner_id], ticket, "escalated", f"督办:{ticket.number},{clip(note, 80)}", actor=actor, now=now)
     return ticket
 
 

@@ -40,3 +40,13 @@ def test_masking_a_long_text_is_quick():
     started = time.perf_counter()
     assert mask_numbers(text) == text
     assert time.perf_counter() - started < 0.5
+
+
+def test_clip_never_ends_inside_a_number_so_the_snippet_stays_maskable():
+    from core.masking import clip
+
+    request = "请核实该群众身份证号230102198001011236的参保情况"
+    for limit in range(10, len(request)):
+        snippet = mask_numbers(clip(request, limit))
+        assert "198001" not in snippet and len(snippet) <= limit
+    assert clip("低保金没到账", 3) == "低保金" and clip("低保", 10) == "低保"

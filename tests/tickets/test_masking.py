@@ -105,3 +105,16 @@ def test_co_handler_notification_quoting_the_request_is_masked(app, client, logi
     body = client.get("/api/v1/notifications", headers={"Authorization": f"Bearer {token}"}).json
     assert [n["message"] for n in body["notifications"] if MASKED_ID in n["message"]]
     assert ID_NUMBER not in str(body)
+
+
+def test_co_handling_notification_does_not_cut_a_number_past_its_masking(app, client, login):
+    with app.app_context():
+        unit_id = department("医疗保障局").id
+    login("caseworker", unit_id=unit_id)
+    request = "请协助核实该群众近三个月的医保参保、缴费、住院报销及大病保险赔付情况,并反馈核实结果和依据,身份证号" + ID_NUMBER
+    assert request.index(ID_NUMBER) < 60 < len(request)  # the ID straddles the 60-character cut
+    with app.app_context():
+        make_task(make_ticket("in_progress"), department("医疗保障局"), request=request)
+        session.commit()
+    page = client.get("/tickets/notifications").get_data(as_text=True)
+    assert "请协助核实" in page and ID_NUMBER[:10] not in page
