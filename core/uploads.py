@@ -48,18 +48,18 @@ def check_xlsx_archive(content: bytes, limits: SheetLimits) -> None:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        raise UploadError("文件不是有效的xlsx表格(可能是改了扩展名的其他文件),请用Excel另存为.xlsx后再导入") from None
+        raise UploadError("文件不是有效的xlsx表格（可能是改了扩展名的其他文件），请用Excel另存为.xlsx后再导入") from None
     if len(members) > limits.max_members:
-        raise UploadError(f"xlsx文件结构异常(包含{len(members)}个内部文件,超过{limits.max_members}个),"
+        raise UploadError(f"xlsx文件结构异常（包含{len(members)}个内部文件，超过{limits.max_members}个），"
                           "请用Excel另存为.xlsx后再导入")
     unpacked = sum(m.file_size for m in members)
     if unpacked > limits.max_unpacked_bytes:
-        raise UploadError(f"表格解压后过大(约{_mb(unpacked)},上限{_mb(limits.max_unpacked_bytes)}),"
-                          "请删去多余的行、列和格式,或拆分后分批导入")
+        raise UploadError(f"表格解压后过大（约{_mb(unpacked)}，上限{_mb(limits.max_unpacked_bytes)}），"
+                          "请删去多余的行、列和格式，或拆分后分批导入")
     for m in members:
         if m.file_size >= limits.ratio_floor_bytes and m.file_size > limits.max_ratio * max(m.compress_size, 1):
             ratio = m.file_size // max(m.compress_size, 1)
-            raise UploadError(f"表格压缩比异常(其中一部分解压后放大{ratio}倍),疑似恶意构造,已拒绝;"
+            raise UploadError(f"表格压缩比异常（其中一部分解压后放大{ratio}倍），疑似恶意构造，已拒绝；"
                               "请用Excel另存为.xlsx后再导入")
 
 
@@ -69,7 +69,7 @@ def open_workbook(content: bytes, limits: SheetLimits) -> Workbook:
     try:
         return load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:
-        raise UploadError("无法读取xlsx文件,文件可能已损坏,请用Excel另存为.xlsx后再导入") from None
+        raise UploadError("无法读取xlsx文件，文件可能已损坏，请用Excel另存为.xlsx后再导入") from None
 
 
 def read_sheet(content: bytes, limits: SheetLimits, sheet: str) -> tuple[str, list[tuple[Any, ...]]]:
@@ -81,7 +81,7 @@ def read_sheet(content: bytes, limits: SheetLimits, sheet: str) -> tuple[str, li
     except UploadError:
         raise
     except Exception:
-        raise UploadError("无法读取xlsx文件中的工作表,文件可能已损坏,请用Excel另存为.xlsx后再导入") from None
+        raise UploadError("无法读取xlsx文件中的工作表，文件可能已损坏，请用Excel另存为.xlsx后再导入") from None
     finally:
         wb.close()
 
@@ -96,7 +96,7 @@ def sheet_rows(ws: Any, limits: SheetLimits) -> Iterator[tuple[Any, ...]]:
                                               values_only=True), start=1):
         if number > last:
             if any(v is not None and str(v).strip() for v in row):
-                raise UploadError(f"工作表“{ws.title}”行数过多(超过{limits.max_rows}行数据),请拆分后分批导入")
+                raise UploadError(f"工作表“{ws.title}”行数过多（超过{limits.max_rows}行数据），请拆分后分批导入")
             continue
         yield row
 

@@ -72,7 +72,7 @@ def test_sheet_declaring_a1_to_xfd1048576_is_read_by_its_real_rows_quickly():
 
 def test_sheet_with_more_rows_than_the_cap_is_refused_naming_the_cap():
     content = workbook_bytes([["编号"]] + [[str(n)] for n in range(LIMITS.max_rows + 1)], title="热线")
-    with pytest.raises(uploads.UploadError, match=re.escape("工作表“热线”行数过多(超过100行数据)")):
+    with pytest.raises(uploads.UploadError, match=re.escape("工作表“热线”行数过多（超过100行数据）")):
         uploads.read_sheet(content, LIMITS, "热线")
     rows = uploads.read_sheet(workbook_bytes([["编号"]] + [[str(n)] for n in range(LIMITS.max_rows)]), LIMITS,
                               "Sheet")[1]
