@@ -145,6 +145,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SPOTCHECK_NOTICE_PREFIX", "绥民救通", _parse_str, "notice number prefix: 绥民救通〔2026〕12号"),
     Setting("SPOTCHECK_ISSUER", "绥化市民政局", _parse_str, "issuing unit printed on notices"),
     Setting("SEARCH_INDEX_POLL_SECONDS", 2, _int(1, 3600), "how often web workers check the KB revision"),
+    Setting("SEARCH_LOG_RETENTION_DAYS", 90, _int(1, 3650), "days the search log is kept before the nightly purge"),
     Setting("MAX_UPLOAD_MB", 20, _int(1, 200), "largest accepted upload, in MB"),
 )
 

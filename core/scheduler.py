@@ -19,7 +19,7 @@ from sqlalchemy import delete
 from audit import services as audit
 from core import clock, db
 from core.models import LoginAttempt, LoginSession
-from kb.jobs import follow_search_index
+from kb.jobs import follow_search_index, purge_search_log
 from spotchecks import jobs as spotcheck_jobs
 from tickets.jobs import deadline_warnings
 
@@ -51,6 +51,7 @@ JOBS: list[Job] = [
     Job("kb_search_index", follow_search_index,
         lambda app: IntervalTrigger(seconds=app.config["SEARCH_INDEX_POLL_SECONDS"]), catch_up=True,
         writes=False),
+    Job("kb_purge_search_log", purge_search_log, lambda app: CronTrigger(hour=3, minute=27)),
     Job("ticket_deadlines", deadline_warnings, lambda app: IntervalTrigger(minutes=5), catch_up=True),
     Job("spotcheck_weekly_plan", spotcheck_jobs.weekly_plan,
         lambda app: CronTrigger(day_of_week="mon", hour=int(app.config["PLAN_WEEKDAY_TIME"][:2]),

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from flask import Flask
 from markupsafe import Markup, escape
 
-from core import clock
+from core import clock, masking
 from core.masking import mask_id_number, mask_phone
 
 
@@ -31,6 +31,11 @@ def nl2br(value: str | None) -> Markup:
     return Markup("<br>").join(escape(line) for line in value.splitlines())
 
 
+def mask_numbers(value: str | None, full: bool = False) -> str:
+    """Free text as the viewer may read it: phone and ID numbers masked unless `full` (the role's rule says so)."""
+    return (value or "") if full else masking.mask_numbers(value)
+
+
 def register(app: Flask) -> None:
     from handlers import navigation
 
@@ -40,3 +45,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(nl2br)
     app.add_template_filter(mask_phone)
     app.add_template_filter(mask_id_number)
+    app.add_template_filter(mask_numbers)

@@ -239,6 +239,10 @@ def import_():
     if request.method == "GET":
         return render_template("kb/import.html", plan=None, errors=None)
     try:
+        if request.form.get("token") and request.form.get("cancel"):
+            transfer.discard_staged(_upload_dir(), request.form["token"])
+            flash("已取消导入", "success")
+            return redirect(url_for("kb.import_"))
         if request.form.get("token"):
             plan = transfer.apply_staged(_upload_dir(), request.form["token"], request.form.get("filename", ""),
                                          actor=actor(), now=now())
@@ -248,7 +252,7 @@ def import_():
         if upload is None or not upload.filename:
             raise transfer.ImportError_(["请选择要导入的文件"])
         token, plan = transfer.stage_upload(_upload_dir(), upload.filename,
-                                            upload.read(transfer.MAX_IMPORT_BYTES + 1))
+                                            upload.read(transfer.MAX_IMPORT_BYTES + 1), now=now())
     except transfer.ImportError_ as err:
         db.session.rollback()
         return render_template("kb/import.html", plan=None, errors=err.errors), 422

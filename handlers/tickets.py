@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from core import clock, units
 from core.errors import DomainError, Forbidden
+from core.uploads import content_disposition
 from handlers.common import (
     actor,
     domain_error_response,
@@ -138,7 +139,8 @@ def _duration(delta: timedelta) -> str:
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     return {"tickets_home": _home_summary, "phone_for": services.phone_for, "id_number_for": services.id_number_for,
-            "call_number_for": services.call_number_for}
+            "call_number_for": services.call_number_for, "sees_full_numbers": services.sees_full_numbers,
+            "sees_call_numbers": services.sees_call_numbers}
 
 
 def _home_summary() -> dict[str, Any]:
@@ -362,8 +364,10 @@ def upload(ticket_id: int):
 @refusals
 def attachment(attachment_id: int):
     att = services.viewable_attachment(attachment_id, actor())
-    return send_file(services.attachment_path(att, _uploads()), mimetype=att.content_type, as_attachment=True,
-                     download_name=att.filename)
+    response = send_file(services.attachment_path(att, _uploads()), mimetype=att.content_type)
+    # Built here, not by send_file: names stored before they were sanitized may hold CR/LF or NUL.
+    response.headers["Content-Disposition"] = content_disposition(att.filename)
+    return response
 
 
 # --- metrics, policies, calendar, notifications (pages) ---------------------------------------
@@ -643,7 +647,7 @@ def api_notifications():
         return jsonify({"marked_read": changed})
     items = services.notifications_for(user, unread_only=request.args.get("unread") == "1")
     return jsonify({"unread": services.unread_count(user), "notifications": [
-        {"id": n.id, "kind": n.kind, "message": n.message, "ticket_id": n.ticket_id,
+        {"id": n.id, "kind": n.kind, "message": services.text_for(user, n.message, n.ticket), "ticket_id": n.ticket_id,
          "created_at": presenters.iso(n.created_at), "read_at": presenters.iso(n.read_at)} for n in items]})
 
 

@@ -20,3 +20,23 @@ def follow_search_index(now: datetime) -> str:
         return ""
     info = index.rebuild(root)
     return f"search index rebuilt for revision {info.revision} ({info.entries} entries)"
+
+
+def purge_search_log(now: datetime) -> str:
+    """Delete searches older than the retention period (HOTLINE_SEARCH_LOG_RETENTION_DAYS), with one audit event."""
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+
+    from audit import services as audit
+    from core.db import session
+    from kb.models import SearchLog
+
+    days = current_app.config["SEARCH_LOG_RETENTION_DAYS"]
+    cutoff = now - timedelta(days=days)
+    removed = session.execute(delete(SearchLog).where(SearchLog.at < cutoff)).rowcount
+    if not removed:
+        return ""
+    audit.record("purge", "kb_search_log", "", actor=None, now=now,
+                 changes={"rows": removed, "before": cutoff.isoformat(), "retention_days": days})
+    return f"purged {removed} searches older than {days} days"

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.db import session
 from core.errors import DomainError
+from core.masking import mask_numbers
 from kb import services
 from kb.models import Entry, SearchLog
 from kb.search import SearchEngine, SearchResult
@@ -80,7 +81,8 @@ def log_search(*, actor: Any, now: datetime, query: str, result: SearchResult, s
     """Record one search. Page searches carry a session key: the operator's typing in one search box
     updates one row, so the log holds the phrasing they settled on, not every keystroke."""
     db = db or session
-    query = clean_query(query)
+    # Nothing downstream needs a caller's number: the log keeps it masked.
+    query = mask_numbers(clean_query(query))
     row = None
     if session_key:
         row = db.execute(select(SearchLog).where(SearchLog.session_key == session_key[:40],
@@ -89,7 +91,7 @@ def log_search(*, actor: Any, now: datetime, query: str, result: SearchResult, s
     if row is None:
         row = SearchLog(session_key=session_key[:40] or None, user_id=getattr(actor, "id", None), source=source)
         db.add(row)
-    row.at, row.query, row.normalized = now, query[:500], (result.normalized or "")[:500]
+    row.at, row.query, row.normalized = now, query[:500], mask_numbers(result.normalized)[:500]
     row.result_ids = json.dumps([h.id for h in result.hits])
     row.top_score = result.hits[0].score if result.hits else 0.0
     row.confident = result.confident

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import io
 import json
 import secrets
-import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
-from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from core import xlsx
+from core import uploads, xlsx
 from core.errors import DomainError
 from kb import services
 from kb.models import FIELD_LABELS, Entry
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
+#: What an imported workbook may unpack to (the bundled 100 entries: 1.3 MB, 7× compressed).
+SHEET_LIMITS = uploads.SheetLimits(max_unpacked_bytes=40 * 1024 * 1024, max_rows=5000, max_columns=60)
 SHEET = "知识库条目"
 #: Spreadsheet columns: (field, header shown to the clerk).
 COLUMNS = (
@@ -136,17 +135,14 @@ def _header_field(text: str) -> str | None:
 
 def _read_xlsx(content: bytes) -> list[tuple[str, dict[str, Any]]]:
     """Rows as (place, data); every problem is collected and raised together."""
-    if not zipfile.is_zipfile(io.BytesIO(content)):
-        raise ImportError_(["文件不是有效的xlsx表格(可能是改了扩展名的其他文件),请用Excel另存为.xlsx后再导入"])
     try:
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:
-        raise ImportError_(["无法读取xlsx文件,文件可能已损坏"]) from None
-    ws = wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
+        title, sheet = uploads.read_sheet(content, SHEET_LIMITS, SHEET)
+    except uploads.UploadError as err:
+        raise ImportError_([err.message]) from None
+    rows = iter(sheet)
     header = next(rows, None)
     errors: list[str] = []
-    where = f"工作表“{ws.title}”"
+    where = f"工作表“{title}”"
     if not header:
         raise ImportError_([f"{where}第1行:缺少表头"])
     columns: dict[int, str] = {}
@@ -264,18 +260,21 @@ def apply_import(plan: ImportPlan, *, actor, now: datetime) -> ImportPlan:
 # --- staged uploads (the import page: upload and preview, then confirm) ---------------------------
 
 STAGED_PREFIX = "kb-import-"
+#: A previewed upload neither confirmed nor cancelled within this time is removed at the next upload.
+STAGED_MAX_AGE = timedelta(days=1)
 
 
-def stage_upload(directory: Path, filename: str, content: bytes) -> tuple[str, ImportPlan]:
+def stage_upload(directory: Path, filename: str, content: bytes, *, now: datetime) -> tuple[str, ImportPlan]:
     """Keep an uploaded file under a random token and plan its import; nothing in the database changes.
 
-    A file that fails validation is not kept."""
+    A file that fails validation is not kept; files staged more than a day ago are removed."""
     suffix = Path(filename).suffix.lower()
     if suffix not in (".xlsx", ".yaml", ".yml"):
         raise ImportError_(["只能导入.xlsx或YAML文件"])
     if len(content) > MAX_IMPORT_BYTES:
         raise ImportError_([f"文件过大(超过{MAX_IMPORT_BYTES // 1024 // 1024}MB),请拆分后导入"])
     directory.mkdir(parents=True, exist_ok=True)
+    purge_staged(directory, now)
     token = secrets.token_hex(16)
     path = directory / f"{STAGED_PREFIX}{token}{suffix}"
     path.write_bytes(content)
@@ -286,13 +285,40 @@ def stage_upload(directory: Path, filename: str, content: bytes) -> tuple[str, I
         raise
 
 
-def apply_staged(directory: Path, token: str, filename: str, *, actor, now: datetime) -> ImportPlan:
-    """Validate the staged file again (the entries may have changed since the preview) and import it."""
+def _staged(directory: Path, token: str) -> Path | None:
     if not token.isalnum() or len(token) > 64:
         raise ImportError_(["上传的文件标识无效,请重新上传"])
-    matches = sorted(directory.glob(f"{STAGED_PREFIX}{token}.*"))
-    if not matches:
+    return next(iter(sorted(directory.glob(f"{STAGED_PREFIX}{token}.*"))), None)
+
+
+def apply_staged(directory: Path, token: str, filename: str, *, actor, now: datetime) -> ImportPlan:
+    """Validate the staged file again (the entries may have changed since the preview) and import it.
+
+    The staged file is removed whatever the outcome: a refused import is uploaded again after fixing."""
+    path = _staged(directory, token)
+    if path is None:
         raise ImportError_(["上传的文件已过期,请重新上传"])
-    plan = apply_import(plan_import(read_rows(matches[0]), filename or matches[0].name), actor=actor, now=now)
-    matches[0].unlink(missing_ok=True)
-    return plan
+    try:
+        return apply_import(plan_import(read_rows(path), filename or path.name), actor=actor, now=now)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def discard_staged(directory: Path, token: str) -> None:
+    """The editor cancelled after the preview."""
+    path = _staged(directory, token)
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
+def purge_staged(directory: Path, now: datetime) -> int:
+    """Remove staged uploads older than STAGED_MAX_AGE (previewed, then neither confirmed nor cancelled)."""
+    removed = 0
+    for path in directory.glob(f"{STAGED_PREFIX}*"):
+        try:
+            if now.timestamp() - path.stat().st_mtime > STAGED_MAX_AGE.total_seconds():
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed

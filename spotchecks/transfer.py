@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from datetime import datetime
 from typing import Any
 
-from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from audit import services as audit
-from core import xlsx
+from core import uploads, xlsx
 from core.errors import DomainError
 from core.models import User
 from spotchecks import services
@@ -20,6 +17,8 @@ from spotchecks.models import HOTLINE_LEVELS, Hotline
 SHEET = "社会救助热线"
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 2000
+#: What an imported workbook may unpack to (the 183 hotlines: 0.17 MB, 10× compressed).
+SHEET_LIMITS = uploads.SheetLimits(max_unpacked_bytes=20 * 1024 * 1024, max_rows=MAX_ROWS, max_columns=40)
 #: (field, header). 层级 follows the unit and is written for reading only.
 COLUMNS = (
     ("id", "编号(新增留空)"), ("area", "所属县(市、区)"), ("unit", "所属单位"), ("level", "层级"),
@@ -76,11 +75,10 @@ def read_rows(content: bytes) -> tuple[list[tuple[int, dict[str, str]]], dict[st
     if len(content) > MAX_BYTES:
         raise HotlineImportError([f"文件过大(超过{MAX_BYTES // 1024 // 1024}MB)"])
     try:
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise HotlineImportError(["文件不是有效的xlsx工作簿,请用“导出”得到的模板填写"]) from None
-    ws = wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]
-    rows = ws.iter_rows(values_only=True)
+        _, sheet = uploads.read_sheet(content, SHEET_LIMITS, SHEET)
+    except uploads.UploadError as err:
+        raise HotlineImportError([err.message]) from None
+    rows = iter(sheet)
     header = next(rows, None) or ()
     columns: dict[str, int] = {}
     for index, title in enumerate(header, start=1):
@@ -97,7 +95,6 @@ def read_rows(content: bytes) -> tuple[list[tuple[int, dict[str, str]]], dict[st
             data.append((number, record))
         if len(data) > MAX_ROWS:
             raise HotlineImportError([f"行数过多(超过{MAX_ROWS}行)"])
-    wb.close()
     return data, columns
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from core import xlsx
 from core.clock import to_local
+from core.masking import mask_numbers
 from core.models import User
 from tickets import services
 from tickets.models import Call, Ticket
@@ -44,44 +45,60 @@ def ticket_summary(ticket: Ticket, viewer: User | None, now: datetime) -> dict[s
 
 def ticket_json(ticket: Ticket, viewer: User | None, now: datetime) -> dict[str, Any]:
     full = services.sees_full_numbers(viewer, ticket)
+
+    def text(value: str | None) -> str:
+        return services.text_for(viewer, value, ticket)
+
     return {
         **ticket_summary(ticket, viewer, now),
         "kind_label": ticket.kind_label, "urgency_label": ticket.urgency_label,
-        "call_id": ticket.call_id, "topic": ticket.topic, "description": ticket.description,
+        "call_id": ticket.call_id, "topic": ticket.topic, "description": text(ticket.description),
         "citizen": {"name": ticket.citizen_name,
                     "phone": services.phone_for(viewer, ticket.citizen_phone, ticket),
                     "id_number": services.id_number_for(viewer, ticket.citizen_id_number, ticket),
                     "masked": not full},
         "unit": {"id": ticket.unit.id, "name": ticket.unit.name} if ticket.unit else None,
         "tasks": [{"id": t.id, "unit_id": t.unit_id, "unit": t.unit.name, "assignee": person(t.assignee),
-                   "request": t.request, "state": t.state, "state_label": t.state_label, "due_at": iso(t.due_at),
-                   "report": t.report, "finished_at": iso(t.finished_at)} for t in ticket.tasks],
-        "requests": [{"id": r.id, "kind": r.kind, "state": r.state, "reason": r.reason, "days": r.days,
+                   "request": text(t.request), "state": t.state, "state_label": t.state_label,
+                   "due_at": iso(t.due_at), "report": text(t.report), "finished_at": iso(t.finished_at)}
+                  for t in ticket.tasks],
+        "requests": [{"id": r.id, "kind": r.kind, "state": r.state, "reason": text(r.reason), "days": r.days,
                       "requested_at": iso(r.requested_at), "decided_at": iso(r.decided_at),
-                      "decision_note": r.decision_note} for r in ticket.requests],
+                      "decision_note": text(r.decision_note)} for r in ticket.requests],
         "deadlines": {"first_contact_due_at": iso(ticket.first_contact_due_at),
                       "closure_due_at": iso(ticket.closure_due_at),
                       "callback_due_at": iso(ticket.callback_due_at),
                       "current": time_left(ticket, now)},
         "first_contact_at": iso(ticket.first_contact_at), "accepted_at": iso(ticket.accepted_at),
         "closed_at": iso(ticket.closed_at), "callback_at": iso(ticket.callback_at),
-        "finished_at": iso(ticket.finished_at), "resolution": ticket.resolution,
+        "finished_at": iso(ticket.finished_at), "resolution": text(ticket.resolution),
         "satisfaction": ticket.satisfaction, "escalation_count": ticket.escalation_count,
         "reopen_count": ticket.reopen_count, "updated_at": iso(ticket.updated_at),
         "attachments": [{"id": a.id, "filename": a.filename, "size": a.size, "content_type": a.content_type,
                          "uploaded_at": iso(a.uploaded_at)} for a in ticket.attachments],
         "timeline": [{"id": e.id, "at": iso(e.at), "actor": {"id": e.actor_id, "name": e.actor_name},
                       "action": e.action, "label": services.ACTION_LABELS.get(e.action, e.action),
-                      "from_state": e.from_state, "to_state": e.to_state, "note": e.note, "data": e.data,
-                      "summary": services.event_summary(e)} for e in ticket.events],
+                      "from_state": e.from_state, "to_state": e.to_state, "note": text(e.note),
+                      "data": _masked_data(e.data, text), "summary": text(services.event_summary(e))}
+                     for e in ticket.events],
     }
+
+
+#: Keys of an event's data that hold what someone typed.
+FREE_TEXT_KEYS = ("reason", "note", "request", "report", "resolution", "description", "decision_note")
+
+
+def _masked_data(data: dict[str, Any], text) -> dict[str, Any]:
+    """An event's data with the free text in it (reasons, notes) masked like the rest of the ticket."""
+    return {k: text(v) if k in FREE_TEXT_KEYS and isinstance(v, str) else v for k, v in (data or {}).items()}
 
 
 def call_json(call: Call, viewer: User | None, *, with_tickets: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": call.id, "external_id": call.external_id, "status": call.status,
         "caller_number": services.call_number_for(viewer, call), "caller_name": call.caller_name,
-        "question": call.question, "outcome": call.outcome, "outcome_label": call.outcome_label,
+        "question": call.question if services.sees_call_numbers(viewer, call) else mask_numbers(call.question),
+        "outcome": call.outcome, "outcome_label": call.outcome_label,
         "duration_seconds": call.duration_seconds, "kb_entry_ids": call.kb_entry_ids,
         "operator_id": call.operator_id, "started_at": iso(call.started_at), "recorded_at": iso(call.recorded_at),
         "ticket_ids": [t.id for t in call.tickets],
@@ -93,7 +110,8 @@ def call_json(call: Call, viewer: User | None, *, with_tickets: bool = False) ->
 
 def open_tickets_json(number: str, viewer: User | None) -> list[dict[str, Any]]:
     return [{"id": t.id, "number": t.number, "state": t.state, "state_label": t.state_label,
-             "kind_label": t.kind_label, "township": t.township.name, "description": t.description[:80],
+             "kind_label": t.kind_label, "township": t.township.name,
+             "description": services.text_for(viewer, t.description, t)[:80],
              "first_owner": person(t.first_owner), "created_at": iso(t.created_at)}
             for t in services.open_tickets_for_number(number)]
 
@@ -109,7 +127,8 @@ def board_xlsx(tickets: list[Ticket], viewer: User | None, now: datetime) -> byt
     rows = ([
         t.number, to_local(t.created_at).strftime(fmt), t.kind_label, t.urgency_label, t.state_label,
         t.citizen_name, services.phone_for(viewer, t.citizen_phone, t),
-        services.id_number_for(viewer, t.citizen_id_number, t), t.township.name, t.topic, t.description,
+        services.id_number_for(viewer, t.citizen_id_number, t), t.township.name, t.topic,
+        services.text_for(viewer, t.description, t),
         t.first_owner.display_name if t.first_owner else "", t.unit.name if t.unit else "",
         to_local(t.closure_due_at).strftime(fmt) if t.closure_due_at else "",
         "是" if t.is_overdue(now) else "否", t.escalation_count,

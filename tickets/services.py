@@ -27,8 +27,9 @@ from core import clock
 from core.choices import choose
 from core.db import session
 from core.errors import Conflict, DomainError, Forbidden, NotFound
-from core.masking import mask_id_number, mask_phone
+from core.masking import clip, mask_id_number, mask_numbers, mask_phone
 from core.models import Unit, User
+from core.uploads import safe_filename
 from tickets import files, metrics
 from tickets.calendar import WorkCalendar, load_calendar
 from tickets.models import (
@@ -295,10 +296,17 @@ def id_number_for(user: User | None, value: str, ticket: Ticket | None = None) -
     return value if sees_full_numbers(user, ticket) else mask_id_number(value)
 
 
+def text_for(user: User | None, value: str | None, ticket: Ticket | None = None) -> str:
+    """Free text (description, notes, reasons) with the numbers typed into it masked by the same rule."""
+    return (value or "") if sees_full_numbers(user, ticket) else mask_numbers(value)
+
+
+def sees_call_numbers(user: User | None, call: Call) -> bool:
+    return sees_full_numbers(user) or any(sees_full_numbers(user, t) for t in call.tickets)
+
+
 def call_number_for(user: User | None, call: Call) -> str:
-    if sees_full_numbers(user) or any(sees_full_numbers(user, t) for t in call.tickets):
-        return call.caller_number
-    return mask_phone(call.caller_number)
+    return call.caller_number if sees_call_numbers(user, call) else mask_phone(call.caller_number)
 
 
 def viewable_ticket(ticket_id: int, user: User) -> Ticket:
@@ -942,7 +950,7 @@ def add_task(*, actor: User, now: datetime, ticket: Ticket, version: Any, unit_i
         "due_at": due})
     staff = [assignee.id] if assignee else session.execute(select(User.id).where(
         User.unit_id == unit.id, User.role == "caseworker", User.active.is_(True))).scalars().all()
-    notify(staff, ticket, "cohandle", f"协办任务:{ticket.number},{request[:60]}", actor=actor, now=now)
+    notify(staff, ticket, "cohandle", f"协办任务:{ticket.number},{clip(request, 60)}", actor=actor, now=now)
     return task
 
 
@@ -1062,7 +1070,7 @@ def escalate(*, actor: User, now: datetime, ticket: Ticket, version: Any, note: 
     _save(ticket, now)
     _record(ticket, "escalate", actor=actor, now=now, before=before, note=note,
             data={"count": ticket.escalation_count})
-    notify([ticket.first_owner_id], ticket, "escalated", f"督办:{ticket.number},{note[:80]}", actor=actor, now=now)
+    notify([ticket.first_owner_id], ticket, "escalated", f"督办:{ticket.number},{clip(note, 80)}", actor=actor, now=now)
     return ticket
 
 
@@ -1201,9 +1209,9 @@ def add_attachment(*, actor: User, now: datetime, ticket: Ticket, filename: str,
     """Store an upload under `directory` after checking its size and its real type (magic bytes)."""
     if not can_view(actor, ticket):
         raise Forbidden("您无权为此工单上传附件")
-    name = Path((filename or "").replace("\\", "/")).name.strip()[:200]
-    if not name:
+    if not Path((filename or "").replace("\\", "/")).name.strip():
         raise TicketError("请选择要上传的文件", field="file")
+    name = safe_filename(filename)
     data = stream.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise TicketError(f"附件不能超过{max_bytes // (1024 * 1024) or 1}MB", code="too_large", status=413,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from spotchecks import services, transfer
 from spotchecks.models import Hotline
-from tests.builders import make_user
+from tests.builders import bomb_workbook, forged_dimension_workbook, make_user, padded_workbook, within
 
 
 def workbook_rows(data: bytes) -> list[list]:
@@ -94,3 +94,22 @@ def test_a_number_clashing_with_a_hotline_not_in_the_file_is_refused(db, frozen_
 def test_a_file_that_is_not_a_workbook_is_refused(db, frozen_now):
     with pytest.raises(transfer.HotlineImportError, match="不是有效的xlsx"):
         transfer.import_xlsx(b"MZ\x90\x00 not a zip", actor=None, now=frozen_now)
+
+
+def test_hostile_workbooks_are_refused_quickly_and_the_registry_is_unchanged(db, frozen_now):
+    header = [[h for _, h in transfer.COLUMNS]]
+    count = db.execute(select(func.count()).select_from(Hotline)).scalar_one()
+    for content, words in ((bomb_workbook(header, title=transfer.SHEET), "解压后过大"),
+                           (padded_workbook(header, title=transfer.SHEET), "压缩比异常")):
+        with within(2), pytest.raises(transfer.HotlineImportError) as refused:
+            transfer.import_xlsx(content, actor=make_user("admin"), now=frozen_now)
+        assert words in refused.value.errors[0]
+    assert db.execute(select(func.count()).select_from(Hotline)).scalar_one() == count
+
+
+def test_workbook_declaring_a1_to_xfd1048576_imports_its_real_rows_quickly(db, frozen_now):
+    rows = workbook_rows(transfer.export_xlsx(services.hotlines()))
+    with within(3):
+        counts = transfer.import_xlsx(forged_dimension_workbook(rows, title=transfer.SHEET),
+                                      actor=make_user("admin"), now=frozen_now)
+    assert counts == {"created": 0, "updated": 0, "unchanged": len(rows) - 1}
