@@ -83,7 +83,7 @@ def test_upgrade_masks_numbers_in_searches_logged_before(tmp_path):
         conn.execute(text("INSERT INTO kb_search_log (at, query, normalized, result_ids, top_score, confident, "
                           "took_ms, source) VALUES (:at, :q, :q, '[]', 0, false, 1, 'api')"),
                      [{"at": clock.now(), "q": "低保 13912345678"}, {"at": clock.now(), "q": "特困供养"}])
-    migrate.upgrade(engine, "0005_data")
+    migrate.upgrade(engine, "0008")
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT query, normalized FROM kb_search_log ORDER BY id")).all()
     engine.dispose()
