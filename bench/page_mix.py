@@ -153,16 +153,24 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--root", type=Path, action="append", help="a checkout to measure (repeatable)")
+    parser.add_argument("--rounds", type=int, default=3, help="roots measured in turn this many times")
     args = parser.parse_args()
-    roots = args.root or [HERE]
-    print(f"gunicorn 2 sync workers, file SQLite, {args.clients} closed-loop clients, {args.seconds:.0f} s each, "
-          f"9 page loads per API write, {os.cpu_count()} cores")
-    results = [measure(root.resolve(), args.seconds, args.clients) for root in roots]
-    for r in results:
-        print(f"{r['root']}: {r['rps']:.1f} req/s  p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms  "
-              f"max {r['max']:.1f} ms  errors {r['errors']}/{r['requests']}  ({r['pages']} pages)")
-    for r in results[1:]:
-        print(f"ratio {Path(r['root']).name} / {Path(results[0]['root']).name}: {r['rps'] / results[0]['rps']:.2f}x")
+    roots = [r.resolve() for r in (args.root or [HERE])]
+    print(f"gunicorn 2 sync workers, file SQLite, {args.clients} closed-loop clients, {args.seconds:.0f} s per run, "
+          f"9 page loads per API write, {args.rounds} rounds alternating the roots, {os.cpu_count()} cores")
+    runs: dict[Path, list[dict]] = {root: [] for root in roots}
+    for n in range(args.rounds):
+        for root in roots:
+            r = measure(root, args.seconds, args.clients)
+            runs[root].append(r)
+            print(f"round {n + 1} {root}: {r['rps']:.1f} req/s  p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms  "
+                  f"max {r['max']:.1f} ms  errors {r['errors']}/{r['requests']}  ({r['pages']} pages)", flush=True)
+    medians = {root: statistics.median(r["rps"] for r in rs) for root, rs in runs.items()}
+    for root in roots:
+        p99 = statistics.median(r["p99"] for r in runs[root])
+        print(f"median {root}: {medians[root]:.1f} req/s, p99 {p99:.1f} ms")
+    for root in roots[1:]:
+        print(f"ratio {root.name} / {roots[0].name}: {medians[root] / medians[roots[0]]:.2f}x")
     return 0
 
 
