@@ -30,7 +30,6 @@ from handlers.common import actor, domain_error_response, form_int, json_body, n
 from spotchecks import charts, dashboard, directory, notices, reports, services, transfer
 from spotchecks.models import (
     CORRECTNESS,
-    FAULT_TYPES,
     IDENTIFIED,
     NOTICE_KINDS,
     RECTIFICATION_STATES,
@@ -40,7 +39,8 @@ from spotchecks.models import (
     Rectification,
     SpotcheckItem,
 )
-from spotchecks.rubric import rubric_for
+from spotchecks.rubric import FAULT_TYPES
+from spotchecks.settings import SpotcheckSettings
 
 bp = Blueprint("spotchecks", __name__, url_prefix="/spotchecks")
 api_bp = Blueprint("spotchecks_api", __name__, url_prefix="/api/v1")
@@ -50,6 +50,11 @@ SUPERVISORS = ("supervisor",)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 WEEKDAYS = "一二三四五六日"
+
+
+def _settings() -> SpotcheckSettings:
+    """The spot-check settings and rubric the services take, from the running app's config."""
+    return SpotcheckSettings.from_config(current_app.config)
 
 
 def _today() -> date:
@@ -108,7 +113,7 @@ def plan():
     if request.method == "POST":
         try:
             seed = form_int("seed", label="随机种子")
-            result = services.create_plan(actor=actor(), now=now(), week=week, seed=seed)
+            result = services.create_plan(actor=actor(), now=now(), week=week, seed=seed, settings=_settings())
         except DomainError as err:
             return domain_error_response(err)
         if result.created:
@@ -221,7 +226,7 @@ def _log_page(item: SpotcheckItem, status: int = 200):
     default_start = clock.to_local(now()).strftime("%Y-%m-%dT%H:%M")
     return render_template("spotchecks/log.html", item=item, entry=entry, script=script,
                            entries=services.published_entries(), identified=IDENTIFIED, correctness=CORRECTNESS,
-                           rubric=rubric_for(current_app.config), form=request.form, default_start=default_start,
+                           rubric=_settings().rubric, form=request.form, default_start=default_start,
                            rectification=rectification), status
 
 
@@ -236,7 +241,8 @@ def log(item_id: int):
     if request.method == "GET":
         return _log_page(item)
     try:
-        result = services.log_call(actor=actor(), now=now(), item=item, data=call_input(request.form))
+        result = services.log_call(actor=actor(), now=now(), item=item, data=call_input(request.form),
+                                  settings=_settings())
     except DomainError as err:
         return domain_error_response(err, lambda: _log_page(item)[0])
     if result.faults:
@@ -289,7 +295,7 @@ def notice(notice_id: int):
             notices.regenerate(actor=actor(), now=now(), notice=item)
             flash("已按最新抽查结果重新生成正文", "success")
         elif op == "publish":  # what is on the screen, edits included
-            notices.publish(actor=actor(), now=now(), notice=item, **text)
+            notices.publish(actor=actor(), now=now(), notice=item, settings=_settings(), **text)
             flash(f"已发布,文号{item.number}", "success")
         else:
             notices.update_notice(actor=actor(), now=now(), notice=item, **text)
@@ -304,7 +310,7 @@ def notice(notice_id: int):
 @roles_required(*SUPERVISORS)
 def notice_word(notice_id: int):
     item = notices.get_notice(notice_id)
-    data = notices.export_docx(actor=actor(), now=now(), notice=item)
+    data = notices.export_docx(actor=actor(), now=now(), notice=item, settings=_settings())
     name = f"{item.number or '通报草稿'}.docx"
     disposition = f"attachment; filename=notice-{item.id}.docx; filename*=UTF-8''{quote(name)}"
     return Response(data, mimetype=DOCX, headers={"Content-Disposition": disposition})
@@ -314,7 +320,7 @@ def notice_word(notice_id: int):
 @roles_required(*SUPERVISORS)
 def notice_print(notice_id: int):
     item = notices.get_notice(notice_id)
-    return render_template("spotchecks/notice_print.html", notice=item, doc=notices.document(item),
+    return render_template("spotchecks/notice_print.html", notice=item, doc=notices.document(item, _settings()),
                            checkpoint=audit.checkpoint_for(f"notice:{item.id}"))
 
 
@@ -391,12 +397,12 @@ def rectification(rect_id: int):
 @roles_required(*SUPERVISORS)
 def summons_list():
     if request.method == "POST":
-        created = services.propose_summonses(now=now())
+        created = services.propose_summonses(now=now(), settings=_settings())
         flash(f"按约谈规则检查完毕,新增{len(created)}条约谈建议", "success" if created else "info")
         return redirect(url_for("spotchecks.summons_list"))
     state = request.args.get("state", "")
     return render_template("spotchecks/summons_list.html", rows=services.summons_list(state=state),
-                           states=SUMMONS_STATES, state=state, rule=services.summons_rule())
+                           states=SUMMONS_STATES, state=state, rule=services.summons_rule(_settings()))
 
 
 @bp.route("/summons/<int:summons_id>", methods=["GET", "POST"])
@@ -599,7 +605,7 @@ def api_plan():
 def api_log(item_id: int):
     body = json_body()
     item = services.get_item(item_id)
-    result = services.log_call(actor=actor(), now=now(), item=item, data=call_input(body))
+    result = services.log_call(actor=actor(), now=now(), item=item, data=call_input(body), settings=_settings())
     return jsonify(_call_json(result)), 201
 
 

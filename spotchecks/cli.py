@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -16,6 +16,7 @@ from audit import services as audit
 from core import clock, db
 from core.errors import DomainError
 from spotchecks import services, transfer
+from spotchecks.settings import SpotcheckSettings
 
 WEEKDAYS = "一二三四五六日"
 
@@ -62,6 +63,7 @@ def plan_summary(result: services.PlanResult) -> list[str]:
 
 
 def register(app: Flask) -> None:
+    SpotcheckSettings.from_config(app.config)  # a bad rubric setting stops the start-up here (ConfigError)
     app.extensions.setdefault("hotline.init_loaders", []).append(_load_hotlines)
     group = AppGroup("spotchecks", help="Hotline spot checks: weekly plans and the hotline registry.")
 
@@ -80,7 +82,8 @@ def register(app: Flask) -> None:
             week = services.week_key(iso.year, iso.week)
         try:
             with db.transaction():
-                result = services.create_plan(actor=None, now=clock.now(), week=week, seed=seed)
+                result = services.create_plan(actor=None, now=clock.now(), week=week, seed=seed,
+                                                 settings=SpotcheckSettings.from_config(current_app.config))
         except DomainError as err:
             raise click.ClickException(err.message) from None
         except (IntegrityError, OperationalError):

@@ -27,8 +27,8 @@ from spotchecks.services import (
     day_bounds,
     describe_call,
     get_or_404,
-    setting,
 )
+from spotchecks.settings import SpotcheckSettings
 
 RECIPIENTS = "各县(市、区)民政局,市本级各有关单位:"
 
@@ -230,8 +230,8 @@ def _claim(notice: Notice, *, actor: User, now: datetime) -> None:
         raise Conflict(f"该通报已由他人发布（{number or '文号生成中'}），无需重复发布；请刷新页面查看", code="published")
 
 
-def publish(*, actor: User, now: datetime, notice: Notice, title: str = "", recipients: str = "",
-            body: str = "") -> Notice:
+def publish(*, actor: User, now: datetime, notice: Notice, settings: SpotcheckSettings, title: str = "",
+            recipients: str = "", body: str = "") -> Notice:
     """Number and freeze a draft; given a `body`, the text as edited on the screen is saved first and published."""
     _require_supervisor(actor, "发布通报")
     _editable(notice)
@@ -244,7 +244,7 @@ def publish(*, actor: User, now: datetime, notice: Notice, title: str = "", reci
     year = clock.to_local(now).year
     sequence = _next_number(year)
     notice.year, notice.sequence = year, sequence
-    notice.number = f"{setting('SPOTCHECK_NOTICE_PREFIX')}〔{year}〕{sequence}号"
+    notice.number = f"{settings.notice_prefix}〔{year}〕{sequence}号"
     notice.status, notice.published_at, notice.published_by_id = "published", now, actor.id
     notice.updated_at = now
     session.flush()
@@ -253,14 +253,14 @@ def publish(*, actor: User, now: datetime, notice: Notice, title: str = "", reci
     return notice
 
 
-def export_docx(*, actor: User, now: datetime, notice: Notice) -> bytes:
+def export_docx(*, actor: User, now: datetime, notice: Notice, settings: SpotcheckSettings) -> bytes:
     """The notice as a Word document (audited)."""
-    data = notice_docx(document(notice))
+    data = notice_docx(document(notice, settings))
     audit.record("export", "notice", notice.id, actor=actor, now=now, changes={"format": "docx", "number": notice.number})
     return data
 
 
-def document(notice: Notice) -> NoticeDocument:
+def document(notice: Notice, settings: SpotcheckSettings) -> NoticeDocument:
     issued = clock.to_local(notice.published_at or notice.updated_at).date()
     return NoticeDocument(title=notice.title, number=notice.number or "", recipients=notice.recipients,
-                          paragraphs=notice.paragraphs, issuer=setting("SPOTCHECK_ISSUER"), issued_on=issued)
+                          paragraphs=notice.paragraphs, issuer=settings.issuer, issued_on=issued)

@@ -15,7 +15,8 @@ from core import clock, xlsx
 from core.db import session
 from core.models import User
 from spotchecks import services
-from spotchecks.models import FAULT_TYPES, Hotline, MysteryCall, Rectification
+from spotchecks.models import Hotline, MysteryCall, Rectification
+from spotchecks.rubric import FAULT_TYPES
 
 
 @dataclass

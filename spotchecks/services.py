@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
@@ -25,7 +24,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from audit import services as audit
 from core import clock
 from core.choices import choose
-from core.config import SETTINGS
 from core.db import session
 from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.models import Unit, User
@@ -43,7 +41,8 @@ from spotchecks.models import (
     SpotcheckPlan,
     Summons,
 )
-from spotchecks.rubric import Observation, assess, rubric_for
+from spotchecks.rubric import Observation, assess, findings, measures
+from spotchecks.settings import SpotcheckSettings
 from tickets.calendar import WorkCalendar, load_calendar
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -54,13 +53,6 @@ T = TypeVar("T")
 
 class SpotcheckError(DomainError):
     pass
-
-
-def setting(key: str) -> Any:
-    """A SPOTCHECK_* setting from the running app, or its default outside one (pure scripts, tests)."""
-    if has_app_context() and key in current_app.config:
-        return current_app.config[key]
-    return next(s.default for s in SETTINGS if s.key == key)
 
 
 def _text(value: Any, label: str, field: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
@@ -285,8 +277,8 @@ def _outside(hotline: Hotline, at: time) -> bool:
     return not opens <= at < closes
 
 
-def create_plan(*, actor: User | None, now: datetime, week: str, seed: int | None = None,
-                calendar: WorkCalendar | None = None) -> PlanResult:
+def create_plan(*, actor: User | None, now: datetime, week: str, settings: SpotcheckSettings,
+                seed: int | None = None, calendar: WorkCalendar | None = None) -> PlanResult:
     """Create the week's plan if it has none; return it with the number of items this call added.
 
     The plan row is unique per week and items are unique per (week, hotline), so a second planner
@@ -308,7 +300,7 @@ def create_plan(*, actor: User | None, now: datetime, week: str, seed: int | Non
         raise SpotcheckError(f"{key}没有工作日(节假日),本周不安排抽查")
     if not lines:
         raise SpotcheckError("热线名录为空,无法制定抽查计划")
-    configured = int(setting("SPOTCHECK_DAILY_QUOTA"))
+    configured = settings.daily_quota
     quota, warning = effective_quota(configured, len(lines), len(days))
     seed = default_seed(year, number) if seed is None else int(seed)
     if not 0 <= seed < 2**31:
@@ -321,7 +313,7 @@ def create_plan(*, actor: User | None, now: datetime, week: str, seed: int | Non
                                           closes=closes, priority=line.id in priority))
     try:
         planned = planner.plan_week(inputs, [u.id for u in staff], days, quota=quota, seed=seed,
-                                    outside_share=int(setting("SPOTCHECK_OUTSIDE_PERCENT")) / 100,
+                                    outside_share=settings.outside_percent / 100,
                                     max_quota=quota)
     except planner.PlanError as err:
         raise SpotcheckError(str(err)) from None
@@ -560,7 +552,7 @@ def _check_call(item: SpotcheckItem, data: CallInput, now: datetime) -> CallInpu
                      attitude=data.attitude, notes=notes, recording_ref=recording)
 
 
-def log_call(*, actor: User, now: datetime, item: SpotcheckItem, data: CallInput,
+def log_call(*, actor: User, now: datetime, item: SpotcheckItem, data: CallInput, settings: SpotcheckSettings,
              calendar: WorkCalendar | None = None) -> MysteryCall:
     """Record a planned mystery call's result; a fault opens a rectification for the hotline's unit."""
     _require_supervisor(actor, "登记抽查结果")
@@ -569,7 +561,7 @@ def log_call(*, actor: User, now: datetime, item: SpotcheckItem, data: CallInput
     data = _check_call(item, data, now)
     verdict = assess(Observation(connected=data.connected, ring_seconds=data.ring_seconds,
                                  identified=data.identified, correctness=data.correctness,
-                                 deflected=data.deflected, attitude=data.attitude), rubric_for(_config()))
+                                 deflected=data.deflected, attitude=data.attitude), settings.rubric)
     entry = session.get(Entry, data.question_entry_id) if data.question_entry_id else None
     call = MysteryCall(hotline_id=item.hotline_id, supervisor_id=actor.id,
                        started_at=data.started_at, ring_seconds=data.ring_seconds, connected=data.connected,
@@ -589,34 +581,14 @@ def log_call(*, actor: User, now: datetime, item: SpotcheckItem, data: CallInput
         "item_id": item.id, "hotline_id": item.hotline_id, "started_at": data.started_at,
         "connected": data.connected, "score": verdict.score, "passed": verdict.passed, "faults": verdict.faults})
     if verdict.faults:
-        open_rectification(actor=actor, now=now, call=call, calendar=calendar)
+        open_rectification(actor=actor, now=now, call=call, settings=settings, calendar=calendar)
     return call
-
-
-def _config() -> dict[str, Any]:
-    return current_app.config if has_app_context() else {}
 
 
 def describe_call(call: MysteryCall) -> str:
     """What happened, as a notice says it: 在14时46分电话虽已接听,但推诿不予受理,……"""
     local = clock.to_local(call.started_at)
-    parts = []
-    faults = call.faults
-    if "no_answer" in faults:
-        parts.append(f"拨打电话响铃{call.ring_seconds}秒无人接听")
-    if "slow_answer" in faults:
-        parts.append(f"电话响铃{call.ring_seconds}秒后才接听")
-    if "deflection" in faults:
-        parts.append("电话虽已接听,但推诿不予受理")
-    if "wrong_answer" in faults:
-        if call.correctness == "none":
-            parts.append("未能答复来电人咨询的问题")
-        else:
-            parts.append(f"对“{call.question or '所咨询的问题'}”答复错误")
-    if "anonymous" in faults:
-        parts.append("接听人员未报姓名或工号")
-    if "poor_attitude" in faults:
-        parts.append(f"服务态度较差(评{call.attitude}分)")
+    parts = findings(call, call.faults)
     if not parts:
         parts.append("接听规范,答复准确" if call.passed else "存在不规范情况")
     text = f"在{local.hour}时{local.minute:02d}分" + ",".join(parts)
@@ -626,27 +598,17 @@ def describe_call(call: MysteryCall) -> str:
     return text
 
 
-MEASURES = {
-    "no_answer": "落实专人值守,确保服务时间内电话畅通",
-    "slow_answer": "来电响铃后及时接听",
-    "deflection": "落实首问负责,不得推诿,群众诉求当场受理或告知办理途径",
-    "wrong_answer": "组织接听人员学习社会救助政策和答复口径,确保答复准确",
-    "poor_attitude": "加强服务礼仪培训,文明规范接听",
-    "anonymous": "接听时主动报出姓名或工号",
-}
-
-
-def open_rectification(*, actor: User | None, now: datetime, call: MysteryCall,
+def open_rectification(*, actor: User | None, now: datetime, call: MysteryCall, settings: SpotcheckSettings,
                        calendar: WorkCalendar | None = None) -> Rectification:
     calendar = calendar or load_calendar()
     hotline = call.hotline or session.get(Hotline, call.hotline_id)
-    days = int(setting("SPOTCHECK_RECTIFY_DAYS"))
+    days = settings.rectify_days
     person = f"{hotline.leader}({hotline.leader_title})" if hotline.leader_title else hotline.leader
     rect = Rectification(
         call_id=call.id, hotline_id=hotline.id, unit_id=hotline.unit_id, faults_json=call.faults_json,
         finding=f"{hotline.unit.full_name}{describe_call(call)}",
         responsible_person=person or hotline.contact or "单位负责人",
-        measure=";".join(MEASURES[f] for f in call.faults if f in MEASURES) + "。",
+        measure=measures(call.faults),
         deadline_at=calendar.end_of_working_day_after(now, days), state="open", created_at=now)
     session.add(rect)
     session.flush()
@@ -886,15 +848,15 @@ def _propose(*, now: datetime, unit_id: int, rule: str, key: str, reason: str) -
     return summons
 
 
-def propose_summonses(*, now: datetime, calendar: WorkCalendar | None = None) -> list[Summons]:
+def propose_summonses(*, now: datetime, settings: SpotcheckSettings,
+                      calendar: WorkCalendar | None = None) -> list[Summons]:
     """Apply the summons rule: N faulty checks of a unit within W weeks, or a rectification overdue by D working days.
 
     Faulty checks already covered by an earlier proposal (held, dismissed or pending) do not count again.
     """
     calendar = calendar or load_calendar()
-    threshold = int(setting("SPOTCHECK_SUMMONS_FAULTS"))
-    weeks = int(setting("SPOTCHECK_SUMMONS_WEEKS"))
-    overdue_days = int(setting("SPOTCHECK_SUMMONS_OVERDUE_DAYS"))
+    threshold, weeks = settings.summons_faults, settings.summons_weeks
+    overdue_days = settings.summons_overdue_days
     created: list[Summons] = []
     since = now - timedelta(weeks=weeks)
     rows = session.execute(select(MysteryCall, Hotline.unit_id).join(Hotline, MysteryCall.hotline_id == Hotline.id)
@@ -1010,9 +972,9 @@ def summons_list(*, state: str = "") -> list[Summons]:
     return list(session.execute(query).scalars())
 
 
-def summons_rule() -> str:
-    return (f"{setting('SPOTCHECK_SUMMONS_WEEKS')}周内{setting('SPOTCHECK_SUMMONS_FAULTS')}次及以上抽查发现问题,"
-            f"或整改逾期超过{setting('SPOTCHECK_SUMMONS_OVERDUE_DAYS')}个工作日")
+def summons_rule(settings: SpotcheckSettings) -> str:
+    return (f"{settings.summons_weeks}周内{settings.summons_faults}次及以上抽查发现问题,"
+            f"或整改逾期超过{settings.summons_overdue_days}个工作日")
 
 
 def units_for_hotlines() -> list[Unit]:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from core import clock
 from spotchecks import services, transfer
 from spotchecks.models import Hotline, MysteryCall, Notice, Rectification, SpotcheckPlan
-from tests.spotchecks.builders import at_local, item_for, make_fault, make_plan
+from tests.spotchecks.builders import SETTINGS, at_local, item_for, make_fault, make_plan
 
 
 def body(response) -> str:
@@ -301,7 +301,7 @@ def test_every_page_renders_for_a_supervisor_with_data(client, login, db):
     login("admin")
     with clock.freeze(at_local(2026, 11, 23, 18, 0)):
         client.post("/spotchecks/notices/draft", data={"kind": "weekly", "day": "2026-11-23"})
-        services.propose_summonses(now=at_local(2026, 12, 9, 9, 0))
+        services.propose_summonses(now=at_local(2026, 12, 9, 9, 0), settings=SETTINGS)
         db.commit()
         notice = db.execute(select(Notice)).scalar_one()
         from spotchecks.models import Summons
