@@ -27,7 +27,7 @@ from audit import services as audit
 from core import clock
 from core.errors import Conflict, DomainError, NotFound
 from handlers.common import actor, domain_error_response, form_int, json_body, now, roles_required, writes
-from spotchecks import charts, dashboard, directory, notices, reports, services, transfer
+from spotchecks import charts, dashboard, directory, hotlines, notices, reports, services, transfer
 from spotchecks.models import (
     CORRECTNESS,
     IDENTIFIED,
@@ -143,7 +143,7 @@ def plan():
     return render_template("spotchecks/plan.html", week=key, plan=the_plan, items=items, days=days,
                            per_area=per_area, prev_week=prev_week, next_week=next_week, only_mine=only_mine,
                            supervisors=services.active_supervisors(), now=now(),
-                           total_hotlines=len(services.hotlines(active_only=True)))
+                           total_hotlines=len(hotlines.hotlines(active_only=True)))
 
 
 @bp.route("/items/<int:item_id>/move", methods=["POST"])
@@ -342,7 +342,7 @@ def rectification_list():
     rows = services.rectifications(state=state if state in RECTIFICATION_STATES else "",
                                    unit_ids=services.scope_of(actor()), area=area, overdue_only=overdue, now=now())
     return render_template("spotchecks/rectifications.html", rows=rows, states=RECTIFICATION_STATES, state=state,
-                           area=area, overdue=overdue, areas=services._area_order(), now=now(),
+                           area=area, overdue=overdue, areas=hotlines.area_order(), now=now(),
                            is_overdue=services.is_overdue)
 
 
@@ -433,7 +433,7 @@ def summons(summons_id: int):
 @bp.route("/hotlines")
 @roles_required(*SUPERVISORS)
 def registry():
-    rows = services.hotlines()
+    rows = hotlines.hotlines()
     query = request.args.get("q", "").strip()
     if query:
         keys = {listing.id: listing for listing in directory.listings()}
@@ -442,7 +442,7 @@ def registry():
 
 
 def _hotline_form(hotline: Hotline | None, status: int = 200):
-    units = services.units_for_hotlines()
+    units = hotlines.units_for_hotlines()
     return render_template("spotchecks/hotline_form.html", hotline=hotline, units=units, form=request.form), status
 
 
@@ -460,7 +460,7 @@ def hotline_new():
     if request.method == "GET":
         return _hotline_form(None)
     try:
-        hotline = services.create_hotline(actor=actor(), now=now(), data=_hotline_data())
+        hotline = hotlines.create_hotline(actor=actor(), now=now(), data=_hotline_data())
     except DomainError as err:
         flash(err.message, "error")
         return _hotline_form(None, err.status)
@@ -471,11 +471,11 @@ def hotline_new():
 @bp.route("/hotlines/<int:hotline_id>", methods=["GET", "POST"])
 @roles_required("admin")
 def hotline_edit(hotline_id: int):
-    hotline = services.get_hotline(hotline_id)
+    hotline = hotlines.get_hotline(hotline_id)
     if request.method == "GET":
         return _hotline_form(hotline)
     try:
-        services.update_hotline(actor=actor(), now=now(), hotline=hotline, data=_hotline_data())
+        hotlines.update_hotline(actor=actor(), now=now(), hotline=hotline, data=_hotline_data())
     except DomainError as err:
         flash(err.message, "error")
         return _hotline_form(hotline, err.status)
@@ -615,5 +615,5 @@ def api_hotlines():
     return jsonify({"hotlines": [{"id": h.id, "name": h.name, "number": h.number, "area": h.unit.area,
                                   "unit": h.unit.name, "unit_id": h.unit_id, "level": h.level,
                                   "service_hours": h.service_hours, "active": h.active}
-                                 for h in services.hotlines()]})
+                                 for h in hotlines.hotlines()]})
 

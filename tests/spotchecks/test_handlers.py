@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from core import clock
-from spotchecks import services, transfer
+from spotchecks import hotlines, services, transfer
 from spotchecks.models import Hotline, MysteryCall, Notice, Rectification, SpotcheckPlan
 from tests.spotchecks.builders import SETTINGS, at_local, item_for, make_fault, make_plan
 
@@ -234,7 +234,7 @@ def test_summons_page_runs_the_rule_and_records_the_meeting(client, login, db):
 
 def test_admin_import_with_a_duplicate_number_names_row_and_column_and_changes_nothing(client, login, db):
     login("admin")
-    data = transfer.export_xlsx(services.hotlines())
+    data = transfer.export_xlsx(hotlines.hotlines())
     wb = load_workbook(io.BytesIO(data))
     ws = wb.active
     ws["F10"] = ws["F3"].value

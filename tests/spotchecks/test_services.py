@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from audit.models import AuditEvent
 from core.errors import Conflict, DomainError, NotFound
-from spotchecks import notices, reports, services, transfer
+from spotchecks import hotlines, notices, reports, services, transfer
 from spotchecks.documents import notice_docx
 from spotchecks.models import (
     Hotline,
@@ -42,49 +42,12 @@ def count(db, model) -> int:
     return db.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-# --- the registry ----------------------------------------------------------------------------------
-
-def test_seeded_registry_has_183_hotlines_on_the_right_units(db):
-    lines = services.hotlines()
-    assert len(lines) == 183
-    assert Counter(h.level for h in lines) == {"city": 1, "county": 10, "township": 172}
-    assert all(h.unit.level == h.level for h in lines)
-    zilai = next(h for h in lines if h.name == "北林区紫来街道社会救助服务热线")
-    assert (zilai.unit.name, zilai.unit.area, zilai.number) == ("紫来街道办事处", "北林区", "0455-8331869")
-
-
-def test_loading_the_registry_again_adds_nothing_and_keeps_admin_edits(db, frozen_now):
-    admin = make_user("admin")
-    zilai = db.execute(select(Hotline).where(Hotline.name == "北林区紫来街道社会救助服务热线")).scalar_one()
-    services.update_hotline(actor=admin, now=frozen_now, hotline=zilai,
-                            data={**services.hotline_snapshot(zilai), "number": "0455-8331999", "name": "紫来街道救助热线"})
-    message = services.load_hotlines(now=frozen_now)
-    assert message.startswith("hotlines: 0 added")
-    assert count(db, Hotline) == 183
-    db.refresh(zilai)
-    assert (zilai.number, zilai.name) == ("0455-8331999", "紫来街道救助热线")
-
-
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("number", "8331869", "电话号码格式不正确"),
-    ("number", "0455-8331481", "已被另一条热线使用"),
-    ("service_hours", "17:00-08:00", "服务时间"),
-    ("name", "", "请填写热线名称"),
-])
-def test_hotline_edits_are_validated(db, frozen_now, field, value, message):
-    admin = make_user("admin")
-    zilai = db.execute(select(Hotline).where(Hotline.name == "北林区紫来街道社会救助服务热线")).scalar_one()
-    with pytest.raises(DomainError, match=message):
-        services.update_hotline(actor=admin, now=frozen_now, hotline=zilai,
-                                data={**services.hotline_snapshot(zilai), field: value})
-
-
 # --- plans -----------------------------------------------------------------------------------------
 
 def test_plan_covers_all_183_hotlines_with_the_smallest_sufficient_quota_and_says_so(db):
     plan = make_plan()
     items = services.plan_items(plan)
-    assert sorted(i.hotline_id for i in items) == sorted(h.id for h in services.hotlines(active_only=True))
+    assert sorted(i.hotline_id for i in items) == sorted(h.id for h in hotlines.hotlines(active_only=True))
     per_day = Counter(i.day for i in items)
     assert sorted(per_day) == [date(2026, 11, 23) + timedelta(days=d) for d in range(5)]
     assert max(per_day.values()) <= 37
@@ -445,8 +408,8 @@ def test_a_hotline_added_after_planning_is_slotted_into_the_rest_of_the_week(db)
     plan = make_plan()
     admin = make_user("admin")
     wednesday = at_local(2026, 11, 25, 10, 0)
-    unit = services.find_unit("北林区", "宝山镇")
-    added = services.create_hotline(actor=admin, now=wednesday, data={
+    unit = hotlines.find_unit("北林区", "宝山镇")
+    added = hotlines.create_hotline(actor=admin, now=wednesday, data={
         "unit_id": unit.id, "name": "宝山镇第二救助热线", "number": "0455-8330001", "service_hours": "08:30-17:00"})
     result = services.create_plan(actor=None, now=wednesday, week=WEEK, settings=SETTINGS)
     assert (result.plan.id, result.created) == (plan.id, 1)
