@@ -110,13 +110,14 @@ class Rubric:
         return replace(cls(), **values)
 
     def describe(self) -> list[str]:
+        label = FAULT_TYPES
         return [
-            "未接通:0分,不合格(未接通)",
-            f"响铃超过{self.ring}秒才接听:扣{self.late}分(超时未接)",
-            f"未报姓名或工号:扣{self.anonymous}分(未报姓名工号)",
-            f"推诿、不予受理:扣{self.deflect}分(推诿)",
-            f"答复部分正确:扣{self.partial}分;答复错误或未答复:扣{self.wrong}分(答复错误)",
-            f"服务态度每低于5分一档扣{self.attitude}分;{self.poor_attitude}分及以下为态度差",
+            f"未接通:0分,不合格({label['no_answer']})",
+            f"响铃超过{self.ring}秒才接听:扣{self.late}分({label['slow_answer']})",
+            f"未报姓名或工号:扣{self.anonymous}分({label['anonymous']})",
+            f"推诿、不予受理:扣{self.deflect}分({label['deflection']})",
+            f"答复部分正确:扣{self.partial}分;答复错误或未答复:扣{self.wrong}分({label['wrong_answer']})",
+            f"服务态度每低于5分一档扣{self.attitude}分;{self.poor_attitude}分及以下为{label['poor_attitude']}",
             f"{self.pass_mark}分及以上且无问题为合格",
         ]
 
