@@ -75,22 +75,19 @@ def _parse_hhmm(name: str, raw: str) -> str:
     return f"{int(parts[0]):02d}:{int(parts[1]):02d}"
 
 
-def _parse_int_pairs(keys: tuple[str, ...]):
-    """"late=10,wrong=40" → {"late": 10, "wrong": 40}; only the listed keys, whole numbers 0–1000."""
-
-    def parse(name: str, raw: str) -> dict[str, int]:
-        result: dict[str, int] = {}
-        for part in raw.split(","):
-            if not part.strip():
-                continue
-            key, sep, value = part.partition("=")
-            key = key.strip()
-            if not sep or key not in keys:
-                raise ConfigError(f"{name}={raw!r}: expected key=number pairs, keys: {', '.join(keys)}")
-            result[key] = _parse_int(name, value, 0, 1000)
-        return result
-
-    return parse
+def _parse_int_pairs(name: str, raw: str) -> dict[str, int]:
+    """"late=10,wrong=40" → {"late": 10, "wrong": 40}, whole numbers 0–1000. Which keys are known is the
+    owning area's business: the spot-check rubric refuses an unknown one when the app starts."""
+    result: dict[str, int] = {}
+    for part in raw.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise ConfigError(f"{name}={raw!r}: expected key=number pairs such as late=10,wrong=40")
+        result[key] = _parse_int(name, value, 0, 1000)
+    return result
 
 
 @dataclass(frozen=True)
@@ -139,8 +136,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SPOTCHECK_SUMMONS_FAULTS", 2, _int(1, 50), "faulty spot checks of one unit that propose a summons ..."),
     Setting("SPOTCHECK_SUMMONS_WEEKS", 4, _int(1, 52), "... within this many weeks"),
     Setting("SPOTCHECK_SUMMONS_OVERDUE_DAYS", 5, _int(1, 60), "working days a rectification may be overdue before a summons is proposed"),
-    Setting("SPOTCHECK_RUBRIC", {}, _parse_int_pairs(("ring", "late", "anonymous", "partial", "wrong", "deflect",
-                                                      "attitude", "poor_attitude", "pass")),
+    Setting("SPOTCHECK_RUBRIC", {}, _parse_int_pairs,
             "mystery-call rubric overrides, e.g. ring=20,late=10,anonymous=10,partial=15,wrong=40,deflect=50,attitude=8,poor_attitude=2,pass=60"),
     Setting("SPOTCHECK_NOTICE_PREFIX", "绥民救通", _parse_str, "notice number prefix: 绥民救通〔2026〕12号"),
     Setting("SPOTCHECK_ISSUER", "绥化市民政局", _parse_str, "issuing unit printed on notices"),

@@ -27,10 +27,9 @@ from audit import services as audit
 from core import clock
 from core.errors import Conflict, DomainError, NotFound
 from handlers.common import actor, domain_error_response, form_int, json_body, now, roles_required, writes
-from spotchecks import charts, dashboard, directory, notices, reports, services, transfer
+from spotchecks import charts, dashboard, directory, hotlines, notices, reports, services, transfer
 from spotchecks.models import (
     CORRECTNESS,
-    FAULT_TYPES,
     IDENTIFIED,
     NOTICE_KINDS,
     RECTIFICATION_STATES,
@@ -40,7 +39,8 @@ from spotchecks.models import (
     Rectification,
     SpotcheckItem,
 )
-from spotchecks.rubric import rubric_for
+from spotchecks.rubric import FAULT_TYPES
+from spotchecks.settings import SpotcheckSettings
 
 bp = Blueprint("spotchecks", __name__, url_prefix="/spotchecks")
 api_bp = Blueprint("spotchecks_api", __name__, url_prefix="/api/v1")
@@ -50,6 +50,11 @@ SUPERVISORS = ("supervisor",)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 WEEKDAYS = "一二三四五六日"
+
+
+def _settings() -> SpotcheckSettings:
+    """The spot-check settings and rubric the services take, from the running app's config."""
+    return SpotcheckSettings.from_config(current_app.config)
 
 
 def _today() -> date:
@@ -108,7 +113,7 @@ def plan():
     if request.method == "POST":
         try:
             seed = form_int("seed", label="随机种子")
-            result = services.create_plan(actor=actor(), now=now(), week=week, seed=seed)
+            result = services.create_plan(actor=actor(), now=now(), week=week, seed=seed, settings=_settings())
         except DomainError as err:
             return domain_error_response(err)
         if result.created:
@@ -138,7 +143,7 @@ def plan():
     return render_template("spotchecks/plan.html", week=key, plan=the_plan, items=items, days=days,
                            per_area=per_area, prev_week=prev_week, next_week=next_week, only_mine=only_mine,
                            supervisors=services.active_supervisors(), now=now(),
-                           total_hotlines=len(services.hotlines(active_only=True)))
+                           total_hotlines=len(hotlines.hotlines(active_only=True)))
 
 
 @bp.route("/items/<int:item_id>/move", methods=["POST"])
@@ -221,7 +226,7 @@ def _log_page(item: SpotcheckItem, status: int = 200):
     default_start = clock.to_local(now()).strftime("%Y-%m-%dT%H:%M")
     return render_template("spotchecks/log.html", item=item, entry=entry, script=script,
                            entries=services.published_entries(), identified=IDENTIFIED, correctness=CORRECTNESS,
-                           rubric=rubric_for(current_app.config), form=request.form, default_start=default_start,
+                           rubric=_settings().rubric, form=request.form, default_start=default_start,
                            rectification=rectification), status
 
 
@@ -236,7 +241,8 @@ def log(item_id: int):
     if request.method == "GET":
         return _log_page(item)
     try:
-        result = services.log_call(actor=actor(), now=now(), item=item, data=call_input(request.form))
+        result = services.log_call(actor=actor(), now=now(), item=item, data=call_input(request.form),
+                                  settings=_settings())
     except DomainError as err:
         return domain_error_response(err, lambda: _log_page(item)[0])
     if result.faults:
@@ -289,7 +295,7 @@ def notice(notice_id: int):
             notices.regenerate(actor=actor(), now=now(), notice=item)
             flash("已按最新抽查结果重新生成正文", "success")
         elif op == "publish":  # what is on the screen, edits included
-            notices.publish(actor=actor(), now=now(), notice=item, **text)
+            notices.publish(actor=actor(), now=now(), notice=item, settings=_settings(), **text)
             flash(f"已发布,文号{item.number}", "success")
         else:
             notices.update_notice(actor=actor(), now=now(), notice=item, **text)
@@ -304,7 +310,7 @@ def notice(notice_id: int):
 @roles_required(*SUPERVISORS)
 def notice_word(notice_id: int):
     item = notices.get_notice(notice_id)
-    data = notices.export_docx(actor=actor(), now=now(), notice=item)
+    data = notices.export_docx(actor=actor(), now=now(), notice=item, settings=_settings())
     name = f"{item.number or '通报草稿'}.docx"
     disposition = f"attachment; filename=notice-{item.id}.docx; filename*=UTF-8''{quote(name)}"
     return Response(data, mimetype=DOCX, headers={"Content-Disposition": disposition})
@@ -314,7 +320,7 @@ def notice_word(notice_id: int):
 @roles_required(*SUPERVISORS)
 def notice_print(notice_id: int):
     item = notices.get_notice(notice_id)
-    return render_template("spotchecks/notice_print.html", notice=item, doc=notices.document(item),
+    return render_template("spotchecks/notice_print.html", notice=item, doc=notices.document(item, _settings()),
                            checkpoint=audit.checkpoint_for(f"notice:{item.id}"))
 
 
@@ -336,7 +342,7 @@ def rectification_list():
     rows = services.rectifications(state=state if state in RECTIFICATION_STATES else "",
                                    unit_ids=services.scope_of(actor()), area=area, overdue_only=overdue, now=now())
     return render_template("spotchecks/rectifications.html", rows=rows, states=RECTIFICATION_STATES, state=state,
-                           area=area, overdue=overdue, areas=services._area_order(), now=now(),
+                           area=area, overdue=overdue, areas=hotlines.area_order(), now=now(),
                            is_overdue=services.is_overdue)
 
 
@@ -391,12 +397,12 @@ def rectification(rect_id: int):
 @roles_required(*SUPERVISORS)
 def summons_list():
     if request.method == "POST":
-        created = services.propose_summonses(now=now())
+        created = services.propose_summonses(now=now(), settings=_settings())
         flash(f"按约谈规则检查完毕,新增{len(created)}条约谈建议", "success" if created else "info")
         return redirect(url_for("spotchecks.summons_list"))
     state = request.args.get("state", "")
     return render_template("spotchecks/summons_list.html", rows=services.summons_list(state=state),
-                           states=SUMMONS_STATES, state=state, rule=services.summons_rule())
+                           states=SUMMONS_STATES, state=state, rule=services.summons_rule(_settings()))
 
 
 @bp.route("/summons/<int:summons_id>", methods=["GET", "POST"])
@@ -427,7 +433,7 @@ def summons(summons_id: int):
 @bp.route("/hotlines")
 @roles_required(*SUPERVISORS)
 def registry():
-    rows = services.hotlines()
+    rows = hotlines.hotlines()
     query = request.args.get("q", "").strip()
     if query:
         keys = {listing.id: listing for listing in directory.listings()}
@@ -436,7 +442,7 @@ def registry():
 
 
 def _hotline_form(hotline: Hotline | None, status: int = 200):
-    units = services.units_for_hotlines()
+    units = hotlines.units_for_hotlines()
     return render_template("spotchecks/hotline_form.html", hotline=hotline, units=units, form=request.form), status
 
 
@@ -454,7 +460,7 @@ def hotline_new():
     if request.method == "GET":
         return _hotline_form(None)
     try:
-        hotline = services.create_hotline(actor=actor(), now=now(), data=_hotline_data())
+        hotline = hotlines.create_hotline(actor=actor(), now=now(), data=_hotline_data())
     except DomainError as err:
         flash(err.message, "error")
         return _hotline_form(None, err.status)
@@ -465,11 +471,11 @@ def hotline_new():
 @bp.route("/hotlines/<int:hotline_id>", methods=["GET", "POST"])
 @roles_required("admin")
 def hotline_edit(hotline_id: int):
-    hotline = services.get_hotline(hotline_id)
+    hotline = hotlines.get_hotline(hotline_id)
     if request.method == "GET":
         return _hotline_form(hotline)
     try:
-        services.update_hotline(actor=actor(), now=now(), hotline=hotline, data=_hotline_data())
+        hotlines.update_hotline(actor=actor(), now=now(), hotline=hotline, data=_hotline_data())
     except DomainError as err:
         flash(err.message, "error")
         return _hotline_form(hotline, err.status)
@@ -599,7 +605,7 @@ def api_plan():
 def api_log(item_id: int):
     body = json_body()
     item = services.get_item(item_id)
-    result = services.log_call(actor=actor(), now=now(), item=item, data=call_input(body))
+    result = services.log_call(actor=actor(), now=now(), item=item, data=call_input(body), settings=_settings())
     return jsonify(_call_json(result)), 201
 
 
@@ -609,5 +615,5 @@ def api_hotlines():
     return jsonify({"hotlines": [{"id": h.id, "name": h.name, "number": h.number, "area": h.unit.area,
                                   "unit": h.unit.name, "unit_id": h.unit_id, "level": h.level,
                                   "service_hours": h.service_hours, "active": h.active}
-                                 for h in services.hotlines()]})
+                                 for h in hotlines.hotlines()]})
 

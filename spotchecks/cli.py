@@ -8,20 +8,21 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from audit import services as audit
 from core import clock, db
 from core.errors import DomainError
-from spotchecks import services, transfer
+from spotchecks import hotlines, services, transfer
+from spotchecks.settings import SpotcheckSettings
 
 WEEKDAYS = "一二三四五六日"
 
 
 def _load_hotlines(now: datetime) -> str:
-    return services.load_hotlines(now=now)
+    return hotlines.load_hotlines(now=now)
 
 
 def plan_json(result: services.PlanResult) -> dict:
@@ -39,7 +40,7 @@ def plan_json(result: services.PlanResult) -> dict:
 def plan_summary(result: services.PlanResult) -> list[str]:
     plan = result.plan
     items = services.plan_items(plan)
-    total = len(services.hotlines(active_only=True))
+    total = len(hotlines.hotlines(active_only=True))
     covered = len({item.hotline_id for item in items})
     lines = [f"plan {plan.week} (seed {plan.seed}): {result.created} items created by this run, {len(items)} in the plan"]
     if plan.warning:
@@ -49,7 +50,7 @@ def plan_summary(result: services.PlanResult) -> list[str]:
     for day, count in sorted(Counter(item.day for item in items).items()):
         lines.append(f"  {day.isoformat()} 周{WEEKDAYS[day.weekday()]}  {count}")
     lines.append("per county:")
-    order = services._area_order()
+    order = hotlines.area_order()
     per_area = Counter(item.hotline.unit.area for item in items)
     for area in sorted(per_area, key=lambda a: (a not in order, order.index(a) if a in order else 0, a)):
         days = len({item.day for item in items if item.hotline.unit.area == area})
@@ -62,6 +63,7 @@ def plan_summary(result: services.PlanResult) -> list[str]:
 
 
 def register(app: Flask) -> None:
+    SpotcheckSettings.from_config(app.config)  # a bad rubric setting stops the start-up here (ConfigError)
     app.extensions.setdefault("hotline.init_loaders", []).append(_load_hotlines)
     group = AppGroup("spotchecks", help="Hotline spot checks: weekly plans and the hotline registry.")
 
@@ -80,7 +82,8 @@ def register(app: Flask) -> None:
             week = services.week_key(iso.year, iso.week)
         try:
             with db.transaction():
-                result = services.create_plan(actor=None, now=clock.now(), week=week, seed=seed)
+                result = services.create_plan(actor=None, now=clock.now(), week=week, seed=seed,
+                                                 settings=SpotcheckSettings.from_config(current_app.config))
         except DomainError as err:
             raise click.ClickException(err.message) from None
         except (IntegrityError, OperationalError):
@@ -105,7 +108,7 @@ def register(app: Flask) -> None:
         """Write the hotline registry to an .xlsx workbook."""
         audit.set_origin("cli:spotchecks export-hotlines", "cli")
         with db.transaction():
-            rows = services.hotlines()
+            rows = hotlines.hotlines()
             path.write_bytes(transfer.export_xlsx(rows))
             audit.record("export", "hotline", "", actor=None, now=clock.now(), changes={"rows": len(rows), "file": str(path)})
         click.echo(f"wrote {len(rows)} hotlines to {path}")

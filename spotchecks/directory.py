@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 
-from spotchecks import services
+from spotchecks import hotlines
 from spotchecks.models import Hotline
 
 
@@ -42,7 +42,7 @@ def listings() -> list[Listing]:
     return [Listing(id=h.id, area=h.unit.area, unit=h.unit.name, name=h.name, level=h.level_label, number=h.number,
                     service_hours="24小时" if h.service_hours == "00:00-24:00" else h.service_hours,
                     search_key=_key(h))
-            for h in services.hotlines(active_only=True)]
+            for h in hotlines.hotlines(active_only=True)]
 
 
 def matches(listing: Listing, query: str) -> bool:

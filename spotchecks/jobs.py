@@ -11,6 +11,11 @@ from flask import current_app
 
 from core import clock
 from spotchecks import notices, services
+from spotchecks.settings import SpotcheckSettings
+
+
+def _settings() -> SpotcheckSettings:
+    return SpotcheckSettings.from_config(current_app.config)
 
 
 def _plan_time() -> time:
@@ -27,7 +32,7 @@ def weekly_plan(now: datetime) -> str:
         return f"{services.week_key(iso.year, iso.week)}: not due before Monday {_plan_time():%H:%M}"
     week = services.week_key(iso.year, iso.week)
     try:
-        result = services.create_plan(actor=None, now=now, week=week)
+        result = services.create_plan(actor=None, now=now, week=week, settings=_settings())
     except services.SpotcheckError as err:
         return f"{week}: no plan made: {err.message}"
     message = f"{week}: {result.created} items created" if result.created else f"{week}: plan already exists"
@@ -41,7 +46,7 @@ def rectification_overdue(now: datetime) -> str:
 
 
 def summons_proposals(now: datetime) -> str:
-    created = services.propose_summonses(now=now)
+    created = services.propose_summonses(now=now, settings=_settings())
     return f"{len(created)} summonses proposed"
 
 

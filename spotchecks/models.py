@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base
 from core.models import Unit, User
+from spotchecks.rubric import FAULT_TYPES
 
 HOTLINE_LEVELS = {"city": "市级", "county": "县级", "township": "乡镇(街道)"}
 
@@ -28,15 +29,6 @@ HOTLINE_LEVELS = {"city": "市级", "county": "县级", "township": "乡镇(街�
 IDENTIFIED = {"name": "报了姓名", "staff_number": "报了工号", "both": "姓名和工号", "none": "未报姓名工号"}
 #: Whether the answer to the test question was right.
 CORRECTNESS = {"correct": "正确", "partial": "部分正确", "wrong": "错误", "none": "未作答复"}
-#: Fault types, in the order notices and reports list them.
-FAULT_TYPES = {
-    "no_answer": "未接通",
-    "deflection": "推诿",
-    "wrong_answer": "答复错误",
-    "poor_attitude": "态度差",
-    "anonymous": "未报姓名工号",
-    "slow_answer": "超时未接",
-}
 
 NOTICE_KINDS = {"daily": "日通报", "weekly": "周通报"}
 NOTICE_STATES = {"draft": "草稿", "published": "已发布"}

@@ -17,18 +17,11 @@ from core import clock
 from core.db import session
 from core.errors import Conflict
 from core.models import User
+from spotchecks.common import SpotcheckError, clean_text, get_or_404, require_supervisor
 from spotchecks.documents import NoticeDocument, chinese_date, notice_docx
 from spotchecks.models import HOTLINE_LEVELS, NOTICE_KINDS, MysteryCall, Notice, NoticeCounter, Rectification
-from spotchecks.services import (
-    SpotcheckError,
-    _require_supervisor,
-    _text,
-    calls_between,
-    day_bounds,
-    describe_call,
-    get_or_404,
-    setting,
-)
+from spotchecks.services import calls_between, day_bounds, describe_call
+from spotchecks.settings import SpotcheckSettings
 
 RECIPIENTS = "各县(市、区)民政局,市本级各有关单位:"
 
@@ -157,7 +150,7 @@ def _snapshot(notice: Notice) -> dict:
 
 def draft_notice(*, actor: User | None, now: datetime, kind: str, day: date) -> tuple[Notice, bool]:
     """The draft for a day (daily) or the week containing `day` (weekly); an existing one is returned as it is."""
-    _require_supervisor(actor, "起草通报")
+    require_supervisor(actor, "起草通报")
     if kind not in NOTICE_KINDS:
         raise NoticeError("通报类型应为日通报或周通报", field="kind")
     if kind == "weekly":
@@ -184,12 +177,12 @@ def _editable(notice: Notice) -> None:
 
 
 def update_notice(*, actor: User, now: datetime, notice: Notice, title: str, recipients: str, body: str) -> Notice:
-    _require_supervisor(actor, "修改通报")
+    require_supervisor(actor, "修改通报")
     _editable(notice)
     before = _snapshot(notice)
-    notice.title = _text(title, "标题", "title", required=True, limit=200)
-    notice.recipients = _text(recipients, "主送单位", "recipients", limit=200)
-    notice.body = _text(body, "正文", "body", required=True, limit=20000)
+    notice.title = clean_text(title, "标题", "title", required=True, limit=200)
+    notice.recipients = clean_text(recipients, "主送单位", "recipients", limit=200)
+    notice.body = clean_text(body, "正文", "body", required=True, limit=20000)
     changes = audit.diff(before, _snapshot(notice))
     if changes["after"]:
         notice.updated_at = now
@@ -200,7 +193,7 @@ def update_notice(*, actor: User, now: datetime, notice: Notice, title: str, rec
 
 def regenerate(*, actor: User, now: datetime, notice: Notice) -> Notice:
     """Redraft a draft's text from the current results (after more calls were logged)."""
-    _require_supervisor(actor, "重新生成通报")
+    require_supervisor(actor, "重新生成通报")
     _editable(notice)
     title, body = weekly_text(notice.period_start) if notice.kind == "weekly" else daily_text(notice.period_start)
     return update_notice(actor=actor, now=now, notice=notice, title=title, recipients=notice.recipients, body=body)
@@ -230,10 +223,10 @@ def _claim(notice: Notice, *, actor: User, now: datetime) -> None:
         raise Conflict(f"该通报已由他人发布（{number or '文号生成中'}），无需重复发布；请刷新页面查看", code="published")
 
 
-def publish(*, actor: User, now: datetime, notice: Notice, title: str = "", recipients: str = "",
-            body: str = "") -> Notice:
+def publish(*, actor: User, now: datetime, notice: Notice, settings: SpotcheckSettings, title: str = "",
+            recipients: str = "", body: str = "") -> Notice:
     """Number and freeze a draft; given a `body`, the text as edited on the screen is saved first and published."""
-    _require_supervisor(actor, "发布通报")
+    require_supervisor(actor, "发布通报")
     _editable(notice)
     if body:
         update_notice(actor=actor, now=now, notice=notice, title=title, recipients=recipients, body=body)
@@ -244,7 +237,7 @@ def publish(*, actor: User, now: datetime, notice: Notice, title: str = "", reci
     year = clock.to_local(now).year
     sequence = _next_number(year)
     notice.year, notice.sequence = year, sequence
-    notice.number = f"{setting('SPOTCHECK_NOTICE_PREFIX')}〔{year}〕{sequence}号"
+    notice.number = f"{settings.notice_prefix}〔{year}〕{sequence}号"
     notice.status, notice.published_at, notice.published_by_id = "published", now, actor.id
     notice.updated_at = now
     session.flush()
@@ -253,14 +246,14 @@ def publish(*, actor: User, now: datetime, notice: Notice, title: str = "", reci
     return notice
 
 
-def export_docx(*, actor: User, now: datetime, notice: Notice) -> bytes:
+def export_docx(*, actor: User, now: datetime, notice: Notice, settings: SpotcheckSettings) -> bytes:
     """The notice as a Word document (audited)."""
-    data = notice_docx(document(notice))
+    data = notice_docx(document(notice, settings))
     audit.record("export", "notice", notice.id, actor=actor, now=now, changes={"format": "docx", "number": notice.number})
     return data
 
 
-def document(notice: Notice) -> NoticeDocument:
+def document(notice: Notice, settings: SpotcheckSettings) -> NoticeDocument:
     issued = clock.to_local(notice.published_at or notice.updated_at).date()
     return NoticeDocument(title=notice.title, number=notice.number or "", recipients=notice.recipients,
-                          paragraphs=notice.paragraphs, issuer=setting("SPOTCHECK_ISSUER"), issued_on=issued)
+                          paragraphs=notice.paragraphs, issuer=settings.issuer, issued_on=issued)

@@ -14,8 +14,9 @@ from audit import services as audit
 from core import clock, xlsx
 from core.db import session
 from core.models import User
-from spotchecks import services
-from spotchecks.models import FAULT_TYPES, Hotline, MysteryCall, Rectification
+from spotchecks import hotlines, services
+from spotchecks.models import Hotline, MysteryCall, Rectification
+from spotchecks.rubric import FAULT_TYPES
 
 
 @dataclass
@@ -96,7 +97,7 @@ def unchecked(now: datetime, days: int = 7) -> list[Hotline]:
     """Active hotlines with no mystery call logged in the last `days` days (the rule says: none)."""
     since = now - timedelta(days=days)
     checked = set(session.execute(select(MysteryCall.hotline_id).where(MysteryCall.started_at >= since)).scalars())
-    return [h for h in services.hotlines(active_only=True) if h.id not in checked]
+    return [h for h in hotlines.hotlines(active_only=True) if h.id not in checked]
 
 
 def on_time(start: date, end: date, now: datetime) -> OnTime:
@@ -127,7 +128,7 @@ def build(start: date, end: date, now: datetime) -> Report:
         iso = monday.isocalendar()
         week_rows[monday] = Rates(f"{iso.year}-W{iso.week:02d}")
         monday += timedelta(weeks=1)
-    areas = services._area_order()
+    areas = hotlines.area_order()
     county_rows = {area: Rates(area) for area in areas}
     unit_rows: dict[int, UnitRow] = {}
     faults: dict[date, Counter] = defaultdict(Counter)

@@ -1,14 +1,78 @@
 """The mystery-call rubric: what a supervisor observed → a score, pass/fail and fault types.
 
-Pure. The weights are configurable (HOTLINE_SPOTCHECK_RUBRIC); `Rubric.from_config` reads them.
+Pure. Everything about a fault — its label, the sentence a finding tells it in, the measure a unit must
+take — is one row of FAULTS. The weights are configurable (HOTLINE_SPOTCHECK_RUBRIC); `Rubric.from_config`
+reads them and refuses a key it does not know.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Protocol
 
-from spotchecks.models import FAULT_TYPES
+from core.config import ConfigError
+
+
+class Called(Protocol):
+    """What a finding sentence reads from a logged call (a MysteryCall)."""
+
+    ring_seconds: int
+    correctness: str
+    question: str
+    attitude: int | None
+
+
+def _wrong_answer(call: Called) -> str:
+    if call.correctness == "none":
+        return "未能答复来电人咨询的问题"
+    return f"对“{call.question or '所咨询的问题'}”答复错误"
+
+
+@dataclass(frozen=True)
+class Fault:
+    key: str
+    #: Shown on pages, reports and notices.
+    label: str
+    #: The finding as a notice tells it, from the logged call.
+    finding: Callable[[Called], str]
+    #: What the unit is required to do about it.
+    measure: str
+    #: Where the finding comes in a notice's sentence: the ringing, the answer, then how the call was taken.
+    told: int
+
+
+#: Fault types, in the order notices and reports list them.
+FAULTS: tuple[Fault, ...] = (
+    Fault("no_answer", "未接通", lambda call: f"拨打电话响铃{call.ring_seconds}秒无人接听",
+          "落实专人值守,确保服务时间内电话畅通", told=0),
+    Fault("deflection", "推诿", lambda call: "电话虽已接听,但推诿不予受理",
+          "落实首问负责,不得推诿,群众诉求当场受理或告知办理途径", told=2),
+    Fault("wrong_answer", "答复错误", _wrong_answer,
+          "组织接听人员学习社会救助政策和答复口径,确保答复准确", told=3),
+    Fault("poor_attitude", "态度差", lambda call: f"服务态度较差(评{call.attitude}分)",
+          "加强服务礼仪培训,文明规范接听", told=5),
+    Fault("anonymous", "未报姓名工号", lambda call: "接听人员未报姓名或工号",
+          "接听时主动报出姓名或工号", told=4),
+    Fault("slow_answer", "超时未接", lambda call: f"电话响铃{call.ring_seconds}秒后才接听",
+          "来电响铃后及时接听", told=1),
+)
+FAULT_BY_KEY: dict[str, Fault] = {fault.key: fault for fault in FAULTS}
+#: key → label, in list order.
+FAULT_TYPES: dict[str, str] = {fault.key: fault.label for fault in FAULTS}
+#: key → required measure.
+MEASURES: dict[str, str] = {fault.key: fault.measure for fault in FAULTS}
+
+
+def findings(call: Called, faults: list[str]) -> list[str]:
+    """The finding sentences of a call's faults, in the order a notice tells them."""
+    known = sorted((FAULT_BY_KEY[key] for key in faults if key in FAULT_BY_KEY), key=lambda fault: fault.told)
+    return [fault.finding(call) for fault in known]
+
+
+def measures(faults: list[str]) -> str:
+    """The measures required for these faults, as one sentence (in the faults' order)."""
+    return ";".join(MEASURES[key] for key in faults if key in MEASURES) + "。"
 
 
 @dataclass(frozen=True)
@@ -29,21 +93,31 @@ class Rubric:
     pass_mark: int = 60
 
     @classmethod
-    def from_config(cls, overrides: dict[str, int] | None) -> Rubric:
+    def known_keys(cls) -> tuple[str, ...]:
+        """The keys HOTLINE_SPOTCHECK_RUBRIC accepts (`pass` sets pass_mark)."""
+        return tuple("pass" if f.name == "pass_mark" else f.name for f in fields(cls))
+
+    @classmethod
+    def from_config(cls, overrides: Mapping[str, int] | None) -> Rubric:
+        """The default rubric with these weights changed; an unknown key is a ConfigError naming it."""
         values = dict(overrides or {})
+        unknown = [key for key in values if key not in cls.known_keys()]
+        if unknown:
+            raise ConfigError(f"HOTLINE_SPOTCHECK_RUBRIC: unknown key {', '.join(map(repr, unknown))}; "
+                              f"known keys: {', '.join(cls.known_keys())}")
         if "pass" in values:
             values["pass_mark"] = values.pop("pass")
-        known = {f.name for f in fields(cls)}
-        return replace(cls(), **{k: v for k, v in values.items() if k in known})
+        return replace(cls(), **values)
 
     def describe(self) -> list[str]:
+        label = FAULT_TYPES
         return [
-            "未接通:0分,不合格(未接通)",
-            f"响铃超过{self.ring}秒才接听:扣{self.late}分(超时未接)",
-            f"未报姓名或工号:扣{self.anonymous}分(未报姓名工号)",
-            f"推诿、不予受理:扣{self.deflect}分(推诿)",
-            f"答复部分正确:扣{self.partial}分;答复错误或未答复:扣{self.wrong}分(答复错误)",
-            f"服务态度每低于5分一档扣{self.attitude}分;{self.poor_attitude}分及以下为态度差",
+            f"未接通:0分,不合格({label['no_answer']})",
+            f"响铃超过{self.ring}秒才接听:扣{self.late}分({label['slow_answer']})",
+            f"未报姓名或工号:扣{self.anonymous}分({label['anonymous']})",
+            f"推诿、不予受理:扣{self.deflect}分({label['deflection']})",
+            f"答复部分正确:扣{self.partial}分;答复错误或未答复:扣{self.wrong}分({label['wrong_answer']})",
+            f"服务态度每低于5分一档扣{self.attitude}分;{self.poor_attitude}分及以下为{label['poor_attitude']}",
             f"{self.pass_mark}分及以上且无问题为合格",
         ]
 
@@ -97,6 +171,3 @@ def assess(obs: Observation, rubric: Rubric = Rubric()) -> Verdict:
     faults = [key for key in FAULT_TYPES if key in found]
     return Verdict(score, not faults and score >= rubric.pass_mark, faults)
 
-
-def rubric_for(config: dict[str, Any]) -> Rubric:
-    return Rubric.from_config(config.get("SPOTCHECK_RUBRIC"))

@@ -1,4 +1,6 @@
-"""Spot checks: the only code that changes hotlines, plans, mystery calls, rectifications and summonses.
+"""Spot checks: the only code that changes plans, mystery calls, rectifications and summonses.
+
+The hotline registry is hotlines.py; a fault's label, finding and measure are rubric.py's table.
 
 Every service takes the acting user and the time, validates, changes rows, records the audit event in
 the same transaction and flushes; the request, command or job that called it commits.
@@ -12,11 +14,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import yaml
-from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
@@ -25,15 +24,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from audit import services as audit
 from core import clock
 from core.choices import choose
-from core.config import SETTINGS
 from core.db import session
-from core.errors import Conflict, DomainError, Forbidden, NotFound
+from core.errors import Conflict, Forbidden
 from core.models import Unit, User
 from kb.models import Entry
-from spotchecks import planner
+from spotchecks import hotlines, planner
+from spotchecks.common import SpotcheckError, clean_text, get_or_404, require_supervisor
 from spotchecks.models import (
     CORRECTNESS,
-    FAULT_TYPES,
     IDENTIFIED,
     RECTIFICATION_PENDING,
     Hotline,
@@ -43,175 +41,9 @@ from spotchecks.models import (
     SpotcheckPlan,
     Summons,
 )
-from spotchecks.rubric import Observation, assess, rubric_for
+from spotchecks.rubric import FAULT_TYPES, Observation, assess, findings, measures
+from spotchecks.settings import SpotcheckSettings
 from tickets.calendar import WorkCalendar, load_calendar
-
-DATA = Path(__file__).resolve().parent / "data"
-NUMBER_RE = re.compile(r"^0\d{2,3}-[2-9]\d{6,7}$")
-MAX_TEXT = 2000
-T = TypeVar("T")
-
-
-class SpotcheckError(DomainError):
-    pass
-
-
-def setting(key: str) -> Any:
-    """A SPOTCHECK_* setting from the running app, or its default outside one (pure scripts, tests)."""
-    if has_app_context() and key in current_app.config:
-        return current_app.config[key]
-    return next(s.default for s in SETTINGS if s.key == key)
-
-
-def _text(value: Any, label: str, field: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise SpotcheckError(f"请填写{label}", field=field)
-    if len(text) > limit:
-        raise SpotcheckError(f"{label}不能超过{limit}字", field=field)
-    return text
-
-
-def get_or_404(model: type[T], key: Any, message: str) -> T:
-    """The row with this primary key, or NotFound with a message naming what was not found."""
-    row = session.get(model, key)
-    if row is None:
-        raise NotFound(message)
-    return row
-
-
-def _require_supervisor(actor: User | None, action: str) -> None:
-    if actor is not None and not actor.has_role("supervisor"):
-        raise Forbidden(f"只有督查人员可以{action}")
-
-
-# --- hotlines ------------------------------------------------------------------------------------
-
-def hotline_snapshot(h: Hotline) -> dict:
-    return {"unit_id": h.unit_id, "name": h.name, "number": h.number, "level": h.level,
-            "service_hours": h.service_hours, "contact": h.contact, "leader": h.leader,
-            "leader_title": h.leader_title, "active": h.active}
-
-
-def find_unit(area: str, name: str) -> Unit | None:
-    """A unit by its name within a county-level area (township names repeat across counties)."""
-    rows = session.execute(select(Unit).where(Unit.area == area.strip(), Unit.name == name.strip())
-                           .order_by(Unit.kind == "department", Unit.id)).scalars().all()
-    return rows[0] if rows else None
-
-
-def check_number(number: Any) -> str:
-    text = str(number or "").strip().replace("—", "-").replace("－", "-")
-    if not NUMBER_RE.fullmatch(text):
-        raise SpotcheckError(f"电话号码格式不正确:{text or '(空)'};应为区号-号码,如 0455-8331481", field="number")
-    return text
-
-
-def check_service_hours(text: Any) -> str:
-    raw = str(text or "").strip()
-    try:
-        opens, closes = planner.parse_service_hours(raw)
-    except ValueError as err:
-        raise SpotcheckError(str(err), field="service_hours") from None
-    if planner.is_round_the_clock(opens, closes):
-        return "00:00-24:00"
-    return f"{opens:%H:%M}-{closes:%H:%M}"
-
-
-def clean_hotline(data: dict[str, Any], *, hotline_id: int | None = None) -> dict[str, Any]:
-    """Validate one hotline's fields (form, import row or bundled item); the unit must exist."""
-    unit_id = data.get("unit_id")
-    unit = session.get(Unit, int(unit_id)) if str(unit_id or "").isdigit() else None
-    if unit is None and data.get("unit") and data.get("area"):
-        unit = find_unit(str(data["area"]), str(data["unit"]))
-    if unit is None:
-        where = f"{data.get('area', '')}{data.get('unit', '')}".strip()
-        raise SpotcheckError(f"找不到所属单位:{where or '(未选择)'}", field="unit")
-    cleaned = {
-        "unit_id": unit.id,
-        "level": unit.level if unit.level in ("city", "county", "township") else "city",
-        "name": _text(data.get("name"), "热线名称", "name", required=True, limit=100),
-        "number": check_number(data.get("number")),
-        "service_hours": check_service_hours(data.get("service_hours")),
-        "contact": _text(data.get("contact"), "联系人", "contact", limit=50),
-        "leader": _text(data.get("leader"), "分管领导", "leader", limit=50),
-        "leader_title": _text(data.get("leader_title"), "领导职务", "leader_title", limit=50),
-        "active": bool(data.get("active", True)),
-    }
-    for column, label in (("number", "电话号码"), ("name", "热线名称")):
-        clash = session.execute(select(Hotline.id).where(getattr(Hotline, column) == cleaned[column],
-                                                         Hotline.id != (hotline_id or 0))).first()
-        if clash:
-            raise SpotcheckError(f"{label}已被另一条热线使用:{cleaned[column]}", field=column)
-    return cleaned
-
-
-def create_hotline(*, actor: User | None, now: datetime, data: dict[str, Any], bundle_key: str | None = None) -> Hotline:
-    cleaned = clean_hotline(data)
-    hotline = Hotline(**cleaned, bundle_key=bundle_key, created_at=now, updated_at=now)
-    session.add(hotline)
-    session.flush()
-    audit.record("create", "hotline", hotline.id, actor=actor, now=now, changes={"after": hotline_snapshot(hotline)})
-    return hotline
-
-
-def update_hotline(*, actor: User | None, now: datetime, hotline: Hotline, data: dict[str, Any],
-                   before: dict[str, Any] | None = None) -> Hotline:
-    """Change a hotline; `before` is its state before an import parked its number and name."""
-    cleaned = clean_hotline(data, hotline_id=hotline.id)
-    before = before or hotline_snapshot(hotline)
-    for key, value in cleaned.items():
-        setattr(hotline, key, value)
-    changes = audit.diff(before, hotline_snapshot(hotline))
-    if changes["after"]:
-        hotline.updated_at = now
-    session.flush()
-    if changes["after"]:
-        audit.record("update", "hotline", hotline.id, actor=actor, now=now, changes=changes)
-    return hotline
-
-
-def load_hotlines(*, now: datetime) -> str:
-    """Init loader: create the bundled hotlines that are missing; never touch one that exists (admins edit them)."""
-    items = yaml.safe_load((DATA / "hotlines.yaml").read_text(encoding="utf-8"))
-    known = set(session.execute(select(Hotline.bundle_key)).scalars())
-    numbers = set(session.execute(select(Hotline.number)).scalars())
-    names = set(session.execute(select(Hotline.name)).scalars())
-    added, skipped = 0, []
-    for item in items:
-        if item["name"] in known or item["number"] in numbers or item["name"] in names:
-            continue
-        if find_unit(item["area"], item["unit"]) is None:
-            skipped.append(f"{item['area']}{item['unit']}")
-            continue
-        create_hotline(actor=None, now=now, data=item, bundle_key=item["name"])
-        added += 1
-    message = f"hotlines: {added} added, {len(items) - added - len(skipped)} already present"
-    if skipped:
-        message += f"; {len(skipped)} skipped (unit not found: {', '.join(skipped[:5])})"
-    return message
-
-
-def get_hotline(hotline_id: int) -> Hotline:
-    return get_or_404(Hotline, hotline_id, "热线不存在")
-
-
-def hotlines(*, active_only: bool = False) -> list[Hotline]:
-    """In directory order: city, then each county's bureau followed by its townships."""
-    query = select(Hotline).join(Unit, Hotline.unit_id == Unit.id).options(contains_eager(Hotline.unit))
-    if active_only:
-        query = query.where(Hotline.active.is_(True))
-    rows = session.execute(query).scalars().all()
-    area_order = {area: index for index, area in enumerate(_area_order())}
-    level_order = {"city": 0, "county": 1, "township": 2}
-    return sorted(rows, key=lambda h: (area_order.get(h.unit.area, 99), level_order.get(h.level, 3), h.unit_id, h.id))
-
-
-def _area_order() -> list[str]:
-    from core import units
-
-    return units.areas()
-
 
 # --- plans ---------------------------------------------------------------------------------------
 
@@ -285,8 +117,8 @@ def _outside(hotline: Hotline, at: time) -> bool:
     return not opens <= at < closes
 
 
-def create_plan(*, actor: User | None, now: datetime, week: str, seed: int | None = None,
-                calendar: WorkCalendar | None = None) -> PlanResult:
+def create_plan(*, actor: User | None, now: datetime, week: str, settings: SpotcheckSettings,
+                seed: int | None = None, calendar: WorkCalendar | None = None) -> PlanResult:
     """Create the week's plan if it has none; return it with the number of items this call added.
 
     The plan row is unique per week and items are unique per (week, hotline), so a second planner
@@ -300,7 +132,7 @@ def create_plan(*, actor: User | None, now: datetime, week: str, seed: int | Non
     if existing is not None:
         return PlanResult(existing, _top_up(existing, actor=actor, now=now, calendar=calendar))
     days = planner.working_days_of_week(year, number, calendar.is_working_day)
-    lines = hotlines(active_only=True)
+    lines = hotlines.hotlines(active_only=True)
     staff = active_supervisors()
     if not staff:
         raise SpotcheckError("没有在岗的督查人员账号(角色为督查人员且未停用),无法分配抽查任务;请先创建督查人员账号")
@@ -308,7 +140,7 @@ def create_plan(*, actor: User | None, now: datetime, week: str, seed: int | Non
         raise SpotcheckError(f"{key}没有工作日(节假日),本周不安排抽查")
     if not lines:
         raise SpotcheckError("热线名录为空,无法制定抽查计划")
-    configured = int(setting("SPOTCHECK_DAILY_QUOTA"))
+    configured = settings.daily_quota
     quota, warning = effective_quota(configured, len(lines), len(days))
     seed = default_seed(year, number) if seed is None else int(seed)
     if not 0 <= seed < 2**31:
@@ -321,7 +153,7 @@ def create_plan(*, actor: User | None, now: datetime, week: str, seed: int | Non
                                           closes=closes, priority=line.id in priority))
     try:
         planned = planner.plan_week(inputs, [u.id for u in staff], days, quota=quota, seed=seed,
-                                    outside_share=int(setting("SPOTCHECK_OUTSIDE_PERCENT")) / 100,
+                                    outside_share=settings.outside_percent / 100,
                                     max_quota=quota)
     except planner.PlanError as err:
         raise SpotcheckError(str(err)) from None
@@ -351,7 +183,7 @@ def create_plan(*, actor: User | None, now: datetime, week: str, seed: int | Non
 def _top_up(plan: SpotcheckPlan, *, actor: User | None, now: datetime, calendar: WorkCalendar) -> int:
     """Add hotlines missing from an existing plan (added to the registry since) on the least-loaded days left."""
     covered = set(session.execute(select(SpotcheckItem.hotline_id).where(SpotcheckItem.plan_id == plan.id)).scalars())
-    missing = [h for h in hotlines(active_only=True) if h.id not in covered]
+    missing = [h for h in hotlines.hotlines(active_only=True) if h.id not in covered]
     staff = active_supervisors()
     if not missing or not staff:
         return 0
@@ -421,8 +253,8 @@ def _check_movable(item: SpotcheckItem) -> None:
 def move_item(*, actor: User, now: datetime, item: SpotcheckItem, day: date, at: time, reason: str,
               supervisor_id: int | None = None, calendar: WorkCalendar | None = None) -> SpotcheckItem:
     """Move a planned call to another working day or time of the same week (and optionally to another supervisor)."""
-    _require_supervisor(actor, "调整抽查计划")
-    reason = _text(reason, "调整原因", "reason", required=True, limit=500)
+    require_supervisor(actor, "调整抽查计划")
+    reason = clean_text(reason, "调整原因", "reason", required=True, limit=500)
     _check_movable(item)
     year, number = parse_week(item.week)
     if day.isocalendar()[:2] != (year, number):
@@ -456,8 +288,8 @@ def move_item(*, actor: User, now: datetime, item: SpotcheckItem, day: date, at:
 def swap_items(*, actor: User, now: datetime, first: SpotcheckItem, second: SpotcheckItem,
                reason: str) -> None:
     """Two hotlines trade their slots (day, time and supervisor) in the same week's plan."""
-    _require_supervisor(actor, "调整抽查计划")
-    reason = _text(reason, "调整原因", "reason", required=True, limit=500)
+    require_supervisor(actor, "调整抽查计划")
+    reason = clean_text(reason, "调整原因", "reason", required=True, limit=500)
     if first.id == second.id:
         raise SpotcheckError("请选择另一条抽查任务进行互换", field="other")
     if first.plan_id != second.plan_id:
@@ -542,8 +374,8 @@ def _check_call(item: SpotcheckItem, data: CallInput, now: datetime) -> CallInpu
         raise SpotcheckError(f"开始时间应在该任务所在的{item.week}周内", field="started_at")
     if not 0 <= data.ring_seconds <= 600:
         raise SpotcheckError("响铃时长应在0到600秒之间", field="ring_seconds")
-    notes = _text(data.notes, "备注", "notes")
-    recording = _text(data.recording_ref, "录音编号", "recording_ref", limit=200)
+    notes = clean_text(data.notes, "备注", "notes")
+    recording = clean_text(data.recording_ref, "录音编号", "recording_ref", limit=200)
     entry_id = (data.question_entry_id or "").strip().upper()
     if entry_id and session.get(Entry, entry_id) is None:
         raise SpotcheckError(f"知识库中没有条目 {entry_id}", field="question_entry_id")
@@ -555,21 +387,21 @@ def _check_call(item: SpotcheckItem, data: CallInput, now: datetime) -> CallInpu
     if data.attitude is None or not 1 <= data.attitude <= 5:
         raise SpotcheckError("请为服务态度打分(1-5)", field="attitude")
     return CallInput(started_at=data.started_at, ring_seconds=data.ring_seconds, connected=True,
-                     identified=identified, answerer=_text(data.answerer, "接听人", "answerer", limit=50),
+                     identified=identified, answerer=clean_text(data.answerer, "接听人", "answerer", limit=50),
                      question_entry_id=entry_id, correctness=correctness, deflected=bool(data.deflected),
                      attitude=data.attitude, notes=notes, recording_ref=recording)
 
 
-def log_call(*, actor: User, now: datetime, item: SpotcheckItem, data: CallInput,
+def log_call(*, actor: User, now: datetime, item: SpotcheckItem, data: CallInput, settings: SpotcheckSettings,
              calendar: WorkCalendar | None = None) -> MysteryCall:
     """Record a planned mystery call's result; a fault opens a rectification for the hotline's unit."""
-    _require_supervisor(actor, "登记抽查结果")
+    require_supervisor(actor, "登记抽查结果")
     if item.call is not None:
         raise Conflict("该抽查任务已登记过结果,不能重复登记")
     data = _check_call(item, data, now)
     verdict = assess(Observation(connected=data.connected, ring_seconds=data.ring_seconds,
                                  identified=data.identified, correctness=data.correctness,
-                                 deflected=data.deflected, attitude=data.attitude), rubric_for(_config()))
+                                 deflected=data.deflected, attitude=data.attitude), settings.rubric)
     entry = session.get(Entry, data.question_entry_id) if data.question_entry_id else None
     call = MysteryCall(hotline_id=item.hotline_id, supervisor_id=actor.id,
                        started_at=data.started_at, ring_seconds=data.ring_seconds, connected=data.connected,
@@ -589,34 +421,14 @@ def log_call(*, actor: User, now: datetime, item: SpotcheckItem, data: CallInput
         "item_id": item.id, "hotline_id": item.hotline_id, "started_at": data.started_at,
         "connected": data.connected, "score": verdict.score, "passed": verdict.passed, "faults": verdict.faults})
     if verdict.faults:
-        open_rectification(actor=actor, now=now, call=call, calendar=calendar)
+        open_rectification(actor=actor, now=now, call=call, settings=settings, calendar=calendar)
     return call
-
-
-def _config() -> dict[str, Any]:
-    return current_app.config if has_app_context() else {}
 
 
 def describe_call(call: MysteryCall) -> str:
     """What happened, as a notice says it: 在14时46分电话虽已接听,但推诿不予受理,……"""
     local = clock.to_local(call.started_at)
-    parts = []
-    faults = call.faults
-    if "no_answer" in faults:
-        parts.append(f"拨打电话响铃{call.ring_seconds}秒无人接听")
-    if "slow_answer" in faults:
-        parts.append(f"电话响铃{call.ring_seconds}秒后才接听")
-    if "deflection" in faults:
-        parts.append("电话虽已接听,但推诿不予受理")
-    if "wrong_answer" in faults:
-        if call.correctness == "none":
-            parts.append("未能答复来电人咨询的问题")
-        else:
-            parts.append(f"对“{call.question or '所咨询的问题'}”答复错误")
-    if "anonymous" in faults:
-        parts.append("接听人员未报姓名或工号")
-    if "poor_attitude" in faults:
-        parts.append(f"服务态度较差(评{call.attitude}分)")
+    parts = findings(call, call.faults)
     if not parts:
         parts.append("接听规范,答复准确" if call.passed else "存在不规范情况")
     text = f"在{local.hour}时{local.minute:02d}分" + ",".join(parts)
@@ -626,27 +438,17 @@ def describe_call(call: MysteryCall) -> str:
     return text
 
 
-MEASURES = {
-    "no_answer": "落实专人值守,确保服务时间内电话畅通",
-    "slow_answer": "来电响铃后及时接听",
-    "deflection": "落实首问负责,不得推诿,群众诉求当场受理或告知办理途径",
-    "wrong_answer": "组织接听人员学习社会救助政策和答复口径,确保答复准确",
-    "poor_attitude": "加强服务礼仪培训,文明规范接听",
-    "anonymous": "接听时主动报出姓名或工号",
-}
-
-
-def open_rectification(*, actor: User | None, now: datetime, call: MysteryCall,
+def open_rectification(*, actor: User | None, now: datetime, call: MysteryCall, settings: SpotcheckSettings,
                        calendar: WorkCalendar | None = None) -> Rectification:
     calendar = calendar or load_calendar()
     hotline = call.hotline or session.get(Hotline, call.hotline_id)
-    days = int(setting("SPOTCHECK_RECTIFY_DAYS"))
+    days = settings.rectify_days
     person = f"{hotline.leader}({hotline.leader_title})" if hotline.leader_title else hotline.leader
     rect = Rectification(
         call_id=call.id, hotline_id=hotline.id, unit_id=hotline.unit_id, faults_json=call.faults_json,
         finding=f"{hotline.unit.full_name}{describe_call(call)}",
         responsible_person=person or hotline.contact or "单位负责人",
-        measure=";".join(MEASURES[f] for f in call.faults if f in MEASURES) + "。",
+        measure=measures(call.faults),
         deadline_at=calendar.end_of_working_day_after(now, days), state="open", created_at=now)
     session.add(rect)
     session.flush()
@@ -739,9 +541,9 @@ def answer_rectification(*, actor: User, now: datetime, rect: Rectification, res
     expected = _expected_version(rect, version)
     if rect.state not in RECTIFICATION_PENDING:
         raise SpotcheckError(f"整改事项当前为“{rect.state_label}”,不能再报送")
-    response = _text(response, "整改情况", "response", required=True)
-    evidence = _text(evidence, "佐证材料说明", "evidence", required=True)
-    attachment_ref = _text(attachment_ref, "附件编号", "attachment_ref", limit=200)
+    response = clean_text(response, "整改情况", "response", required=True)
+    evidence = clean_text(evidence, "佐证材料说明", "evidence", required=True)
+    attachment_ref = clean_text(attachment_ref, "附件编号", "attachment_ref", limit=200)
     before = _rect_snapshot(rect)
     _claim(rect, expected)
     rect.response, rect.evidence, rect.attachment_ref = response, evidence, attachment_ref
@@ -754,14 +556,14 @@ def answer_rectification(*, actor: User, now: datetime, rect: Rectification, res
 def close_out(*, actor: User, now: datetime, rect: Rectification, evidence: str,
               attachment_ref: str = "", version: Any = None) -> Rectification:
     """销号: a supervisor verified the fix; the verification and its evidence are required."""
-    _require_supervisor(actor, "销号")
+    require_supervisor(actor, "销号")
     expected = _expected_version(rect, version)
     if rect.state == "closed":
         raise SpotcheckError("该整改事项已销号")
     if rect.state != "answered" or not rect.evidence.strip():
         raise SpotcheckError("单位尚未报送整改情况和佐证材料,不能销号")
-    note = _text(evidence, "核验情况及佐证", "evidence", required=True)
-    attachment_ref = _text(attachment_ref, "附件编号", "attachment_ref", limit=200)
+    note = clean_text(evidence, "核验情况及佐证", "evidence", required=True)
+    attachment_ref = clean_text(attachment_ref, "附件编号", "attachment_ref", limit=200)
     before = _rect_snapshot(rect)
     _claim(rect, expected)
     rect.close_note = note
@@ -776,11 +578,11 @@ def close_out(*, actor: User, now: datetime, rect: Rectification, evidence: str,
 
 def return_rectification(*, actor: User, now: datetime, rect: Rectification, reason: str,
                          version: Any = None) -> Rectification:
-    _require_supervisor(actor, "退回整改")
+    require_supervisor(actor, "退回整改")
     expected = _expected_version(rect, version)
     if rect.state != "answered":
         raise SpotcheckError("只有待核验的整改事项可以退回")
-    reason = _text(reason, "退回原因", "reason", required=True)
+    reason = clean_text(reason, "退回原因", "reason", required=True)
     before = _rect_snapshot(rect)
     _claim(rect, expected)
     rect.return_reason = reason
@@ -795,14 +597,14 @@ def return_rectification(*, actor: User, now: datetime, rect: Rectification, rea
 def edit_rectification(*, actor: User, now: datetime, rect: Rectification, responsible_person: str, measure: str,
                        deadline: date | None, version: Any = None) -> Rectification:
     """A supervisor adjusts the responsible person, the required measure or the deadline."""
-    _require_supervisor(actor, "修改整改要求")
+    require_supervisor(actor, "修改整改要求")
     expected = _expected_version(rect, version)
     if rect.state == "closed":
         raise SpotcheckError("已销号的整改事项不能修改")
     before = _rect_snapshot(rect)
-    after = {**before, "responsible_person": _text(responsible_person, "责任人", "responsible_person",
+    after = {**before, "responsible_person": clean_text(responsible_person, "责任人", "responsible_person",
                                                    required=True, limit=50),
-             "measure": _text(measure, "整改措施", "measure", required=True)}
+             "measure": clean_text(measure, "整改措施", "measure", required=True)}
     if deadline is not None:
         new_deadline = clock.local_to_utc(datetime.combine(deadline + timedelta(days=1), time()))
         if new_deadline != rect.deadline_at:
@@ -886,15 +688,15 @@ def _propose(*, now: datetime, unit_id: int, rule: str, key: str, reason: str) -
     return summons
 
 
-def propose_summonses(*, now: datetime, calendar: WorkCalendar | None = None) -> list[Summons]:
+def propose_summonses(*, now: datetime, settings: SpotcheckSettings,
+                      calendar: WorkCalendar | None = None) -> list[Summons]:
     """Apply the summons rule: N faulty checks of a unit within W weeks, or a rectification overdue by D working days.
 
     Faulty checks already covered by an earlier proposal (held, dismissed or pending) do not count again.
     """
     calendar = calendar or load_calendar()
-    threshold = int(setting("SPOTCHECK_SUMMONS_FAULTS"))
-    weeks = int(setting("SPOTCHECK_SUMMONS_WEEKS"))
-    overdue_days = int(setting("SPOTCHECK_SUMMONS_OVERDUE_DAYS"))
+    threshold, weeks = settings.summons_faults, settings.summons_weeks
+    overdue_days = settings.summons_overdue_days
     created: list[Summons] = []
     since = now - timedelta(weeks=weeks)
     rows = session.execute(select(MysteryCall, Hotline.unit_id).join(Hotline, MysteryCall.hotline_id == Hotline.id)
@@ -950,7 +752,7 @@ def _decide(summons: Summons, state: str) -> None:
 def confirm_summons(*, actor: User, now: datetime, summons: Summons, held_on: date | None, attendees: str,
                     outcome: str, leader: str = "") -> Summons:
     """A supervisor records the summons held: date, attendees and outcome."""
-    _require_supervisor(actor, "确认约谈")
+    require_supervisor(actor, "确认约谈")
     if summons.state != "proposed":
         raise SpotcheckError(f"该约谈已处理({summons.state_label})")
     if held_on is None:
@@ -958,9 +760,9 @@ def confirm_summons(*, actor: User, now: datetime, summons: Summons, held_on: da
     if held_on > clock.to_local(now).date():
         raise SpotcheckError("约谈日期不能晚于今天(约谈后再登记)", field="held_on")
     before = _summons_snapshot(summons)
-    attendees = _text(attendees, "参加人员", "attendees", required=True)
-    outcome = _text(outcome, "约谈结果", "outcome", required=True)
-    leader = _text(leader, "被约谈人", "leader", limit=50)
+    attendees = clean_text(attendees, "参加人员", "attendees", required=True)
+    outcome = clean_text(outcome, "约谈结果", "outcome", required=True)
+    leader = clean_text(leader, "被约谈人", "leader", limit=50)
     _decide(summons, "held")
     summons.attendees, summons.outcome = attendees, outcome
     if leader:
@@ -973,11 +775,11 @@ def confirm_summons(*, actor: User, now: datetime, summons: Summons, held_on: da
 
 
 def dismiss_summons(*, actor: User, now: datetime, summons: Summons, reason: str) -> Summons:
-    _require_supervisor(actor, "处理约谈建议")
+    require_supervisor(actor, "处理约谈建议")
     if summons.state != "proposed":
         raise SpotcheckError(f"该约谈已处理({summons.state_label})")
     before = _summons_snapshot(summons)
-    reason = _text(reason, "不予约谈的理由", "reason", required=True)
+    reason = clean_text(reason, "不予约谈的理由", "reason", required=True)
     _decide(summons, "dismissed")
     summons.outcome = reason
     summons.state, summons.decided_at, summons.decided_by_id = "dismissed", now, actor.id
@@ -1010,16 +812,9 @@ def summons_list(*, state: str = "") -> list[Summons]:
     return list(session.execute(query).scalars())
 
 
-def summons_rule() -> str:
-    return (f"{setting('SPOTCHECK_SUMMONS_WEEKS')}周内{setting('SPOTCHECK_SUMMONS_FAULTS')}次及以上抽查发现问题,"
-            f"或整改逾期超过{setting('SPOTCHECK_SUMMONS_OVERDUE_DAYS')}个工作日")
-
-
-def units_for_hotlines() -> list[Unit]:
-    """Units a hotline may belong to: the city bureau, county bureaus and townships (not departments)."""
-    from core import units
-
-    return [u for u in units.list_units(active_only=True) if u.kind != "department"]
+def summons_rule(settings: SpotcheckSettings) -> str:
+    return (f"{settings.summons_weeks}周内{settings.summons_faults}次及以上抽查发现问题,"
+            f"或整改逾期超过{settings.summons_overdue_days}个工作日")
 
 
 def calls_between(start: datetime, end: datetime) -> list[MysteryCall]:

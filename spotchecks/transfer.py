@@ -9,9 +9,10 @@ from openpyxl.utils import get_column_letter
 
 from audit import services as audit
 from core import uploads, xlsx
+from core.db import session
 from core.errors import DomainError
 from core.models import User
-from spotchecks import services
+from spotchecks import hotlines
 from spotchecks.models import HOTLINE_LEVELS, Hotline
 
 SHEET = "社会救助热线"
@@ -39,7 +40,7 @@ class HotlineImportError(DomainError):
 
 def export_hotlines(*, actor: User, now: datetime) -> bytes:
     """The whole registry as xlsx, in the import layout (audited)."""
-    rows = services.hotlines()
+    rows = hotlines.hotlines()
     audit.record("export", "hotline", "", actor=actor, now=now, changes={"format": "xlsx", "rows": len(rows)})
     return export_xlsx(rows)
 
@@ -106,7 +107,7 @@ def plan_import(content: bytes) -> list[tuple[Hotline | None, dict[str, Any]]]:
     rows, columns = read_rows(content)
     if not rows:
         raise HotlineImportError(["工作簿中没有热线数据"])
-    existing = {h.id: h for h in services.hotlines()}
+    existing = {h.id: h for h in hotlines.hotlines()}
     errors: list[str] = []
     planned: list[tuple[int, Hotline | None, dict[str, Any]]] = []
 
@@ -130,17 +131,17 @@ def plan_import(content: bytes) -> list[tuple[Hotline | None, dict[str, Any]]]:
             err(row, field, "不能为空")
         if blank:
             continue
-        unit = services.find_unit(record["area"], record["unit"])
+        unit = hotlines.find_unit(record["area"], record["unit"])
         if unit is None:
             err(row, "unit", f"在{record['area']}找不到单位“{record['unit']}”")
             continue
         try:
-            number = services.check_number(record["number"])
+            number = hotlines.check_number(record["number"])
         except DomainError as e:
             err(row, "number", e.message)
             continue
         try:
-            hours = services.check_service_hours(record["service_hours"])
+            hours = hotlines.check_service_hours(record["service_hours"])
         except DomainError as e:
             err(row, "service_hours", e.message)
             continue
@@ -184,17 +185,17 @@ def import_xlsx(content: bytes, *, actor: User | None, now: datetime) -> dict[st
     """Apply a validated workbook; the caller's transaction makes it all or nothing."""
     planned = plan_import(content)
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    before = {t.id: services.hotline_snapshot(t) for t, _ in planned if t is not None}
+    before = {t.id: hotlines.hotline_snapshot(t) for t, _ in planned if t is not None}
     # Park the numbers and names that change, so two rows may trade values without a transient clash.
     moving = [t for t, data in planned if t is not None and (t.number, t.name) != (data["number"], data["name"])]
     for target in moving:
         target.number, target.name = f"~{target.id}", f"~{target.id}"
-    services.session.flush()
+    session.flush()
     for target, data in planned:
         if target is None:
-            services.create_hotline(actor=actor, now=now, data=data)
+            hotlines.create_hotline(actor=actor, now=now, data=data)
             counts["created"] += 1
             continue
-        services.update_hotline(actor=actor, now=now, hotline=target, data=data, before=before[target.id])
-        counts["updated" if services.hotline_snapshot(target) != before[target.id] else "unchanged"] += 1
+        hotlines.update_hotline(actor=actor, now=now, hotline=target, data=data, before=before[target.id])
+        counts["updated" if hotlines.hotline_snapshot(target) != before[target.id] else "unchanged"] += 1
     return counts

@@ -45,12 +45,12 @@ def test_the_scheduler_job_checkpoints_only_when_the_head_moved(db):
 
 def test_publishing_a_notice_publishes_a_checkpoint_printed_on_the_notice(app, client, login, db):
     from spotchecks import notices
-    from tests.spotchecks.builders import at_local, make_fault
+    from tests.spotchecks.builders import SETTINGS, at_local, make_fault
 
     supervisor = make_fault(day=date(2026, 11, 23)).supervisor
     notice, _ = notices.draft_notice(actor=supervisor, now=at_local(2026, 11, 27, 18, 0), kind="daily",
                                      day=date(2026, 11, 23))
-    notices.publish(actor=supervisor, now=at_local(2026, 11, 27, 18, 30), notice=notice)
+    notices.publish(actor=supervisor, now=at_local(2026, 11, 27, 18, 30), notice=notice, settings=SETTINGS)
     published = db.execute(select(AuditEvent).where(AuditEvent.action == "publish",
                                                     AuditEvent.entity_id == str(notice.id))).scalar_one()
     assert audit.checkpoint_for(f"notice:{notice.id}") is None  # not before the commit

@@ -8,9 +8,12 @@ from datetime import datetime, timedelta
 from core import clock
 from spotchecks import services
 from spotchecks.models import MysteryCall, SpotcheckItem, SpotcheckPlan
+from spotchecks.settings import SpotcheckSettings
 from tests.builders import make_user
 
 WEEK = "2026-W48"  #: 23–29 November 2026, five ordinary working days
+#: The spot-check settings and rubric as shipped; tests change one with `replace(SETTINGS, daily_quota=37)`.
+SETTINGS = SpotcheckSettings.defaults()
 
 
 def at_local(*args: int) -> datetime:
@@ -21,11 +24,12 @@ def make_supervisors(count: int = 2) -> list:
     return [make_user("supervisor") for _ in range(count)]
 
 
-def make_plan(week: str = WEEK, seed: int | None = None, supervisors: list | None = None) -> SpotcheckPlan:
+def make_plan(week: str = WEEK, seed: int | None = None, supervisors: list | None = None,
+              settings: SpotcheckSettings = SETTINGS) -> SpotcheckPlan:
     if supervisors is None and not services.active_supervisors():
         make_supervisors()
     with clock.freeze(at_local(2026, 11, 23, 8, 0)):
-        return services.create_plan(actor=None, now=clock.now(), week=week, seed=seed).plan
+        return services.create_plan(actor=None, now=clock.now(), week=week, seed=seed, settings=settings).plan
 
 
 def item_for(plan: SpotcheckPlan, index: int = 0, **where) -> SpotcheckItem:
@@ -50,7 +54,7 @@ def deflecting_call(item: SpotcheckItem, **overrides) -> services.CallInput:
 def log(item: SpotcheckItem, data: services.CallInput, actor=None, now: datetime | None = None):
     actor = actor or item.supervisor
     now = now or data.started_at + timedelta(minutes=5)
-    return services.log_call(actor=actor, now=now, item=item, data=data)
+    return services.log_call(actor=actor, now=now, item=item, data=data, settings=SETTINGS)
 
 
 def make_fault(plan: SpotcheckPlan | None = None, index: int = 0, **where) -> MysteryCall:

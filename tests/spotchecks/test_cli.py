@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from core import clock
 from spotchecks.models import SpotcheckItem, SpotcheckPlan
 from tests.builders import make_user
-from tests.spotchecks.builders import at_local
+from tests.spotchecks.builders import SETTINGS, at_local
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_two_parallel_plan_runs_make_one_plan(committing_app, backend):
             with committing_app.app_context():
                 barrier.wait()
                 with transaction():
-                    result = services.create_plan(actor=None, now=clock.now(), week="2026-W48")
+                    result = services.create_plan(actor=None, now=clock.now(), week="2026-W48", settings=SETTINGS)
                 results.append((result.plan.id, result.created))
                 session.remove()
         except BaseException as err:  # reported below

@@ -16,7 +16,7 @@ from spotchecks import notices, services
 from spotchecks.models import Notice, NoticeCounter, Rectification
 from tests.builders import make_user
 from tests.races import http_race, in_new_session, race
-from tests.spotchecks.builders import at_local, make_fault
+from tests.spotchecks.builders import SETTINGS, at_local, make_fault
 
 NOW = at_local(2026, 11, 27, 18, 30)
 
@@ -50,7 +50,7 @@ def _answered(app) -> dict:
 
 def _publish(ids: dict) -> Notice:
     return notices.publish(actor=session.get(User, ids["supervisor"]), now=NOW,
-                           notice=notices.get_notice(ids["notice"]))
+                           notice=notices.get_notice(ids["notice"]), settings=SETTINGS)
 
 
 def test_a_second_publisher_with_the_draft_on_screen_takes_no_number(committing_app):
@@ -61,7 +61,7 @@ def test_a_second_publisher_with_the_draft_on_screen_takes_no_number(committing_
         session.commit()  # the draft is on this person's screen while another publishes it
         in_new_session(app, lambda: _publish(ids))
         with pytest.raises(Conflict, match=re.escape("已由他人发布（绥民救通〔2026〕1号）")):
-            notices.publish(actor=supervisor, now=NOW, notice=notice, title=notice.title,
+            notices.publish(actor=supervisor, now=NOW, notice=notice, settings=SETTINGS, title=notice.title,
                             recipients=notice.recipients, body=notice.body + "\n特此通报。")
         session.rollback()
         assert session.get(NoticeCounter, 2026).last_number == 1
@@ -79,7 +79,7 @@ def test_twenty_parallel_publishes_of_one_notice_consume_one_number(committing_a
         supervisor, notice = session.get(User, ids["supervisor"]), notices.get_notice(ids["notice"])
         assert notice.status == "draft"
         ready()
-        return notices.publish(actor=supervisor, now=NOW, notice=notice).number
+        return notices.publish(actor=supervisor, now=NOW, notice=notice, settings=SETTINGS).number
 
     results = race(app, backend, 20, publish)
     assert results.count("绥民救通〔2026〕1号") == 1
@@ -166,7 +166,7 @@ def test_a_summons_decided_by_another_supervisor_meanwhile_is_not_decided_twice(
 
     def propose() -> dict:
         call = make_fault()  # its rectification is left unanswered, so a summons is proposed
-        summons = services.propose_summonses(now=at_local(2026, 12, 9, 9, 0))[0]
+        summons = services.propose_summonses(now=at_local(2026, 12, 9, 9, 0), settings=SETTINGS)[0]
         return {"summons": summons.id, "supervisor": call.supervisor_id}
 
     ids = in_new_session(app, propose)

@@ -12,9 +12,9 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from core import clock
-from spotchecks import services, transfer
+from spotchecks import hotlines, services, transfer
 from spotchecks.models import Hotline, MysteryCall, Notice, Rectification, SpotcheckPlan
-from tests.spotchecks.builders import at_local, item_for, make_fault, make_plan
+from tests.spotchecks.builders import SETTINGS, at_local, item_for, make_fault, make_plan
 
 
 def body(response) -> str:
@@ -234,7 +234,7 @@ def test_summons_page_runs_the_rule_and_records_the_meeting(client, login, db):
 
 def test_admin_import_with_a_duplicate_number_names_row_and_column_and_changes_nothing(client, login, db):
     login("admin")
-    data = transfer.export_xlsx(services.hotlines())
+    data = transfer.export_xlsx(hotlines.hotlines())
     wb = load_workbook(io.BytesIO(data))
     ws = wb.active
     ws["F10"] = ws["F3"].value
@@ -301,7 +301,7 @@ def test_every_page_renders_for_a_supervisor_with_data(client, login, db):
     login("admin")
     with clock.freeze(at_local(2026, 11, 23, 18, 0)):
         client.post("/spotchecks/notices/draft", data={"kind": "weekly", "day": "2026-11-23"})
-        services.propose_summonses(now=at_local(2026, 12, 9, 9, 0))
+        services.propose_summonses(now=at_local(2026, 12, 9, 9, 0), settings=SETTINGS)
         db.commit()
         notice = db.execute(select(Notice)).scalar_one()
         from spotchecks.models import Summons

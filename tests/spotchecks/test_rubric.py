@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
-from spotchecks.rubric import Observation, Rubric, assess
+from core.config import ConfigError
+from spotchecks.rubric import FAULT_TYPES, FAULTS, MEASURES, Observation, Rubric, assess, findings, measures
+from spotchecks.settings import SpotcheckSettings
 
 
 def good(**overrides) -> Observation:
@@ -51,3 +55,51 @@ def test_weights_come_from_configuration():
 
 def test_score_never_goes_below_zero():
     assert assess(good(deflected=True, correctness="wrong", identified="none", attitude=1, ring_seconds=99)).score == 0
+
+
+def test_each_fault_is_one_row_that_labels_findings_and_measures_read():
+    assert list(FAULT_TYPES) == [fault.key for fault in FAULTS] == list(MEASURES)
+    assert all(fault.label and fault.measure for fault in FAULTS)
+    call = SimpleNamespace(ring_seconds=33, correctness="wrong", question="低保怎么申请", attitude=1)
+    assert findings(call, list(FAULT_TYPES)) == [
+        "拨打电话响铃33秒无人接听", "电话响铃33秒后才接听", "电话虽已接听,但推诿不予受理",
+        "对“低保怎么申请”答复错误", "接听人员未报姓名或工号", "服务态度较差(评1分)"]
+    call.correctness = "none"
+    assert findings(call, ["wrong_answer"]) == ["未能答复来电人咨询的问题"]
+    assert measures(["deflection", "anonymous"]) == ("落实首问负责,不得推诿,群众诉求当场受理或告知办理途径;"
+                                                     "接听时主动报出姓名或工号。")
+
+
+def test_an_unknown_rubric_key_is_refused_naming_it_and_the_known_keys():
+    with pytest.raises(ConfigError) as refused:
+        Rubric.from_config({"late": 5, "deflection": 50})
+    message = str(refused.value)
+    assert "HOTLINE_SPOTCHECK_RUBRIC" in message and "'deflection'" in message
+    assert "known keys: ring, late, anonymous, partial, wrong, deflect, attitude, poor_attitude, pass" in message
+    assert Rubric.known_keys() == ("ring", "late", "anonymous", "partial", "wrong", "deflect", "attitude",
+                                   "poor_attitude", "pass")
+    assert Rubric.from_config({key: 7 for key in Rubric.known_keys()}) == Rubric(*[7] * 9)
+
+
+def test_settings_are_read_from_the_config_with_the_shipped_defaults():
+    settings = SpotcheckSettings.from_config({"SPOTCHECK_DAILY_QUOTA": 37, "SPOTCHECK_RUBRIC": {"pass": 70}})
+    assert (settings.daily_quota, settings.rubric.pass_mark, settings.rectify_days) == (37, 70, 5)
+    assert SpotcheckSettings.defaults() == SpotcheckSettings(
+        daily_quota=30, outside_percent=10, rectify_days=5, summons_faults=2, summons_weeks=4,
+        summons_overdue_days=5, notice_prefix="绥民救通", issuer="绥化市民政局", rubric=Rubric())
+    with pytest.raises(ConfigError, match="'lat'"):
+        SpotcheckSettings.from_config({"SPOTCHECK_RUBRIC": {"lat": 5}})
+
+
+@pytest.mark.parametrize("how", ["environment", "overrides"])
+def test_the_app_refuses_to_start_with_an_unknown_rubric_key(tmp_path, monkeypatch, how):
+    from app import create_app
+
+    overrides = {"ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "INSTANCE_PATH": str(tmp_path),
+                 "SECRET_KEY": "test-secret"}
+    if how == "environment":
+        monkeypatch.setenv("HOTLINE_SPOTCHECK_RUBRIC", "late=5,slow_answer=10")
+    else:
+        overrides["SPOTCHECK_RUBRIC"] = {"late": 5, "slow_answer": 10}
+    with pytest.raises(ConfigError, match=r"unknown key 'slow_answer'; known keys: ring, late"):
+        create_app(overrides)

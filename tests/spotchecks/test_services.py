@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from dataclasses import replace
 from datetime import date, time, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 
 from audit.models import AuditEvent
 from core.errors import Conflict, DomainError, NotFound
-from spotchecks import notices, reports, services, transfer
+from spotchecks import hotlines, notices, reports, services, transfer
 from spotchecks.documents import notice_docx
 from spotchecks.models import (
     Hotline,
@@ -24,6 +25,7 @@ from spotchecks.models import (
 )
 from tests.builders import make_user
 from tests.spotchecks.builders import (
+    SETTINGS,
     WEEK,
     at_local,
     deflecting_call,
@@ -40,49 +42,12 @@ def count(db, model) -> int:
     return db.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-# --- the registry ----------------------------------------------------------------------------------
-
-def test_seeded_registry_has_183_hotlines_on_the_right_units(db):
-    lines = services.hotlines()
-    assert len(lines) == 183
-    assert Counter(h.level for h in lines) == {"city": 1, "county": 10, "township": 172}
-    assert all(h.unit.level == h.level for h in lines)
-    zilai = next(h for h in lines if h.name == "北林区紫来街道社会救助服务热线")
-    assert (zilai.unit.name, zilai.unit.area, zilai.number) == ("紫来街道办事处", "北林区", "0455-8331869")
-
-
-def test_loading_the_registry_again_adds_nothing_and_keeps_admin_edits(db, frozen_now):
-    admin = make_user("admin")
-    zilai = db.execute(select(Hotline).where(Hotline.name == "北林区紫来街道社会救助服务热线")).scalar_one()
-    services.update_hotline(actor=admin, now=frozen_now, hotline=zilai,
-                            data={**services.hotline_snapshot(zilai), "number": "0455-8331999", "name": "紫来街道救助热线"})
-    message = services.load_hotlines(now=frozen_now)
-    assert message.startswith("hotlines: 0 added")
-    assert count(db, Hotline) == 183
-    db.refresh(zilai)
-    assert (zilai.number, zilai.name) == ("0455-8331999", "紫来街道救助热线")
-
-
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("number", "8331869", "电话号码格式不正确"),
-    ("number", "0455-8331481", "已被另一条热线使用"),
-    ("service_hours", "17:00-08:00", "服务时间"),
-    ("name", "", "请填写热线名称"),
-])
-def test_hotline_edits_are_validated(db, frozen_now, field, value, message):
-    admin = make_user("admin")
-    zilai = db.execute(select(Hotline).where(Hotline.name == "北林区紫来街道社会救助服务热线")).scalar_one()
-    with pytest.raises(DomainError, match=message):
-        services.update_hotline(actor=admin, now=frozen_now, hotline=zilai,
-                                data={**services.hotline_snapshot(zilai), field: value})
-
-
 # --- plans -----------------------------------------------------------------------------------------
 
 def test_plan_covers_all_183_hotlines_with_the_smallest_sufficient_quota_and_says_so(db):
     plan = make_plan()
     items = services.plan_items(plan)
-    assert sorted(i.hotline_id for i in items) == sorted(h.id for h in services.hotlines(active_only=True))
+    assert sorted(i.hotline_id for i in items) == sorted(h.id for h in hotlines.hotlines(active_only=True))
     per_day = Counter(i.day for i in items)
     assert sorted(per_day) == [date(2026, 11, 23) + timedelta(days=d) for d in range(5)]
     assert max(per_day.values()) <= 37
@@ -120,7 +85,7 @@ def test_plan_is_identical_for_the_same_seed(db):
 
 def test_a_second_run_adds_nothing(db, frozen_now):
     plan = make_plan()
-    result = services.create_plan(actor=None, now=frozen_now, week=WEEK)
+    result = services.create_plan(actor=None, now=frozen_now, week=WEEK, settings=SETTINGS)
     assert (result.plan.id, result.created) == (plan.id, 0)
     assert count(db, SpotcheckItem) == 183
 
@@ -138,7 +103,7 @@ def test_the_database_refuses_a_second_item_for_a_hotline_in_a_week(db):
 
 def test_plan_refused_without_active_supervisors(db, frozen_now):
     with pytest.raises(DomainError, match="没有在岗的督查人员"):
-        services.create_plan(actor=None, now=frozen_now, week=WEEK)
+        services.create_plan(actor=None, now=frozen_now, week=WEEK, settings=SETTINGS)
     assert count(db, SpotcheckPlan) == 0
 
 
@@ -150,16 +115,15 @@ def test_a_short_holiday_week_raises_the_quota_beyond_37_to_keep_coverage(db):
     assert plan.warning == "本周3个工作日,每日限额30不足以覆盖183条热线,已按每日61条安排(超过常规上限37条)"
 
 
-def test_a_configured_quota_that_covers_the_week_is_kept(app, db):
-    app.config["SPOTCHECK_DAILY_QUOTA"] = 37
-    plan = make_plan()
+def test_a_configured_quota_that_covers_the_week_is_kept(db):
+    plan = make_plan(settings=replace(SETTINGS, daily_quota=37))
     assert (plan.quota, plan.warning) == (37, "")
 
 
 def test_malformed_week_is_refused_in_chinese(db, frozen_now):
     make_supervisors(1)
     with pytest.raises(DomainError, match="周次格式"):
-        services.create_plan(actor=None, now=frozen_now, week="2026-48")
+        services.create_plan(actor=None, now=frozen_now, week="2026-48", settings=SETTINGS)
 
 
 def test_hotline_with_open_rectification_is_rechecked_first_next_week(db):
@@ -277,21 +241,21 @@ def test_publishing_assigns_gap_free_numbers_per_year_and_freezes_the_notice(db)
     now = at_local(2026, 11, 27, 18, 30)
     notices.update_notice(actor=supervisor, now=now, notice=first, title=first.title, recipients=first.recipients,
                           body=first.body + "\n特此通报。")
-    notices.publish(actor=supervisor, now=now, notice=first)
+    notices.publish(actor=supervisor, now=now, notice=first, settings=SETTINGS)
     second, _ = notices.draft_notice(actor=supervisor, now=now, kind="weekly", day=date(2026, 11, 27))
-    notices.publish(actor=supervisor, now=now, notice=second)
+    notices.publish(actor=supervisor, now=now, notice=second, settings=SETTINGS)
     assert (first.number, second.number) == ("绥民救通〔2026〕1号", "绥民救通〔2026〕2号")
     with pytest.raises(Conflict, match="已发布,不能修改"):
         notices.update_notice(actor=supervisor, now=now, notice=first, title="改标题", recipients="", body="改")
     with pytest.raises(Conflict):
-        notices.publish(actor=supervisor, now=now, notice=first)
+        notices.publish(actor=supervisor, now=now, notice=first, settings=SETTINGS)
     actions = [e.action for e in db.execute(select(AuditEvent).where(AuditEvent.entity_type == "notice")).scalars()]
     assert actions.count("publish") == 2 and "update" in actions
 
 
 def test_a_published_notice_cannot_be_changed_even_bypassing_the_service(db):
     notice, supervisor = _notice(db)
-    notices.publish(actor=supervisor, now=at_local(2026, 11, 27, 18, 30), notice=notice)
+    notices.publish(actor=supervisor, now=at_local(2026, 11, 27, 18, 30), notice=notice, settings=SETTINGS)
     notice.body = "偷偷修改"
     with pytest.raises(PermissionError):
         db.flush()
@@ -300,8 +264,8 @@ def test_a_published_notice_cannot_be_changed_even_bypassing_the_service(db):
 
 def test_the_notice_exports_as_a_valid_word_document(db):
     notice, supervisor = _notice(db)
-    notices.publish(actor=supervisor, now=at_local(2026, 11, 27, 18, 30), notice=notice)
-    data = notice_docx(notices.document(notice))
+    notices.publish(actor=supervisor, now=at_local(2026, 11, 27, 18, 30), notice=notice, settings=SETTINGS)
+    data = notice_docx(notices.document(notice, SETTINGS))
     document = Document(io.BytesIO(data))
     text = "\n".join(p.text for p in document.paragraphs)
     assert notice.title in text and "绥民救通〔2026〕1号" in text and "绥化市民政局" in text
@@ -318,7 +282,7 @@ def test_a_day_without_calls_drafts_a_notice_saying_so(db):
 def test_exports_leave_an_audit_event(db, frozen_now):
     supervisor = make_supervisors(1)[0]
     notice, _ = notices.draft_notice(actor=supervisor, now=frozen_now, kind="daily", day=date(2026, 11, 23))
-    assert notices.export_docx(actor=supervisor, now=frozen_now, notice=notice).startswith(b"PK")
+    assert notices.export_docx(actor=supervisor, now=frozen_now, notice=notice, settings=SETTINGS).startswith(b"PK")
     assert transfer.export_hotlines(actor=supervisor, now=frozen_now).startswith(b"PK")
     assert reports.export(actor=supervisor, now=frozen_now, start=date(2026, 11, 1),
                           end=date(2026, 11, 29)).startswith(b"PK")
@@ -391,30 +355,30 @@ def test_overdue_rectifications_are_flagged_once(db):
 
 def test_two_faults_of_a_unit_within_four_weeks_propose_one_summons(db):
     item = make_fault().item
-    assert services.propose_summonses(now=at_local(2026, 11, 27, 8, 0)) == []
+    assert services.propose_summonses(now=at_local(2026, 11, 27, 8, 0), settings=SETTINGS) == []
     second_plan = make_plan(week="2026-W49")
     again = next(i for i in services.plan_items(second_plan) if i.hotline_id == item.hotline_id)
     log(again, services.CallInput(started_at=again.planned_at, ring_seconds=60, connected=False))
-    created = services.propose_summonses(now=at_local(2026, 12, 4, 8, 0))
+    created = services.propose_summonses(now=at_local(2026, 12, 4, 8, 0), settings=SETTINGS)
     assert len(created) == 1
     summons = created[0]
     assert (summons.unit_id, summons.rule, summons.state) == (item.hotline.unit_id, "faults", "proposed")
     assert summons.leader == item.hotline.leader and "2次" in summons.reason
-    assert services.propose_summonses(now=at_local(2026, 12, 4, 9, 0)) == []
+    assert services.propose_summonses(now=at_local(2026, 12, 4, 9, 0), settings=SETTINGS) == []
 
 
 def test_a_rectification_overdue_by_more_than_five_working_days_proposes_a_summons(db):
     rect, _ = _rectification(db)
     # Deadline: end of Mon 30 Nov; five more working days (1–7 Dec) are 1, 2, 3, 4, 7 December.
-    assert services.propose_summonses(now=at_local(2026, 12, 7, 12, 0)) == []
-    created = services.propose_summonses(now=at_local(2026, 12, 8, 9, 0))
+    assert services.propose_summonses(now=at_local(2026, 12, 7, 12, 0), settings=SETTINGS) == []
+    created = services.propose_summonses(now=at_local(2026, 12, 8, 9, 0), settings=SETTINGS)
     assert [s.rule for s in created] == ["overdue"]
     assert rect.code in created[0].reason
 
 
 def test_a_supervisor_confirms_a_summons_with_date_attendees_and_outcome(db):
     rect, supervisor = _rectification(db)
-    summons = services.propose_summonses(now=at_local(2026, 12, 9, 9, 0))[0]
+    summons = services.propose_summonses(now=at_local(2026, 12, 9, 9, 0), settings=SETTINGS)[0]
     now = at_local(2026, 12, 10, 16, 0)
     with pytest.raises(DomainError, match="参加人员"):
         services.confirm_summons(actor=supervisor, now=now, summons=summons, held_on=date(2026, 12, 10),
@@ -435,7 +399,8 @@ def test_only_supervisors_run_the_spot_checks(db):
     item = item_for(plan)
     operator = make_user("operator")
     with pytest.raises(DomainError, match="督查人员"):
-        services.log_call(actor=operator, now=item.planned_at + timedelta(minutes=5), item=item, data=good_call(item))
+        services.log_call(actor=operator, now=item.planned_at + timedelta(minutes=5), item=item, data=good_call(item),
+                          settings=SETTINGS)
     assert count(db, MysteryCall) == 0
 
 
@@ -443,15 +408,15 @@ def test_a_hotline_added_after_planning_is_slotted_into_the_rest_of_the_week(db)
     plan = make_plan()
     admin = make_user("admin")
     wednesday = at_local(2026, 11, 25, 10, 0)
-    unit = services.find_unit("北林区", "宝山镇")
-    added = services.create_hotline(actor=admin, now=wednesday, data={
+    unit = hotlines.find_unit("北林区", "宝山镇")
+    added = hotlines.create_hotline(actor=admin, now=wednesday, data={
         "unit_id": unit.id, "name": "宝山镇第二救助热线", "number": "0455-8330001", "service_hours": "08:30-17:00"})
-    result = services.create_plan(actor=None, now=wednesday, week=WEEK)
+    result = services.create_plan(actor=None, now=wednesday, week=WEEK, settings=SETTINGS)
     assert (result.plan.id, result.created) == (plan.id, 1)
     item = next(i for i in services.plan_items(plan) if i.hotline_id == added.id)
     assert item.planned_at > wednesday + timedelta(minutes=29)
     assert item.day in (date(2026, 11, 25), date(2026, 11, 26), date(2026, 11, 27))
-    assert services.create_plan(actor=None, now=wednesday, week=WEEK).created == 0
+    assert services.create_plan(actor=None, now=wednesday, week=WEEK, settings=SETTINGS).created == 0
 
 
 def test_the_weekly_notice_sums_up_the_week_by_county(db):

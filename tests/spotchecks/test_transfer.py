@@ -8,7 +8,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from spotchecks import services, transfer
+from spotchecks import hotlines, transfer
 from spotchecks.models import Hotline
 from tests.builders import bomb_workbook, forged_dimension_workbook, make_user, padded_workbook, within
 
@@ -34,7 +34,7 @@ def snapshot(db) -> list[tuple]:
 
 
 def test_export_lists_every_hotline_with_its_unit(db):
-    rows = workbook_rows(transfer.export_xlsx(services.hotlines()))
+    rows = workbook_rows(transfer.export_xlsx(hotlines.hotlines()))
     assert rows[0][:6] == ["编号(新增留空)", "所属县(市、区)", "所属单位", "层级", "热线名称", "电话号码"]
     assert len(rows) == 184
     assert rows[1][1:3] == ["绥化市", "绥化市民政局"]
@@ -42,13 +42,13 @@ def test_export_lists_every_hotline_with_its_unit(db):
 
 def test_reimporting_the_export_changes_nothing(db, frozen_now):
     before = snapshot(db)
-    counts = transfer.import_xlsx(transfer.export_xlsx(services.hotlines()), actor=make_user("admin"), now=frozen_now)
+    counts = transfer.import_xlsx(transfer.export_xlsx(hotlines.hotlines()), actor=make_user("admin"), now=frozen_now)
     assert counts == {"created": 0, "updated": 0, "unchanged": 183}
     assert snapshot(db) == before
 
 
 def test_import_updates_and_adds_rows_and_may_swap_numbers(db, frozen_now):
-    rows = workbook_rows(transfer.export_xlsx(services.hotlines()))
+    rows = workbook_rows(transfer.export_xlsx(hotlines.hotlines()))
     rows[2][5], rows[3][5] = rows[3][5], rows[2][5]  # two lines trade numbers
     rows[4][8] = "新联系人"
     rows.append(["", "北林区", "宝山镇", "", "北林区宝山镇第二救助热线", "0455-8330001", "08:30-17:00", "李四", "王五",
@@ -62,7 +62,7 @@ def test_import_updates_and_adds_rows_and_may_swap_numbers(db, frozen_now):
 
 def test_a_duplicate_number_is_refused_naming_row_and_column_and_nothing_changes(db, frozen_now):
     before = snapshot(db)
-    rows = workbook_rows(transfer.export_xlsx(services.hotlines()))
+    rows = workbook_rows(transfer.export_xlsx(hotlines.hotlines()))
     rows[5][8] = "会被丢弃的修改"
     rows[7][5] = rows[3][5]
     with pytest.raises(transfer.HotlineImportError) as caught:
@@ -72,7 +72,7 @@ def test_a_duplicate_number_is_refused_naming_row_and_column_and_nothing_changes
 
 
 def test_a_malformed_number_and_an_unknown_unit_are_both_reported(db, frozen_now):
-    rows = workbook_rows(transfer.export_xlsx(services.hotlines()))
+    rows = workbook_rows(transfer.export_xlsx(hotlines.hotlines()))
     rows[10][5] = "0455-12"
     rows[12][2] = "不存在镇"
     with pytest.raises(transfer.HotlineImportError) as caught:
@@ -84,7 +84,7 @@ def test_a_malformed_number_and_an_unknown_unit_are_both_reported(db, frozen_now
 
 
 def test_a_number_clashing_with_a_hotline_not_in_the_file_is_refused(db, frozen_now):
-    first = services.hotlines()[0]
+    first = hotlines.hotlines()[0]
     rows = [[header for _, header in transfer.COLUMNS],
             ["", "北林区", "宝山镇", "", "新热线", first.number, "08:30-17:00", "", "", "", "在用"]]
     with pytest.raises(transfer.HotlineImportError, match="第2行「电话号码」列.*现有热线"):
@@ -108,7 +108,7 @@ def test_hostile_workbooks_are_refused_quickly_and_the_registry_is_unchanged(db,
 
 
 def test_workbook_declaring_a1_to_xfd1048576_imports_its_real_rows_quickly(db, frozen_now):
-    rows = workbook_rows(transfer.export_xlsx(services.hotlines()))
+    rows = workbook_rows(transfer.export_xlsx(hotlines.hotlines()))
     with within(3):
         counts = transfer.import_xlsx(forged_dimension_workbook(rows, title=transfer.SHEET),
                                       actor=make_user("admin"), now=frozen_now)
