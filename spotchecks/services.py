@@ -24,6 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from audit import services as audit
 from core import clock
+from core.calendar import WorkCalendar, load_calendar
 from core.choices import choose
 from core.config import SETTINGS
 from core.db import session
@@ -44,7 +45,6 @@ from spotchecks.models import (
     Summons,
 )
 from spotchecks.rubric import Observation, assess, rubric_for
-from tickets.calendar import WorkCalendar, load_calendar
 
 DATA = Path(__file__).resolve().parent / "data"
 NUMBER_RE = re.compile(r"^0\d{2,3}-[2-9]\d{6,7}$")
