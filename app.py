@@ -71,7 +71,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _init_templates(app)
     _register_blueprints(app)
     _register_cli(app)
+    _compose(app)
     return app
+
+
+def _compose(app: Flask) -> None:
+    """The areas' scheduled jobs, for `flask scheduler` (core.scheduler.jobs_of)."""
+    import composition
+
+    app.extensions["hotline.jobs"] = list(composition.JOBS)
 
 
 def _bearer_token(req) -> str | None:
