@@ -6,10 +6,11 @@ import re
 import sys
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, g, render_template, request
+from flask import Flask, appcontext_popped, appcontext_pushed, g, render_template, request
 from flask import session as http_session
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
@@ -61,6 +62,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
 
     db.init_app(app)
+    _init_audit(app)
     csrf.init_app(app)
     _init_login(app)
     _init_request_cycle(app)
@@ -71,7 +73,34 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _init_templates(app)
     _register_blueprints(app)
     _register_cli(app)
+    _compose(app)
     return app
+
+
+def _compose(app: Flask) -> None:
+    """The areas' scheduled jobs, for `flask scheduler` (core.scheduler.jobs_of)."""
+    import composition
+
+    app.extensions["hotline.jobs"] = list(composition.JOBS)
+
+
+def _init_audit(app: Flask) -> None:
+    """Give the audit trail its key and checkpoint file in each of this app's contexts (requests, CLI
+    commands, jobs); read from the config each time, so a changed setting counts at once."""
+
+    def source() -> audit.AuditSettings:
+        return audit.AuditSettings(key=app.config["AUDIT_KEY"],
+                                   checkpoint_file=Path(app.config["AUDIT_CHECKPOINT_FILE"]))
+
+    def pushed(_sender: Flask, **_extra: Any) -> None:
+        audit.push_settings(source)
+
+    def popped(_sender: Flask, **_extra: Any) -> None:
+        audit.pop_settings()
+
+    appcontext_pushed.connect(pushed, app)
+    appcontext_popped.connect(popped, app)
+    app.extensions["hotline.audit_settings"] = (pushed, popped)  # the signals hold their receivers weakly
 
 
 def _bearer_token(req) -> str | None:
@@ -284,9 +313,9 @@ def _register_blueprints(app: Flask) -> None:
     from handlers import accounts as accounts_bp
     from handlers import api as api_bp
     from handlers import audit as audit_bp
-    from handlers import health, home, kb, spotchecks, tickets, units
+    from handlers import calendar, health, home, kb, spotchecks, tickets, units
 
-    for module in (home, accounts_bp, units, audit_bp, health, kb, tickets, spotchecks, api_bp):
+    for module in (home, accounts_bp, units, calendar, audit_bp, health, kb, tickets, spotchecks, api_bp):
         app.register_blueprint(module.bp)
         api = getattr(module, "api_bp", None)
         if api is not None:

@@ -1,7 +1,8 @@
 """Writing and checking the audit trail. Every domain change records its event here, in its own transaction.
 
 Each event carries an HMAC of its fields and of the previous event's MAC, under a key kept outside the
-database (setting AUDIT_KEY): whoever can write the database can neither change, forge nor re-chain an
+database (setting AUDIT_KEY, given with the checkpoint file's path as `AuditSettings` by the app for each
+app context, so this module knows no web framework): whoever can write the database can neither change, forge nor re-chain an
 event without it. What a MAC cannot show, events cut from the end or the whole trail emptied, is
 shown by checkpoints: the head's count and MAC, signed and appended to a file outside the database
 hourly, at each notice publication and by `flask audit checkpoint`; `verify` holds the chain to them.
@@ -14,7 +15,7 @@ import hmac
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -23,7 +24,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -92,10 +92,40 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     return {"before": {k: before.get(k) for k in keys}, "after": {k: after.get(k) for k in keys}}
 
 
+# --- settings ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AuditSettings:
+    """The audit trail's two settings: the MAC key, and the file the checkpoints are appended to."""
+
+    key: str
+    checkpoint_file: Path
+
+
+#: Where the settings come from, innermost last: the app pushes its source with each app context
+#: (app._init_audit). A source, not a value, so a setting changed while the app runs counts at once.
+_sources: ContextVar[tuple[Callable[[], AuditSettings], ...]] = ContextVar("audit_settings", default=())
+
+
+def push_settings(source: Callable[[], AuditSettings]) -> None:
+    _sources.set((*_sources.get(), source))
+
+
+def pop_settings() -> None:
+    _sources.set(_sources.get()[:-1])
+
+
+def settings() -> AuditSettings:
+    sources = _sources.get()
+    if not sources:
+        raise RuntimeError("no audit settings: the audit trail is used inside the app (an app context)")
+    return sources[-1]()
+
+
 # --- the keyed chain -----------------------------------------------------------------------------
 
 def _key() -> bytes:
-    return current_app.config["AUDIT_KEY"].encode("utf-8")
+    return settings().key.encode("utf-8")
 
 
 def _mac(purpose: bytes, body: str) -> str:
@@ -217,7 +247,7 @@ class Checkpoint:
 
 
 def checkpoint_path() -> Path:
-    return Path(current_app.config["AUDIT_CHECKPOINT_FILE"])
+    return settings().checkpoint_file
 
 
 def _write_checkpoint(count: int, head: str, reason: str, now: datetime) -> Checkpoint:

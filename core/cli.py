@@ -65,13 +65,14 @@ def register(app: Flask) -> None:
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per 2-second index check
+        jobs = scheduler.jobs_of(app)
         if once:
-            job = next((j for j in scheduler.JOBS if j.name == once), None)
+            job = next((j for j in jobs if j.name == once), None)
             if job is None:
-                raise click.ClickException(f"no such job: {once} (jobs: {', '.join(j.name for j in scheduler.JOBS)})")
+                raise click.ClickException(f"no such job: {once} (jobs: {', '.join(j.name for j in jobs)})")
             click.echo(scheduler.run_job(app, job))
             return
-        scheduler.serve(app)
+        scheduler.serve(app, jobs)
 
     dbgroup = AppGroup("db", help="Database schema (Alembic).")
 

@@ -1,10 +1,10 @@
-"""Units, accounts, API tokens and login attempts."""
+"""Units, accounts, API tokens, login attempts and the working-day calendar's overrides."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base
@@ -153,3 +153,16 @@ class LoginAttempt(Base):
         Index("ix_login_attempt_username_at", "username", "at"),
         Index("ix_login_attempt_address_at", "address", "at"),
     )
+
+
+class WorkdayOverride(Base):
+    """An admin's word on one date: a holiday or a make-up working day (调休), above the package's calendar."""
+
+    __tablename__ = "workday_override"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(100), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime]

@@ -1,6 +1,7 @@
 """The scheduler process: runs every area's repeat-safe jobs, each in its own transaction.
 
-Areas add jobs to JOBS; `flask --app app scheduler` runs them with APScheduler until stopped.
+Each area declares its jobs in its own `jobs.py` (`JOBS: list[Job]`); `composition.JOBS` lists them
+all and the app hands that list to `flask --app app scheduler`, which runs them with APScheduler.
 """
 
 from __future__ import annotations
@@ -8,20 +9,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
-from sqlalchemy import delete
 
 from audit import services as audit
 from core import clock, db
-from core.models import LoginAttempt, LoginSession
-from kb.jobs import follow_search_index, purge_search_log
-from spotchecks import jobs as spotcheck_jobs
-from tickets.jobs import deadline_warnings
 
 log = logging.getLogger("hotline.scheduler")
 
@@ -35,35 +31,6 @@ class Job:
     catch_up: bool = False
     #: A job that writes runs in one write transaction; one that does not (the index build) holds none.
     writes: bool = True
-
-
-def purge_login_attempts(now: datetime) -> str:
-    """Drop log-in attempts and logged-out sessions older than 30 days (lock-outs only look at the
-    last minutes; the audit trail keeps the record of both)."""
-    cutoff = now - timedelta(days=30)
-    attempts = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff)).rowcount
-    sessions = db.session.execute(delete(LoginSession).where(LoginSession.revoked_at < cutoff)).rowcount
-    return f"purged {attempts} old login attempts and {sessions} old logged-out sessions"
-
-
-JOBS: list[Job] = [
-    Job("purge_login_attempts", purge_login_attempts, lambda app: CronTrigger(hour=3, minute=17)),
-    Job("kb_search_index", follow_search_index,
-        lambda app: IntervalTrigger(seconds=app.config["SEARCH_INDEX_POLL_SECONDS"]), catch_up=True,
-        writes=False),
-    Job("kb_purge_search_log", purge_search_log, lambda app: CronTrigger(hour=3, minute=27)),
-    Job("ticket_deadlines", deadline_warnings, lambda app: IntervalTrigger(minutes=5), catch_up=True),
-    Job("spotcheck_weekly_plan", spotcheck_jobs.weekly_plan,
-        lambda app: CronTrigger(day_of_week="mon", hour=int(app.config["PLAN_WEEKDAY_TIME"][:2]),
-                                minute=int(app.config["PLAN_WEEKDAY_TIME"][3:])), catch_up=True),
-    Job("spotcheck_rectification_overdue", spotcheck_jobs.rectification_overdue,
-        lambda app: IntervalTrigger(minutes=30), catch_up=True),
-    Job("spotcheck_summons_proposals", spotcheck_jobs.summons_proposals,
-        lambda app: CronTrigger(hour=7, minute=40), catch_up=True),
-    Job("spotcheck_daily_notice_draft", spotcheck_jobs.daily_notice_draft, lambda app: CronTrigger(hour=18, minute=0)),
-    Job("audit_checkpoint", audit.checkpoint_job,
-        lambda app: IntervalTrigger(minutes=app.config["AUDIT_CHECKPOINT_MINUTES"]), catch_up=True),
-]
 
 
 def run_job(app: Flask, job: Job) -> str:
@@ -85,10 +52,15 @@ def run_job(app: Flask, job: Job) -> str:
         return message
 
 
-def serve(app: Flask) -> None:
+def jobs_of(app: Flask) -> list[Job]:
+    """The jobs the app was composed with (app.py puts composition.JOBS there)."""
+    return app.extensions["hotline.jobs"]
+
+
+def serve(app: Flask, jobs: list[Job]) -> None:
     tz = app.config["SCHEDULER_TIMEZONE"]
     scheduler = BlockingScheduler(timezone=tz)
-    for job in JOBS:
+    for job in jobs:
         trigger = job.trigger(app)
         if isinstance(trigger, CronTrigger):
             trigger = CronTrigger(**{f.name: str(f) for f in trigger.fields if not f.is_default}, timezone=tz)
@@ -96,7 +68,7 @@ def serve(app: Flask) -> None:
                           misfire_grace_time=3600)
         if job.catch_up:
             run_job(app, job)
-    log.info("scheduler running %d jobs (time zone %s)", len(JOBS), tz)
+    log.info("scheduler running %d jobs (time zone %s)", len(jobs), tz)
     scheduler.start()
 
 

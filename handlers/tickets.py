@@ -36,7 +36,6 @@ from handlers.common import (
     writes,
 )
 from tickets import metrics, presenters, services
-from tickets.calendar import load_calendar
 from tickets.models import (
     FIRST_CONTACT_UNITS,
     KINDS,
@@ -432,48 +431,9 @@ def _form_number(form, name: str, label: str) -> int:
 
 
 @bp.route("/calendar", methods=["GET", "POST"])
-@roles_required("admin")
 def calendar():
-    today = clock.today_local()
-    year = _int_arg("year") or today.year
-
-    def page():
-        cal = load_calendar()
-        overrides = services.list_overrides()
-        years = list(range(today.year - 1, today.year + 3))
-        return render_template("tickets/calendar.html", cal=cal, overrides=overrides, year=year, years=years,
-                               missing=cal.missing_years(years), months=_months(cal, year), today=today)
-
-    if request.method == "POST":
-        form = request.form
-        try:
-            if form.get("op") == "delete":
-                services.remove_override(actor=actor(), now=now(),
-                                         override_id=_form_number(form, "override_id", "日期设置"))
-                flash("已删除", "success")
-            else:
-                day = _local_date(form.get("day"), "日期")
-                services.set_override(actor=actor(), now=now(), day=day, working=form.get("working") == "1",
-                                      note=form.get("note", ""))
-                flash(f"已保存 {day}", "success")
-        except DomainError as err:
-            return _failed(err, page)
-        return redirect(url_for("tickets.calendar", year=year))
-    return page()
-
-
-def _months(cal, year: int) -> list[dict[str, Any]]:
-    months = []
-    for month in range(1, 13):
-        first = date(year, month, 1)
-        days = []
-        d = first
-        while d.month == month:
-            days.append({"day": d, "working": cal.is_working_day(d), "weekend": d.weekday() >= 5,
-                         "override": d in cal.overrides, "name": cal.holiday_name(d)})
-            d += timedelta(days=1)
-        months.append({"month": month, "offset": first.weekday(), "days": days})
-    return months
+    """The calendar moved to /calendar: old bookmarks follow (301), an old form's POST keeps its method (308)."""
+    return redirect(url_for("calendar.index", **request.args), code=301 if request.method == "GET" else 308)
 
 
 @bp.route("/notifications", methods=["GET", "POST"])

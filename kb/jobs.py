@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import current_app
 
+from core.scheduler import Job
 from kb import index
 
 
@@ -40,3 +43,11 @@ def purge_search_log(now: datetime) -> str:
     audit.record("purge", "kb_search_log", "", actor=None, now=now,
                  changes={"rows": removed, "before": cutoff.isoformat(), "retention_days": days})
     return f"purged {removed} searches older than {days} days"
+
+
+JOBS: list[Job] = [
+    Job("kb_search_index", follow_search_index,
+        lambda app: IntervalTrigger(seconds=app.config["SEARCH_INDEX_POLL_SECONDS"]), catch_up=True,
+        writes=False),
+    Job("kb_purge_search_log", purge_search_log, lambda app: CronTrigger(hour=3, minute=27)),
+]

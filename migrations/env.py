@@ -5,9 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-import audit.models  # noqa: F401
-import core.models  # noqa: F401  (registers tables)
-import core.registry  # noqa: F401
+import composition  # noqa: F401  (imports every area's models: registers their tables)
 from core.db import Base, make_engine
 
 config = context.config

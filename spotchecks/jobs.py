@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import current_app
 
 from core import clock
+from core.scheduler import Job
 from spotchecks import notices, services
 from spotchecks.settings import SpotcheckSettings
 
@@ -57,3 +60,14 @@ def daily_notice_draft(now: datetime) -> str:
         return f"{day}: no mystery calls logged, no draft"
     notice, created = notices.draft_notice(actor=None, now=now, kind="daily", day=day)
     return f"{day}: daily notice draft {'created' if created else 'already exists'} (id {notice.id})"
+
+
+JOBS: list[Job] = [
+    Job("spotcheck_weekly_plan", weekly_plan,
+        lambda app: CronTrigger(day_of_week="mon", hour=int(app.config["PLAN_WEEKDAY_TIME"][:2]),
+                                minute=int(app.config["PLAN_WEEKDAY_TIME"][3:])), catch_up=True),
+    Job("spotcheck_rectification_overdue", rectification_overdue, lambda app: IntervalTrigger(minutes=30),
+        catch_up=True),
+    Job("spotcheck_summons_proposals", summons_proposals, lambda app: CronTrigger(hour=7, minute=40), catch_up=True),
+    Job("spotcheck_daily_notice_draft", daily_notice_draft, lambda app: CronTrigger(hour=18, minute=0)),
+]

@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from audit import services as audit
 from core import clock
+from core.calendar import WorkCalendar, load_calendar
 from core.choices import choose
 from core.db import session
 from core.errors import Conflict, Forbidden
@@ -43,7 +44,6 @@ from spotchecks.models import (
 )
 from spotchecks.rubric import FAULT_TYPES, Observation, assess, findings, measures
 from spotchecks.settings import SpotcheckSettings
-from tickets.calendar import WorkCalendar, load_calendar
 
 # --- plans ---------------------------------------------------------------------------------------
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select, update
 
 from audit import services as audit
 from core.db import session
+from core.scheduler import Job
 from tickets.models import OPEN_STATES, Ticket, TicketEvent
 from tickets.services import notify, supervisor_ids
 
@@ -71,3 +73,8 @@ def deadline_warnings(now: datetime) -> str:
                 _log(t, "warn", limit, due, now, message)
                 warned += 1
     return f"deadline warnings: {warned} warned, {flagged} flagged overdue"
+
+
+JOBS: list[Job] = [
+    Job("ticket_deadlines", deadline_warnings, lambda app: IntervalTrigger(minutes=5), catch_up=True),
+]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base
-from core.models import Unit, User
+from core.models import Unit, User, WorkdayOverride  # noqa: F401  (WorkdayOverride: re-export, moved to core)
 
 #: Ticket states, in the order a ticket normally moves through them.
 STATES = {
@@ -331,19 +331,6 @@ class DeadlinePolicy(Base):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     __table_args__ = (UniqueConstraint("kind", "urgency"),)
-
-
-class WorkdayOverride(Base):
-    """An admin's word on one date: a holiday or a make-up working day (调休), above the package's calendar."""
-
-    __tablename__ = "workday_override"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[date] = mapped_column(Date, unique=True)
-    working: Mapped[bool] = mapped_column(Boolean)
-    note: Mapped[str] = mapped_column(String(100), default="")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime]
 
 
 class Notification(Base):

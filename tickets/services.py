@@ -51,7 +51,6 @@ from tickets.models import (
     TicketCounter,
     TicketEvent,
     TicketRequest,
-    WorkdayOverride,
 )
 from tickets.validation import (
     ATTACHMENT_TYPES,
@@ -218,34 +217,6 @@ def deadlines_for(kind: str, urgency: str, start: datetime, calendar: WorkCalend
     else:
         first_contact = calendar.add_working_days(start, p.first_contact_amount)
     return first_contact, calendar.add_working_days(start, p.closure_working_days)
-
-
-# --- working-day calendar overrides -----------------------------------------------------------
-
-def set_override(*, actor: User, now: datetime, day: Any, working: bool, note: str = "") -> WorkdayOverride:
-    if not isinstance(day, date):
-        raise TicketError("请填写日期", field="day")
-    note = (note or "").strip()[:100]
-    row = session.execute(select(WorkdayOverride).where(WorkdayOverride.day == day)).scalar_one_or_none()
-    before = {"working": row.working, "note": row.note} if row else {}
-    if row is None:
-        row = WorkdayOverride(day=day, working=working, note=note, created_by_id=actor.id, created_at=now)
-        session.add(row)
-    row.working, row.note = working, note
-    session.flush()
-    audit.record("update" if before else "create", "workday_override", day.isoformat(), actor=actor, now=now,
-                 changes=audit.diff(before, {"working": working, "note": note}))
-    return row
-
-
-def remove_override(*, actor: User, now: datetime, override_id: int) -> None:
-    row = session.get(WorkdayOverride, override_id)
-    if row is None:
-        raise NotFound("该日期设置不存在")
-    audit.record("delete", "workday_override", row.day.isoformat(), actor=actor, now=now,
-                 changes={"before": {"working": row.working, "note": row.note}})
-    session.delete(row)
-    session.flush()
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -466,10 +437,6 @@ def viewable_attachment(attachment_id: int, user: User) -> Attachment:
     if att is None or not can_view(user, att.ticket):
         raise NotFound("附件不存在")
     return att
-
-
-def list_overrides() -> list[WorkdayOverride]:
-    return list(session.execute(select(WorkdayOverride).order_by(WorkdayOverride.day)).scalars())
 
 
 @dataclass(frozen=True)

@@ -108,9 +108,10 @@ def test_a_database_made_before_the_audit_key_is_sealed_on_upgrade_and_then_hold
 
 
 def test_the_scheduler_runs_the_checkpoint_job_at_the_configured_interval(app, db):
+    import composition
     from core import scheduler
 
-    job = next(j for j in scheduler.JOBS if j.name == "audit_checkpoint")
+    job = next(j for j in composition.JOBS if j.name == "audit_checkpoint")
     app.config["AUDIT_CHECKPOINT_MINUTES"] = 15
     assert job.trigger(app).interval.total_seconds() == 15 * 60 and job.catch_up
     assert scheduler.run_job(app, job) == f"audit checkpoint at event {head(db).seq}"

@@ -107,3 +107,15 @@ def test_parallel_writers_never_fork_the_chain(committing_app, backend):
         session.remove()
     assert result.ok, result.reason
     assert len(count) == 40
+
+
+def test_the_app_gives_the_audit_trail_its_settings_in_each_app_context(app):
+    from pathlib import Path
+
+    with app.app_context():
+        assert audit.settings() == audit.AuditSettings(key=app.config["AUDIT_KEY"],
+                                                       checkpoint_file=Path(app.config["AUDIT_CHECKPOINT_FILE"]))
+        app.config["AUDIT_KEY"] = "n" * 64  # read each time: a changed setting counts at once
+        assert audit.settings().key == "n" * 64
+    with pytest.raises(RuntimeError, match="no audit settings"):
+        audit.settings()

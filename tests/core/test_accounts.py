@@ -244,8 +244,8 @@ def test_update_user_to_unknown_unit_refused(db):
 
 
 def test_purge_drops_old_attempts_and_long_logged_out_sessions_only(db):
+    from core.jobs import purge_login_attempts
     from core.models import LoginAttempt, LoginSession
-    from core.scheduler import purge_login_attempts
 
     make_user(username="pu", password="Passw0rd1")
     now = clock.now()

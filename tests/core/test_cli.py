@@ -54,3 +54,13 @@ def test_users_token_takes_a_lifetime(runner, db):
     token = db.execute(select(ApiToken).join(User).where(User.username == "clerk2")).scalar_one()
     assert token.expires_at - token.created_at == timedelta(days=30)
     assert runner.invoke(args=["users", "token", "clerk2", "--days", "0"]).exit_code != 0
+
+
+def test_scheduler_runs_the_jobs_the_app_was_composed_with(app, runner):
+    import composition
+
+    assert [j.name for j in app.extensions["hotline.jobs"]] == [j.name for j in composition.JOBS]
+    unknown = runner.invoke(args=["scheduler", "--once", "nope"])
+    assert unknown.exit_code != 0 and "ticket_deadlines" in unknown.output and "audit_checkpoint" in unknown.output
+    ran = runner.invoke(args=["scheduler", "--once", "purge_login_attempts"])
+    assert ran.exit_code == 0 and "purged" in ran.output

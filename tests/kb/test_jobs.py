@@ -30,6 +30,7 @@ def test_writes_go_on_while_the_scheduler_rebuilds_the_index(committing_app, mon
     import threading
     import time
 
+    import composition
     from audit import services as audit
     from core import db, scheduler
     from kb import services
@@ -47,7 +48,7 @@ def test_writes_go_on_while_the_scheduler_rebuilds_the_index(committing_app, mon
     (Path(committing_app.instance_path) / "search" / index.POINTER).unlink(missing_ok=True)
     with committing_app.app_context(), db.transaction():
         services.bump_revision(clock.now())
-    job = next(j for j in scheduler.JOBS if j.name == "kb_search_index")
+    job = next(j for j in composition.JOBS if j.name == "kb_search_index")
     worker = threading.Thread(target=scheduler.run_job, args=(committing_app, job))
     worker.start()
     try:

@@ -67,7 +67,7 @@ def test_purge_removes_searches_past_retention_with_one_audit_event(app, db, day
 
 
 def test_purge_runs_nightly_in_the_scheduler():
-    from core.scheduler import JOBS
+    from composition import JOBS
 
     assert [j.func for j in JOBS if j.name == "kb_purge_search_log"] == [jobs.purge_search_log]
 

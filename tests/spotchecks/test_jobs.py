@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+import composition
 from core import clock, scheduler
 from spotchecks import jobs, services
 from spotchecks.models import Notice, SpotcheckItem, SpotcheckPlan, Summons
@@ -13,7 +14,7 @@ from tests.spotchecks.builders import at_local, make_fault, make_supervisors
 
 
 def job(name: str) -> scheduler.Job:
-    return next(j for j in scheduler.JOBS if j.name == name)
+    return next(j for j in composition.JOBS if j.name == name)
 
 
 def plans(db) -> int:
@@ -36,7 +37,7 @@ def test_a_plan_missed_while_the_service_was_down_is_created_at_the_next_start(a
     db.commit()
     # The service was down on Monday morning and starts again on Wednesday: start-up runs the catch-up jobs.
     with clock.freeze(at_local(2026, 11, 25, 14, 0)):
-        messages = [scheduler.run_job(app, j) for j in scheduler.JOBS if j.catch_up and j.name.startswith("spotcheck")]
+        messages = [scheduler.run_job(app, j) for j in composition.JOBS if j.catch_up and j.name.startswith("spotcheck")]
     assert "2026-W48: 183 items created" in messages[0]
     assert plans(db) == 1
     with clock.freeze(at_local(2026, 11, 25, 14, 5)):

@@ -231,10 +231,10 @@ def test_admin_pages_for_policies_and_calendar(app, client, login, frozen_now):
                                                  "first_contact_amount": "0", "first_contact_unit": "hours",
                                                  "closure_working_days": "2", "callback_working_days": "1"})
     assert bad.status_code == 422
-    r = client.post("/tickets/calendar?year=2027", data={"day": "2027-02-08", "working": "0", "note": "春节"})
+    r = client.post("/calendar/?year=2027", data={"day": "2027-02-08", "working": "0", "note": "春节"})
     assert r.status_code == 302
     assert "2027年的节假日安排尚未录入" not in _text(client.get("/"))
-    assert "春节" in _text(client.get("/tickets/calendar?year=2027"))
+    assert "春节" in _text(client.get("/calendar/?year=2027"))
 
 
 def test_operator_cannot_edit_policies(client, login):

@@ -2,7 +2,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from core import clock, scheduler
+import composition
+from core import clock
 from tests.builders import make_user
 from tests.tickets.builders import make_caseworker, make_ticket
 from tickets import services
@@ -57,5 +58,5 @@ def test_approved_extension_rearms_the_warnings(db):
 
 
 def test_job_is_registered_with_the_scheduler():
-    job = next(j for j in scheduler.JOBS if j.name == "ticket_deadlines")
+    job = next(j for j in composition.JOBS if j.name == "ticket_deadlines")
     assert job.func is deadline_warnings and job.catch_up

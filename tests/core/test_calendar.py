@@ -1,8 +1,7 @@
 from datetime import date, datetime
 
-from core import clock
-from tickets import services
-from tickets.calendar import WorkCalendar, load_calendar
+from core import calendar, clock
+from core.calendar import WorkCalendar, load_calendar
 
 
 def local(*args) -> datetime:
@@ -30,22 +29,6 @@ def test_one_working_day_from_the_holiday_ends_with_the_first_working_day():
     assert cal.next_working_day(date(2026, 9, 30)) == date(2026, 10, 8)
 
 
-def test_help_ticket_deadline_on_the_calendar(db):
-    from tests.tickets.builders import make_ticket
-
-    ticket = make_ticket(now=local(2026, 9, 30, 10, 0), kind="help", urgency="normal")
-    assert ticket.closure_due_at == local(2026, 10, 13, 10, 0)
-    assert ticket.first_contact_due_at == local(2026, 10, 8, 10, 0)
-
-
-def test_urgent_first_contact_is_two_wall_clock_hours(db):
-    from tests.tickets.builders import make_ticket
-
-    ticket = make_ticket(now=local(2026, 10, 2, 22, 0), urgency="urgent")
-    assert ticket.first_contact_due_at == local(2026, 10, 3, 0, 0)
-    assert ticket.closure_due_at == local(2026, 10, 9, 0, 0)
-
-
 def test_uncovered_year_falls_back_to_weekends_and_never_fails():
     cal = WorkCalendar()
     assert not cal.covered(2027)
@@ -66,17 +49,10 @@ def test_override_beats_the_package(db):
     from tests.builders import make_user
 
     admin = make_user("admin")
-    services.set_override(actor=admin, now=clock.now(), day=date(2026, 10, 9), working=False, note="停电")
+    calendar.set_override(actor=admin, now=clock.now(), day=date(2026, 10, 9), working=False, note="停电")
     cal = load_calendar()
     assert not cal.is_working_day(date(2026, 10, 9))
     assert cal.add_working_days(local(2026, 9, 30, 10, 0), 5) == local(2026, 10, 14, 10, 0)
-
-
-def test_a_2027_ticket_gets_deadlines_from_the_fallback(db):
-    from tests.tickets.builders import make_ticket
-
-    ticket = make_ticket(now=local(2027, 2, 5, 9, 0), kind="consult")  # a Friday
-    assert ticket.closure_due_at == local(2027, 2, 10, 9, 0)
 
 
 def test_callback_due_at_end_of_next_working_day():

@@ -1,0 +1,26 @@
+"""Scheduled work of the ground floor: forgetting old log-in attempts and logged-out sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import delete
+
+from core import db
+from core.models import LoginAttempt, LoginSession
+from core.scheduler import Job
+
+
+def purge_login_attempts(now: datetime) -> str:
+    """Drop log-in attempts and logged-out sessions older than 30 days (lock-outs only look at the
+    last minutes; the audit trail keeps the record of both)."""
+    cutoff = now - timedelta(days=30)
+    attempts = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff)).rowcount
+    sessions = db.session.execute(delete(LoginSession).where(LoginSession.revoked_at < cutoff)).rowcount
+    return f"purged {attempts} old login attempts and {sessions} old logged-out sessions"
+
+
+JOBS: list[Job] = [
+    Job("purge_login_attempts", purge_login_attempts, lambda app: CronTrigger(hour=3, minute=17)),
+]
