@@ -164,7 +164,7 @@ def _init_request_cycle(app: Flask) -> None:
             db.session.commit()
         else:
             db.session.rollback()
-        security = g.pop("security_event", None) if response.status_code >= 400 else None
+        security = g.pop("security_event", None)
         if security is not None:
 
             def _record(_db):
@@ -271,6 +271,7 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
+        common.note_refusal(err)
         return render_error(err.status, err.message, err.code)
 
     @app.errorhandler(OverflowError)

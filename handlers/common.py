@@ -8,11 +8,11 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import abort, flash, g, jsonify, redirect, request, url_for
+from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from core import clock
-from core.errors import DomainError
+from core.errors import DomainError, Forbidden
 
 
 def wants_json() -> bool:
@@ -96,6 +96,28 @@ def api_session_refused():
                                           "其他系统请使用API令牌（Authorization: Bearer）")
 
 
+def note_refusal(err: DomainError) -> None:
+    """A refusal for want of rights goes to the audit trail, whichever area refused (the commit point
+    writes it after the request's own changes are rolled back)."""
+    if isinstance(err, Forbidden):
+        g.security_event = {"action": "permission_denied", "changes": {"method": request.method, "reason": err.message}}
+
+
+def refusals(view: Callable) -> Callable:
+    """A view whose refused service call answers with its message: JSON in the API, the error page
+    otherwise (a 4xx, so nothing commits; a permission refusal is audited)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any):
+        try:
+            return view(*args, **kwargs)
+        except DomainError as err:
+            return domain_error_response(err, lambda e=err: render_template("error.html", status=e.status,
+                                                                            message=e.message))
+
+    return wrapped
+
+
 def domain_error_response(err: DomainError, template_response: Callable | None = None):
     """A DomainError as JSON (API) or as a flash message plus the re-rendered form (pages).
 
@@ -105,6 +127,7 @@ def domain_error_response(err: DomainError, template_response: Callable | None =
     from core.db import session
 
     session.rollback()
+    note_refusal(err)
     if wants_json():
         extra = {"field": err.field} if err.field else {}
         return json_error(err.status, err.code, err.message, **extra)

@@ -21,7 +21,6 @@ from flask import (
 )
 from flask_login import current_user
 
-from audit import services as audit
 from core import clock, db
 from core.errors import DomainError
 from handlers.common import actor, domain_error_response, login_required, now, roles_required, writes
@@ -263,18 +262,11 @@ def import_():
 @writes
 @roles_required("kb_editor", "supervisor")
 def export(fmt: str):
-    entries = services.entries() if _is_editor() else services.entries(status="published")
+    body = transfer.export_file(actor=actor(), now=now(), fmt=fmt, everything=_is_editor())
     stamp = clock.to_local(now()).strftime("%Y%m%d")
-    audit.record("export", "kb_entry", "", actor=actor(), now=now(), changes={"format": fmt, "rows": len(entries)})
-    if fmt == "xlsx":
-        return Response(transfer.export_xlsx(entries),
-                        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f"attachment; filename=kb-{stamp}.xlsx"})
-    if fmt == "jsonl":
-        published = [e for e in entries if e.status == "published"]
-        return Response(transfer.export_jsonl(published), mimetype="application/x-ndjson; charset=utf-8",
-                        headers={"Content-Disposition": f"attachment; filename=kb-{stamp}.jsonl"})
-    abort(404)
+    mimetype = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "jsonl": "application/x-ndjson; charset=utf-8"}[fmt]
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename=kb-{stamp}.{fmt}"})
 
 
 # --- search ----------------------------------------------------------------------------------------

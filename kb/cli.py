@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 from audit import services as audit
 from core import clock, db
 from core.errors import DomainError
-from kb import bundle, evaluation, index, lookup, services, transfer
+from kb import bundle, evaluation, index, lookup, transfer
 
 
 def _load_bundle(now: datetime) -> str:
@@ -66,18 +66,17 @@ def register(app: Flask) -> None:
         if not (as_jsonl or yaml_dir or xlsx_file):
             raise click.UsageError("choose --jsonl, --yaml DIR or --xlsx FILE")
         audit.set_origin("cli:kb export", "cli")
-        published = services.entries(status="published")
-        chosen = services.entries() if include_all else published
+        now = clock.now()
         with db.transaction():
             if as_jsonl:
-                sys.stdout.write(transfer.export_jsonl(published))
+                sys.stdout.write(transfer.export_file(actor=None, now=now, fmt="jsonl", everything=False).decode())
             if yaml_dir:
-                click.echo(f"wrote {transfer.export_yaml(chosen, yaml_dir)} files to {yaml_dir}", err=as_jsonl)
+                count = transfer.export_directory(actor=None, now=now, directory=yaml_dir, everything=include_all)
+                click.echo(f"wrote {count} files to {yaml_dir}", err=as_jsonl)
             if xlsx_file:
-                xlsx_file.write_bytes(transfer.export_xlsx(chosen))
-                click.echo(f"wrote {len(chosen)} entries to {xlsx_file}", err=as_jsonl)
-            audit.record("export", "kb_entry", "", actor=None, now=clock.now(), changes={
-                "jsonl": as_jsonl, "yaml": str(yaml_dir or ""), "xlsx": str(xlsx_file or ""), "rows": len(chosen)})
+                xlsx_file.write_bytes(transfer.export_file(actor=None, now=now, fmt="xlsx", everything=include_all))
+                click.echo(f"wrote the {'entries' if include_all else 'published entries'} to {xlsx_file}",
+                           err=as_jsonl)
 
     @group.command("import")
     @click.argument("path", type=click.Path(exists=True, path_type=Path))

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from openpyxl.utils import get_column_letter
 
+from audit import services as audit
 from core import uploads, xlsx
 from core.errors import DomainError
 from kb import services
@@ -57,6 +58,31 @@ def export_records(entries: list[Entry]) -> list[dict[str, Any]]:
 
 def export_jsonl(entries: list[Entry]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in export_records(entries))
+
+
+EXPORT_FORMATS = ("xlsx", "jsonl")
+
+
+def export_file(*, actor: Any, now: datetime, fmt: str, everything: bool) -> bytes:
+    """The entries as an .xlsx workbook (all of them, or the published ones) or JSON lines (published
+    only), recorded in the audit trail: the one place a KB file export is built."""
+    if fmt not in EXPORT_FORMATS:
+        raise DomainError(f"不支持的导出格式：{fmt}", status=404)
+    entries = services.entries() if everything else services.entries(status="published")
+    if fmt == "jsonl":
+        entries = [e for e in entries if e.status == "published"]
+    body = export_xlsx(entries) if fmt == "xlsx" else export_jsonl(entries).encode("utf-8")
+    audit.record("export", "kb_entry", "", actor=actor, now=now, changes={"format": fmt, "rows": len(entries)})
+    return body
+
+
+def export_directory(*, actor: Any, now: datetime, directory: Path, everything: bool) -> int:
+    """One YAML file per entry into `directory` (the bundle layout), recorded in the audit trail."""
+    entries = services.entries() if everything else services.entries(status="published")
+    count = export_yaml(entries, directory)
+    audit.record("export", "kb_entry", "", actor=actor, now=now,
+                 changes={"format": "yaml", "rows": count, "directory": str(directory)})
+    return count
 
 
 def entry_yaml(data: dict[str, Any]) -> str:

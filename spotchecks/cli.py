@@ -108,10 +108,8 @@ def register(app: Flask) -> None:
         """Write the hotline registry to an .xlsx workbook."""
         audit.set_origin("cli:spotchecks export-hotlines", "cli")
         with db.transaction():
-            rows = hotlines.hotlines()
-            path.write_bytes(transfer.export_xlsx(rows))
-            audit.record("export", "hotline", "", actor=None, now=clock.now(), changes={"rows": len(rows), "file": str(path)})
-        click.echo(f"wrote {len(rows)} hotlines to {path}")
+            path.write_bytes(transfer.export_hotlines(actor=None, now=clock.now()))
+        click.echo(f"wrote {len(hotlines.hotlines())} hotlines to {path}")
 
     @group.command("import-hotlines")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))

@@ -70,3 +70,31 @@ def test_tickets_and_spotchecks_do_not_import_each_other():
 
 def test_domain_modules_know_no_flask_outside_their_entry_points():
     assert _flask_users(DOMAIN) == {}
+
+
+def _audit_record_calls(path: Path) -> int:
+    """Calls of audit.record (or a bare `record` imported from audit.services) in one file."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    imported_bare = any(isinstance(n, ast.ImportFrom) and n.module == "audit.services"
+                        and any(a.name == "record" for a in n.names) for n in ast.walk(tree))
+    calls = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr == "record" and \
+                    isinstance(func.value, ast.Name) and func.value.id == "audit":
+                calls += 1
+            elif imported_bare and isinstance(func, ast.Name) and func.id == "record":
+                calls += 1
+    return calls
+
+
+def test_the_audit_call_finder_finds_a_call():
+    assert _audit_record_calls(ROOT / "kb" / "transfer.py") >= 1
+
+
+def test_handlers_and_cli_never_write_audit_events_themselves():
+    """Services (and the export builders) record what they do; entry points only call them."""
+    entry_points = [*_modules("handlers"), *(p for package in ("core", *DOMAIN) for p in _modules(package)
+                                            if p.name == "cli.py")]
+    assert {_rel(p): n for p in entry_points if (n := _audit_record_calls(p))} == {}

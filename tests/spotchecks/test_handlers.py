@@ -347,3 +347,4 @@ def test_a_stale_rectification_answer_gets_409_and_keeps_the_typed_text(client, 
     assert "已安排专人值守</textarea>" in page and f'name="version" value="{started_from + 1}"' in page
     db.expire_all()
     assert (db.get(Rectification, rect.id).state, db.get(Rectification, rect.id).response) == ("open", "")
+
