@@ -82,9 +82,7 @@ def _audit_record_calls(path: Path) -> int:
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr == "record" and \
-                    isinstance(func.value, ast.Name) and func.value.id == "audit":
-                calls += 1
-            elif imported_bare and isinstance(func, ast.Name) and func.id == "record":
+                    isinstance(func.value, ast.Name) and func.value.id == "audit" or imported_bare and isinstance(func, ast.Name) and func.id == "record":
                 calls += 1
     return calls
 
