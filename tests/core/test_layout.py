@@ -96,3 +96,9 @@ def test_handlers_and_cli_never_write_audit_events_themselves():
     entry_points = [*_modules("handlers"), *(p for package in ("core", *DOMAIN) for p in _modules(package)
                                             if p.name == "cli.py")]
     assert {_rel(p): n for p in entry_points if (n := _audit_record_calls(p))} == {}
+
+
+def test_the_knowledge_base_knows_neither_wing():
+    found = {_rel(path): sorted(m for m in _imports(path) if _top(m) in ("tickets", "spotchecks"))
+             for path in _modules("kb")}
+    assert {path: modules for path, modules in found.items() if modules} == {}
