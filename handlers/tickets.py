@@ -509,8 +509,8 @@ def api_calls():
     if outcome is None:
         operator_id = _first(data, "operator_id")
         call, created = hotline_calls.announce_call(actor=actor(), now=now(), caller_number=number or "",
-                                               external_id=str(external_id) if external_id is not None else None,
-                                               operator_id=operator_id if isinstance(operator_id, int) else None)
+                                                    external_id=str(external_id) if external_id is not None else None,
+                                                    operator_id=operator_id if isinstance(operator_id, int) else None)
         return jsonify(presenters.call_json(call, actor(), with_tickets=True)), 201 if created else 200
     call = hotline_calls.record_call(
         actor=actor(), now=now(), outcome=outcome, caller_number=number or "",
@@ -563,7 +563,7 @@ def api_tickets():
     user = actor()
     if request.method == "GET":
         found, total = queries.visible_tickets(user, _board_filter(request.args), now=now(),
-                                                limit=min(_int_arg("limit") or 100, 500), offset=_int_arg("offset") or 0)
+                                               limit=min(_int_arg("limit") or 100, 500), offset=_int_arg("offset") or 0)
         return jsonify({"total": total, "tickets": [presenters.ticket_summary(t, user, now()) for t in found]})
     data = json_body()
     ticket = services.create_ticket(

@@ -688,7 +688,6 @@ def attachment_path(att: Attachment, directory: Path) -> Path:
 
 # --- notifications ----------------------------------------------------------------------------
 
-
 def mark_read(*, actor: User, now: datetime, notification_id: int | None = None) -> int:
     """Mark one (or all) of one's own unread notifications read: one conditional UPDATE and one audit
     event, so a second click at the same moment changes and records nothing. Returns how many changed."""
@@ -704,6 +703,8 @@ def mark_read(*, actor: User, now: datetime, notification_id: int | None = None)
                      changes={"read_at": now, "count": len(ids), "ids": ids})
     return len(ids)
 
+
+# --- exports ----------------------------------------------------------------------------------
 
 def record_export(*, actor: User, now: datetime, what: str, filters: dict[str, Any], rows: int) -> None:
     """Exports leave a trace: who took which rows out of the system."""

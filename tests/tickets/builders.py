@@ -57,7 +57,7 @@ def make_call(operator: User | None = None, **overrides) -> Call:
               "duration_seconds": 120}
     values.update(overrides)
     return calls.record_call(actor=operator or make_user("operator"), now=values.pop("now", clock.now()),
-                                **values)
+                             **values)
 
 
 def make_ticket(state: str = "pending_dispatch", *, owner: User | None = None, operator: User | None = None,

@@ -20,7 +20,7 @@ from tests.tickets.builders import (
     township,
     valid_id_number,
 )
-from tickets import actions, calls, presenters, queries, services
+from tickets import actions, presenters, queries, services
 from tickets.models import Notification
 
 
@@ -92,12 +92,12 @@ def test_illegal_transitions_are_refused(db, state, action, kwargs):
         actor = make_caseworker()  # nobody owns it yet
         with pytest.raises(Forbidden):
             actions.run(actor=actor, now=clock.now(), ticket=ticket,
-                                data={"action": action, "version": ticket.version, **kwargs})
+                        data={"action": action, "version": ticket.version, **kwargs})
         return
     before = (ticket.state, ticket.version)
     with pytest.raises(DomainError) as err:
         actions.run(actor=actor, now=clock.now(), ticket=ticket,
-                            data={"action": action, "version": ticket.version, **kwargs})
+                    data={"action": action, "version": ticket.version, **kwargs})
     assert "不能" in err.value.message
     assert (ticket.state, ticket.version) == before
 
@@ -239,7 +239,7 @@ def test_first_contact_is_recorded_once(db):
     owner = make_caseworker()
     ticket = make_ticket("in_progress", owner=owner)
     actions.run(actor=owner, now=clock.now(), ticket=ticket,
-                        data={"action": "note", "version": ticket.version, "note": "已电话联系", "contacted": True})
+                data={"action": "note", "version": ticket.version, "note": "已电话联系", "contacted": True})
     assert ticket.first_contact_at is not None
     with pytest.raises(DomainError):
         services.record_contact(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version)
@@ -346,44 +346,3 @@ def test_attachment_file_stays_once_its_transaction_commits(db, tmp_path):
     db.commit()
     db.rollback()  # a later transaction's rollback leaves the committed file alone
     assert services.attachment_path(att, tmp_path).read_bytes() == PDF
-
-
-def test_record_call_validates_entries_and_outcome(db):
-    operator = make_user("operator")
-    with pytest.raises(DomainError, match="知识库条目不存在"):
-        make_call(operator=operator, kb_entry_ids="Q999X")
-    with pytest.raises(DomainError, match="来电结果无效"):
-        make_call(operator=operator, outcome="maybe")
-    with pytest.raises(DomainError, match="来电号码"):
-        make_call(operator=operator, caller_number="abc")
-    entry = make_entry("Q902")
-    call = make_call(operator=operator, kb_entry_ids=f" {entry.id.lower()}, {entry.id}", duration_seconds="2:05")
-    assert call.kb_entry_ids == ["Q902"] and call.duration_seconds == 125
-
-
-def test_announced_call_is_recorded_once(db):
-    operator = make_user("operator")
-    call, created = calls.announce_call(actor=None, now=clock.now(), caller_number="13900001111",
-                                           external_id="pbx-1")
-    again, created_again = calls.announce_call(actor=None, now=clock.now(), caller_number="13900001111",
-                                                  external_id="pbx-1")
-    assert created and not created_again and again.id == call.id
-    assert calls.incoming_calls(operator, clock.now()) == [call]
-    calls.record_call(actor=operator, now=clock.now(), call_id=call.id, outcome="answered")
-    assert call.status == "recorded" and call.caller_number == "13900001111"
-    with pytest.raises(DomainError, match="已经记录"):
-        calls.record_call(actor=operator, now=clock.now(), external_id="pbx-1", outcome="answered")
-
-
-def test_repeat_caller_open_tickets(db):
-    ticket = make_ticket(citizen_phone="13711112222")
-    make_ticket("closed", citizen_phone="13711112222")
-    assert queries.open_tickets_for_number("137-1111-2222") == [ticket]
-
-
-def test_suggestions_by_township_and_topic(db):
-    town = township(3)
-    local_worker = make_caseworker(unit=town)
-    med_worker = make_caseworker(unit=department("医疗保障局"))
-    names = [s.user.id for s in queries.suggest_owners(town.id, "医疗救助")]
-    assert names[0] == local_worker.id and med_worker.id in names
