@@ -116,8 +116,7 @@ def _task_owner(user: User, ticket: Ticket, task: Task) -> bool:
 _OPEN = ("pending_accept", "in_progress")
 
 TABLE: tuple[Action, ...] = (
-    Action("dispatch", "派单", ("pending_dispatch",), services.dispatch, may=_desk, generic=False, own_form=True,
-           params=lambda f: {"user_id": f.get("user_id"), "note": f.get("note") or ""}),
+    Action("dispatch", "派单", ("pending_dispatch",), services.dispatch, may=_desk, generic=False, own_form=True),
     Action("accept", "签收", ("pending_accept",), services.accept, may=_owner, own_form=True),
     Action("contact", "首次联系群众", ("in_progress",), services.record_contact, own_form=True,
            may=lambda u, t: _owner(u, t) and t.first_contact_at is None,
