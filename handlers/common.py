@@ -112,10 +112,16 @@ def refusals(view: Callable) -> Callable:
         try:
             return view(*args, **kwargs)
         except DomainError as err:
-            return domain_error_response(err, lambda e=err: render_template("error.html", status=e.status,
-                                                                            message=e.message))
+            return refused(err)
 
     return wrapped
+
+
+def refused(err: DomainError, page: Callable | None = None):
+    """Answer a refused service call with its message and its 4xx status (so nothing commits): JSON in
+    the API; on pages `page` re-rendered with the message, or the error page."""
+    return domain_error_response(err, page or (lambda: render_template("error.html", status=err.status,
+                                                                       message=err.message)))
 
 
 def domain_error_response(err: DomainError, template_response: Callable | None = None):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, timedelta
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,6 @@ from flask import (
     Response,
     current_app,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -24,18 +21,20 @@ from flask import (
 from markupsafe import Markup
 
 from core import clock, units
-from core.errors import DomainError, Forbidden
+from core.errors import DomainError
 from core.uploads import content_disposition
 from handlers.common import (
     actor,
-    domain_error_response,
     json_body,
     login_required,
     now,
+    refusals,
+    refused,
     roles_required,
     writes,
 )
-from tickets import metrics, presenters, services
+from tickets import actions, metrics, policy, presenters, queries, services
+from tickets import calls as hotline_calls
 from tickets.models import (
     FIRST_CONTACT_UNITS,
     KINDS,
@@ -62,33 +61,6 @@ def _uploads() -> Path:
 
 def _max_upload() -> int:
     return current_app.config.get("TICKET_ATTACHMENT_MAX_BYTES") or services.MAX_ATTACHMENT_BYTES
-
-
-def _failed(err: DomainError, page: Callable | None = None):
-    """Answer a failed service call with its message, always with a 4xx status (so nothing commits).
-
-    A refusal for want of rights also goes to the audit trail (the commit point writes it after the rollback).
-    """
-    if isinstance(err, Forbidden):
-        g.security_event = {"action": "permission_denied",
-                            "changes": {"method": request.method, "reason": err.message}}
-    if page is None:
-        return domain_error_response(err, lambda: render_template("error.html", status=err.status,
-                                                                  message=err.message))
-    return domain_error_response(err, page)
-
-
-def refusals(view: Callable) -> Callable:
-    """A view whose refused service call answers with its message: JSON in the API, the error page otherwise."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any):
-        try:
-            return view(*args, **kwargs)
-        except DomainError as err:
-            return _failed(err)
-
-    return wrapped
 
 
 def _local_date(raw: str | None, label: str) -> date | None:
@@ -137,22 +109,22 @@ def _duration(delta: timedelta) -> str:
 
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
-    return {"tickets_home": _home_summary, "phone_for": services.phone_for, "id_number_for": services.id_number_for,
-            "call_number_for": services.call_number_for, "sees_full_numbers": services.sees_full_numbers,
-            "sees_call_numbers": services.sees_call_numbers}
+    return {"tickets_home": _home_summary, "phone_for": queries.phone_for, "id_number_for": queries.id_number_for,
+            "call_number_for": queries.call_number_for, "sees_full_numbers": queries.sees_full_numbers,
+            "sees_call_numbers": queries.sees_call_numbers}
 
 
 def _home_summary() -> dict[str, Any]:
     """What the home page shows of the tickets area (called lazily by templates/tickets/_home.html)."""
     user = actor()
-    return services.home_summary(user, now()) if user is not None else {}
+    return queries.home_summary(user, now()) if user is not None else {}
 
 
 # --- calls (pages) ----------------------------------------------------------------------------
 
 def _call_page(status: int = 200, form: Any = None):
     user = actor()
-    calls = services.find_calls(operator=user, limit=10)
+    calls = hotline_calls.find_calls(operator=user, limit=10)
     return render_template("tickets/call_new.html", calls=calls, outcomes=OUTCOMES,
                            has_search="kb.search" in current_app.view_functions,
                            call_form=form if form is not None else request.form), status
@@ -169,13 +141,13 @@ def new_call():
 def record_call():
     form = request.form
     try:
-        call = services.record_call(
+        call = hotline_calls.record_call(
             actor=actor(), now=now(), outcome=form.get("outcome"), caller_number=form.get("caller_number", ""),
             caller_name=form.get("caller_name", ""), question=form.get("question", ""),
             kb_entry_ids=form.get("kb_entry_ids", ""), duration_seconds=form.get("duration"),
             call_id=int(form["call_id"]) if form.get("call_id", "").isdigit() else None)
     except DomainError as err:
-        return _failed(err, lambda e=err: _call_page(e.status)[0])
+        return refused(err, lambda e=err: _call_page(e.status)[0])
     if call.outcome == "ticket":
         flash("来电已记录,请填写工单并派单", "success")
         return redirect(url_for("tickets.new", call_id=call.id))
@@ -192,17 +164,17 @@ def calls():
     page = max(_int_arg("page") or 1, 1)
     outcome = request.args.get("outcome", "")
     outcome = outcome if outcome in OUTCOMES else ""
-    rows = services.find_calls(outcome=outcome, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
+    rows = hotline_calls.find_calls(outcome=outcome, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     return render_template("tickets/calls.html", calls=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE, page=page,
                            outcomes=OUTCOMES, outcome=outcome)
 
 
 # --- tickets (pages) --------------------------------------------------------------------------
 
-def _board_filter(args) -> services.BoardFilter:
+def _board_filter(args) -> queries.BoardFilter:
     start = _local_date(args.get("from"), "开始日期")
     end = _local_date(args.get("to"), "结束日期")
-    return services.BoardFilter(
+    return queries.BoardFilter(
         state=args.get("state", "") if args.get("state") in STATES else "",
         unit_id=int(args["unit"]) if (args.get("unit") or "").isdigit() else None,
         overdue=args.get("overdue") == "1",
@@ -219,9 +191,9 @@ def board():
         flt = _board_filter(request.args)
     except DomainError as err:
         flash(err.message, "error")
-        flt = services.BoardFilter()
+        flt = queries.BoardFilter()
     page = max(_int_arg("page") or 1, 1)
-    tickets, total = services.find_tickets(flt, now=now(), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    tickets, total = queries.find_tickets(flt, now=now(), limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render_template("tickets/board.html", tickets=tickets, total=total, page=page, page_size=PAGE_SIZE,
                            args=request.args, states=STATES, kinds=KINDS, units=units.list_units(active_only=True),
                            now=now(), export_args={k: v for k, v in request.args.items() if k != "page"})
@@ -242,7 +214,7 @@ def board_export():
 @bp.route("/mine")
 @roles_required("caseworker")
 def mine():
-    owned, cohandled = services.my_tickets(actor(), now())
+    owned, cohandled = queries.my_tickets(actor(), now())
     return render_template("tickets/mine.html", owned=owned, cohandled=cohandled, now=now())
 
 
@@ -250,15 +222,15 @@ def _form_page(status: int = 200, form: Any = None, call: Call | None = None):
     form = request.form if form is None else form
     township_id = form.get("township_id")
     topic = form.get("topic", "")
-    suggestions = services.suggest_owners(int(township_id), topic) if str(township_id or "").isdigit() else []
+    suggestions = queries.suggest_owners(int(township_id), topic) if str(township_id or "").isdigit() else []
     from kb.models import CATEGORIES
 
-    caseworkers = services.active_caseworkers()
+    caseworkers = queries.active_caseworkers()
     all_units = units.list_units(active_only=True)
     return render_template(
         "tickets/form.html", form=form, call=call, kinds=KINDS, urgencies=URGENCIES, topics=CATEGORIES,
         townships=[u for u in all_units if u.level == "township"], units=all_units, caseworkers=caseworkers,
-        suggestions=suggestions, policies={(p.kind, p.urgency): p for p in services.list_policies()}), status
+        suggestions=suggestions, policies={(p.kind, p.urgency): p for p in policy.list_policies()}), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -266,12 +238,12 @@ def _form_page(status: int = 200, form: Any = None, call: Call | None = None):
 @refusals
 def new():
     raw_call = request.values.get("call_id", "")
-    call = services.get_call(int(raw_call)) if raw_call.isdigit() else None
+    call = hotline_calls.get_call(int(raw_call)) if raw_call.isdigit() else None
     if request.method == "GET":
         prefill: dict[str, Any] = {}
         if call is not None:
             prefill = {"citizen_name": call.caller_name, "description": call.question, "call_id": call.id,
-                       "topic": services.call_topic(call)}
+                       "topic": hotline_calls.call_topic(call)}
         return _form_page(form=prefill, call=call)
     form = request.form
     try:
@@ -283,7 +255,7 @@ def new():
             owner_id=form.get("user_id"), directory=_uploads(), max_bytes=_max_upload(),
             uploads=[(f.filename, f.stream) for f in request.files.getlist("files") if f and f.filename])
     except DomainError as err:
-        return _failed(err, lambda e=err: _form_page(e.status, call=call)[0])
+        return refused(err, lambda e=err: _form_page(e.status, call=call)[0])
     flash(f"已创建工单 {ticket.number}" + (f",已派给{ticket.first_owner.display_name}" if ticket.first_owner else ""),
           "success")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
@@ -291,36 +263,36 @@ def new():
 
 def _ticket_page(ticket, status: int = 200):
     user = actor()
-    caseworkers = services.active_caseworkers()
+    caseworkers = queries.active_caseworkers()
     return render_template(
         "tickets/ticket.html", ticket=ticket, now=now(), user=user, satisfaction=SATISFACTION,
         units=units.list_units(active_only=True), caseworkers=caseworkers,
-        suggestions=services.dispatch_suggestions(ticket),
-        is_owner=ticket.first_owner_id == user.id, summary=services.event_summary,
-        labels=services.ACTION_LABELS, states_label=services.state_label), status
+        suggestions=queries.dispatch_suggestions(ticket),
+        offered={a.name: a for a in actions.available(user, ticket)}, summary=presenters.event_summary,
+        action_label=actions.label, states_label=presenters.state_label), status
 
 
 def _refused_on_page(err: DomainError, ticket_id: int):
     """The ticket page again, as it now stands, with the refusal's message and status; only the error
     page for someone who may not see the ticket (a co-handler whose task is over)."""
-    ticket = services.get_ticket(ticket_id)
-    if not services.can_view(actor(), ticket):
-        return _failed(err)
-    return _failed(err, lambda: _ticket_page(ticket, err.status)[0])
+    ticket = queries.get_ticket(ticket_id)
+    if not queries.can_view(actor(), ticket):
+        return refused(err)
+    return refused(err, lambda: _ticket_page(ticket, err.status)[0])
 
 
 @bp.route("/<int:ticket_id>")
 @login_required
 @refusals
 def show(ticket_id: int):
-    return _ticket_page(services.viewable_ticket(ticket_id, actor()))
+    return _ticket_page(queries.viewable_ticket(ticket_id, actor()))
 
 
 @bp.route("/<int:ticket_id>/dispatch", methods=["POST"])
 @roles_required("operator", "supervisor")
 def dispatch(ticket_id: int):
     try:
-        ticket = services.get_ticket(ticket_id)
+        ticket = queries.get_ticket(ticket_id)
         services.dispatch(actor=actor(), now=now(), ticket=ticket, user_id=request.form.get("user_id"),
                           version=request.form.get("version"), note=request.form.get("note", ""))
     except DomainError as err:
@@ -333,11 +305,12 @@ def dispatch(ticket_id: int):
 @login_required
 def action(ticket_id: int):
     try:
-        ticket = services.viewable_ticket(ticket_id, actor())
-        services.run_action(actor=actor(), now=now(), ticket=ticket, data=request.form.to_dict())
+        ticket = queries.viewable_ticket(ticket_id, actor())
+        actions.run(actor=actor(), now=now(), ticket=ticket, data=request.form.to_dict())
     except DomainError as err:
         return _refused_on_page(err, ticket_id)
-    label = services.ACTION_LABELS.get(request.form.get("action", ""), "操作")
+    done = actions.get(request.form.get("action", ""))
+    label = done.label if done is not None else "操作"
     flash(f"{label}:已完成", "success")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
 
@@ -346,7 +319,7 @@ def action(ticket_id: int):
 @login_required
 def upload(ticket_id: int):
     try:
-        ticket = services.viewable_ticket(ticket_id, actor())
+        ticket = queries.viewable_ticket(ticket_id, actor())
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             raise DomainError("请选择要上传的文件", field="file")
@@ -362,7 +335,7 @@ def upload(ticket_id: int):
 @login_required
 @refusals
 def attachment(attachment_id: int):
-    att = services.viewable_attachment(attachment_id, actor())
+    att = queries.viewable_attachment(attachment_id, actor())
     response = send_file(services.attachment_path(att, _uploads()), mimetype=att.content_type)
     # Built here, not by send_file: names stored before they were sanitized may hold CR/LF or NUL.
     response.headers["Content-Disposition"] = content_disposition(att.filename)
@@ -405,19 +378,19 @@ def metrics_export():
 @bp.route("/policies", methods=["GET", "POST"])
 @roles_required("admin")
 def policies():
-    page = lambda: render_template("tickets/policies.html", policies=services.list_policies(),  # noqa: E731
+    page = lambda: render_template("tickets/policies.html", policies=policy.list_policies(),  # noqa: E731
                                    kinds=KINDS, urgencies=URGENCIES, units=FIRST_CONTACT_UNITS)
     if request.method == "POST":
         form = request.form
         try:
-            services.update_policy(
+            policy.update_policy(
                 actor=actor(), now=now(), kind=form.get("kind", ""), urgency=form.get("urgency", ""),
                 first_contact_amount=_form_number(form, "first_contact_amount", "首次联系时限"),
                 first_contact_unit=form.get("first_contact_unit", ""),
                 closure_working_days=_form_number(form, "closure_working_days", "办结时限"),
                 callback_working_days=_form_number(form, "callback_working_days", "回访时限"))
         except DomainError as err:
-            return _failed(err, page)
+            return refused(err, page)
         flash(f"已保存:{KINDS.get(form.get('kind', ''), '')}/{URGENCIES.get(form.get('urgency', ''), '')}", "success")
         return redirect(url_for("tickets.policies"))
     return page()
@@ -446,7 +419,7 @@ def notifications():
         if target.startswith("/tickets/") and not target.startswith("//"):
             return redirect(target)
         return redirect(url_for("tickets.notifications"))
-    return render_template("tickets/notifications.html", items=services.notifications_for(actor()))
+    return render_template("tickets/notifications.html", items=queries.notifications_for(actor()))
 
 
 # --- JSON API ---------------------------------------------------------------------------------
@@ -466,11 +439,11 @@ def api_calls():
     outcome = _first(data, "outcome")
     if outcome is None:
         operator_id = _first(data, "operator_id")
-        call, created = services.announce_call(actor=actor(), now=now(), caller_number=number or "",
-                                               external_id=str(external_id) if external_id is not None else None,
-                                               operator_id=operator_id if isinstance(operator_id, int) else None)
+        call, created = hotline_calls.announce_call(actor=actor(), now=now(), caller_number=number or "",
+                                                    external_id=str(external_id) if external_id is not None else None,
+                                                    operator_id=operator_id if isinstance(operator_id, int) else None)
         return jsonify(presenters.call_json(call, actor(), with_tickets=True)), 201 if created else 200
-    call = services.record_call(
+    call = hotline_calls.record_call(
         actor=actor(), now=now(), outcome=outcome, caller_number=number or "",
         caller_name=_first(data, "caller_name", "name") or "", question=_first(data, "question") or "",
         kb_entry_ids=_first(data, "kb_entry_ids", "kb_entries", "entries"),
@@ -484,10 +457,10 @@ def api_calls():
 @refusals
 def api_call(call_id: int):
     """GET a call; POST records the outcome of an announced call."""
-    call = services.get_call(call_id)
+    call = hotline_calls.get_call(call_id)
     if request.method == "POST":
         data = json_body()
-        services.record_call(
+        hotline_calls.record_call(
             actor=actor(), now=now(), call_id=call.id, outcome=_first(data, "outcome"),
             caller_number=_first(data, "caller_number", "number") or "",
             caller_name=_first(data, "caller_name", "name") or "", question=_first(data, "question") or "",
@@ -503,7 +476,7 @@ def api_incoming():
     """Calls telephony announced that are not yet recorded (the operator's page polls this)."""
     user = actor()
     return jsonify({"calls": [presenters.call_json(c, user, with_tickets=True)
-                              for c in services.incoming_calls(user, now())]})
+                              for c in hotline_calls.incoming_calls(user, now())]})
 
 
 @api_bp.route("/calls/lookup")
@@ -520,8 +493,8 @@ def api_lookup():
 def api_tickets():
     user = actor()
     if request.method == "GET":
-        found, total = services.visible_tickets(user, _board_filter(request.args), now=now(),
-                                                limit=min(_int_arg("limit") or 100, 500), offset=_int_arg("offset") or 0)
+        found, total = queries.visible_tickets(user, _board_filter(request.args), now=now(),
+                                               limit=min(_int_arg("limit") or 100, 500), offset=_int_arg("offset") or 0)
         return jsonify({"total": total, "tickets": [presenters.ticket_summary(t, user, now()) for t in found]})
     data = json_body()
     ticket = services.create_ticket(
@@ -538,7 +511,7 @@ def api_tickets():
 @login_required
 @refusals
 def api_ticket(ticket_id: int):
-    return jsonify(presenters.ticket_json(services.viewable_ticket(ticket_id, actor()), actor(), now()))
+    return jsonify(presenters.ticket_json(queries.viewable_ticket(ticket_id, actor()), actor(), now()))
 
 
 @api_bp.route("/tickets/<int:ticket_id>/dispatch", methods=["POST"])
@@ -546,7 +519,7 @@ def api_ticket(ticket_id: int):
 @refusals
 def api_dispatch(ticket_id: int):
     data = json_body()
-    ticket = services.viewable_ticket(ticket_id, actor())
+    ticket = queries.viewable_ticket(ticket_id, actor())
     services.dispatch(actor=actor(), now=now(), ticket=ticket, user_id=_first(data, "user_id", "owner_id"),
                       version=data.get("version"), note=data.get("note") or "")
     return jsonify(presenters.ticket_json(ticket, actor(), now()))
@@ -557,8 +530,8 @@ def api_dispatch(ticket_id: int):
 @refusals
 def api_action(ticket_id: int):
     data = json_body()
-    ticket = services.viewable_ticket(ticket_id, actor())
-    services.run_action(actor=actor(), now=now(), ticket=ticket, data=data)
+    ticket = queries.viewable_ticket(ticket_id, actor())
+    actions.run(actor=actor(), now=now(), ticket=ticket, data=data)
     return jsonify(presenters.ticket_json(ticket, actor(), now()))
 
 
@@ -566,7 +539,7 @@ def api_action(ticket_id: int):
 @login_required
 @refusals
 def api_upload(ticket_id: int):
-    ticket = services.viewable_ticket(ticket_id, actor())
+    ticket = queries.viewable_ticket(ticket_id, actor())
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise DomainError("请以multipart/form-data上传文件,字段名为file", field="file", status=400)
@@ -581,7 +554,7 @@ def api_upload(ticket_id: int):
 @refusals
 def api_suggestions():
     """Caseworkers to dispatch to, by township and topic."""
-    found = services.suggest_owners(_int_arg("township_id"), request.args.get("topic", ""))
+    found = queries.suggest_owners(_int_arg("township_id"), request.args.get("topic", ""))
     return jsonify({"suggestions": [{**presenters.person(s.user), "unit": s.user.unit.name if s.user.unit else "",
                                      "reason": s.reason} for s in found]})
 
@@ -605,9 +578,9 @@ def api_notifications():
         raw = data.get("id") if isinstance(data, dict) else None
         changed = services.mark_read(actor=user, now=now(), notification_id=raw if isinstance(raw, int) else None)
         return jsonify({"marked_read": changed})
-    items = services.notifications_for(user, unread_only=request.args.get("unread") == "1")
-    return jsonify({"unread": services.unread_count(user), "notifications": [
-        {"id": n.id, "kind": n.kind, "message": services.text_for(user, n.message, n.ticket), "ticket_id": n.ticket_id,
+    items = queries.notifications_for(user, unread_only=request.args.get("unread") == "1")
+    return jsonify({"unread": queries.unread_count(user), "notifications": [
+        {"id": n.id, "kind": n.kind, "message": queries.text_for(user, n.message, n.ticket), "ticket_id": n.ticket_id,
          "created_at": presenters.iso(n.created_at), "read_at": presenters.iso(n.read_at)} for n in items]})
 
 

@@ -10,12 +10,12 @@ from flask.cli import AppGroup
 
 from audit import services as audit
 from core import clock, db
-from tickets import jobs, services
-from tickets.calendar import load_calendar
+from core.calendar import load_calendar
+from tickets import jobs, policy
 
 
 def register(app: Flask) -> None:
-    app.extensions.setdefault("hotline.init_loaders", []).append(services.seed_policies)
+    app.extensions.setdefault("hotline.init_loaders", []).append(policy.seed_policies)
     group = AppGroup("tickets", help="The tickets area.")
 
     @group.command("deadlines")

@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base
-from core.models import Unit, User, WorkdayOverride  # noqa: F401  (WorkdayOverride: re-export, moved to core)
+from core.models import Unit, User
 
 #: Ticket states, in the order a ticket normally moves through them.
 STATES = {

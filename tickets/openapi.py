@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tickets import actions
 from tickets.models import KINDS, OUTCOMES, SATISFACTION, STATES, URGENCIES
-from tickets.services import ACTIONS
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -120,7 +120,7 @@ def _schemas() -> dict[str, Any]:
 def document(server: str = "") -> dict[str, Any]:
     version_prop = {"type": "integer", "description": "客户端看到的工单版本号;过期则返回409且不做任何修改"}
     action_body = {"type": "object", "required": ["action", "version"], "properties": {
-        "action": {"type": "string", "enum": list(ACTIONS)}, "version": version_prop,
+        "action": {"type": "string", "enum": actions.names()}, "version": version_prop,
         "note": {"type": "string", "description": "办理记录 / 督办意见 / 回访情况 / 审批意见"},
         "contacted": {"type": "boolean", "description": "note:同时记录首次联系群众"},
         "unit_id": {"type": "integer", "description": "cohandle:协办单位"},

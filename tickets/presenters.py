@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from core import xlsx
+from core import clock, xlsx
 from core.clock import to_local
 from core.masking import mask_numbers
 from core.models import User
-from tickets import services
-from tickets.models import Call, Ticket
+from tickets import actions, queries
+from tickets.models import SATISFACTION, STATES, Call, Ticket, TicketEvent
 
 
 def iso(value: datetime | None) -> str | None:
@@ -36,7 +36,7 @@ def ticket_summary(ticket: Ticket, viewer: User | None, now: datetime) -> dict[s
         "id": ticket.id, "number": ticket.number, "state": ticket.state, "state_label": ticket.state_label,
         "version": ticket.version, "kind": ticket.kind, "urgency": ticket.urgency,
         "citizen_name": ticket.citizen_name,
-        "citizen_phone": services.phone_for(viewer, ticket.citizen_phone, ticket),
+        "citizen_phone": queries.phone_for(viewer, ticket.citizen_phone, ticket),
         "township": {"id": ticket.township_id, "name": ticket.township.name},
         "first_owner": person(ticket.first_owner), "created_at": iso(ticket.created_at),
         "time_left": time_left(ticket, now), "overdue": ticket.is_overdue(now),
@@ -44,18 +44,18 @@ def ticket_summary(ticket: Ticket, viewer: User | None, now: datetime) -> dict[s
 
 
 def ticket_json(ticket: Ticket, viewer: User | None, now: datetime) -> dict[str, Any]:
-    full = services.sees_full_numbers(viewer, ticket)
+    full = queries.sees_full_numbers(viewer, ticket)
 
     def text(value: str | None) -> str:
-        return services.text_for(viewer, value, ticket)
+        return queries.text_for(viewer, value, ticket)
 
     return {
         **ticket_summary(ticket, viewer, now),
         "kind_label": ticket.kind_label, "urgency_label": ticket.urgency_label,
         "call_id": ticket.call_id, "topic": ticket.topic, "description": text(ticket.description),
         "citizen": {"name": ticket.citizen_name,
-                    "phone": services.phone_for(viewer, ticket.citizen_phone, ticket),
-                    "id_number": services.id_number_for(viewer, ticket.citizen_id_number, ticket),
+                    "phone": queries.phone_for(viewer, ticket.citizen_phone, ticket),
+                    "id_number": queries.id_number_for(viewer, ticket.citizen_id_number, ticket),
                     "masked": not full},
         "unit": {"id": ticket.unit.id, "name": ticket.unit.name} if ticket.unit else None,
         "tasks": [{"id": t.id, "unit_id": t.unit_id, "unit": t.unit.name, "assignee": person(t.assignee),
@@ -77,9 +77,9 @@ def ticket_json(ticket: Ticket, viewer: User | None, now: datetime) -> dict[str,
         "attachments": [{"id": a.id, "filename": a.filename, "size": a.size, "content_type": a.content_type,
                          "uploaded_at": iso(a.uploaded_at)} for a in ticket.attachments],
         "timeline": [{"id": e.id, "at": iso(e.at), "actor": {"id": e.actor_id, "name": e.actor_name},
-                      "action": e.action, "label": services.ACTION_LABELS.get(e.action, e.action),
+                      "action": e.action, "label": actions.label(e.action),
                       "from_state": e.from_state, "to_state": e.to_state, "note": text(e.note),
-                      "data": _masked_data(e.data, text), "summary": text(services.event_summary(e))}
+                      "data": _masked_data(e.data, text), "summary": text(event_summary(e))}
                      for e in ticket.events],
     }
 
@@ -96,8 +96,8 @@ def _masked_data(data: dict[str, Any], text) -> dict[str, Any]:
 def call_json(call: Call, viewer: User | None, *, with_tickets: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": call.id, "external_id": call.external_id, "status": call.status,
-        "caller_number": services.call_number_for(viewer, call), "caller_name": call.caller_name,
-        "question": call.question if services.sees_call_numbers(viewer, call) else mask_numbers(call.question),
+        "caller_number": queries.call_number_for(viewer, call), "caller_name": call.caller_name,
+        "question": call.question if queries.sees_call_numbers(viewer, call) else mask_numbers(call.question),
         "outcome": call.outcome, "outcome_label": call.outcome_label,
         "duration_seconds": call.duration_seconds, "kb_entry_ids": call.kb_entry_ids,
         "operator_id": call.operator_id, "started_at": iso(call.started_at), "recorded_at": iso(call.recorded_at),
@@ -111,9 +111,9 @@ def call_json(call: Call, viewer: User | None, *, with_tickets: bool = False) ->
 def open_tickets_json(number: str, viewer: User | None) -> list[dict[str, Any]]:
     return [{"id": t.id, "number": t.number, "state": t.state, "state_label": t.state_label,
              "kind_label": t.kind_label, "township": t.township.name,
-             "description": services.text_for(viewer, t.description, t)[:80],
+             "description": queries.text_for(viewer, t.description, t)[:80],
              "first_owner": person(t.first_owner), "created_at": iso(t.created_at)}
-            for t in services.open_tickets_for_number(number)]
+            for t in queries.open_tickets_for_number(number)]
 
 
 BOARD_HEADER = ["工单编号", "创建时间", "类型", "紧急程度", "状态", "群众姓名", "联系电话", "身份证号", "乡镇(街道)",
@@ -126,9 +126,9 @@ def board_xlsx(tickets: list[Ticket], viewer: User | None, now: datetime) -> byt
     fmt = "%Y-%m-%d %H:%M"
     rows = ([
         t.number, to_local(t.created_at).strftime(fmt), t.kind_label, t.urgency_label, t.state_label,
-        t.citizen_name, services.phone_for(viewer, t.citizen_phone, t),
-        services.id_number_for(viewer, t.citizen_id_number, t), t.township.name, t.topic,
-        services.text_for(viewer, t.description, t),
+        t.citizen_name, queries.phone_for(viewer, t.citizen_phone, t),
+        queries.id_number_for(viewer, t.citizen_id_number, t), t.township.name, t.topic,
+        queries.text_for(viewer, t.description, t),
         t.first_owner.display_name if t.first_owner else "", t.unit.name if t.unit else "",
         to_local(t.closure_due_at).strftime(fmt) if t.closure_due_at else "",
         "是" if t.is_overdue(now) else "否", t.escalation_count,
@@ -138,3 +138,47 @@ def board_xlsx(tickets: list[Ticket], viewer: User | None, now: datetime) -> byt
     xlsx.add_sheet(wb, "工单台账", BOARD_HEADER, rows,
                    widths=(14, 17, 8, 8, 8, 10, 14, 20, 18, 14, 40, 10, 18, 17, 8, 8, 17, 10))
     return xlsx.to_bytes(wb)
+
+
+def state_label(state: str) -> str:
+    return STATES.get(state, state)
+
+
+def event_summary(event: TicketEvent) -> str:
+    """One readable line of what an event's data says (owners, deadlines, satisfaction)."""
+    data = event.data
+    parts: list[str] = []
+    if "owner" in data and data["owner"]:
+        parts.append(f"首派责任人:{data['owner']['name']}({data['owner'].get('unit', '')})")
+    if data.get("old_owner") and data.get("new_owner"):
+        parts.append(f"原责任人:{data['old_owner']['name']} → 新责任人:{data['new_owner']['name']}")
+    elif data.get("old_owner") and event.action == "approve_return":
+        parts.append(f"原责任人:{data['old_owner']['name']},退回待派单")
+    if data.get("reason") and event.action in ("reassign", "approve_return", "reject_return"):
+        parts.append(f"退单理由:{data['reason']}")
+    if "from" in data and "to" in data:
+        parts.append(f"办结时限:{_local(data['from'])} → {_local(data['to'])}")
+    if "days" in data and event.action == "request_extension":
+        parts.append(f"申请延期{data['days']}个工作日")
+    if data.get("unit") and event.action in ("cohandle", "complete_task", "withdraw_task"):
+        parts.append(f"协办单位:{data['unit']}")
+    if data.get("due_at") and event.action == "cohandle":
+        parts.append(f"协办时限:{_local(data['due_at'])}")
+    if data.get("satisfaction"):
+        parts.append(f"满意度:{SATISFACTION.get(data['satisfaction'], data['satisfaction'])}")
+    if data.get("closure_due_at") and event.action == "reopen":
+        parts.append(f"新办结时限:{_local(data['closure_due_at'])}")
+    if data.get("deadline"):
+        parts.append(f"时限:{_local(data['deadline'])}")
+    return ";".join(parts)
+
+
+def _local(value: Any) -> str:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return clock.to_local(value).strftime("%Y-%m-%d %H:%M")
+    return str(value)

@@ -1,4 +1,4 @@
-"""Calls and tickets under first-owner responsibility: the only code that changes them.
+"""The ticket lifecycle under first-owner responsibility: the only code that changes tickets.
 
 Every service takes the acting user and the time, validates, changes rows, writes the ticket's
 timeline event and the audit event in the same transaction, and flushes; the caller commits.
@@ -9,42 +9,35 @@ gets a Conflict and changes nothing.
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
 from audit import services as audit
 from core import clock
+from core.calendar import WorkCalendar, load_calendar
 from core.choices import choose
 from core.db import session
-from core.errors import Conflict, DomainError, Forbidden, NotFound
-from core.masking import clip, mask_id_number, mask_numbers, mask_phone
+from core.errors import Conflict, Forbidden
+from core.masking import clip, mask_id_number, mask_phone
 from core.models import Unit, User
 from core.uploads import safe_filename
 from tickets import files, metrics
-from tickets.calendar import WorkCalendar, load_calendar
+from tickets.calls import get_call
 from tickets.models import (
-    FIRST_CONTACT_UNITS,
     KINDS,
     OPEN_STATES,
-    OUTCOMES,
     REQUEST_KINDS,
     SATISFACTION,
-    STATES,
     URGENCIES,
     Attachment,
-    Call,
-    CallEntry,
-    DeadlinePolicy,
     Notification,
     Task,
     Ticket,
@@ -52,53 +45,20 @@ from tickets.models import (
     TicketEvent,
     TicketRequest,
 )
+from tickets.policy import deadlines_for, policy_for
+from tickets.queries import BoardFilter, can_view, find_tickets, is_unit_staff
 from tickets.validation import (
     ATTACHMENT_TYPES,
+    TicketError,
     check_id_number,
+    clean_text,
     extension_of,
     normalize_phone,
-    phone_digits,
     sniff,
 )
 
-
-class TicketError(DomainError):
-    pass
-
-
-#: What each action is called on the timeline.
-ACTION_LABELS = {
-    "create": "创建工单", "dispatch": "派单", "accept": "签收", "contact": "首次联系群众", "note": "办理记录",
-    "cohandle": "发起协办", "complete_task": "协办反馈", "withdraw_task": "撤回协办", "close": "办结",
-    "callback": "回访", "reopen": "重新办理", "escalate": "督办", "request_extension": "申请延期",
-    "approve_extension": "批准延期", "reject_extension": "驳回延期", "request_return": "申请退单",
-    "approve_return": "批准退单", "reject_return": "驳回退单", "reassign": "改派", "attach": "上传附件",
-    "warn": "时限预警", "overdue": "超期",
-}
-
-#: States each action may start from.
-ALLOWED_FROM = {
-    "dispatch": ("pending_dispatch",),
-    "accept": ("pending_accept",),
-    "contact": ("in_progress",),
-    "cohandle": ("in_progress",),
-    "complete_task": ("pending_accept", "in_progress"),
-    "withdraw_task": ("pending_accept", "in_progress"),
-    "close": ("in_progress",),
-    "callback": ("pending_callback",),
-    "reopen": ("pending_callback",),
-    "escalate": ("pending_dispatch", "pending_accept", "in_progress", "pending_callback"),
-    "request_extension": ("pending_accept", "in_progress"),
-    "approve_extension": ("pending_accept", "in_progress"),
-    "request_return": ("pending_accept", "in_progress"),
-    "approve_return": ("pending_accept", "in_progress"),
-}
-
 _STALE = "工单已被他人修改,请刷新后重试"
-MAX_TEXT = 5000
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-#: Announced calls older than this no longer pop up on operators' pages.
-RINGING_WINDOW = timedelta(minutes=15)
 T = TypeVar("T")
 
 
@@ -115,521 +75,6 @@ def _guarded(fn: Callable) -> Callable:
     return wrapper
 
 
-# --- deadline policy --------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Policy:
-    kind: str
-    urgency: str
-    first_contact_amount: int
-    first_contact_unit: str
-    closure_working_days: int
-    callback_working_days: int = 1
-
-    @property
-    def first_contact_label(self) -> str:
-        return f"{self.first_contact_amount}{FIRST_CONTACT_UNITS[self.first_contact_unit]}"
-
-
-def _default_policy(kind: str, urgency: str) -> Policy:
-    if urgency == "urgent":
-        return Policy(kind, urgency, 2, "hours", 1)
-    closure = {"consult": 3, "help": 5, "complaint": 13, "proxy_application": 5}.get(kind, 5)
-    return Policy(kind, urgency, 1, "working_days", closure)
-
-
-DEFAULT_POLICIES = {(k, u): _default_policy(k, u) for k in KINDS for u in URGENCIES}
-
-
-def _policy_from_row(row: DeadlinePolicy) -> Policy:
-    return Policy(row.kind, row.urgency, row.first_contact_amount, row.first_contact_unit,
-                  row.closure_working_days, row.callback_working_days)
-
-
-def policy_for(kind: str, urgency: str) -> Policy:
-    row = session.execute(select(DeadlinePolicy).where(DeadlinePolicy.kind == kind,
-                                                       DeadlinePolicy.urgency == urgency)).scalar_one_or_none()
-    return _policy_from_row(row) if row else DEFAULT_POLICIES[(kind, urgency)]
-
-
-def list_policies() -> list[Policy]:
-    rows = {(r.kind, r.urgency): _policy_from_row(r) for r in session.execute(select(DeadlinePolicy)).scalars()}
-    return [rows.get(key, default) for key, default in DEFAULT_POLICIES.items()]
-
-
-def seed_policies(now: datetime) -> str:
-    """Create the default policy rows that are missing (init loader; never changes an admin's edits)."""
-    existing = {(r.kind, r.urgency) for r in session.execute(select(DeadlinePolicy)).scalars()}
-    added = 0
-    for (kind, urgency), p in DEFAULT_POLICIES.items():
-        if (kind, urgency) not in existing:
-            session.add(DeadlinePolicy(kind=kind, urgency=urgency, first_contact_amount=p.first_contact_amount,
-                                       first_contact_unit=p.first_contact_unit,
-                                       closure_working_days=p.closure_working_days,
-                                       callback_working_days=p.callback_working_days, updated_at=now))
-            added += 1
-    session.flush()
-    if added:
-        audit.record("seed", "deadline_policy", "", actor=None, now=now, changes={"rows": added})
-    return f"deadline policies added: {added}"
-
-
-def update_policy(*, actor: User, now: datetime, kind: str, urgency: str, first_contact_amount: int,
-                  first_contact_unit: str, closure_working_days: int, callback_working_days: int) -> Policy:
-    if (kind, urgency) not in DEFAULT_POLICIES:
-        raise TicketError(f"未知的工单类型或紧急程度:{kind}/{urgency}")
-    if first_contact_unit not in FIRST_CONTACT_UNITS:
-        raise TicketError("首次联系时限的单位应为小时或工作日", field="first_contact_unit")
-    limit = 720 if first_contact_unit == "hours" else 60
-    if not 1 <= first_contact_amount <= limit:
-        raise TicketError(f"首次联系时限应在1到{limit}之间", field="first_contact_amount")
-    if not 1 <= closure_working_days <= 120:
-        raise TicketError("办结时限应为1到120个工作日", field="closure_working_days")
-    if not 1 <= callback_working_days <= 30:
-        raise TicketError("回访时限应为1到30个工作日", field="callback_working_days")
-    row = session.execute(select(DeadlinePolicy).where(DeadlinePolicy.kind == kind,
-                                                       DeadlinePolicy.urgency == urgency)).scalar_one_or_none()
-    before = _policy_dict(_policy_from_row(row) if row else DEFAULT_POLICIES[(kind, urgency)])
-    if row is None:
-        row = DeadlinePolicy(kind=kind, urgency=urgency, updated_at=now)
-        session.add(row)
-    row.first_contact_amount, row.first_contact_unit = first_contact_amount, first_contact_unit
-    row.closure_working_days, row.callback_working_days = closure_working_days, callback_working_days
-    row.updated_at, row.updated_by_id = now, actor.id
-    session.flush()
-    after = _policy_from_row(row)
-    changes = audit.diff(before, _policy_dict(after))
-    if changes["after"]:
-        audit.record("update", "deadline_policy", f"{kind}/{urgency}", actor=actor, now=now, changes=changes)
-    return after
-
-
-def _policy_dict(p: Policy) -> dict[str, Any]:
-    return {"first_contact_amount": p.first_contact_amount, "first_contact_unit": p.first_contact_unit,
-            "closure_working_days": p.closure_working_days, "callback_working_days": p.callback_working_days}
-
-
-def deadlines_for(kind: str, urgency: str, start: datetime, calendar: WorkCalendar) -> tuple[datetime, datetime]:
-    """(first contact due, closure due) for a ticket opened at `start`."""
-    p = policy_for(kind, urgency)
-    if p.first_contact_unit == "hours":
-        first_contact = start + timedelta(hours=p.first_contact_amount)
-    else:
-        first_contact = calendar.add_working_days(start, p.first_contact_amount)
-    return first_contact, calendar.add_working_days(start, p.closure_working_days)
-
-
-# --- reading ----------------------------------------------------------------------------------
-
-def get_ticket(ticket_id: int) -> Ticket:
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        raise NotFound(f"工单不存在:{ticket_id}")
-    return ticket
-
-
-def get_call(call_id: int) -> Call:
-    call = session.get(Call, call_id)
-    if call is None:
-        raise NotFound(f"来电记录不存在:{call_id}")
-    return call
-
-
-def is_unit_staff(user: User | None, unit_id: int | None) -> bool:
-    return user is not None and user.role == "caseworker" and unit_id is not None and user.unit_id == unit_id
-
-
-def can_view(user: User | None, ticket: Ticket) -> bool:
-    """The desk, the first owner, and a co-handling unit while its task is open: once the task is done
-    or withdrawn the unit's part is over and the citizen's case is no longer its business."""
-    if user is None:
-        return False
-    if user.has_role("operator", "supervisor") or ticket.first_owner_id == user.id:
-        return True
-    return any(t.state == "open" and (t.assignee_id == user.id or is_unit_staff(user, t.unit_id))
-               for t in ticket.tasks)
-
-
-def sees_full_numbers(user: User | None, ticket: Ticket | None = None) -> bool:
-    """Phone and ID numbers in full: the ticket's first owner, supervisors and admins."""
-    if user is None:
-        return False
-    if user.role in ("supervisor", "admin"):
-        return True
-    return ticket is not None and ticket.first_owner_id == user.id
-
-
-def phone_for(user: User | None, value: str, ticket: Ticket | None = None) -> str:
-    return value if sees_full_numbers(user, ticket) else mask_phone(value)
-
-
-def id_number_for(user: User | None, value: str, ticket: Ticket | None = None) -> str:
-    return value if sees_full_numbers(user, ticket) else mask_id_number(value)
-
-
-def text_for(user: User | None, value: str | None, ticket: Ticket | None = None) -> str:
-    """Free text (description, notes, reasons) with the numbers typed into it masked by the same rule."""
-    return (value or "") if sees_full_numbers(user, ticket) else mask_numbers(value)
-
-
-def sees_call_numbers(user: User | None, call: Call) -> bool:
-    return sees_full_numbers(user) or any(sees_full_numbers(user, t) for t in call.tickets)
-
-
-def call_number_for(user: User | None, call: Call) -> str:
-    return call.caller_number if sees_call_numbers(user, call) else mask_phone(call.caller_number)
-
-
-def viewable_ticket(ticket_id: int, user: User) -> Ticket:
-    ticket = get_ticket(ticket_id)
-    if not can_view(user, ticket):
-        raise Forbidden("您无权查看此工单")
-    return ticket
-
-
-def overdue_clause(now: datetime):
-    """SQL condition matching Ticket.is_overdue(now)."""
-    return or_(
-        and_(Ticket.state.in_(OPEN_STATES), Ticket.closure_due_at < now),
-        and_(Ticket.state.in_(OPEN_STATES), Ticket.first_contact_at.is_(None), Ticket.first_contact_due_at < now),
-        and_(Ticket.state == "pending_callback", Ticket.callback_at.is_(None), Ticket.callback_due_at < now),
-    )
-
-
-@dataclass(frozen=True)
-class BoardFilter:
-    state: str = ""
-    unit_id: int | None = None
-    overdue: bool = False
-    kind: str = ""
-    start: datetime | None = None
-    end: datetime | None = None
-    q: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v}
-
-
-def find_tickets(flt: BoardFilter, *, now: datetime, limit: int | None = 200, offset: int = 0
-                 ) -> tuple[list[Ticket], int]:
-    query = select(Ticket)
-    if flt.state:
-        query = query.where(Ticket.state == flt.state)
-    if flt.unit_id:
-        query = query.where(or_(Ticket.unit_id == flt.unit_id, Ticket.township_id == flt.unit_id))
-    if flt.overdue:
-        query = query.where(overdue_clause(now))
-    if flt.kind:
-        query = query.where(Ticket.kind == flt.kind)
-    if flt.start:
-        query = query.where(Ticket.created_at >= flt.start)
-    if flt.end:
-        query = query.where(Ticket.created_at < flt.end)
-    if flt.q.strip():
-        q = flt.q.strip()
-        query = query.where(or_(Ticket.number.contains(q), Ticket.citizen_name.contains(q)))
-    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    query = query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.execute(query).scalars()), total
-
-
-def count_overdue(now: datetime) -> int:
-    return session.execute(select(func.count()).select_from(Ticket).where(overdue_clause(now))).scalar_one()
-
-
-def my_tickets(user: User, now: datetime) -> tuple[list[Ticket], list[Ticket]]:
-    """(first-owned, co-handled) tickets not yet finished, overdue first, then by the nearest deadline."""
-    owned = session.execute(select(Ticket).where(Ticket.first_owner_id == user.id,
-                                                 Ticket.state != "closed")).scalars().all()
-    task_match = Task.assignee_id == user.id
-    if user.role == "caseworker" and user.unit_id is not None:
-        task_match = or_(task_match, Task.unit_id == user.unit_id)
-    cohandled = session.execute(
-        select(Ticket).join(Task, Task.ticket_id == Ticket.id)
-        .where(task_match, Task.state == "open",
-               or_(Ticket.first_owner_id.is_(None), Ticket.first_owner_id != user.id)).distinct()).scalars().all()
-    far = datetime.max.replace(tzinfo=now.tzinfo)
-
-    def key(t: Ticket):
-        deadline = t.current_deadline()
-        return (not t.is_overdue(now), deadline[1] if deadline else far, t.id)
-
-    return sorted(owned, key=key), sorted(cohandled, key=key)
-
-
-def visible_tickets(user: User, flt: BoardFilter, *, now: datetime, limit: int = 100, offset: int = 0
-                    ) -> tuple[list[Ticket], int]:
-    """The tickets a person may list: a caseworker's own and co-handled ones, the board for the desk."""
-    if user.role == "caseworker":
-        owned, cohandled = my_tickets(user, now)
-        return owned + cohandled, len(owned) + len(cohandled)
-    if user.has_role("operator", "supervisor"):
-        return find_tickets(flt, now=now, limit=limit, offset=offset)
-    raise Forbidden("您没有权限查看工单")
-
-
-def home_summary(user: User, now: datetime, calendar: WorkCalendar | None = None) -> dict[str, Any]:
-    """What the home page shows of the tickets area, by role."""
-    summary: dict[str, Any] = {"unread": unread_count(user)}
-    if user.role == "admin":
-        today = clock.to_local(now).date()
-        years = sorted({today.year, (today + timedelta(days=60)).year})
-        summary["missing_years"] = (calendar or load_calendar()).missing_years(years)
-    if user.has_role("supervisor"):
-        summary["overdue"] = count_overdue(now)
-    if user.role == "caseworker":
-        owned, cohandled = my_tickets(user, now)
-        summary["mine"] = len(owned) + len(cohandled)
-        summary["mine_overdue"] = sum(t.is_overdue(now) for t in owned + cohandled)
-    return summary
-
-
-def open_tickets_for_number(number: str) -> list[Ticket]:
-    """A repeat caller's tickets not yet finished (by the citizen's phone or the calls they came from)."""
-    value = phone_digits(number)
-    if len(value) < 3:
-        return []
-    query = (select(Ticket).outerjoin(Call, Ticket.call_id == Call.id)
-             .where(or_(Ticket.citizen_phone == value, Call.caller_number == value), Ticket.state != "closed")
-             .order_by(Ticket.created_at.desc()))
-    return list(session.execute(query).scalars().unique())
-
-
-def incoming_calls(user: User, now: datetime) -> list[Call]:
-    """Announced calls not yet recorded, routed to this operator or to nobody in particular."""
-    query = (select(Call).where(Call.status == "ringing", Call.started_at >= now - RINGING_WINDOW,
-                                or_(Call.operator_id.is_(None), Call.operator_id == user.id))
-             .order_by(Call.started_at.desc()).limit(5))
-    return list(session.execute(query).scalars())
-
-
-def find_calls(*, outcome: str = "", operator: User | None = None, limit: int = 50, offset: int = 0) -> list[Call]:
-    """Recorded calls, newest first (optionally one outcome, or one operator's)."""
-    query = select(Call).where(Call.status == "recorded")
-    if outcome:
-        query = query.where(Call.outcome == outcome)
-    if operator is not None:
-        query = query.where(Call.operator_id == operator.id)
-    query = query.order_by(Call.started_at.desc(), Call.id.desc()).offset(offset).limit(limit)
-    return list(session.execute(query).scalars())
-
-
-def call_topic(call: Call) -> str:
-    """The KB category of the first entry used during the call (the ticket's likely topic)."""
-    from kb.models import Entry
-
-    for entry_id in call.kb_entry_ids:
-        entry = session.get(Entry, entry_id)
-        if entry is not None:
-            return entry.category
-    return ""
-
-
-def active_caseworkers() -> list[User]:
-    return list(session.execute(select(User).where(User.role == "caseworker", User.active.is_(True))
-                                .order_by(User.unit_id, User.id)).scalars())
-
-
-def viewable_attachment(attachment_id: int, user: User) -> Attachment:
-    att = session.get(Attachment, attachment_id)
-    if att is None or not can_view(user, att.ticket):
-        raise NotFound("附件不存在")
-    return att
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    user: User
-    reason: str
-
-
-#: KB topics whose tickets usually involve a city department (matched by a part of its name).
-TOPIC_DEPARTMENTS = {
-    "医疗救助": "医疗保障局", "残疾人福利": "残疾人联合会", "教育救助": "教育局", "住房救助": "住房和城乡建设局",
-    "就业救助": "人力资源和社会保障局", "受灾人员救助": "应急管理局", "流浪乞讨人员救助": "救助管理站",
-}
-
-
-def dispatch_suggestions(ticket: Ticket) -> list[Suggestion]:
-    """Owners to suggest on the ticket page: while it waits for dispatch or for a decision on its return."""
-    if ticket.state == "pending_dispatch" or ticket.pending_request("return"):
-        return suggest_owners(ticket.township_id, ticket.topic)
-    return []
-
-
-def suggest_owners(township_id: int | None, topic: str = "", limit: int = 8) -> list[Suggestion]:
-    """Caseworkers to dispatch to, best first: the township's own, those who handled the same township
-    and topic before, the county bureau's, and the department the topic belongs to."""
-    township = session.get(Unit, township_id) if township_id else None
-    found: list[Suggestion] = []
-    seen: set[int] = set()
-
-    def add(users: Iterable[User], reason: str) -> None:
-        for u in users:
-            if u.id not in seen and u.active and u.role == "caseworker":
-                seen.add(u.id)
-                found.append(Suggestion(u, reason))
-
-    def staff(unit_id: int) -> list[User]:
-        return list(session.execute(select(User).where(User.unit_id == unit_id, User.role == "caseworker",
-                                                       User.active.is_(True)).order_by(User.id)).scalars())
-
-    if township is not None:
-        add(staff(township.id), f"{township.name}承办人员")
-        history = select(Ticket.first_owner_id, func.count().label("n")).where(
-            Ticket.township_id == township.id, Ticket.first_owner_id.is_not(None))
-        if topic:
-            history = history.where(Ticket.topic == topic)
-        for owner_id, n in session.execute(history.group_by(Ticket.first_owner_id)
-                                           .order_by(func.count().desc()).limit(5)).all():
-            user = session.get(User, owner_id)
-            if user is not None:
-                add([user], f"曾办理该乡镇{topic or ''}工单{n}件")
-        if township.parent_id:
-            parent = session.get(Unit, township.parent_id)
-            add(staff(township.parent_id), f"{parent.name if parent else '县级民政部门'}承办人员")
-    department = TOPIC_DEPARTMENTS.get(topic)
-    if department:
-        for unit in session.execute(select(Unit).where(Unit.kind == "department", Unit.active.is_(True),
-                                                       Unit.name.contains(department))).scalars():
-            add(staff(unit.id), f"{unit.name}(主管部门)")
-    return found[:limit]
-
-
-# --- calls ------------------------------------------------------------------------------------
-
-_OUTCOME_ALIASES = {
-    "answered": "answered", "answered_on_the_spot": "answered", "on_the_spot": "answered", "即问即答": "answered",
-    "在线答复": "answered", "ticket": "ticket", "ticket_opened": "ticket", "转工单": "ticket", "工单": "ticket",
-    "referred": "referred", "referred_elsewhere": "referred", "转其他渠道": "referred", "dropped": "dropped",
-    "中途挂断": "dropped", "挂断": "dropped",
-}
-
-
-def parse_outcome(value: Any) -> str:
-    outcome = _OUTCOME_ALIASES.get(str(value or "").strip().lower())
-    if outcome is None:
-        raise TicketError(f"来电结果无效:{value}(可选:{'、'.join(f'{k}={v}' for k, v in OUTCOMES.items())})",
-                          field="outcome")
-    return outcome
-
-
-def parse_duration(value: Any) -> int | None:
-    """Seconds, from 95, "95" or "1:35"; None when not given."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool):
-        raise TicketError("通话时长格式不正确", field="duration_seconds")
-    if isinstance(value, (int, float)):
-        seconds = int(value)
-    else:
-        text = str(value).strip()
-        match = re.fullmatch(r"(?:(\d{1,3}):)?(\d{1,5})", text)
-        if not match:
-            raise TicketError("通话时长格式不正确:填秒数,或“分:秒”", field="duration_seconds")
-        seconds = int(match.group(1) or 0) * 60 + int(match.group(2))
-    if not 0 <= seconds <= 24 * 3600:
-        raise TicketError("通话时长应在0秒到24小时之间", field="duration_seconds")
-    return seconds
-
-
-def parse_entry_ids(value: Any) -> list[str]:
-    if value is None:
-        return []
-    items = value.split(",") if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
-    if items is None:
-        raise TicketError("知识库条目应为编号列表", field="kb_entry_ids")
-    ids: list[str] = []
-    for item in items:
-        text = str(item).strip().upper()
-        if text and text not in ids:
-            ids.append(text)
-    return ids
-
-
-def _check_entries(ids: list[str]) -> None:
-    if not ids:
-        return
-    from kb.models import Entry
-
-    known = set(session.execute(select(Entry.id).where(Entry.id.in_(ids))).scalars())
-    unknown = [i for i in ids if i not in known]
-    if unknown:
-        raise TicketError(f"知识库条目不存在:{'、'.join(unknown)}", field="kb_entry_ids")
-
-
-def _text(value: Any, label: str, field: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
-    text = str(value).strip() if value is not None else ""
-    if required and not text:
-        raise TicketError(f"请填写{label}", field=field)
-    if len(text) > limit:
-        raise TicketError(f"{label}不能超过{limit}字", field=field)
-    return text
-
-
-def _call_snapshot(call: Call) -> dict[str, Any]:
-    return {"status": call.status, "caller_number": mask_phone(call.caller_number), "outcome": call.outcome,
-            "duration_seconds": call.duration_seconds, "operator_id": call.operator_id,
-            "external_id": call.external_id, "kb_entry_ids": call.kb_entry_ids}
-
-
-def announce_call(*, actor: User | None, now: datetime, caller_number: str, external_id: str | None = None,
-                  operator_id: int | None = None) -> tuple[Call, bool]:
-    """Telephony tells us a call is ringing; returns (call, created). The same external id twice is one call."""
-    number = normalize_phone(caller_number, field="caller_number", label="来电号码")
-    external_id = _text(external_id, "外部通话编号", "external_id", limit=64) or None
-    if external_id:
-        existing = session.execute(select(Call).where(Call.external_id == external_id)).scalar_one_or_none()
-        if existing is not None:
-            return existing, False
-    if operator_id is not None:
-        operator = session.get(User, operator_id)
-        if operator is None or not operator.active or not operator.has_role("operator"):
-            raise TicketError(f"接线员不存在或已停用:{operator_id}", field="operator_id")
-    call = Call(external_id=external_id, status="ringing", caller_number=number, caller_name="", question="",
-                operator_id=operator_id, started_at=now, created_at=now)
-    session.add(call)
-    session.flush()
-    audit.record("announce", "call", call.id, actor=actor, now=now, changes={"after": _call_snapshot(call)})
-    return call, True
-
-
-def record_call(*, actor: User, now: datetime, outcome: Any, caller_number: str = "", caller_name: str = "",
-                question: str = "", kb_entry_ids: Any = None, duration_seconds: Any = None,
-                call_id: int | None = None, external_id: str | None = None) -> Call:
-    """Record what an operator did with a call: a new call, or one telephony announced (by id or external id)."""
-    outcome = parse_outcome(outcome)
-    duration = parse_duration(duration_seconds)
-    ids = parse_entry_ids(kb_entry_ids)
-    name = _text(caller_name, "来电人姓名", "caller_name", limit=50)
-    question = _text(question, "来电诉求", "question", limit=2000)
-    external_id = _text(external_id, "外部通话编号", "external_id", limit=64) or None
-    call: Call | None = None
-    if call_id is not None:
-        call = get_call(call_id)
-    elif external_id:
-        call = session.execute(select(Call).where(Call.external_id == external_id)).scalar_one_or_none()
-    if call is not None and call.status != "ringing":
-        raise TicketError("该来电已经记录过了", code="already_recorded", status=409)
-    number = normalize_phone(caller_number, field="caller_number", label="来电号码",
-                             required=call is None)
-    _check_entries(ids)
-    before = _call_snapshot(call) if call is not None else {}
-    if call is None:
-        started = now - timedelta(seconds=duration or 0)
-        call = Call(external_id=external_id, caller_number=number, started_at=started, created_at=now)
-        session.add(call)
-    elif number:
-        call.caller_number = number
-    call.status, call.outcome, call.duration_seconds = "recorded", outcome, duration
-    call.caller_name, call.question, call.operator_id, call.recorded_at = name, question, actor.id, now
-    call.entries = [CallEntry(entry_id=entry_id, position=i) for i, entry_id in enumerate(ids)]
-    session.flush()
-    audit.record("record", "call", call.id, actor=actor, now=now,
-                 changes=audit.diff(before, _call_snapshot(call)))
-    return call
 
 
 # --- tickets: creation and numbering ----------------------------------------------------------
@@ -760,14 +205,14 @@ def create_ticket(*, actor: User, now: datetime, kind: Any, urgency: Any, citize
     kind = _choice(kind, KINDS, "工单类型", "kind")
     urgency = _choice(urgency, URGENCIES, "紧急程度", "urgency")
     call = get_call(_as_int(call_id, "来电记录", "call_id")) if call_id not in (None, "") else None
-    name = _text(citizen_name, "群众姓名", "citizen_name", required=True, limit=50)
+    name = clean_text(citizen_name, "群众姓名", "citizen_name", required=True, limit=50)
     if not (citizen_phone or "").strip() and call is not None:
         citizen_phone = call.caller_number  # "same as the caller": operators only ever see it masked
     phone = normalize_phone(citizen_phone, field="citizen_phone", label="联系电话")
     id_number = check_id_number(citizen_id_number)
     township = _township(township_id)
-    description = _text(description, "诉求内容", "description", required=True)
-    topic = _text(topic, "问题类别", "topic", limit=50)
+    description = clean_text(description, "诉求内容", "description", required=True)
+    topic = clean_text(topic, "问题类别", "topic", limit=50)
     owner = _caseworker(owner_id) if owner_id not in (None, "") else None
     calendar = calendar or load_calendar()
     first_contact_due, closure_due = deadlines_for(kind, urgency, now, calendar)
@@ -818,9 +263,11 @@ def _check(ticket: Ticket, action: str, version: Any) -> dict[str, Any]:
         raise TicketError("请提供工单版本号(version)", code="version_required", status=400, field="version")
     if _as_int(version, "版本号", "version") != ticket.version:
         raise Conflict(f"{_STALE}(当前版本为{ticket.version})", code="stale_version")
-    allowed = ALLOWED_FROM.get(action)
+    from tickets import actions  # the state machine's table names these services: imported at call time
+
+    allowed = actions.allowed_from(action)
     if allowed is not None and ticket.state not in allowed:
-        raise TicketError(f"工单当前状态为“{ticket.state_label}”,不能{ACTION_LABELS[action]}",
+        raise TicketError(f"工单当前状态为“{ticket.state_label}”,不能{actions.label(action)}",
                           code="illegal_transition", field="action")
     return _snapshot(ticket)
 
@@ -845,7 +292,7 @@ def dispatch(*, actor: User, now: datetime, ticket: Ticket, user_id: Any, versio
     _require_role(actor, "operator", "supervisor", action="派单")
     owner = _caseworker(user_id)
     _check(ticket, "dispatch", ticket.version if version in (None, "") else version)
-    _dispatch(ticket, owner, actor=actor, now=now, note=_text(note, "派单说明", "note"))
+    _dispatch(ticket, owner, actor=actor, now=now, note=clean_text(note, "派单说明", "note"))
     return ticket
 
 
@@ -863,7 +310,7 @@ def record_contact(*, actor: User, now: datetime, ticket: Ticket, version: Any, 
     """The first owner has reached the citizen (stops the first-contact clock)."""
     _require_owner(actor, ticket, "记录联系群众")
     before = _check(ticket, "contact", version)
-    note = _text(note, "联系情况", "note")
+    note = clean_text(note, "联系情况", "note")
     if ticket.first_contact_at is not None:
         raise TicketError("已记录过首次联系", code="illegal_transition")
     ticket.first_contact_at = now
@@ -877,7 +324,7 @@ def add_note(*, actor: User, now: datetime, ticket: Ticket, version: Any, note: 
     if not can_view(actor, ticket):
         raise Forbidden("您无权在此工单上记录")
     before = _check(ticket, "note", version)
-    note = _text(note, "办理记录", "note", required=True)
+    note = clean_text(note, "办理记录", "note", required=True)
     _record(ticket, "note", actor=actor, now=now, before=before, note=note)
     return ticket
 
@@ -899,7 +346,7 @@ def add_task(*, actor: User, now: datetime, ticket: Ticket, version: Any, unit_i
             raise TicketError(f"{assignee.display_name}的账号已停用", field="user_id")
         if assignee.unit_id != unit.id:
             raise TicketError(f"{assignee.display_name}不属于{unit.name}", field="user_id")
-    request = _text(request, "协办事项", "request", required=True)
+    request = clean_text(request, "协办事项", "request", required=True)
     before = _check(ticket, "cohandle", version)
     if days in (None, ""):
         due = ticket.closure_due_at or (calendar or load_calendar()).add_working_days(now, 3)
@@ -939,7 +386,7 @@ def complete_task(*, actor: User, now: datetime, ticket: Ticket, version: Any, t
     task = _task(ticket, task_id)
     if not (actor.id in (task.assignee_id, ticket.first_owner_id) or is_unit_staff(actor, task.unit_id)):
         raise Forbidden("只有协办单位的承办人员或首派责任人可以反馈协办结果")
-    report = _text(report, "协办结果", "report", required=True)
+    report = clean_text(report, "协办结果", "report", required=True)
     before = _check(ticket, "complete_task", version)
     task.state, task.report, task.finished_by_id, task.finished_at = "done", report, actor.id, now
     _record(ticket, "complete_task", actor=actor, now=now, before=before, note=report,
@@ -954,7 +401,7 @@ def complete_task(*, actor: User, now: datetime, ticket: Ticket, version: Any, t
 def withdraw_task(*, actor: User, now: datetime, ticket: Ticket, version: Any, task_id: Any, reason: str) -> Task:
     _require_owner(actor, ticket, "撤回协办")
     task = _task(ticket, task_id)
-    reason = _text(reason, "撤回原因", "reason", required=True)
+    reason = clean_text(reason, "撤回原因", "reason", required=True)
     before = _check(ticket, "withdraw_task", version)
     task.state, task.report, task.finished_by_id, task.finished_at = "withdrawn", reason, actor.id, now
     _record(ticket, "withdraw_task", actor=actor, now=now, before=before, note=reason,
@@ -968,7 +415,7 @@ def close(*, actor: User, now: datetime, ticket: Ticket, version: Any, resolutio
     """办结 by the first owner, with a resolution note; every co-handling task must be finished or withdrawn."""
     _require_owner(actor, ticket, "办结此工单")
     before = _check(ticket, "close", version)
-    resolution = _text(resolution, "办结情况", "resolution", required=True)
+    resolution = clean_text(resolution, "办结情况", "resolution", required=True)
     if ticket.open_tasks:
         units = "、".join(t.unit.name for t in ticket.open_tasks)
         raise TicketError(f"还有{len(ticket.open_tasks)}项协办任务未反馈或撤回({units}),不能办结",
@@ -992,7 +439,7 @@ def callback(*, actor: User, now: datetime, ticket: Ticket, version: Any, satisf
         raise TicketError("工单尚未办结,不能回访", code="illegal_transition")
     before = _check(ticket, "callback", version)
     satisfaction = _choice(satisfaction, SATISFACTION, "满意度", "satisfaction")
-    note = _text(note, "回访情况", "note")
+    note = clean_text(note, "回访情况", "note")
     ticket.satisfaction, ticket.callback_at = satisfaction, now
     if satisfaction != "dissatisfied":
         ticket.state, ticket.finished_at = "closed", now
@@ -1012,7 +459,7 @@ def reopen(*, actor: User, now: datetime, ticket: Ticket, version: Any, reason: 
     before = _check(ticket, "reopen", version)
     if ticket.satisfaction != "dissatisfied":
         raise TicketError("只有回访不满意的工单才能重新办理", code="illegal_transition")
-    reason = _text(reason, "重新办理原因", "reason")
+    reason = clean_text(reason, "重新办理原因", "reason")
     policy = policy_for(ticket.kind, ticket.urgency)
     ticket.state, ticket.reopen_count = "in_progress", Ticket.reopen_count + 1
     ticket.closed_at = ticket.callback_at = ticket.callback_due_at = ticket.satisfaction = None
@@ -1031,7 +478,7 @@ def escalate(*, actor: User, now: datetime, ticket: Ticket, version: Any, note: 
     """督办: a supervisor presses a stuck or overdue ticket."""
     _require_role(actor, "supervisor", action="督办")
     before = _check(ticket, "escalate", version)
-    note = _text(note, "督办意见", "note", required=True)
+    note = clean_text(note, "督办意见", "note", required=True)
     ticket.escalation_count = Ticket.escalation_count + 1
     ticket.escalated_at = now
     _save(ticket, now)
@@ -1050,7 +497,7 @@ def request_extension(*, actor: User, now: datetime, ticket: Ticket, version: An
     n = _as_int(days, "延期天数", "days") if days not in (None, "") else None
     if n is None or not 1 <= n <= 30:
         raise TicketError("延期天数应为1到30个工作日", field="days")
-    reason = _text(reason, "延期理由", "reason", required=True)
+    reason = clean_text(reason, "延期理由", "reason", required=True)
     if ticket.closure_due_at is not None and now >= ticket.closure_due_at:
         raise TicketError("已超过办结时限,不能再申请延期,请联系督查人员", code="too_late")
     req = _new_request(ticket, "extension", actor=actor, now=now, reason=reason, days=n)
@@ -1105,7 +552,7 @@ def decide_extension(*, actor: User, now: datetime, ticket: Ticket, version: Any
     before = _check(ticket, "approve_extension", version)
     req = _pending_request(ticket, "extension")
     ok = _decision(approved)
-    note = _text(note, "审批意见", "note")
+    note = clean_text(note, "审批意见", "note")
     _settle(req, ok, actor=actor, now=now, note=note)
     data: dict[str, Any] = {"request_id": req.id, "days": req.days}
     if ok:
@@ -1125,7 +572,7 @@ def request_return(*, actor: User, now: datetime, ticket: Ticket, version: Any, 
     """退单: the first owner says the ticket is not theirs; only a supervisor can let it go."""
     _require_owner(actor, ticket, "申请退单")
     before = _check(ticket, "request_return", version)
-    reason = _text(reason, "退单理由", "reason", required=True)
+    reason = clean_text(reason, "退单理由", "reason", required=True)
     req = _new_request(ticket, "return", actor=actor, now=now, reason=reason)
     _record(ticket, "request_return", actor=actor, now=now, before=before, note=reason, data={"request_id": req.id})
     notify(supervisor_ids(), ticket, "return_requested", f"退单申请待审批:{ticket.number}", actor=actor, now=now)
@@ -1143,7 +590,7 @@ def decide_return(*, actor: User, now: datetime, ticket: Ticket, version: Any, a
     new_owner = _caseworker(user_id) if ok and user_id not in (None, "") else None
     if new_owner is not None and new_owner.id == ticket.first_owner_id:
         raise TicketError("改派对象不能是原首派责任人", field="user_id")
-    note = _text(note, "审批意见", "note")
+    note = clean_text(note, "审批意见", "note")
     _settle(req, ok, actor=actor, now=now, note=note)
     old_owner = ticket.first_owner
     data: dict[str, Any] = {"request_id": req.id, "reason": req.reason,
@@ -1208,87 +655,7 @@ def attachment_path(att: Attachment, directory: Path) -> Path:
     return Path(directory) / str(att.ticket_id) / att.stored_name
 
 
-# --- one entry point for page forms and the API ----------------------------------------------
-
-#: Actions /api/v1/tickets/{id}/actions and the ticket page's forms accept.
-ACTIONS = ("accept", "contact", "note", "cohandle", "complete_task", "withdraw_task", "close", "callback", "reopen",
-           "escalate", "request_extension", "approve_extension", "request_return", "approve_return")
-
-
-def run_action(*, actor: User, now: datetime, ticket: Ticket, data: dict[str, Any]) -> Ticket:
-    """Apply one named action with its parameters (a JSON body or a form) to a ticket."""
-    action = str(data.get("action") or "").strip()
-
-    def text(*names: str) -> str:
-        """The first non-empty of these fields, then of the generic ones (note, reason, comment)."""
-        for name in (*names, "note", "reason", "comment"):
-            if data.get(name) not in (None, ""):
-                return str(data[name])
-        return ""
-
-    common = {"actor": actor, "now": now, "ticket": ticket, "version": data.get("version")}
-    if action == "accept":
-        accept(**common)
-    elif action == "contact" or (action == "note" and _decision_flag(data.get("contacted"))):
-        record_contact(**common, note=text())
-    elif action == "note":
-        add_note(**common, note=text())
-    elif action == "cohandle":
-        add_task(**common, unit_id=data.get("unit_id"), user_id=data.get("user_id"),
-                 request=text("request", "task") or "请协助办理本工单", days=data.get("days"))
-    elif action == "complete_task":
-        complete_task(**common, task_id=data.get("task_id"), report=text("report", "result") or "协办事项已办理完毕")
-    elif action == "withdraw_task":
-        withdraw_task(**common, task_id=data.get("task_id"), reason=text())
-    elif action == "close":
-        close(**common, resolution=text("resolution", "resolution_note"))
-    elif action == "callback":
-        callback(**common, satisfaction=_satisfaction(data), note=text())
-    elif action == "reopen":
-        reopen(**common, reason=text())
-    elif action == "escalate":
-        escalate(**common, note=text())
-    elif action == "request_extension":
-        request_extension(**common, days=data.get("days", data.get("working_days")), reason=text())
-    elif action == "approve_extension":
-        decide_extension(**common, approved=data.get("approved"), note=text())
-    elif action == "request_return":
-        request_return(**common, reason=text())
-    elif action == "approve_return":
-        decide_return(**common, approved=data.get("approved"), user_id=data.get("user_id"), note=text())
-    else:
-        raise TicketError(f"未知操作:{action or '(空)'}(可选:{'、'.join(ACTIONS)})", field="action")
-    return ticket
-
-
-_SATISFACTION_ALIASES = {"unsatisfied": "dissatisfied", "not_satisfied": "dissatisfied",
-                         "basically_satisfied": "basic", "basic_satisfied": "basic", "fairly_satisfied": "basic"}
-
-
-def _satisfaction(data: dict[str, Any]) -> Any:
-    value = data.get("satisfaction")
-    if value is None and isinstance(data.get("satisfied"), bool):
-        return "satisfied" if data["satisfied"] else "dissatisfied"
-    return _SATISFACTION_ALIASES.get(str(value).strip().lower(), value) if value is not None else None
-
-
-def _decision_flag(value: Any) -> bool:
-    return value is True or str(value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
 # --- notifications ----------------------------------------------------------------------------
-
-def notifications_for(user: User, *, unread_only: bool = False, limit: int = 100) -> list[Notification]:
-    query = select(Notification).where(Notification.user_id == user.id)
-    if unread_only:
-        query = query.where(Notification.read_at.is_(None))
-    return list(session.execute(query.order_by(Notification.id.desc()).limit(limit)).scalars())
-
-
-def unread_count(user: User) -> int:
-    return session.execute(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))).scalar_one()
-
 
 def mark_read(*, actor: User, now: datetime, notification_id: int | None = None) -> int:
     """Mark one (or all) of one's own unread notifications read: one conditional UPDATE and one audit
@@ -1306,49 +673,7 @@ def mark_read(*, actor: User, now: datetime, notification_id: int | None = None)
     return len(ids)
 
 
-def state_label(state: str) -> str:
-    return STATES.get(state, state)
-
-
-def event_summary(event: TicketEvent) -> str:
-    """One readable line of what an event's data says (owners, deadlines, satisfaction)."""
-    data = event.data
-    parts: list[str] = []
-    if "owner" in data and data["owner"]:
-        parts.append(f"首派责任人:{data['owner']['name']}({data['owner'].get('unit', '')})")
-    if data.get("old_owner") and data.get("new_owner"):
-        parts.append(f"原责任人:{data['old_owner']['name']} → 新责任人:{data['new_owner']['name']}")
-    elif data.get("old_owner") and event.action == "approve_return":
-        parts.append(f"原责任人:{data['old_owner']['name']},退回待派单")
-    if data.get("reason") and event.action in ("reassign", "approve_return", "reject_return"):
-        parts.append(f"退单理由:{data['reason']}")
-    if "from" in data and "to" in data:
-        parts.append(f"办结时限:{_local(data['from'])} → {_local(data['to'])}")
-    if "days" in data and event.action == "request_extension":
-        parts.append(f"申请延期{data['days']}个工作日")
-    if data.get("unit") and event.action in ("cohandle", "complete_task", "withdraw_task"):
-        parts.append(f"协办单位:{data['unit']}")
-    if data.get("due_at") and event.action == "cohandle":
-        parts.append(f"协办时限:{_local(data['due_at'])}")
-    if data.get("satisfaction"):
-        parts.append(f"满意度:{SATISFACTION.get(data['satisfaction'], data['satisfaction'])}")
-    if data.get("closure_due_at") and event.action == "reopen":
-        parts.append(f"新办结时限:{_local(data['closure_due_at'])}")
-    if data.get("deadline"):
-        parts.append(f"时限:{_local(data['deadline'])}")
-    return ";".join(parts)
-
-
-def _local(value: Any) -> str:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        return clock.to_local(value).strftime("%Y-%m-%d %H:%M")
-    return str(value)
-
+# --- exports ----------------------------------------------------------------------------------
 
 def record_export(*, actor: User, now: datetime, what: str, filters: dict[str, Any], rows: int) -> None:
     """Exports leave a trace: who took which rows out of the system."""

@@ -6,8 +6,27 @@ import io
 import re
 import zipfile
 from datetime import date
+from typing import Any
 
 from core.errors import DomainError
+
+
+class TicketError(DomainError):
+    """The tickets area's refusal, with a message fit for the user."""
+
+
+#: Longest free text (a note, a reason, a resolution) a ticket takes.
+MAX_TEXT = 5000
+
+
+def clean_text(value: Any, label: str, field: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
+    text = str(value).strip() if value is not None else ""
+    if required and not text:
+        raise TicketError(f"请填写{label}", field=field)
+    if len(text) > limit:
+        raise TicketError(f"{label}不能超过{limit}字", field=field)
+    return text
+
 
 _PHONE_NOISE = re.compile(r"[\s\-()()]")
 _PHONE = re.compile(r"^\+?\d{3,20}$")

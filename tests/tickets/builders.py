@@ -13,7 +13,7 @@ from core import clock
 from core.db import session
 from core.models import Unit, User
 from tests.builders import make_user, some_unit
-from tickets import services
+from tickets import calls, services
 from tickets.models import Call, Task, Ticket
 from tickets.validation import id_check_digit
 
@@ -56,8 +56,8 @@ def make_call(operator: User | None = None, **overrides) -> Call:
     values = {"caller_number": f"138{next(_seq):08d}", "outcome": "answered", "question": "低保怎么申请",
               "duration_seconds": 120}
     values.update(overrides)
-    return services.record_call(actor=operator or make_user("operator"), now=values.pop("now", clock.now()),
-                                **values)
+    return calls.record_call(actor=operator or make_user("operator"), now=values.pop("now", clock.now()),
+                             **values)
 
 
 def make_ticket(state: str = "pending_dispatch", *, owner: User | None = None, operator: User | None = None,

@@ -11,7 +11,7 @@ from core.models import ROLES
 from handlers.navigation import ITEMS
 from tests.builders import make_user
 from tests.tickets.builders import department, make_caseworker, make_task, make_ticket
-from tickets import services
+from tickets import queries, services
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_a_cohandling_unit_sees_the_ticket_only_while_its_task_is_open(client, d
     db.commit()
     for user in (helper, other_helper):
         assert client.get(f"/api/v1/tickets/{ticket.id}", headers=bearer(user)).status_code == 403
-        assert not services.can_view(user, ticket)
+        assert not queries.can_view(user, ticket)
     assert client.get(f"/api/v1/tickets/{ticket.id}", headers=bearer(owner)).status_code == 200
     assert client.get("/api/v1/tickets", headers=bearer(helper)).json["tickets"] == []
 
@@ -54,7 +54,7 @@ def test_a_unit_with_another_open_task_keeps_access(db):
     make_task(ticket, helper.unit, request="再核实一次")
     services.complete_task(actor=helper, now=clock.now(), ticket=ticket, version=ticket.version, task_id=task.id,
                            report="已核实")
-    assert services.can_view(helper, ticket)
+    assert queries.can_view(helper, ticket)
 
 
 def test_a_finished_cohandler_posting_to_the_ticket_gets_the_error_page_not_the_ticket(app, client, login, db):

@@ -47,9 +47,9 @@ def test_attachment_stored_with_a_control_character_name_still_downloads(app, cl
     with app.app_context():
         from pathlib import Path
 
-        from tickets import services
+        from tickets import queries
 
-        att = attach(services.get_ticket(ticket_id), Path(app.instance_path) / "uploads" / "tickets")
+        att = attach(queries.get_ticket(ticket_id), Path(app.instance_path) / "uploads" / "tickets")
         nul = "\x00" if session.get_bind().dialect.name == "sqlite" else ""  # PostgreSQL text refuses NUL
         session.execute(update(Attachment).where(Attachment.id == att.id)
                         .values(filename=f"低保\r\n材料{nul}\"; filename=x.exe.pdf"))

@@ -6,7 +6,7 @@ import composition
 from core import clock
 from tests.builders import make_user
 from tests.tickets.builders import make_caseworker, make_ticket
-from tickets import services
+from tickets import queries, services
 from tickets.jobs import deadline_warnings
 from tickets.models import Notification
 
@@ -41,7 +41,7 @@ def test_overdue_flagged_to_supervisors_once(db):
     assert len([n for n in _notes(db, supervisor, "overdue") if n.ticket_id == ticket.id]) == 2  # contact + closure
     db.refresh(ticket)
     assert ticket.closure_overdue_at is not None and ticket.is_overdue(after)
-    assert services.count_overdue(after) >= 1
+    assert queries.count_overdue(after) >= 1
 
 
 def test_approved_extension_rearms_the_warnings(db):

@@ -9,7 +9,7 @@ from core import accounts, clock
 from core.db import session
 from core.models import User
 from tests.tickets.builders import department, make_task, make_ticket, valid_id_number
-from tickets import presenters, services
+from tickets import presenters, queries, services
 
 PHONE = "13912345678"
 ID_NUMBER = valid_id_number("23010219800101123")
@@ -66,7 +66,7 @@ def test_numbers_in_ticket_free_text_shown_as_the_role_may_see_them(app, client,
     assert notes == [NOTE if full else f"已电话联系{MASKED_PHONE}"]
 
     with app.app_context():
-        data = presenters.board_xlsx([services.get_ticket(ticket_id)], session.get(User, viewer_id), clock.now())
+        data = presenters.board_xlsx([queries.get_ticket(ticket_id)], session.get(User, viewer_id), clock.now())
     rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
     _assert_shown(rows[1][presenters.BOARD_HEADER.index("诉求内容")], full)
 

@@ -20,7 +20,7 @@ from tests.tickets.builders import (
     township,
     valid_id_number,
 )
-from tickets import services
+from tickets import actions, presenters, queries, services
 from tickets.models import Notification
 
 
@@ -91,13 +91,13 @@ def test_illegal_transitions_are_refused(db, state, action, kwargs):
     if action == "accept":
         actor = make_caseworker()  # nobody owns it yet
         with pytest.raises(Forbidden):
-            services.run_action(actor=actor, now=clock.now(), ticket=ticket,
-                                data={"action": action, "version": ticket.version, **kwargs})
+            actions.run(actor=actor, now=clock.now(), ticket=ticket,
+                        data={"action": action, "version": ticket.version, **kwargs})
         return
     before = (ticket.state, ticket.version)
     with pytest.raises(DomainError) as err:
-        services.run_action(actor=actor, now=clock.now(), ticket=ticket,
-                            data={"action": action, "version": ticket.version, **kwargs})
+        actions.run(actor=actor, now=clock.now(), ticket=ticket,
+                    data={"action": action, "version": ticket.version, **kwargs})
     assert "不能" in err.value.message
     assert (ticket.state, ticket.version) == before
 
@@ -171,7 +171,7 @@ def test_reassignment_needs_a_supervisor_and_records_old_and_new_owner(db):
     assert event.action == "reassign"
     assert event.data["old_owner"]["id"] == owner.id and event.data["new_owner"]["id"] == new_owner.id
     assert event.data["reason"] == "不属于本单位职责"
-    assert "原责任人" in services.event_summary(event)
+    assert "原责任人" in presenters.event_summary(event)
 
 
 def test_approved_return_without_new_owner_goes_back_to_dispatch(db):
@@ -204,7 +204,7 @@ def test_extension_approved_moves_the_deadline_visibly(db):
     services.decide_extension(actor=supervisor, now=clock.now(), ticket=ticket, version=ticket.version)
     assert ticket.closure_due_at > old_due
     event = ticket.events[-1]
-    assert event.action == "approve_extension" and "办结时限" in services.event_summary(event)
+    assert event.action == "approve_extension" and "办结时限" in presenters.event_summary(event)
 
 
 def test_extension_must_be_asked_before_the_deadline(db):
@@ -238,8 +238,8 @@ def test_reopen_only_after_dissatisfied_callback(db):
 def test_first_contact_is_recorded_once(db):
     owner = make_caseworker()
     ticket = make_ticket("in_progress", owner=owner)
-    services.run_action(actor=owner, now=clock.now(), ticket=ticket,
-                        data={"action": "note", "version": ticket.version, "note": "已电话联系", "contacted": True})
+    actions.run(actor=owner, now=clock.now(), ticket=ticket,
+                data={"action": "note", "version": ticket.version, "note": "已电话联系", "contacted": True})
     assert ticket.first_contact_at is not None
     with pytest.raises(DomainError):
         services.record_contact(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version)
@@ -272,7 +272,7 @@ def test_marking_all_read_records_one_event_naming_them(db):
     assert [(e.action, e.entity_type) for e in events] == [("read_all", "notification")]
     changes = json.loads(events[0].changes)
     assert changes["ids"] == sorted(unread) and changes["count"] == 3
-    assert services.unread_count(owner) == 0
+    assert queries.unread_count(owner) == 0
 
 
 # --- bad input -----------------------------------------------------------------------------------
@@ -346,44 +346,3 @@ def test_attachment_file_stays_once_its_transaction_commits(db, tmp_path):
     db.commit()
     db.rollback()  # a later transaction's rollback leaves the committed file alone
     assert services.attachment_path(att, tmp_path).read_bytes() == PDF
-
-
-def test_record_call_validates_entries_and_outcome(db):
-    operator = make_user("operator")
-    with pytest.raises(DomainError, match="知识库条目不存在"):
-        make_call(operator=operator, kb_entry_ids="Q999X")
-    with pytest.raises(DomainError, match="来电结果无效"):
-        make_call(operator=operator, outcome="maybe")
-    with pytest.raises(DomainError, match="来电号码"):
-        make_call(operator=operator, caller_number="abc")
-    entry = make_entry("Q902")
-    call = make_call(operator=operator, kb_entry_ids=f" {entry.id.lower()}, {entry.id}", duration_seconds="2:05")
-    assert call.kb_entry_ids == ["Q902"] and call.duration_seconds == 125
-
-
-def test_announced_call_is_recorded_once(db):
-    operator = make_user("operator")
-    call, created = services.announce_call(actor=None, now=clock.now(), caller_number="13900001111",
-                                           external_id="pbx-1")
-    again, created_again = services.announce_call(actor=None, now=clock.now(), caller_number="13900001111",
-                                                  external_id="pbx-1")
-    assert created and not created_again and again.id == call.id
-    assert services.incoming_calls(operator, clock.now()) == [call]
-    services.record_call(actor=operator, now=clock.now(), call_id=call.id, outcome="answered")
-    assert call.status == "recorded" and call.caller_number == "13900001111"
-    with pytest.raises(DomainError, match="已经记录"):
-        services.record_call(actor=operator, now=clock.now(), external_id="pbx-1", outcome="answered")
-
-
-def test_repeat_caller_open_tickets(db):
-    ticket = make_ticket(citizen_phone="13711112222")
-    make_ticket("closed", citizen_phone="13711112222")
-    assert services.open_tickets_for_number("137-1111-2222") == [ticket]
-
-
-def test_suggestions_by_township_and_topic(db):
-    town = township(3)
-    local_worker = make_caseworker(unit=town)
-    med_worker = make_caseworker(unit=department("医疗保障局"))
-    names = [s.user.id for s in services.suggest_owners(town.id, "医疗救助")]
-    assert names[0] == local_worker.id and med_worker.id in names
