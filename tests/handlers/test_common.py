@@ -22,17 +22,28 @@ def test_other_refusals_are_not_security_events(app):
         assert "security_event" not in g
 
 
-def test_a_refusal_raised_out_of_a_view_is_audited_by_the_commit_point(app, client, login, db):
+def test_a_refusal_raised_out_of_a_view_is_audited_by_the_commit_point(app, backend, db):
+    """A view of any area wrapped in `refusals`: a Forbidden from its service is a 403 and an audit event."""
     from sqlalchemy import select
 
+    from app import create_app
     from audit.models import AuditEvent
+    from tests.builders import make_user
+
+    built = create_app({"ENV": "testing", "DATABASE_URL": backend["url"], "INSTANCE_PATH": app.instance_path,
+                        "SECRET_KEY": "test-secret", "AUDIT_KEY": app.config["AUDIT_KEY"],
+                        "AUDIT_CHECKPOINT_FILE": app.config["AUDIT_CHECKPOINT_FILE"], "WTF_CSRF_ENABLED": False})
+    built.extensions["hotline.sessionmaker"] = app.extensions["hotline.sessionmaker"]
 
     @common.refusals
     def refuse():
         raise Forbidden("不能这样做")
 
-    app.add_url_rule("/_probe/refuse", "probe_refuse", refuse, methods=["POST"])
-    login("operator")
+    built.add_url_rule("/_probe/refuse", "probe_refuse", refuse, methods=["POST"])
+    user = make_user(role="operator", password="Passw0rd!")
+    db.commit()
+    client = built.test_client()
+    assert client.post("/accounts/login", data={"username": user.username, "password": "Passw0rd!"}).status_code == 302
     response = client.post("/_probe/refuse")
     assert response.status_code == 403 and "不能这样做" in response.get_data(as_text=True)
     assert db.execute(select(AuditEvent).where(AuditEvent.action == "permission_denied",
