@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from kb.search.normalize import to_simplified
+
 DATA_PATH = Path(__file__).resolve().parent / "data" / "intake.yaml"
 
 #: Transcript text looked at (the caller's words); a real call holds a few thousand characters.
@@ -90,7 +92,9 @@ def _patterns() -> dict[str, re.Pattern]:
 def _clean(text: str) -> str:
     text = unicodedata.normalize("NFKC", text[:MAX_CHARS])
     text = text.encode("utf-8", "ignore").decode("utf-8")     # lone surrogates
-    return "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
+    text = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in text)
+    # traditional characters (a Taiwan/HK input method, some ASR engines) read as simplified
+    return to_simplified(text) if _CJK_RE.search(text) else text
 
 
 def caller_text(segments_or_text: object) -> str:
@@ -205,6 +209,8 @@ def _numbers(text: str) -> list[_Number]:
 # --- places ------------------------------------------------------------------------------------
 
 _TOWNSHIP_SUFFIX_RE = re.compile(r"(街道办事处|街道|办事处|满族镇|满族乡|朝鲜族乡|蒙古族乡|回族乡|族乡|镇|乡)$")
+#: A caller names their place a few times at most; past this many candidates the rest is noise.
+_MAX_PLACE_MENTIONS = 200
 _SPOKEN_SUFFIX_RE = re.compile(r"街道办事处|街道办|街道|办事处|满族镇|满族乡|朝鲜族乡|镇|乡|街")
 _AREA_SUFFIX_RE = re.compile(r"(区|县|市)$")
 
@@ -286,7 +292,7 @@ class Gazetteer:
         """The township the caller names, with the words naming it; None when unknown or ambiguous."""
         candidates: list[tuple[int, int, list[Place], str, bool]] = []   # score, start, places, words, street
         if self.core_re is not None:
-            for m in self.core_re.finditer(text):
+            for m in itertools.islice(self.core_re.finditer(text), _MAX_PLACE_MENTIONS):
                 suffix = _SPOKEN_SUFFIX_RE.match(text, m.end())
                 after = text[m.end():m.end() + 1]
                 if not suffix and (after in ("区", "县", "市", "村", "屯", "路") or text.startswith(("社区", "小区"), m.end()) or _word_freq().get(m.group(), 0) >= _COMMON_WORD_FREQ):
@@ -295,7 +301,7 @@ class Gazetteer:
                 candidates.append((3 + (2 if suffix else 0), m.start(), self.by_core[m.group()], words,
                                    bool(suffix and "街" in suffix.group())))
         # by sound: only before a spoken suffix (子来街, 紫来镇), where a place is surely meant
-        for m in _SPOKEN_SUFFIX_RE.finditer(text):
+        for m in itertools.islice(_SPOKEN_SUFFIX_RE.finditer(text), _MAX_PLACE_MENTIONS):
             for n in self.lengths:
                 s = m.start() - n
                 window = text[max(0, s):m.start()]
@@ -327,28 +333,33 @@ class Gazetteer:
 
 # --- address -----------------------------------------------------------------------------------
 
-_ADDR_NAME = f"[{_CJK}0-9零一二三四五六七八九十幺两]"
+_ADDR_NAME_RE = re.compile(f"[{_CJK}0-9零一二三四五六七八九十幺两]")
+_MAX_ADDRESS = 40
 _ADDR_STOP = set("区县市镇乡道处我你他她们俺咱家住在是的了那这个和跟去到从里就也还都说问想要给找有没不哪啥什么怎呢吗吧啊呀就")
 _ADDR_SUFFIX_RE = re.compile(r"号楼|单元|社区|小区|家属楼|大院|胡同|村|屯|组|栋|号|室|路")
-_ADDR_NEEDS_NAME = {"村": 1, "屯": 1, "社区": 2, "小区": 2, "路": 1, "胡同": 1, "大院": 1, "家属楼": 1}
+#: 农村, 全村, 本屯 …: words about a village, not its name
+_ADDR_NOT_A_NAME = tuple("农乡山渔全本同外邻各整")
+_ADDR_NEEDS_NAME = {"村": 2, "屯": 1, "社区": 2, "小区": 2, "路": 1, "胡同": 1, "大院": 1, "家属楼": 1}
 _ADDR_NUMBERED = {"组", "号楼", "栋", "单元", "号", "室"}
 
 
 def _address(text: str) -> tuple[str, int] | None:
     """村/屯/组/小区/号楼/单元 phrases: the first run of them, as said."""
     best: tuple[int, int] | None = None
-    for m in _ADDR_SUFFIX_RE.finditer(text):
+    for m in itertools.islice(_ADDR_SUFFIX_RE.finditer(text), _MAX_PLACE_MENTIONS):
         suffix = m.group()
         s = m.start()
-        while s > 0 and re.match(_ADDR_NAME, text[s - 1]) and text[s - 1] not in _ADDR_STOP and m.start() - s < 8:
+        while s > 0 and _ADDR_NAME_RE.match(text[s - 1]) and text[s - 1] not in _ADDR_STOP and m.start() - s < 8:
             s -= 1
         name = text[s:m.start()]
         if suffix in _ADDR_NUMBERED:
             if not name or not all(ch in "0123456789零一二三四五六七八九十幺两" for ch in name[-1:]):
                 continue
-        elif len(name) < _ADDR_NEEDS_NAME.get(suffix, 1):
+        elif len(name) < _ADDR_NEEDS_NAME.get(suffix, 1) or name.endswith(_ADDR_NOT_A_NAME):
             continue
         if best and s <= best[1] + 1:       # chains onto the previous piece (红星村 三组)
+            if m.end() - best[0] > _MAX_ADDRESS:
+                break
             best = (best[0], m.end())
         elif best is None:
             best = (s, m.end())
@@ -379,6 +390,12 @@ def _domain() -> tuple[frozenset[str], dict[tuple[str, ...], str]]:
     return frozenset(terms), sound
 
 
+#: Particles have one reading in speech (了 is le, not the liao of 照料): windows with them are left alone.
+_FUNCTION_CHARS_RE = re.compile("[了的着过地得吗呢吧啊呀么嘛哈]")
+#: A clause that only announces a question (我想问一下) joins no summary.
+_ASK_ONLY_RE = re.compile(r"^(?:我|俺)?(?:想|就想)?(?:问|打听|咨询)(?:一下|下|问|问问|一下子|哈子)?$")
+
+
 def correct(text: str) -> str:
     """ASR and dialect words → the domain's words (地保 → 低保, 残积人 → 残疾人, 咋整 → 怎么办)."""
     p, c = _patterns(), _cues()
@@ -391,7 +408,7 @@ def correct(text: str) -> str:
             window = text[i:i + n]
             if len(window) < n or not all(_CJK_RE.match(ch) for ch in window):
                 continue
-            if window in terms or freq.get(window, 0) >= _COMMON_WORD_FREQ:
+            if window in terms or freq.get(window, 0) >= _COMMON_WORD_FREQ or _FUNCTION_CHARS_RE.search(window):
                 continue
             term = next((sound[k] for k in _keys(window) if k in sound), None)
             if term and term != window:
@@ -427,6 +444,8 @@ def _clause_score(clause: str, terms: frozenset[str]) -> int:
     return score - 2 * (len(clause) <= 3)
 
 
+_MAX_CLAUSE = 60         # characters: a run without pauses is cut into clauses this long
+
 #: A clause starting so states another need: a sentence of its own.
 _NEXT_NEED = ("另外", "还有", "再就是", "再一个", "第二", "还想问", "再问")
 
@@ -437,7 +456,8 @@ def _is_question(clause: str) -> bool:
 
 def _summary(text: str) -> str:
     terms, _ = _domain()
-    clauses = [cl for cl in (_strip_fillers(x) for x in _CLAUSE_SPLIT_RE.split(text[:20_000])) if len(cl) >= 2]
+    pieces = (x[i:i + _MAX_CLAUSE] for x in _CLAUSE_SPLIT_RE.split(text[:20_000]) for i in range(0, len(x), _MAX_CLAUSE))
+    clauses = [cl for cl in map(_strip_fillers, pieces) if len(cl) >= 2 and not _ASK_ONLY_RE.match(cl)]
     scored = []
     for idx, raw in enumerate(clauses):
         if _PERSONAL_RE.search(raw) or (_RUN_RE.search(raw) and len(_RUN_RE.search(raw).group()) >= 7):
@@ -470,12 +490,19 @@ def _summary(text: str) -> str:
 # --- the draft ---------------------------------------------------------------------------------
 
 
+#: jieba frequency from which 我是X names a thing (高中生 129, 房东 129), not a person (王建国 12)
+_NAME_IS_WORD_FREQ = 50
+
+
 def _name(text: str) -> tuple[str, str] | None:
     p = _patterns()
     for key in ("name_full", "name_surname", "name_honorific", "name_is"):
-        m = p[key].search(text)
-        if m:
-            return next(g for g in m.groups() if g), m.group()
+        for m in p[key].finditer(text):
+            name = next(g for g in m.groups() if g)
+            # 我是高中生: an ordinary word after 我是 is not a name
+            if key == "name_is" and _word_freq().get(name, 0) >= _NAME_IS_WORD_FREQ:
+                continue
+            return name, m.group()
     return None
 
 
