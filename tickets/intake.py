@@ -106,19 +106,21 @@ def caller_text(segments_or_text: object) -> str:
         return _clean(segments_or_text)
     if isinstance(segments_or_text, bytes | bytearray):
         return _clean(bytes(segments_or_text).decode("utf-8", "replace"))
-    parts: list[str] = []
+    parts: list[tuple[float, int, str]] = []
     try:
-        for seg in segments_or_text:        # type: ignore[union-attr]
+        for order, seg in enumerate(segments_or_text):        # type: ignore[union-attr]
             if isinstance(seg, str):
-                parts.append(seg)
+                parts.append((0, order, seg))
                 continue
             get = seg.get if isinstance(seg, Mapping) else lambda k, s=seg: getattr(s, k, None)
-            speaker, text = get("speaker"), get("text")
+            speaker, text, start = get("speaker"), get("text"), get("start_ms")
             if isinstance(text, str) and speaker in (None, "", "caller"):
-                parts.append(text)
+                # segments may arrive out of order: spoken order is start time, then arrival
+                at = start if isinstance(start, int | float) and not isinstance(start, bool) else 0
+                parts.append((at, order, text))
     except TypeError:
         return _clean(str(segments_or_text))
-    return _clean(" ".join(parts))
+    return _clean(" ".join(text for _, _, text in sorted(parts)))
 
 
 # --- numbers -----------------------------------------------------------------------------------
@@ -530,10 +532,7 @@ def _kind(text: str) -> tuple[str, str] | None:
 
 def extract(segments_or_text: object, gazetteer: Gazetteer | None = None) -> Draft:
     """The ticket fields the caller's words hold. Never raises; an empty draft for no text."""
-    try:
-        return _extract(caller_text(segments_or_text), gazetteer)
-    except RecursionError:      # pragma: no cover - defensive: a draft is never worth a 500
-        return Draft()
+    return _extract(caller_text(segments_or_text), gazetteer)
 
 
 def _extract(text: str, gazetteer: Gazetteer | None) -> Draft:

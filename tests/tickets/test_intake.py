@@ -161,6 +161,7 @@ def test_segments_use_only_the_callers_words():
     ]
     draft = extract(segments, GAZETTEER)
     assert draft.caller_name == "赵" and draft.caller_number == "13912345678"
+    assert extract(list(reversed(segments)), GAZETTEER) == draft     # delivered out of order
 
 
 def test_wrong_check_digit_is_flagged_with_the_reason():
