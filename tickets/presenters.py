@@ -101,6 +101,8 @@ def call_json(call: Call, viewer: User | None, *, with_tickets: bool = False) ->
         "outcome": call.outcome, "outcome_label": call.outcome_label,
         "duration_seconds": call.duration_seconds, "kb_entry_ids": call.kb_entry_ids,
         "operator_id": call.operator_id, "started_at": iso(call.started_at), "recorded_at": iso(call.recorded_at),
+        "status_label": call.status_label, "answered_at": iso(call.answered_at), "ended_at": iso(call.ended_at),
+        "ring_seconds": call.ring_seconds, "talk_seconds": call.talk_seconds, "wrap_seconds": call.wrap_seconds,
         "ticket_ids": [t.id for t in call.tickets],
     }
     if with_tickets:
