@@ -447,3 +447,15 @@ def test_a_ticket_for_a_township_that_does_not_exist_is_a_clear_json_error(clien
                                                     "citizen_phone": "13900000000", "township_id": 999999,
                                                     "description": "低保"}, headers=desk["op"])
     assert 400 <= response.status_code < 500 and response.json["error"]["message"]
+
+
+def test_openapi_documents_the_call_events_with_the_shapes_the_api_checks(client):
+    doc = client.get("/api/v1/openapi.json").json
+    for path in ("/calls", "/calls/{id}/answered", "/calls/{id}/ended", "/calls/{id}/transcript",
+                 "/calls/{id}/assist", "/calls/record", "/calls/{id}/record"):
+        assert path in doc["paths"], path
+    announce = doc["paths"]["/calls"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert announce["additionalProperties"] is False
+    assert set(announce["properties"]) == {"external_id", "caller_number", "operator", "rang_at"}
+    assert set(announce["required"]) == {"external_id", "caller_number", "operator"}
+    assert "429" in doc["paths"]["/calls/{id}/transcript"]["post"]["responses"]
