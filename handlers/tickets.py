@@ -195,7 +195,7 @@ def callback(call_id: int):
                                                 outcome=request.form.get("outcome"), note=request.form.get("note", ""))
     except DomainError as err:
         return refused(err, lambda e=err: _missed_page(e.status)[0])
-    flash(f"已登记回拨:{attempt.outcome_label}", "success")
+    flash(f"已登记回拨：{attempt.outcome_label}", "success")
     return redirect(url_for("tickets.missed"))
 
 
@@ -474,7 +474,7 @@ def call_events(view):
         key = hashlib.sha256(header.encode()).hexdigest() if header.startswith("Bearer ") else f"user:{actor().id}"
         wait = bucket.take(key)
         if wait:
-            response = json_error(429, "too_many_requests", "通话事件提交过于频繁,请按Retry-After稍后重试")
+            response = json_error(429, "too_many_requests", "通话事件提交过于频繁，请按Retry-After稍后重试")
             response.headers["Retry-After"] = retry_after(wait)
             return response
         return view(*args, **kwargs)

@@ -144,7 +144,7 @@ def announce_call(*, actor: User | None, now: datetime, caller_number: str, exte
     if operator is not None:
         user = session.execute(select(User).where(User.username == operator)).scalar_one_or_none()
         if user is None or not user.active or not user.has_role("operator", "supervisor"):
-            raise TicketError(f"接线员不存在或已停用:{operator}", code="unknown_operator", field="operator")
+            raise TicketError(f"接线员不存在或已停用：{operator}", code="unknown_operator", field="operator")
         operator_id = user.id
     started = _event_time(rang_at, now, "rang_at")
     call = Call(external_id=external_id, status="ringing", caller_number=number, caller_name="", question="",
@@ -164,7 +164,7 @@ def _event_time(at: datetime | None, now: datetime, field: str, *, after: dateti
     if at is None:
         at = now if after is None else max(now, after)
     if at > now + CLOCK_SKEW or at < now - OLDEST_EVENT:
-        raise TicketError("事件时间与服务器时间相差过大(应在过去24小时内)", code="bad_time", status=400, field=field)
+        raise TicketError("事件时间与服务器时间相差过大（应在过去24小时内）", code="bad_time", status=400, field=field)
     if after is not None and at < after:
         raise TicketError("事件时间早于该来电的上一个事件", code="bad_time", status=400, field=field)
     return at
@@ -176,7 +176,7 @@ def call_answered(*, actor: User | None, now: datetime, call: Call, at: datetime
     if call.answered_at is not None:
         return False
     if call.ended_at is not None:
-        raise TicketError("该来电已挂断(未接通),不能再标记为接听", code="call_ended", status=409)
+        raise TicketError("该来电已挂断（未接通），不能再标记为接听", code="call_ended", status=409)
     call.answered_at = _event_time(at, now, "at", after=call.started_at)
     if call.status == "ringing":
         call.status = "answered"
@@ -214,7 +214,7 @@ def record_callback(*, actor: User, now: datetime, call: Call, outcome: Any, not
     """One callback of a missed call; one that reached the caller (or was not needed) takes it off the queue."""
     outcome = str(outcome or "").strip()
     if outcome not in CALLBACK_OUTCOMES:
-        raise TicketError(f"回拨结果无效(可选:{'、'.join(CALLBACK_OUTCOMES.values())})", field="outcome")
+        raise TicketError(f"回拨结果无效（可选：{'、'.join(CALLBACK_OUTCOMES.values())}）", field="outcome")
     note = clean_text(note, "回拨备注", "note", limit=500)
     if call.status != "missed":
         raise TicketError("只有未接来电需要回拨", code="not_missed", status=409)
@@ -246,7 +246,7 @@ def record_call(*, actor: User, now: datetime, outcome: Any, caller_number: str 
     elif external_id:
         call = session.execute(select(Call).where(Call.external_id == external_id)).scalar_one_or_none()
     if call is not None and call.status == "missed":
-        raise TicketError("这是未接来电,请在漏接回拨中登记回拨结果", code="call_missed", status=409)
+        raise TicketError("这是未接来电，请在漏接回拨中登记回拨结果", code="call_missed", status=409)
     if call is not None and call.status not in LIVE_STATES:
         raise TicketError("该来电已经记录过了", code="already_recorded", status=409)
     number = normalize_phone(caller_number, field="caller_number", label="来电号码",

@@ -55,7 +55,7 @@ def get_call_for_update(call_id: int) -> Call:
     (SQLite's writers already do: each takes the write lock at BEGIN)."""
     call = session.execute(select(Call).where(Call.id == call_id).with_for_update()).scalar_one_or_none()
     if call is None:
-        raise NotFound(f"来电记录不存在:{call_id}")
+        raise NotFound(f"来电记录不存在：{call_id}")
     return call
 
 
@@ -69,11 +69,11 @@ def add_segments(*, call: Call, now: datetime, segments: list[dict[str, Any]], g
     Taken while the call rings or is answered, and after it ended for `grace` (the ASR's last final
     segments arrive a little after the hang-up); a missed call has no talk to transcribe."""
     if call.status == "missed":
-        raise TicketError("这是未接来电,没有通话内容", code="call_missed", status=409)
+        raise TicketError("这是未接来电，没有通话内容", code="call_missed", status=409)
     if call.transcript_purged_at is not None:
         raise TicketError("该来电的转写已按保留期限删除", code="transcript_purged", status=409)
     if call.ended_at is not None and now > call.ended_at + grace:
-        raise TicketError(f"通话已结束超过{int(grace.total_seconds())}秒,不再接收转写", code="call_ended", status=409)
+        raise TicketError(f"通话已结束超过{int(grace.total_seconds())}秒，不再接收转写", code="call_ended", status=409)
     for i, seg in enumerate(segments):
         seg["text"] = (seg["text"] or "").strip()
         if len(seg["text"]) > MAX_SEGMENT_CHARS:
@@ -172,9 +172,9 @@ class Suggestion:
         said = "、".join(f"“{t}”" for t in self.terms[:6])
         words = f"来电人说到{said}" if said else "与来电人所说的意思相近"
         if self.recent:
-            words += "(最近几句)"
+            words += "（最近几句）"
         if self.kept:
-            words += ";其他条目没有明显更好,保持在首位"
+            words += "；其他条目没有明显更好，保持在首位"
         return words
 
 

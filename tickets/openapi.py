@@ -39,15 +39,15 @@ _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer
 _TIME = {"type": "string", "format": "date-time", "description": "北京时间,带时区(+08:00)"}
 
 
-_EVENTS_NOTE = ("通话事件接口只接受话务平台账号(`flask --app app users create NAME --role telephony`)的令牌,该账号访问"
-                "其他任何页面和接口均为403。字段名唯一、不设别名,未知字段返回400并列出字段名。每个令牌每个服务进程"
-                "每秒HOTLINE_CALL_EVENTS_PER_SECOND次(突发HOTLINE_CALL_EVENTS_BURST次),超出返回429和Retry-After,"
+_EVENTS_NOTE = ("通话事件接口只接受话务平台账号（`flask --app app users create NAME --role telephony`）的令牌，该账号访问"
+                "其他任何页面和接口均为403。字段名唯一、不设别名，未知字段返回400并列出字段名。每个令牌每个服务进程"
+                "每秒HOTLINE_CALL_EVENTS_PER_SECOND次（突发HOTLINE_CALL_EVENTS_BURST次），超出返回429和Retry-After，"
                 "被拒的请求不写入任何内容。")
 
 
 def _events_errors() -> dict[str, Any]:
     return {**_errors("400", "401", "403", "404", "422"),
-            "429": _json(_ref("Error"), "提交过于频繁:按Retry-After(秒)稍后重试")}
+            "429": _json(_ref("Error"), "提交过于频繁：按Retry-After（秒）稍后重试")}
 
 
 _KINDS = {"str": {"type": "string"}, "int": {"type": "integer"}, "bool": {"type": "boolean"},
@@ -68,7 +68,7 @@ def _shape(fields: dict[str, Field], notes: dict[str, str]) -> dict[str, Any]:
         if spec.max_len and spec.kind == "str":
             prop["maxLength"] = spec.max_len
         if spec.int_ok:
-            prop["description"] = "字符串;整数也接受,按其十进制数字处理"
+            prop["description"] = "字符串；整数也接受，按其十进制数字处理"
         if name in notes:
             prop["description"] = notes[name]
         props[name] = prop
@@ -131,8 +131,8 @@ def _schemas() -> dict[str, Any]:
             "id": {"type": "integer"}, "external_id": {"type": "string", "nullable": True},
             "status": {"type": "string", "enum": list(CALL_STATES)}, "status_label": {"type": "string"},
             "answered_at": nullable_time, "ended_at": nullable_time,
-            "ring_seconds": {"type": "integer", "nullable": True, "description": "振铃到接通(话务平台事件)"},
-            "talk_seconds": {"type": "integer", "nullable": True, "description": "接通到挂断(话务平台事件)"},
+            "ring_seconds": {"type": "integer", "nullable": True, "description": "振铃到接通（话务平台事件）"},
+            "talk_seconds": {"type": "integer", "nullable": True, "description": "接通到挂断（话务平台事件）"},
             "wrap_seconds": {"type": "integer", "nullable": True, "description": "挂断到接线员记录"},
             "caller_number": {"type": "string", "description": "遮挡规则同工单电话"},
             "caller_name": {"type": "string"}, "question": {"type": "string"},
@@ -213,44 +213,44 @@ def document(server: str = "") -> dict[str, Any]:
                                                  "role": {"type": "string", "description": "仅管理员"}}}}}}),
             **_errors("400", "401", "403")}}},
         "/calls": {"post": {
-            "summary": "话务平台通报来电(振铃);同一external_id再次通报返回同一来电(200)", "tags": ["call events"],
+            "summary": "话务平台通报来电（振铃）；同一external_id再次通报返回同一来电（200）", "tags": ["call events"],
             "description": _EVENTS_NOTE, "requestBody": _body(_shape(live.ANNOUNCE, {
-                "external_id": "话务平台的通话编号", "caller_number": "来电号码", "operator": "转接给哪位接线员(登录名)",
-                "rang_at": "振铃时间(可选,默认收到时)"})),
-            "responses": {"201": _json(_ref("Call"), "已创建"), "200": _json(_ref("Call"), "该通话已通报过,未做修改"),
+                "external_id": "话务平台的通话编号", "caller_number": "来电号码", "operator": "转接给哪位接线员（登录名）",
+                "rang_at": "振铃时间（可选，默认收到时）"})),
+            "responses": {"201": _json(_ref("Call"), "已创建"), "200": _json(_ref("Call"), "该通话已通报过，未做修改"),
                           **_events_errors()}}},
         "/calls/{id}/answered": {"parameters": [_ID], "post": {
-            "summary": "话务平台:来电已接通(振铃时长由此计算);重复通报返回200且不修改", "tags": ["call events"],
-            "requestBody": _body(_shape(live.EVENT, {"at": "接通时间(可选,默认收到时)"}), False),
+            "summary": "话务平台：来电已接通（振铃时长由此计算）；重复通报返回200且不修改", "tags": ["call events"],
+            "requestBody": _body(_shape(live.EVENT, {"at": "接通时间（可选，默认收到时）"}), False),
             "responses": {"200": _json(_ref("Call")), **_events_errors(),
-                          "409": _json(_ref("Error"), "该来电已未接挂断(call_ended)")}}},
+                          "409": _json(_ref("Error"), "该来电已未接挂断（call_ended）")}}},
         "/calls/{id}/ended": {"parameters": [_ID], "post": {
-            "summary": "话务平台:来电已挂断(通话时长由此计算;未接通即挂断的进入漏接回拨);重复通报返回200且不修改",
+            "summary": "话务平台：来电已挂断（通话时长由此计算；未接通即挂断的进入漏接回拨）；重复通报返回200且不修改",
             "tags": ["call events"],
-            "requestBody": _body(_shape(live.EVENT, {"at": "挂断时间(可选,默认收到时)"}), False),
+            "requestBody": _body(_shape(live.EVENT, {"at": "挂断时间（可选，默认收到时）"}), False),
             "responses": {"200": _json(_ref("Call")), **_events_errors()}}},
         "/calls/{id}/transcript": {"parameters": [_ID], "post": {
-            "summary": "话务平台:语音识别的转写片段,返回当前的辅助状态", "tags": ["call events"],
-            "description": ("按片段id幂等:未定稿(final=false)的片段被同id的新版本替换,定稿的不会被未定稿版本替换;"
-                            "乱序到达无妨,读取时按start_ms排序。一次请求全部通过校验才写入。"
-                            f"每段不超过{live.MAX_SEGMENT_CHARS}字,每通来电合计不超过{live.MAX_CALL_CHARS}字(超出413),"
-                            f"一次最多{live.MAX_SEGMENTS}段。挂断后HOTLINE_TRANSCRIPT_GRACE_SECONDS(默认60)秒内仍接收迟到的片段,"
-                            "之后409 call_ended;未接来电409 call_missed。"),
+            "summary": "话务平台：语音识别的转写片段，返回当前的辅助状态", "tags": ["call events"],
+            "description": ("按片段id幂等：未定稿（final=false）的片段被同id的新版本替换，定稿的不会被未定稿版本替换；"
+                            "乱序到达无妨，读取时按start_ms排序。一次请求全部通过校验才写入。"
+                            f"每段不超过{live.MAX_SEGMENT_CHARS}字，每通来电合计不超过{live.MAX_CALL_CHARS}字（超出413），"
+                            f"一次最多{live.MAX_SEGMENTS}段。挂断后HOTLINE_TRANSCRIPT_GRACE_SECONDS（默认60）秒内仍接收迟到的片段，"
+                            "之后409 call_ended；未接来电409 call_missed。"),
             "requestBody": _body(_shape(live.TRANSCRIPT, {"segments": "转写片段"})),
             "responses": {"200": _json(_ref("Assist")), **_events_errors(),
                           "409": _json(_ref("Error"), "通话已结束超过宽限期、未接来电或转写已删除"),
                           "413": _json(_ref("Error"), "转写过长")}}},
         "/calls/{id}/assist": {"parameters": [_ID], "get": {
-            "summary": "来电辅助:转写、知识库推荐(偏重来电人最近的话,首位稳定)、诉求、智能填单(接线员、督查人员)",
-            "tags": ["calls"], "description": ("转写中的电话和身份证号码:本通来电的接线员、督查人员、管理员及由此来电所建工单的"
-                                               "首派责任人看到完整号码(非本通接线员的完整读取记入审计日志),其他人遮挡。"),
+            "summary": "来电辅助：转写、知识库推荐（偏重来电人最近的话，首位稳定）、诉求、智能填单（接线员、督查人员）",
+            "tags": ["calls"], "description": ("转写中的电话和身份证号码：本通来电的接线员、督查人员、管理员及由此来电所建工单的"
+                                               "首派责任人看到完整号码（非本通接线员的完整读取记入审计日志），其他人遮挡。"),
             "responses": {"200": _json(_ref("Assist")), **_errors("401", "403", "404")}}},
         "/calls/record": {"post": {
             "summary": "接线员记录一次没有话务平台通报的来电", "tags": ["calls"],
-            "requestBody": _body(_shape(live.RECORD_NEW, {"duration_seconds": "通话时长(秒)"})),
+            "requestBody": _body(_shape(live.RECORD_NEW, {"duration_seconds": "通话时长（秒）"})),
             "responses": {"201": _json(_ref("Call"), "已记录"), **_errors("400", "401", "403", "422")}}},
         "/calls/{id}/record": {"parameters": [_ID], "post": {
-            "summary": "接线员记录已通报来电的结果(时长取自接通、挂断事件)", "tags": ["calls"],
+            "summary": "接线员记录已通报来电的结果（时长取自接通、挂断事件）", "tags": ["calls"],
             "requestBody": _body(_shape(live.RECORD, {})),
             "responses": {"200": _json(_ref("Call")), **_errors("400", "401", "403", "404", "409", "422")}}},
         "/calls/{id}": {

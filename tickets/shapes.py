@@ -37,7 +37,7 @@ def parse(data: Any, fields: dict[str, Field], where: str = "") -> dict[str, Any
         raise ShapeError(f"{where or '请求体'}应为JSON对象", field=where or None)
     unknown = [k for k in data if k not in fields]
     if unknown:
-        raise ShapeError(f"未知字段:{'、'.join(_path(where, k) for k in unknown)}(可用字段:{'、'.join(fields)})",
+        raise ShapeError(f"未知字段：{'、'.join(_path(where, k) for k in unknown)}（可用字段：{'、'.join(fields)}）",
                          code="unknown_fields", field=_path(where, unknown[0]))
     out: dict[str, Any] = {}
     for name, spec in fields.items():
@@ -45,7 +45,7 @@ def parse(data: Any, fields: dict[str, Field], where: str = "") -> dict[str, Any
         value = data.get(name)
         if value is None:
             if spec.required:
-                raise ShapeError(f"缺少字段:{path}", code="missing_field", field=path)
+                raise ShapeError(f"缺少字段：{path}", code="missing_field", field=path)
             out[name] = None
             continue
         out[name] = _value(value, spec, path)
@@ -102,17 +102,17 @@ def check_text(value: str, path: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ShapeError(f"{path}含有无效字符(不是有效的UTF-8文本)", code="invalid_text", field=path) from None
+        raise ShapeError(f"{path}含有无效字符（不是有效的UTF-8文本）", code="invalid_text", field=path) from None
     return value
 
 
 def parse_time(value: Any, path: str) -> datetime:
     if not isinstance(value, str):
-        raise ShapeError(f"{path}应为ISO 8601时间,如2026-11-23T09:00:00+08:00", field=path)
+        raise ShapeError(f"{path}应为ISO 8601时间，如2026-11-23T09：00：00+08：00", field=path)
     try:
         at = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ShapeError(f"{path}应为ISO 8601时间,如2026-11-23T09:00:00+08:00", field=path) from None
+        raise ShapeError(f"{path}应为ISO 8601时间，如2026-11-23T09：00：00+08：00", field=path) from None
     if at.tzinfo is None:
-        raise ShapeError(f"{path}须带时区,如+08:00或Z", field=path)
+        raise ShapeError(f"{path}须带时区，如+08：00或Z", field=path)
     return at.astimezone(UTC)
