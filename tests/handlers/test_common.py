@@ -31,6 +31,9 @@ def test_a_refusal_raised_out_of_a_view_is_audited_by_the_commit_point(app, clie
     def refuse():
         raise Forbidden("不能这样做")
 
+    # The app is shared by the whole session: earlier tests have served requests, after which Flask
+    # refuses new routes; this probe route is the test's own, added for it alone.
+    app._got_first_request = False
     app.add_url_rule("/_probe/refuse", "probe_refuse", refuse, methods=["POST"])
     login("operator")
     response = client.post("/_probe/refuse")
