@@ -562,6 +562,26 @@ def api_record_call(call_id: int):
     return jsonify(presenters.call_json(call, actor(), with_tickets=True))
 
 
+@api_bp.route("/calls/missed")
+@roles_required("operator", "supervisor")
+@refusals
+def api_missed():
+    """The callback queue (漏接回拨): missed calls not yet called back, oldest first."""
+    user = actor()
+    return jsonify({"calls": [presenters.call_json(c, user) for c in hotline_calls.missed_calls()]})
+
+
+@api_bp.route("/calls/<int:call_id>/callback", methods=["POST"])
+@roles_required("operator", "supervisor")
+@refusals
+def api_callback(call_id: int):
+    """Record one callback of a missed call: {"outcome", "note"?}."""
+    data = shapes.parse(json_body(), live.CALLBACK)
+    call = hotline_calls.get_call(call_id)
+    hotline_calls.record_callback(actor=actor(), now=now(), call=call, outcome=data["outcome"], note=data["note"])
+    return jsonify(presenters.call_json(call, actor()))
+
+
 @api_bp.route("/calls/<int:call_id>")
 @roles_required("operator", "supervisor")
 @refusals

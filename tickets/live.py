@@ -16,7 +16,7 @@ from core.errors import NotFound
 from core.masking import mask_numbers
 from core.models import User
 from tickets import queries
-from tickets.models import OUTCOMES, SPEAKERS, Call, TranscriptSegment
+from tickets.models import CALLBACK_OUTCOMES, OUTCOMES, SPEAKERS, Call, TranscriptSegment
 from tickets.shapes import Field
 from tickets.validation import TicketError
 
@@ -46,6 +46,8 @@ MAX_REQUEST_BYTES = 1024 * 1024
 RECORD = {"outcome": Field("str", required=True, choices=tuple(OUTCOMES)),
           "caller_number": Field("str", max_len=30), "caller_name": Field("str", max_len=50),
           "question": Field("str", max_len=2000), "kb_entry_ids": Field("strs", max_items=50, max_len=20)}
+CALLBACK = {"outcome": Field("str", required=True, choices=tuple(CALLBACK_OUTCOMES)),
+            "note": Field("str", max_len=500)}
 RECORD_NEW = {**RECORD, "caller_number": Field("str", required=True, max_len=30),
               "duration_seconds": Field("int", high=24 * 3600)}
 

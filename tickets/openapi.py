@@ -253,6 +253,13 @@ def document(server: str = "") -> dict[str, Any]:
             "summary": "接线员记录已通报来电的结果（时长取自接通、挂断事件）", "tags": ["calls"],
             "requestBody": _body(_shape(live.RECORD, {})),
             "responses": {"200": _json(_ref("Call")), **_errors("400", "401", "403", "404", "409", "422")}}},
+        "/calls/missed": {"get": {"summary": "漏接回拨：尚未回拨的未接来电，按振铃先后", "tags": ["calls"], "responses": {
+            "200": _json({"type": "object", "properties": {"calls": {"type": "array", "items": _ref("Call")}}}),
+            **_errors("401", "403")}}},
+        "/calls/{id}/callback": {"parameters": [_ID], "post": {
+            "summary": "登记一次回拨（已回拨接通、无需回拨则移出漏接回拨）", "tags": ["calls"],
+            "requestBody": _body(_shape(live.CALLBACK, {"note": "回拨备注"})),
+            "responses": {"200": _json(_ref("Call")), **_errors("400", "401", "403", "404", "409", "422")}}},
         "/calls/{id}": {
             "parameters": [_ID],
             "get": {"summary": "来电详情", "tags": ["calls"],

@@ -212,6 +212,22 @@ def test_operators_work_through_the_callback_queue(client, db, desk, login):
     assert bad.status_code == 422 and "回拨结果无效" in bad.get_data(as_text=True)
 
 
+def test_the_callback_queue_over_the_api(client, db, desk):
+    call_id = _announce(client, desk).json["id"]
+    client.post(f"/api/v1/calls/{call_id}/ended", json={}, headers=desk["pbx"])
+    queue = client.get("/api/v1/calls/missed", headers=desk["op"]).json["calls"]
+    assert [c["id"] for c in queue] == [call_id] and queue[0]["caller_number"] == "139****5678"
+    bad = client.post(f"/api/v1/calls/{call_id}/callback", json={"outcome": "reached", "result": "ok"},
+                      headers=desk["op"])
+    assert bad.status_code == 400 and bad.json["error"]["field"] == "result"
+    done = client.post(f"/api/v1/calls/{call_id}/callback", json={"outcome": "reached", "note": "回拨13912345678已解答"},
+                       headers=desk["op"])
+    assert done.status_code == 200 and done.json["callback_done_at"]
+    assert done.json["callbacks"][0]["note"] == "回拨139****5678已解答"
+    assert client.get("/api/v1/calls/missed", headers=desk["op"]).json["calls"] == []
+    assert client.get("/api/v1/calls/missed", headers=desk["pbx"]).status_code == 403
+
+
 # --- transcripts ----------------------------------------------------------------------------------
 
 def test_segments_are_idempotent_and_read_in_speaking_order(client, db, desk):
@@ -452,7 +468,8 @@ def test_a_ticket_for_a_township_that_does_not_exist_is_a_clear_json_error(clien
 def test_openapi_documents_the_call_events_with_the_shapes_the_api_checks(client):
     doc = client.get("/api/v1/openapi.json").json
     for path in ("/calls", "/calls/{id}/answered", "/calls/{id}/ended", "/calls/{id}/transcript",
-                 "/calls/{id}/assist", "/calls/record", "/calls/{id}/record"):
+                 "/calls/{id}/assist", "/calls/record", "/calls/{id}/record", "/calls/missed",
+                 "/calls/{id}/callback"):
         assert path in doc["paths"], path
     announce = doc["paths"]["/calls"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert announce["additionalProperties"] is False
