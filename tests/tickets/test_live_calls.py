@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from audit.models import AuditEvent
-from core import accounts, clock
+from core import clock
 from core.errors import DomainError
 from handlers.throttle import TokenBucket
 from kb.search import Hit, SearchResult
@@ -18,16 +18,6 @@ from tests.builders import make_user
 from tests.tickets.builders import make_caseworker, make_ticket
 from tickets import calls, live
 from tickets.models import Call, CallbackAttempt, TranscriptSegment
-
-
-@pytest.fixture
-def bearer(db):
-    def _bearer(user) -> dict:
-        raw = accounts.issue_token(actor=None, now=clock.now(), user=user)
-        db.commit()
-        return {"Authorization": f"Bearer {raw}"}
-
-    return _bearer
 
 
 @pytest.fixture
