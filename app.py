@@ -67,6 +67,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _init_login(app)
     _init_request_cycle(app)
     _init_api_guard(app)
+    app.before_request(common.telephony_fence)
     _init_security_headers(app)
     inputs.init_app(app)
     _init_errors(app)

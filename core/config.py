@@ -142,6 +142,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SPOTCHECK_ISSUER", "绥化市民政局", _parse_str, "issuing unit printed on notices"),
     Setting("SEARCH_INDEX_POLL_SECONDS", 2, _int(1, 3600), "how often web workers check the KB revision"),
     Setting("SEARCH_LOG_RETENTION_DAYS", 90, _int(1, 3650), "days the search log is kept before the nightly purge"),
+    Setting("TRANSCRIPT_RETENTION_DAYS", 180, _int(1, 3650),
+            "days a call's transcript is kept before the nightly purge deletes it (audited)"),
+    Setting("TRANSCRIPT_GRACE_SECONDS", 60, _int(0, 3600),
+            "seconds after a call ended during which late transcript segments are still accepted"),
+    Setting("CALL_EVENTS_PER_SECOND", 100, _int(1, 100000),
+            "call events and transcript posts one API token may make per second, per web worker (429 beyond)"),
+    Setting("CALL_EVENTS_BURST", 200, _int(1, 100000), "... and how many it may make at once before that rate applies"),
     Setting("MAX_UPLOAD_MB", 20, _int(1, 200), "largest accepted upload, in MB"),
 )
 

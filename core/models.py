@@ -20,6 +20,8 @@ ROLES = {
     "supervisor": "督查人员",
     "kb_editor": "知识库编辑",
     "admin": "管理员",
+    #: The call platform's service account: its API token posts call events and transcripts, nothing else.
+    "telephony": "话务平台",
 }
 
 

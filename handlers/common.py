@@ -86,6 +86,27 @@ def roles_required(*roles: str) -> Callable:
 
 login_required = roles_required()
 
+#: Endpoints open to the telephony service account besides its own call-event views: logging out and
+#: the API's documentation, the static files and the health check.
+TELEPHONY_OPEN = frozenset({"static", "accounts.logout", "health.healthz", "tickets_api.openapi"})
+
+
+def telephony_fence() -> None:
+    """The telephony account may post call events and transcripts and nothing else: every other page
+    and API endpoint, even those open to any signed-in user (or to anyone), answers it 403 (audited).
+    Deny by default, so a view added later is fenced too."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in TELEPHONY_OPEN:
+        return
+    if not current_user.is_authenticated or current_user.role != "telephony":
+        return
+    from flask import current_app
+
+    view = current_app.view_functions.get(endpoint)
+    if "telephony" not in getattr(view, "required_roles", ()):
+        g.denied = {"roles": list(getattr(view, "required_roles", ())), "telephony": True}
+        abort(403)
+
 
 def api_session_refused():
     """403 for an API call that came with the browser's session but not from our own page with the

@@ -9,6 +9,7 @@ from flask_login import current_user
 ITEMS = (
     ("知识库检索", "kb.search", ("operator", "kb_editor", "supervisor", "caseworker"), "按来电人说法检索答复口径"),
     ("我的工单", "tickets.mine", ("caseworker",), "首派和协办的工单,按时限排序"),
+    ("漏接回拨", "tickets.missed", ("operator", "supervisor"), "振铃未接的来电，逐一回拨并登记结果"),
     ("工单", "tickets.board", ("operator", "supervisor"), "工单台账、督办与导出"),
     ("统计", "tickets.metrics_page", ("supervisor",), "在线答复率、办结率、满意度"),
     ("热线抽查", "spotchecks.index", ("supervisor",), "周抽查计划、暗访记录、通报与整改"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
+from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from core.uploads import content_disposition
 from handlers.common import (
     actor,
     json_body,
+    json_error,
     login_required,
     now,
     refusals,
@@ -33,9 +36,11 @@ from handlers.common import (
     roles_required,
     writes,
 )
-from tickets import actions, metrics, policy, presenters, queries, services
+from handlers.throttle import TokenBucket, retry_after
+from tickets import actions, live, metrics, policy, presenters, queries, services, shapes
 from tickets import calls as hotline_calls
 from tickets.models import (
+    CALLBACK_OUTCOMES,
     FIRST_CONTACT_UNITS,
     KINDS,
     OUTCOMES,
@@ -167,6 +172,31 @@ def calls():
     rows = hotline_calls.find_calls(outcome=outcome, limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE)
     return render_template("tickets/calls.html", calls=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE, page=page,
                            outcomes=OUTCOMES, outcome=outcome)
+
+
+def _missed_page(status: int = 200):
+    return render_template("tickets/missed.html", calls=hotline_calls.missed_calls(),
+                           outcomes=CALLBACK_OUTCOMES), status
+
+
+@bp.route("/calls/missed")
+@roles_required("operator", "supervisor")
+def missed():
+    """The callback queue (漏接回拨): missed calls not yet called back, oldest first."""
+    return _missed_page()
+
+
+@bp.route("/calls/<int:call_id>/callback", methods=["POST"])
+@roles_required("operator", "supervisor")
+def callback(call_id: int):
+    try:
+        call = hotline_calls.get_call(call_id)
+        attempt = hotline_calls.record_callback(actor=actor(), now=now(), call=call,
+                                                outcome=request.form.get("outcome"), note=request.form.get("note", ""))
+    except DomainError as err:
+        return refused(err, lambda e=err: _missed_page(e.status)[0])
+    flash(f"已登记回拨：{attempt.outcome_label}", "success")
+    return redirect(url_for("tickets.missed"))
 
 
 # --- tickets (pages) --------------------------------------------------------------------------
@@ -428,44 +458,135 @@ def _first(data: dict[str, Any], *names: str) -> Any:
     return next((data[n] for n in names if data.get(n) not in (None, "")), None)
 
 
+def call_events(view):
+    """A call-event endpoint: the telephony service account's (admins may too), rate-limited per API
+    token in this worker's memory (429 with Retry-After; see handlers.throttle), refusals as JSON."""
+
+    @wraps(view)
+    def limited(*args: Any, **kwargs: Any):
+        config = current_app.config
+        bucket = current_app.extensions.get("hotline.call_events_bucket")
+        if bucket is None or (bucket.rate, bucket.burst) != (config["CALL_EVENTS_PER_SECOND"],
+                                                            config["CALL_EVENTS_BURST"]):
+            bucket = TokenBucket(config["CALL_EVENTS_PER_SECOND"], config["CALL_EVENTS_BURST"])
+            current_app.extensions["hotline.call_events_bucket"] = bucket
+        header = request.headers.get("Authorization", "")
+        key = hashlib.sha256(header.encode()).hexdigest() if header.startswith("Bearer ") else f"user:{actor().id}"
+        wait = bucket.take(key)
+        if wait:
+            response = json_error(429, "too_many_requests", "通话事件提交过于频繁，请按Retry-After稍后重试")
+            response.headers["Retry-After"] = retry_after(wait)
+            return response
+        return view(*args, **kwargs)
+
+    return roles_required("telephony")(refusals(limited))
+
+
+def _call_body(call: Call) -> dict[str, Any]:
+    return presenters.call_json(call, actor())
+
+
 @api_bp.route("/calls", methods=["POST"])
+@call_events
+def api_calls():
+    """Telephony announces a ringing call: 201 with the call, 200 with the same call for a repeated external_id."""
+    data = shapes.parse(json_body(), live.ANNOUNCE)
+    call, created = hotline_calls.announce_call(actor=actor(), now=now(), caller_number=data["caller_number"],
+                                                external_id=data["external_id"], operator=data["operator"],
+                                                rang_at=data["rang_at"])
+    return jsonify(_call_body(call)), 201 if created else 200
+
+
+@api_bp.route("/calls/<int:call_id>/<any(answered, ended):event>", methods=["POST"])
+@call_events
+def api_call_event(call_id: int, event: str):
+    """Telephony's answered and ended events; a repeat changes nothing (200), answering after an unanswered end is 409."""
+    data = shapes.parse(json_body(), live.EVENT)
+    call = live.get_call_for_update(call_id)
+    mark = hotline_calls.call_answered if event == "answered" else hotline_calls.call_ended
+    mark(actor=actor(), now=now(), call=call, at=data["at"])
+    return jsonify(_call_body(call))
+
+
+def _engine():
+    """This worker's search engine, or None while the index is being built (segments are kept anyway)."""
+    from kb import index as search_index
+
+    try:
+        return search_index.holder_for(current_app).engine(current_app)
+    except DomainError:
+        return None
+
+
+@api_bp.route("/calls/<int:call_id>/transcript", methods=["POST"])
+@call_events
+def api_call_transcript(call_id: int):
+    """ASR segments of the call → 200 with the assist state."""
+    if (request.content_length or 0) > live.MAX_REQUEST_BYTES:
+        raise DomainError(f"请求体不能超过{live.MAX_REQUEST_BYTES // 1024}KB", code="too_large", status=413)
+    data = shapes.parse(json_body(), live.TRANSCRIPT)
+    call = live.get_call_for_update(call_id)
+    live.add_segments(call=call, now=now(), segments=data["segments"],
+                      grace=timedelta(seconds=current_app.config["TRANSCRIPT_GRACE_SECONDS"]))
+    return jsonify(live.assist_state(call=call, viewer=actor(), now=now(), engine=_engine(),
+                                     call_json=_call_body(call), remember=True))
+
+
+@api_bp.route("/calls/<int:call_id>/assist")
 @roles_required("operator", "supervisor")
 @refusals
-def api_calls():
-    """Telephony announces a ringing call; with an `outcome`, the call is recorded as well."""
-    data = json_body()
-    number = _first(data, "caller_number", "number", "phone", "caller")
-    external_id = _first(data, "external_id", "external_call_id", "call_id")
-    outcome = _first(data, "outcome")
-    if outcome is None:
-        operator_id = _first(data, "operator_id")
-        call, created = hotline_calls.announce_call(actor=actor(), now=now(), caller_number=number or "",
-                                                    external_id=str(external_id) if external_id is not None else None,
-                                                    operator_id=operator_id if isinstance(operator_id, int) else None)
-        return jsonify(presenters.call_json(call, actor(), with_tickets=True)), 201 if created else 200
-    call = hotline_calls.record_call(
-        actor=actor(), now=now(), outcome=outcome, caller_number=number or "",
-        caller_name=_first(data, "caller_name", "name") or "", question=_first(data, "question") or "",
-        kb_entry_ids=_first(data, "kb_entry_ids", "kb_entries", "entries"),
-        duration_seconds=_first(data, "duration_seconds", "duration"),
-        external_id=str(external_id) if external_id is not None else None)
+def api_call_assist(call_id: int):
+    """The live call as the operator's screen shows it: transcript, suggestions, needs, draft."""
+    call = hotline_calls.get_call(call_id)
+    return jsonify(live.assist_state(call=call, viewer=actor(), now=now(), engine=_engine(),
+                                     call_json=_call_body(call)))
+
+
+@api_bp.route("/calls/record", methods=["POST"])
+@roles_required("operator", "supervisor")
+@refusals
+def api_record_new_call():
+    """An operator records a call telephony never announced (typed only)."""
+    data = shapes.parse(json_body(), live.RECORD_NEW)
+    call = hotline_calls.record_call(actor=actor(), now=now(), **data)
     return jsonify(presenters.call_json(call, actor(), with_tickets=True)), 201
 
 
-@api_bp.route("/calls/<int:call_id>", methods=["GET", "POST"])
+@api_bp.route("/calls/<int:call_id>/record", methods=["POST"])
+@roles_required("operator", "supervisor")
+@refusals
+def api_record_call(call_id: int):
+    """An operator records what came of an announced call."""
+    data = shapes.parse(json_body(), live.RECORD)
+    call = hotline_calls.record_call(actor=actor(), now=now(), call_id=call_id, **data)
+    return jsonify(presenters.call_json(call, actor(), with_tickets=True))
+
+
+@api_bp.route("/calls/missed")
+@roles_required("operator", "supervisor")
+@refusals
+def api_missed():
+    """The callback queue (漏接回拨): missed calls not yet called back, oldest first."""
+    user = actor()
+    return jsonify({"calls": [presenters.call_json(c, user) for c in hotline_calls.missed_calls()]})
+
+
+@api_bp.route("/calls/<int:call_id>/callback", methods=["POST"])
+@roles_required("operator", "supervisor")
+@refusals
+def api_callback(call_id: int):
+    """Record one callback of a missed call: {"outcome", "note"?}."""
+    data = shapes.parse(json_body(), live.CALLBACK)
+    call = hotline_calls.get_call(call_id)
+    hotline_calls.record_callback(actor=actor(), now=now(), call=call, outcome=data["outcome"], note=data["note"])
+    return jsonify(presenters.call_json(call, actor()))
+
+
+@api_bp.route("/calls/<int:call_id>")
 @roles_required("operator", "supervisor")
 @refusals
 def api_call(call_id: int):
-    """GET a call; POST records the outcome of an announced call."""
     call = hotline_calls.get_call(call_id)
-    if request.method == "POST":
-        data = json_body()
-        hotline_calls.record_call(
-            actor=actor(), now=now(), call_id=call.id, outcome=_first(data, "outcome"),
-            caller_number=_first(data, "caller_number", "number") or "",
-            caller_name=_first(data, "caller_name", "name") or "", question=_first(data, "question") or "",
-            kb_entry_ids=_first(data, "kb_entry_ids", "kb_entries"),
-            duration_seconds=_first(data, "duration_seconds", "duration"))
     return jsonify(presenters.call_json(call, actor(), with_tickets=True))
 
 

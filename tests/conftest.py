@@ -161,6 +161,18 @@ def login(app, client):
 
 
 @pytest.fixture
+def bearer(db):
+    """bearer(user) issues an API token for the user and returns the request's Authorization header."""
+
+    def _bearer(user) -> dict:
+        raw = accounts.issue_token(actor=None, now=clock.now(), user=user)
+        db.commit()
+        return {"Authorization": f"Bearer {raw}"}
+
+    return _bearer
+
+
+@pytest.fixture
 def frozen_now():
     """Freeze the clock at a fixed working-day morning (2026-11-23 09:00 Asia/Shanghai)."""
     from datetime import datetime

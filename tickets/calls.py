@@ -1,4 +1,5 @@
-"""Calls to the hotline: telephony announces them, operators record what came of them."""
+"""Calls to the hotline: telephony announces them and times them (answered, ended), operators record
+what came of them, and missed calls wait in the callback queue until someone calls back."""
 
 from __future__ import annotations
 
@@ -6,18 +7,22 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from audit import services as audit
 from core.db import session
 from core.errors import NotFound
-from core.masking import mask_phone
+from core.masking import mask_numbers, mask_phone
 from core.models import User
-from tickets.models import OUTCOMES, Call, CallEntry
+from tickets.models import CALLBACK_DONE, CALLBACK_OUTCOMES, OUTCOMES, Call, CallbackAttempt, CallEntry
 from tickets.validation import TicketError, clean_text, normalize_phone
 
 #: Announced calls older than this no longer pop up on operators' pages.
 RINGING_WINDOW = timedelta(minutes=15)
+#: Answered calls not yet recorded stay on the operator's page this long.
+LIVE_WINDOW = timedelta(hours=4)
+#: The states an operator may record a call from.
+LIVE_STATES = ("ringing", "answered", "ended")
 
 
 def get_call(call_id: int) -> Call:
@@ -28,8 +33,10 @@ def get_call(call_id: int) -> Call:
 
 
 def incoming_calls(user: User, now: datetime) -> list[Call]:
-    """Announced calls not yet recorded, routed to this operator or to nobody in particular."""
-    query = (select(Call).where(Call.status == "ringing", Call.started_at >= now - RINGING_WINDOW,
+    """Announced calls not yet recorded, routed to this operator or to nobody in particular: ringing ones
+    for a few minutes, answered ones until recorded."""
+    query = (select(Call).where(or_(and_(Call.status == "ringing", Call.started_at >= now - RINGING_WINDOW),
+                                    and_(Call.status.in_(("answered", "ended")), Call.started_at >= now - LIVE_WINDOW)),
                                 or_(Call.operator_id.is_(None), Call.operator_id == user.id))
              .order_by(Call.started_at.desc()).limit(5))
     return list(session.execute(query).scalars())
@@ -124,24 +131,103 @@ def _call_snapshot(call: Call) -> dict[str, Any]:
 
 
 def announce_call(*, actor: User | None, now: datetime, caller_number: str, external_id: str | None = None,
-                  operator_id: int | None = None) -> tuple[Call, bool]:
-    """Telephony tells us a call is ringing; returns (call, created). The same external id twice is one call."""
+                  operator: str | None = None, rang_at: datetime | None = None) -> tuple[Call, bool]:
+    """Telephony tells us a call is ringing, put through to `operator` (a user name); returns (call,
+    created). The same external id twice is one call: the repeat changes nothing."""
     number = normalize_phone(caller_number, field="caller_number", label="来电号码")
     external_id = clean_text(external_id, "外部通话编号", "external_id", limit=64) or None
     if external_id:
         existing = session.execute(select(Call).where(Call.external_id == external_id)).scalar_one_or_none()
         if existing is not None:
             return existing, False
-    if operator_id is not None:
-        operator = session.get(User, operator_id)
-        if operator is None or not operator.active or not operator.has_role("operator"):
-            raise TicketError(f"接线员不存在或已停用:{operator_id}", field="operator_id")
+    operator_id = None
+    if operator is not None:
+        user = session.execute(select(User).where(User.username == operator)).scalar_one_or_none()
+        if user is None or not user.active or not user.has_role("operator", "supervisor"):
+            raise TicketError(f"接线员不存在或已停用：{operator}", code="unknown_operator", field="operator")
+        operator_id = user.id
+    started = _event_time(rang_at, now, "rang_at")
     call = Call(external_id=external_id, status="ringing", caller_number=number, caller_name="", question="",
-                operator_id=operator_id, started_at=now, created_at=now)
+                operator_id=operator_id, started_at=started, created_at=now)
     session.add(call)
     session.flush()
     audit.record("announce", "call", call.id, actor=actor, now=now, changes={"after": _call_snapshot(call)})
     return call, True
+
+
+#: How far ahead of our clock telephony's event times may run (clock skew), and how old they may be.
+CLOCK_SKEW = timedelta(minutes=5)
+OLDEST_EVENT = timedelta(days=1)
+
+
+def _event_time(at: datetime | None, now: datetime, field: str, *, after: datetime | None = None) -> datetime:
+    if at is None:
+        at = now if after is None else max(now, after)
+    if at > now + CLOCK_SKEW or at < now - OLDEST_EVENT:
+        raise TicketError("事件时间与服务器时间相差过大（应在过去24小时内）", code="bad_time", status=400, field=field)
+    if after is not None and at < after:
+        raise TicketError("事件时间早于该来电的上一个事件", code="bad_time", status=400, field=field)
+    return at
+
+
+def call_answered(*, actor: User | None, now: datetime, call: Call, at: datetime | None = None) -> bool:
+    """Telephony's answered event; False when it was already answered (a repeat changes nothing).
+    Answering a call that already ended unanswered is a 409."""
+    if call.answered_at is not None:
+        return False
+    if call.ended_at is not None:
+        raise TicketError("该来电已挂断（未接通），不能再标记为接听", code="call_ended", status=409)
+    call.answered_at = _event_time(at, now, "at", after=call.started_at)
+    if call.status == "ringing":
+        call.status = "answered"
+    session.flush()
+    audit.record("answer", "call", call.id, actor=actor, now=now, changes={"answered_at": call.answered_at})
+    return True
+
+
+def call_ended(*, actor: User | None, now: datetime, call: Call, at: datetime | None = None) -> bool:
+    """Telephony's ended event; False when it had already ended. A call that rang and ended without
+    being answered is missed and joins the callback queue (漏接回拨)."""
+    if call.ended_at is not None:
+        return False
+    call.ended_at = _event_time(at, now, "at", after=call.answered_at or call.started_at)
+    if call.answered_at is None and call.status == "ringing":
+        call.status = "missed"
+    elif call.status == "answered":
+        call.status = "ended"
+    if call.answered_at is not None:
+        call.duration_seconds = call.talk_seconds
+    session.flush()
+    audit.record("end", "call", call.id, actor=actor, now=now,
+                 changes={"ended_at": call.ended_at, "status": call.status, "duration_seconds": call.duration_seconds})
+    return True
+
+
+def missed_calls(*, limit: int = 200) -> list[Call]:
+    """Missed calls not yet called back, oldest first (the callback queue)."""
+    query = (select(Call).where(Call.status == "missed", Call.callback_done_at.is_(None))
+             .order_by(Call.started_at, Call.id).limit(limit))
+    return list(session.execute(query).scalars())
+
+
+def record_callback(*, actor: User, now: datetime, call: Call, outcome: Any, note: Any = "") -> CallbackAttempt:
+    """One callback of a missed call; one that reached the caller (or was not needed) takes it off the queue."""
+    outcome = str(outcome or "").strip()
+    if outcome not in CALLBACK_OUTCOMES:
+        raise TicketError(f"回拨结果无效（可选：{'、'.join(CALLBACK_OUTCOMES.values())}）", field="outcome")
+    note = clean_text(note, "回拨备注", "note", limit=500)
+    if call.status != "missed":
+        raise TicketError("只有未接来电需要回拨", code="not_missed", status=409)
+    if call.callback_done_at is not None:
+        raise TicketError("该未接来电已经回拨过了", code="already_called_back", status=409)
+    attempt = CallbackAttempt(call_id=call.id, outcome=outcome, note=note, by_id=actor.id, at=now)
+    session.add(attempt)
+    if outcome in CALLBACK_DONE:
+        call.callback_done_at = now
+    session.flush()
+    audit.record("callback", "call", call.id, actor=actor, now=now,
+                 changes={"outcome": outcome, "note": mask_numbers(note), "done": call.callback_done_at is not None})
+    return attempt
 
 
 def record_call(*, actor: User, now: datetime, outcome: Any, caller_number: str = "", caller_name: str = "",
@@ -159,7 +245,9 @@ def record_call(*, actor: User, now: datetime, outcome: Any, caller_number: str 
         call = get_call(call_id)
     elif external_id:
         call = session.execute(select(Call).where(Call.external_id == external_id)).scalar_one_or_none()
-    if call is not None and call.status != "ringing":
+    if call is not None and call.status == "missed":
+        raise TicketError("这是未接来电，请在漏接回拨中登记回拨结果", code="call_missed", status=409)
+    if call is not None and call.status not in LIVE_STATES:
         raise TicketError("该来电已经记录过了", code="already_recorded", status=409)
     number = normalize_phone(caller_number, field="caller_number", label="来电号码",
                              required=call is None)
@@ -171,6 +259,9 @@ def record_call(*, actor: User, now: datetime, outcome: Any, caller_number: str 
         session.add(call)
     elif number:
         call.caller_number = number
+    if call.answered_at is not None:
+        # Telephony's events time the call; what the operator typed does not (talk time once it ended).
+        duration = call.talk_seconds
     call.status, call.outcome, call.duration_seconds = "recorded", outcome, duration
     call.caller_name, call.question, call.operator_id, call.recorded_at = name, question, actor.id, now
     call.entries = [CallEntry(entry_id=entry_id, position=i) for i, entry_id in enumerate(ids)]

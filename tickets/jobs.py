@@ -1,15 +1,18 @@
-"""Scheduled ticket work: deadline warnings at 75% of a limit and overdue flags (repeat-safe)."""
+"""Scheduled ticket work: deadline warnings at 75% of a limit and overdue flags, the transcripts' purge (repeat-safe)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from flask import current_app
 from sqlalchemy import select, update
 
 from audit import services as audit
 from core.db import session
 from core.scheduler import Job
+from tickets import live
 from tickets.models import OPEN_STATES, Ticket, TicketEvent
 from tickets.services import notify, supervisor_ids
 
@@ -75,6 +78,14 @@ def deadline_warnings(now: datetime) -> str:
     return f"deadline warnings: {warned} warned, {flagged} flagged overdue"
 
 
+def purge_transcripts(now: datetime) -> str:
+    """Delete transcripts older than HOTLINE_TRANSCRIPT_RETENTION_DAYS (one audit event per run)."""
+    days = current_app.config["TRANSCRIPT_RETENTION_DAYS"]
+    calls, segments = live.purge_transcripts(now=now, days=days)
+    return f"purged the transcripts of {calls} calls ({segments} segments) older than {days} days" if calls else ""
+
+
 JOBS: list[Job] = [
     Job("ticket_deadlines", deadline_warnings, lambda app: IntervalTrigger(minutes=5), catch_up=True),
+    Job("purge_transcripts", purge_transcripts, lambda app: CronTrigger(hour=3, minute=37)),
 ]

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base
@@ -24,6 +24,14 @@ OPEN_STATES = ("pending_dispatch", "pending_accept", "in_progress")
 KINDS = {"consult": "咨询", "help": "求助", "complaint": "投诉", "proxy_application": "代为申请"}
 URGENCIES = {"urgent": "急难", "normal": "一般"}
 OUTCOMES = {"answered": "即问即答", "ticket": "转工单", "referred": "转其他渠道", "dropped": "中途挂断"}
+#: A call's state: telephony's events move it ringing → answered → ended (or ringing → missed); an
+#: operator's record makes it "recorded" (from any of ringing, answered or ended).
+CALL_STATES = {"ringing": "振铃中", "answered": "通话中", "ended": "已挂断待记录", "missed": "未接来电",
+               "recorded": "已记录"}
+#: What came of calling back a missed call (漏接回拨); the first two take it off the queue.
+CALLBACK_OUTCOMES = {"reached": "已回拨接通", "not_needed": "无需回拨", "no_answer": "回拨未接通"}
+CALLBACK_DONE = ("reached", "not_needed")
+SPEAKERS = {"caller": "来电人", "operator": "接线员"}
 SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
 TASK_STATES = {"open": "协办中", "done": "已反馈", "withdrawn": "已撤回"}
 REQUEST_KINDS = {"extension": "延期", "return": "退单"}
@@ -39,7 +47,7 @@ class Call(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The telephony system's id for the call; announcing the same id twice is harmless.
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
-    #: "ringing" (announced, not yet recorded) or "recorded".
+    #: One of CALL_STATES.
     status: Mapped[str] = mapped_column(String(20))
     caller_number: Mapped[str] = mapped_column(String(30))
     caller_name: Mapped[str] = mapped_column(String(50), default="")
@@ -48,13 +56,26 @@ class Call(Base):
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     #: The operator the call was routed to (announced) or who recorded it.
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: When it rang (telephony's rang_at), or began by the operator's record of a call telephony never announced.
     started_at: Mapped[datetime]
+    #: Telephony's answered and ended events: ring, talk and wrap-up times come from these alone.
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
     recorded_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    #: The assist's top suggestion last shown: kept until another entry is clearly better (no flicker).
+    assist_entry_id: Mapped[str | None] = mapped_column(String(20))
+    #: Characters of transcript stored for the call (the per-call cap is checked against it).
+    transcript_chars: Mapped[int] = mapped_column(Integer, default=0)
+    #: When the retention job deleted the call's transcript.
+    transcript_purged_at: Mapped[datetime | None]
+    #: A missed call leaves the callback queue when a callback reached the caller or was not needed.
+    callback_done_at: Mapped[datetime | None]
 
     operator: Mapped[User | None] = relationship()
     entries: Mapped[list[CallEntry]] = relationship(order_by="CallEntry.position", cascade="all, delete-orphan")
     tickets: Mapped[list[Ticket]] = relationship(back_populates="call")
+    callbacks: Mapped[list[CallbackAttempt]] = relationship(order_by="CallbackAttempt.id")
 
     __table_args__ = (
         Index("ix_call_caller_number", "caller_number"),
@@ -69,6 +90,73 @@ class Call(Base):
     @property
     def kb_entry_ids(self) -> list[str]:
         return [e.entry_id for e in self.entries]
+
+    @property
+    def status_label(self) -> str:
+        return CALL_STATES.get(self.status, self.status)
+
+    @property
+    def ring_seconds(self) -> int | None:
+        end = self.answered_at or (self.ended_at if self.status == "missed" else None)
+        return _seconds(self.started_at, end)
+
+    @property
+    def talk_seconds(self) -> int | None:
+        return _seconds(self.answered_at, self.ended_at)
+
+    @property
+    def wrap_seconds(self) -> int | None:
+        """From hanging up to the operator's record (整理时长)."""
+        return _seconds(self.ended_at, self.recorded_at) if self.answered_at else None
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> int | None:
+    return max(0, int((end - start).total_seconds())) if start is not None and end is not None else None
+
+
+class TranscriptSegment(Base):
+    """One stretch of speech the telephony platform's ASR recognised; later versions of a segment id
+    replace a non-final one."""
+
+    __tablename__ = "transcript_segment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"))
+    #: The ASR's id for the segment, unique within the call.
+    segment_id: Mapped[str] = mapped_column(String(64))
+    #: One of SPEAKERS.
+    speaker: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    #: Offsets from the start of the call's audio, in milliseconds; the transcript reads in start_ms order.
+    start_ms: Mapped[int] = mapped_column(Integer)
+    end_ms: Mapped[int] = mapped_column(Integer)
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("call_id", "segment_id"),
+        Index("ix_transcript_segment_received_at", "received_at"),
+    )
+
+
+class CallbackAttempt(Base):
+    """One callback of a missed call (漏接回拨), by an operator."""
+
+    __tablename__ = "callback_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), index=True)
+    #: One of CALLBACK_OUTCOMES.
+    outcome: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[datetime]
+
+    by: Mapped[User] = relationship()
+
+    @property
+    def outcome_label(self) -> str:
+        return CALLBACK_OUTCOMES.get(self.outcome, self.outcome)
 
 
 class CallEntry(Base):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tickets import actions
-from tickets.models import KINDS, OUTCOMES, SATISFACTION, STATES, URGENCIES
+from tickets import actions, live
+from tickets.models import CALL_STATES, KINDS, OUTCOMES, SATISFACTION, SPEAKERS, STATES, URGENCIES
+from tickets.shapes import Field
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -36,6 +37,43 @@ def _errors(*codes: str) -> dict[str, Any]:
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _TIME = {"type": "string", "format": "date-time", "description": "北京时间,带时区(+08:00)"}
+
+
+_EVENTS_NOTE = ("通话事件接口只接受话务平台账号（`flask --app app users create NAME --role telephony`）的令牌，该账号访问"
+                "其他任何页面和接口均为403。字段名唯一、不设别名，未知字段返回400并列出字段名。每个令牌每个服务进程"
+                "每秒HOTLINE_CALL_EVENTS_PER_SECOND次（突发HOTLINE_CALL_EVENTS_BURST次），超出返回429和Retry-After，"
+                "被拒的请求不写入任何内容。")
+
+
+def _events_errors() -> dict[str, Any]:
+    return {**_errors("400", "401", "403", "404", "422"),
+            "429": _json(_ref("Error"), "提交过于频繁：按Retry-After（秒）稍后重试")}
+
+
+_KINDS = {"str": {"type": "string"}, "int": {"type": "integer"}, "bool": {"type": "boolean"},
+          "time": {"type": "string", "format": "date-time", "example": "2026-11-23T09:00:00+08:00"},
+          "strs": {"type": "array", "items": {"type": "string"}}}
+
+
+def _shape(fields: dict[str, Field], notes: dict[str, str]) -> dict[str, Any]:
+    """The JSON schema of a strict request shape (tickets.shapes): the same fields the API checks."""
+    props: dict[str, Any] = {}
+    for name, spec in fields.items():
+        if spec.kind == "list":
+            prop: dict[str, Any] = {"type": "array", "items": _shape(spec.item or {}, {}), "maxItems": spec.max_items}
+        else:
+            prop = dict(_KINDS[spec.kind])
+        if spec.choices:
+            prop["enum"] = list(spec.choices)
+        if spec.max_len and spec.kind == "str":
+            prop["maxLength"] = spec.max_len
+        if spec.int_ok:
+            prop["description"] = "字符串；整数也接受，按其十进制数字处理"
+        if name in notes:
+            prop["description"] = notes[name]
+        props[name] = prop
+    return {"type": "object", "additionalProperties": False, "properties": props,
+            "required": [n for n, f in fields.items() if f.required]}
 
 
 def _schemas() -> dict[str, Any]:
@@ -91,7 +129,11 @@ def _schemas() -> dict[str, Any]:
             "timeline": {"type": "array", "items": _ref("Event")}}}]},
         "Call": {"type": "object", "properties": {
             "id": {"type": "integer"}, "external_id": {"type": "string", "nullable": True},
-            "status": {"type": "string", "enum": ["ringing", "recorded"]},
+            "status": {"type": "string", "enum": list(CALL_STATES)}, "status_label": {"type": "string"},
+            "answered_at": nullable_time, "ended_at": nullable_time,
+            "ring_seconds": {"type": "integer", "nullable": True, "description": "振铃到接通（话务平台事件）"},
+            "talk_seconds": {"type": "integer", "nullable": True, "description": "接通到挂断（话务平台事件）"},
+            "wrap_seconds": {"type": "integer", "nullable": True, "description": "挂断到接线员记录"},
             "caller_number": {"type": "string", "description": "遮挡规则同工单电话"},
             "caller_name": {"type": "string"}, "question": {"type": "string"},
             "outcome": {"type": "string", "nullable": True, "enum": [*OUTCOMES, None]},
@@ -101,6 +143,18 @@ def _schemas() -> dict[str, Any]:
             "ticket_ids": {"type": "array", "items": {"type": "integer"}},
             "open_tickets": {"type": "array", "items": {"type": "object"},
                              "description": "同一号码尚未办结的工单(重复来电)"}}},
+        "Assist": {"type": "object", "properties": {
+            "call": _ref("Call"),
+            "transcript": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "string"}, "speaker": {"type": "string", "enum": list(SPEAKERS)},
+                "text": {"type": "string", "description": "无权查看号码的角色看到遮挡后的文本"},
+                "start_ms": {"type": "integer"}, "end_ms": {"type": "integer"}, "final": {"type": "boolean"}}}},
+            "suggestions": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "string", "example": "Q001"}, "question": {"type": "string"},
+                "score": {"type": "number"}, "confident": {"type": "boolean"},
+                "why": {"type": "string", "example": "来电人说到“低保”“申请”"}}}},
+            "needs": {"type": "array", "items": {"type": "object"}},
+            "draft": {"type": "object", "nullable": True}}},
         "Metrics": {"type": "object", "properties": {
             "from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
             "goal": {"type": "number", "example": 0.95},
@@ -159,27 +213,57 @@ def document(server: str = "") -> dict[str, Any]:
                                                  "role": {"type": "string", "description": "仅管理员"}}}}}}),
             **_errors("400", "401", "403")}}},
         "/calls": {"post": {
-            "summary": "来电:话务系统通报来电(无outcome),或记录一次来电(有outcome)", "tags": ["calls"],
-            "requestBody": _body({"type": "object", "required": ["caller_number"], "properties": {
-                "caller_number": {"type": "string", "example": "13812345678"},
-                "external_id": {"type": "string", "description": "话务系统的通话编号;重复通报同一编号不重复创建"},
-                "operator_id": {"type": "integer", "description": "转接给哪位接线员(可选)"},
-                "outcome": {"type": "string", "enum": list(OUTCOMES)},
-                "caller_name": {"type": "string"}, "question": {"type": "string"},
-                "kb_entry_ids": {"type": "array", "items": {"type": "string"}, "example": ["Q012"]},
-                "duration_seconds": {"type": "integer"}}}),
-            "responses": {"201": _json(_ref("Call"), "已创建"), "200": _json(_ref("Call"), "该通话已通报过"),
-                          **_errors("400", "401", "403", "409", "422")}}},
+            "summary": "话务平台通报来电（振铃）；同一external_id再次通报返回同一来电（200）", "tags": ["call events"],
+            "description": _EVENTS_NOTE, "requestBody": _body(_shape(live.ANNOUNCE, {
+                "external_id": "话务平台的通话编号", "caller_number": "来电号码", "operator": "转接给哪位接线员（登录名）",
+                "rang_at": "振铃时间（可选，默认收到时）"})),
+            "responses": {"201": _json(_ref("Call"), "已创建"), "200": _json(_ref("Call"), "该通话已通报过，未做修改"),
+                          **_events_errors()}}},
+        "/calls/{id}/answered": {"parameters": [_ID], "post": {
+            "summary": "话务平台：来电已接通（振铃时长由此计算）；重复通报返回200且不修改", "tags": ["call events"],
+            "requestBody": _body(_shape(live.EVENT, {"at": "接通时间（可选，默认收到时）"}), False),
+            "responses": {"200": _json(_ref("Call")), **_events_errors(),
+                          "409": _json(_ref("Error"), "该来电已未接挂断（call_ended）")}}},
+        "/calls/{id}/ended": {"parameters": [_ID], "post": {
+            "summary": "话务平台：来电已挂断（通话时长由此计算；未接通即挂断的进入漏接回拨）；重复通报返回200且不修改",
+            "tags": ["call events"],
+            "requestBody": _body(_shape(live.EVENT, {"at": "挂断时间（可选，默认收到时）"}), False),
+            "responses": {"200": _json(_ref("Call")), **_events_errors()}}},
+        "/calls/{id}/transcript": {"parameters": [_ID], "post": {
+            "summary": "话务平台：语音识别的转写片段，返回当前的辅助状态", "tags": ["call events"],
+            "description": ("按片段id幂等：未定稿（final=false）的片段被同id的新版本替换，定稿的不会被未定稿版本替换；"
+                            "乱序到达无妨，读取时按start_ms排序。一次请求全部通过校验才写入。"
+                            f"每段不超过{live.MAX_SEGMENT_CHARS}字，每通来电合计不超过{live.MAX_CALL_CHARS}字（超出413），"
+                            f"一次最多{live.MAX_SEGMENTS}段。挂断后HOTLINE_TRANSCRIPT_GRACE_SECONDS（默认60）秒内仍接收迟到的片段，"
+                            "之后409 call_ended；未接来电409 call_missed。"),
+            "requestBody": _body(_shape(live.TRANSCRIPT, {"segments": "转写片段"})),
+            "responses": {"200": _json(_ref("Assist")), **_events_errors(),
+                          "409": _json(_ref("Error"), "通话已结束超过宽限期、未接来电或转写已删除"),
+                          "413": _json(_ref("Error"), "转写过长")}}},
+        "/calls/{id}/assist": {"parameters": [_ID], "get": {
+            "summary": "来电辅助：转写、知识库推荐（偏重来电人最近的话，首位稳定）、诉求、智能填单（接线员、督查人员）",
+            "tags": ["calls"], "description": ("转写中的电话和身份证号码：本通来电的接线员、督查人员、管理员及由此来电所建工单的"
+                                               "首派责任人看到完整号码（非本通接线员的完整读取记入审计日志），其他人遮挡。"),
+            "responses": {"200": _json(_ref("Assist")), **_errors("401", "403", "404")}}},
+        "/calls/record": {"post": {
+            "summary": "接线员记录一次没有话务平台通报的来电", "tags": ["calls"],
+            "requestBody": _body(_shape(live.RECORD_NEW, {"duration_seconds": "通话时长（秒）"})),
+            "responses": {"201": _json(_ref("Call"), "已记录"), **_errors("400", "401", "403", "422")}}},
+        "/calls/{id}/record": {"parameters": [_ID], "post": {
+            "summary": "接线员记录已通报来电的结果（时长取自接通、挂断事件）", "tags": ["calls"],
+            "requestBody": _body(_shape(live.RECORD, {})),
+            "responses": {"200": _json(_ref("Call")), **_errors("400", "401", "403", "404", "409", "422")}}},
+        "/calls/missed": {"get": {"summary": "漏接回拨：尚未回拨的未接来电，按振铃先后", "tags": ["calls"], "responses": {
+            "200": _json({"type": "object", "properties": {"calls": {"type": "array", "items": _ref("Call")}}}),
+            **_errors("401", "403")}}},
+        "/calls/{id}/callback": {"parameters": [_ID], "post": {
+            "summary": "登记一次回拨（已回拨接通、无需回拨则移出漏接回拨）", "tags": ["calls"],
+            "requestBody": _body(_shape(live.CALLBACK, {"note": "回拨备注"})),
+            "responses": {"200": _json(_ref("Call")), **_errors("400", "401", "403", "404", "409", "422")}}},
         "/calls/{id}": {
             "parameters": [_ID],
             "get": {"summary": "来电详情", "tags": ["calls"],
-                    "responses": {"200": _json(_ref("Call")), **_errors("401", "403", "404")}},
-            "post": {"summary": "记录已通报来电的结果", "tags": ["calls"],
-                     "requestBody": _body({"type": "object", "required": ["outcome"], "properties": {
-                         "outcome": {"type": "string", "enum": list(OUTCOMES)}, "question": {"type": "string"},
-                         "kb_entry_ids": {"type": "array", "items": {"type": "string"}},
-                         "duration_seconds": {"type": "integer"}}}),
-                     "responses": {"200": _json(_ref("Call")), **_errors("400", "401", "403", "404", "409", "422")}}},
+                    "responses": {"200": _json(_ref("Call")), **_errors("401", "403", "404")}}},
         "/calls/incoming": {"get": {"summary": "待接听的来电(接线员页面轮询)", "tags": ["calls"], "responses": {
             "200": _json({"type": "object", "properties": {"calls": {"type": "array", "items": _ref("Call")}}}),
             **_errors("401", "403")}}},

@@ -101,7 +101,13 @@ def call_json(call: Call, viewer: User | None, *, with_tickets: bool = False) ->
         "outcome": call.outcome, "outcome_label": call.outcome_label,
         "duration_seconds": call.duration_seconds, "kb_entry_ids": call.kb_entry_ids,
         "operator_id": call.operator_id, "started_at": iso(call.started_at), "recorded_at": iso(call.recorded_at),
+        "status_label": call.status_label, "answered_at": iso(call.answered_at), "ended_at": iso(call.ended_at),
+        "ring_seconds": call.ring_seconds, "talk_seconds": call.talk_seconds, "wrap_seconds": call.wrap_seconds,
         "ticket_ids": [t.id for t in call.tickets],
+        "callbacks": [{"at": iso(a.at), "outcome": a.outcome, "outcome_label": a.outcome_label,
+                       "note": a.note if queries.sees_call_numbers(viewer, call) else mask_numbers(a.note),
+                       "by": person(a.by)} for a in call.callbacks],
+        "callback_done_at": iso(call.callback_done_at),
     }
     if with_tickets:
         data["open_tickets"] = open_tickets_json(call.caller_number, viewer)

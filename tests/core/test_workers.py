@@ -67,6 +67,9 @@ def served(tmp_path):
     _flask(env, "init")
     _flask(env, "users", "create", "probe", "--role", "operator", "--password", "Probe12345")
     tokens = {name: _flask(env, "users", "token", "probe") for name in ("warm", "never_used", "idle")}
+    # Issue 11: calls are announced by the telephony account (naming the operator), not by operators.
+    _flask(env, "users", "create", "pbx", "--role", "telephony", "--password", "Pbx1234567")
+    tokens["telephony"] = _flask(env, "users", "token", "pbx")
     database = next(tmp_path.glob("*.db"))
     with sqlite3.connect(database) as conn:  # the idle token was last used an hour ago
         conn.execute("UPDATE api_token SET last_used_at = datetime('now', '-1 hour') WHERE id = 3")
@@ -103,7 +106,8 @@ def test_tokens_reads_and_writes_answer_at_once_during_a_rebuild(served):
             ("GET", "/api/v1/me", tokens["idle"], None),
             ("GET", "/hotlines", None, None),
             ("GET", "/accounts/login", None, None),
-            ("POST", "/api/v1/calls", tokens["warm"], {"caller_number": "13800000000", "external_id": f"race-{i}"}),
+            ("POST", "/api/v1/calls", tokens["telephony"], {"caller_number": "13800000000", "external_id": f"race-{i}",
+                                                            "operator": "probe"}),
         ]
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda job: (job, *_request(port, job[1], job[2], job[3])), jobs))

@@ -3,25 +3,13 @@ board export and metrics API only for the roles whose pages offer them."""
 
 from __future__ import annotations
 
-import pytest
-
-from core import accounts, clock
+from core import clock
 from core.db import session
 from core.models import ROLES
 from handlers.navigation import ITEMS
 from tests.builders import make_user
 from tests.tickets.builders import department, make_caseworker, make_task, make_ticket
 from tickets import queries, services
-
-
-@pytest.fixture
-def bearer(db):
-    def _bearer(user) -> dict:
-        raw = accounts.issue_token(actor=None, now=clock.now(), user=user)
-        db.commit()
-        return {"Authorization": f"Bearer {raw}"}
-
-    return _bearer
 
 
 def _cohandled(db):

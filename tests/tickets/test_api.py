@@ -34,13 +34,16 @@ def test_scripted_run_keeps_the_first_owner_and_the_whole_timeline(client, db, t
     med_worker = make_caseworker(unit=med)
     entry = make_entry("Q903")
     op, sup, own, cw = token(operator), token(supervisor), token(owner), token(med_worker)
+    pbx = token(make_user("telephony"))
 
-    r = client.post("/api/v1/calls", json={"caller_number": "13812345678", "external_id": "pbx-777"}, headers=op)
-    assert r.status_code == 201 and r.json["status"] == "ringing"
+    # Issue 11: telephony announces calls (one shape, naming the operator); operators record them apart.
     r = client.post("/api/v1/calls", json={"caller_number": "13812345678", "external_id": "pbx-777",
-                                           "outcome": "ticket", "question": "住院报销比例", "kb_entry_ids": [entry.id],
-                                           "duration_seconds": 180}, headers=op)
-    assert r.status_code == 201, r.json
+                                           "operator": operator.username}, headers=pbx)
+    assert r.status_code == 201 and r.json["status"] == "ringing"
+    r = client.post(f"/api/v1/calls/{r.json['id']}/record", json={
+        "caller_number": "13812345678", "outcome": "ticket", "question": "住院报销比例", "kb_entry_ids": [entry.id]},
+        headers=op)
+    assert r.status_code == 200, r.json
     call = r.json
     assert call["status"] == "recorded" and call["caller_number"] == "138****5678"
 
@@ -210,7 +213,8 @@ def test_incoming_calls_and_repeat_callers(client, db, token):
     operator = make_user("operator")
     make_ticket(citizen_phone="13655556666")
     headers = token(operator)
-    client.post("/api/v1/calls", json={"caller_number": "136-5555-6666", "external_id": "pbx-9"}, headers=headers)
+    client.post("/api/v1/calls", json={"caller_number": "136-5555-6666", "external_id": "pbx-9",
+                                       "operator": operator.username}, headers=token(make_user("telephony")))
     incoming = client.get("/api/v1/calls/incoming", headers=headers).json["calls"]
     assert incoming[0]["caller_number"] == "136****6666" and len(incoming[0]["open_tickets"]) == 1
     lookup = client.get("/api/v1/calls/lookup?number=13655556666", headers=headers).json
@@ -221,10 +225,11 @@ def test_metrics_rate_equals_recorded_calls(client, db, token):
     operator = make_user("operator")
     headers = token(operator)
     for outcome in ["answered"] * 7 + ["ticket", "referred", "dropped"]:
-        r = client.post("/api/v1/calls", json={"caller_number": "13800000001", "outcome": outcome}, headers=headers)
+        r = client.post("/api/v1/calls/record", json={"caller_number": "13800000001", "outcome": outcome},
+                        headers=headers)
         assert r.status_code == 201
-    client.post("/api/v1/calls", json={"caller_number": "13800000002", "external_id": "ringing-only"},
-                headers=headers)
+    client.post("/api/v1/calls", json={"caller_number": "13800000002", "external_id": "ringing-only",
+                                       "operator": operator.username}, headers=token(make_user("telephony")))
     supervisor = token(make_user("supervisor"))
     body = client.get("/api/v1/metrics", headers=supervisor).json
     assert body["calls"]["total"] == 10 and body["calls"]["answered_on_the_spot"] == 7

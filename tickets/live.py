@@ -1,0 +1,286 @@
+"""The live call: the transcript the call platform's ASR streams in, the knowledge-base suggestions
+built from the caller's words (the assist), who may read the transcript in full, and its retention."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from audit import services as audit
+from core.db import after_request_write, session
+from core.errors import NotFound
+from core.masking import mask_numbers
+from core.models import Unit, User
+from tickets import intake, queries
+from tickets.models import CALLBACK_OUTCOMES, OUTCOMES, SPEAKERS, Call, TranscriptSegment
+from tickets.shapes import Field
+from tickets.validation import TicketError
+
+#: Longest text one segment may carry, and all of a call's segments together (an hour's talk is ~15,000).
+MAX_SEGMENT_CHARS = 2000
+MAX_CALL_CHARS = 50000
+#: Segments one request may carry.
+MAX_SEGMENTS = 100
+
+# --- the API's shapes ------------------------------------------------------------------------------
+
+ANNOUNCE = {"external_id": Field("str", required=True, max_len=64),
+            "caller_number": Field("str", required=True, max_len=30),
+            "operator": Field("str", required=True, max_len=50),
+            "rang_at": Field("time")}
+EVENT = {"at": Field("time")}
+SEGMENT = {"id": Field("str", required=True, max_len=64, int_ok=True),
+           "speaker": Field("str", required=True, choices=tuple(SPEAKERS)),
+           "text": Field("str", required=False),
+           "start_ms": Field("int", required=True, high=24 * 3600 * 1000),
+           "end_ms": Field("int", required=True, high=24 * 3600 * 1000),
+           "final": Field("bool", required=True)}
+TRANSCRIPT = {"segments": Field("list", required=True, item=SEGMENT, max_items=MAX_SEGMENTS)}
+#: Largest transcript request body (100 segments of 2,000 characters fit well within it).
+MAX_REQUEST_BYTES = 1024 * 1024
+#: An operator's record of an announced call, and of a call telephony never announced (typed only).
+RECORD = {"outcome": Field("str", required=True, choices=tuple(OUTCOMES)),
+          "caller_number": Field("str", max_len=30), "caller_name": Field("str", max_len=50),
+          "question": Field("str", max_len=2000), "kb_entry_ids": Field("strs", max_items=50, max_len=20)}
+CALLBACK = {"outcome": Field("str", required=True, choices=tuple(CALLBACK_OUTCOMES)),
+            "note": Field("str", max_len=500)}
+RECORD_NEW = {**RECORD, "caller_number": Field("str", required=True, max_len=30),
+              "duration_seconds": Field("int", high=24 * 3600)}
+
+
+def get_call_for_update(call_id: int) -> Call:
+    """The call, its row locked on PostgreSQL so that two deliveries of one segment follow each other
+    (SQLite's writers already do: each takes the write lock at BEGIN)."""
+    call = session.execute(select(Call).where(Call.id == call_id).with_for_update()).scalar_one_or_none()
+    if call is None:
+        raise NotFound(f"来电记录不存在：{call_id}")
+    return call
+
+
+# --- the transcript --------------------------------------------------------------------------------
+
+def add_segments(*, call: Call, now: datetime, segments: list[dict[str, Any]], grace: timedelta) -> int:
+    """Store segments (parsed with TRANSCRIPT): idempotent by segment id, a non-final one replaced by a
+    later version, a final one never by a non-final. All or nothing: every check runs before any write.
+    Returns how many rows changed.
+
+    Taken while the call rings or is answered, and after it ended for `grace` (the ASR's last final
+    segments arrive a little after the hang-up); a missed call has no talk to transcribe."""
+    if call.status == "missed":
+        raise TicketError("这是未接来电，没有通话内容", code="call_missed", status=409)
+    if call.transcript_purged_at is not None:
+        raise TicketError("该来电的转写已按保留期限删除", code="transcript_purged", status=409)
+    if call.ended_at is not None and now > call.ended_at + grace:
+        raise TicketError(f"通话已结束超过{int(grace.total_seconds())}秒，不再接收转写", code="call_ended", status=409)
+    for i, seg in enumerate(segments):
+        seg["text"] = (seg["text"] or "").strip()
+        if len(seg["text"]) > MAX_SEGMENT_CHARS:
+            raise TicketError(f"每段转写不能超过{MAX_SEGMENT_CHARS}字", code="too_large", status=413,
+                              field=f"segments[{i}].text")
+        if seg["end_ms"] < seg["start_ms"]:
+            raise TicketError("end_ms 不能早于 start_ms", code="bad_request", status=400, field=f"segments[{i}].end_ms")
+    ids = list(dict.fromkeys(seg["id"] for seg in segments))
+    existing = {s.segment_id: s for s in session.execute(select(TranscriptSegment).where(
+        TranscriptSegment.call_id == call.id, TranscriptSegment.segment_id.in_(ids))).scalars()} if ids else {}
+    # Decide first (later items in one request win over earlier ones), then check the call's cap, then write.
+    current = {sid: (row.text, row.final) for sid, row in existing.items()}
+    wanted: dict[str, dict[str, Any]] = {}
+    for seg in segments:
+        held = current.get(seg["id"])
+        if held is not None and held[1] and not seg["final"]:
+            continue  # a final segment is never replaced by a late non-final version
+        current[seg["id"]] = (seg["text"], seg["final"])
+        wanted[seg["id"]] = seg
+    total = call.transcript_chars + sum(len(seg["text"]) - len(existing[sid].text if sid in existing else "")
+                                        for sid, seg in wanted.items())
+    if total > MAX_CALL_CHARS:
+        raise TicketError(f"一通来电的转写合计不能超过{MAX_CALL_CHARS}字", code="too_large", status=413,
+                          field="segments")
+    changed = 0
+    for sid, seg in wanted.items():
+        row = existing.get(sid)
+        values = (seg["speaker"], seg["text"], seg["start_ms"], seg["end_ms"], seg["final"])
+        if row is not None and (row.speaker, row.text, row.start_ms, row.end_ms, row.final) == values:
+            continue
+        if row is None:
+            row = TranscriptSegment(call_id=call.id, segment_id=sid)
+            session.add(row)
+        row.speaker, row.text, row.start_ms, row.end_ms, row.final = values
+        row.received_at = now
+        changed += 1
+    call.transcript_chars = total
+    session.flush()
+    return changed
+
+
+def segments_of(call: Call) -> list[TranscriptSegment]:
+    """The call's transcript in speaking order, whatever order it arrived in."""
+    return list(session.execute(select(TranscriptSegment).where(TranscriptSegment.call_id == call.id)
+                                .order_by(TranscriptSegment.start_ms, TranscriptSegment.end_ms,
+                                          TranscriptSegment.id)).scalars())
+
+
+def sees_full_transcript(viewer: User | None, call: Call) -> bool:
+    """The call's own operator (who heard it) and whoever may see the call's numbers (supervisors,
+    admins, the first owner of a ticket opened from it); everyone else reads numbers masked."""
+    return viewer is not None and (viewer.id == call.operator_id or queries.sees_call_numbers(viewer, call))
+
+
+def transcript_json(call: Call, viewer: User | None, now: datetime,
+                    rows: list[TranscriptSegment] | None = None) -> list[dict[str, Any]]:
+    """The transcript for `viewer`: numbers masked unless they may see them; a full read by anyone but
+    the call's operator is recorded in the audit trail (after a reading request, in its own write)."""
+    rows = segments_of(call) if rows is None else rows
+    full = sees_full_transcript(viewer, call)
+    if full and rows and viewer is not None and viewer.id != call.operator_id:
+        call_id, segments = call.id, len(rows)
+        after_request_write(lambda _db: audit.record("read_transcript", "call", call_id, actor=viewer, now=now,
+                                                     changes={"segments": segments, "full": True}))
+    return [{"id": r.segment_id, "speaker": r.speaker, "text": r.text if full else mask_numbers(r.text),
+             "start_ms": r.start_ms, "end_ms": r.end_ms, "final": r.final} for r in rows]
+
+
+# --- the assist -----------------------------------------------------------------------------------
+
+#: The caller's latest segments searched on their own, beside the whole of what they said.
+RECENT_SEGMENTS = 2
+RECENT_WEIGHT = 0.4
+#: How much better (on the merged 0–1 scale) another entry must be to take the top card from the one shown.
+STICKY_MARGIN = 0.12
+#: What one search takes: the tail of the caller's words (the latest matter most).
+QUERY_CHARS = 480
+SUGGESTIONS = 5
+
+
+@dataclass
+class Suggestion:
+    id: str
+    question: str
+    score: float
+    confident: bool
+    terms: list[str]
+    recent: bool = False
+    kept: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "question": self.question, "score": round(self.score, 4),
+                "confident": self.confident, "why": self.why()}
+
+    def why(self) -> str:
+        said = "、".join(f"“{t}”" for t in self.terms[:6])
+        words = f"来电人说到{said}" if said else "与来电人所说的意思相近"
+        if self.recent:
+            words += "（最近几句）"
+        if self.kept:
+            words += "；其他条目没有明显更好，保持在首位"
+        return words
+
+
+_MARK = re.compile(r"<mark>(.*?)</mark>")
+
+
+def _terms(highlights: dict[str, str]) -> list[str]:
+    found: list[str] = []
+    for text in highlights.values():
+        for term in _MARK.findall(text or ""):
+            if term and term not in found:
+                found.append(term)
+    return found
+
+
+def suggestions(call: Call, rows: list[TranscriptSegment], engine: Any) -> list[Suggestion]:
+    """Entries for what the caller said, best first: the whole of their words and their latest
+    segments searched separately and merged (each score relative to its search's best), the entry on
+    top kept there unless another is better by STICKY_MARGIN, so the top card does not flicker."""
+    from kb import lookup
+
+    caller = [r.text for r in rows if r.speaker == "caller" and r.text]
+    if engine is None or not caller:
+        return []
+    whole = " ".join(caller)[-QUERY_CHARS:]
+    recent = " ".join(caller[-RECENT_SEGMENTS:])[-QUERY_CHARS:]
+    merged: dict[str, Suggestion] = {}
+    runs = [(whole, 1.0 - RECENT_WEIGHT, False)]
+    runs.append((recent, RECENT_WEIGHT, True) if recent != whole else (whole, RECENT_WEIGHT, False))
+    for text, weight, is_recent in runs:
+        result = lookup.search(engine, text, SUGGESTIONS + 3)
+        best = result.hits[0].score if result.hits and result.hits[0].score > 0 else 1.0
+        for rank, hit in enumerate(result.hits):
+            s = merged.setdefault(hit.id, Suggestion(hit.id, hit.question, 0.0, False, []))
+            s.score += weight * max(0.0, hit.score) / best
+            s.confident = s.confident or (rank == 0 and result.confident)
+            s.terms += [t for t in _terms(hit.highlights) if t not in s.terms]
+            s.recent = s.recent or (is_recent and rank == 0)
+    ranked = sorted(merged.values(), key=lambda s: (-s.score, s.id))
+    for s in ranked[1:]:
+        s.recent = False  # "latest words" only explains the top card
+    anchor = next((s for s in ranked if s.id == call.assist_entry_id), None)
+    if anchor is not None and ranked[0] is not anchor and ranked[0].score < anchor.score + STICKY_MARGIN:
+        ranked.remove(anchor)
+        ranked.insert(0, anchor)
+        anchor.kept = True
+    return ranked[:SUGGESTIONS]
+
+
+_gazetteer: tuple[tuple, intake.Gazetteer] | None = None
+
+
+def gazetteer() -> intake.Gazetteer:
+    """The townships and streets callers name, from the unit registry; rebuilt when a unit changes."""
+    global _gazetteer
+    rows = list(session.execute(select(Unit).where(Unit.level == "township", Unit.active.is_(True))
+                                .order_by(Unit.id)).scalars())
+    key = tuple((u.id, u.name, u.area) for u in rows)
+    if _gazetteer is None or _gazetteer[0] != key:
+        _gazetteer = (key, intake.Gazetteer.from_units(rows))
+    return _gazetteer[1]
+
+
+def _draft(call: Call, rows: list[TranscriptSegment], viewer: User | None) -> dict[str, Any] | None:
+    """The form the caller's words fill (智能填单), numbers masked for a viewer who may not see them.
+    Nothing is saved: the operator confirms each field on the call and ticket forms."""
+    if not any(r.speaker == "caller" for r in rows):
+        return None
+    draft = intake.extract(rows, gazetteer()).as_dict()
+    if not sees_full_transcript(viewer, call):
+        for name in ("caller_number", "id_number"):
+            draft[name] = mask_numbers(draft[name]) if draft[name] else ""
+        draft["fields_from_transcript"] = [{**f, "text": mask_numbers(f["text"])}
+                                           for f in draft["fields_from_transcript"]]
+    return draft
+
+
+def assist_state(*, call: Call, viewer: User | None, now: datetime, engine: Any, call_json: dict[str, Any],
+                 remember: bool = False) -> dict[str, Any]:
+    """What the operator's screen shows for a live call. With `remember` (a request that writes: the
+    transcript post), the top suggestion becomes the one later ones must clearly beat."""
+    rows = segments_of(call)
+    found = suggestions(call, rows, engine)
+    if remember and found and call.assist_entry_id != found[0].id:
+        call.assist_entry_id = found[0].id
+        session.flush()
+    return {"call": call_json, "transcript": transcript_json(call, viewer, now, rows),
+            "suggestions": [s.as_json() for s in found], "needs": [], "draft": _draft(call, rows, viewer)}
+
+
+# --- retention ------------------------------------------------------------------------------------
+
+def purge_transcripts(*, now: datetime, days: int) -> tuple[int, int]:
+    """Delete the transcripts of calls that rang more than `days` ago (one audit event); returns (calls, segments)."""
+    cutoff = now - timedelta(days=days)
+    ids = list(session.execute(select(TranscriptSegment.call_id).join(Call, Call.id == TranscriptSegment.call_id)
+                               .where(Call.started_at < cutoff).distinct()).scalars())
+    if not ids:
+        return 0, 0
+    removed = 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        removed += session.execute(delete(TranscriptSegment).where(TranscriptSegment.call_id.in_(chunk))).rowcount
+        session.execute(update(Call).where(Call.id.in_(chunk)).values(transcript_chars=0, transcript_purged_at=now))
+    audit.record("purge", "transcript", "", actor=None, now=now,
+                 changes={"calls": len(ids), "segments": removed, "before": cutoff.isoformat(), "retention_days": days})
+    return len(ids), removed
