@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from datetime import timedelta
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -11,7 +14,7 @@ from flask.cli import AppGroup
 from audit import services as audit
 from core import clock, db
 from core.calendar import load_calendar
-from tickets import jobs, policy
+from tickets import jobs, policy, replay
 
 
 def register(app: Flask) -> None:
@@ -39,3 +42,33 @@ def register(app: Flask) -> None:
             click.echo("working-day calendar complete for " + ", ".join(map(str, years)))
 
     app.cli.add_command(group)
+
+    calls = AppGroup("calls", help="Live calls: replay recorded calls through the call events API.")
+
+    @calls.command("replay")
+    @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--operator", required=True, help="The operator (user name) whose screen the call rings on.")
+    @click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(min=0),
+                  help="2 plays twice as fast, 0 sends everything at once.")
+    @click.option("--url", default=lambda: "http://" + os.environ.get("HOTLINE_BIND", "127.0.0.1:5000"),
+                  show_default="http://$HOTLINE_BIND or http://127.0.0.1:5000", help="The running Hotline Desk.")
+    @click.option("--token", envvar="HOTLINE_TELEPHONY_TOKEN", required=True,
+                  help="A telephony account's API token (flask --app app users create pbx --role telephony; "
+                       "flask --app app users token pbx), or HOTLINE_TELEPHONY_TOKEN.")
+    def replay_cmd(paths: tuple[Path, ...], operator: str, speed: float, url: str, token: str) -> None:
+        """Play recorded calls (JSON lines; samples in tickets/data/calls/) through the API, as the call
+        platform would: ring, answer, the caller's words segment by segment, hang-up."""
+        for path in paths or sorted(replay.SAMPLES.glob("*.jsonl")):
+            try:
+                events = replay.read(path)
+                state = replay.replay(events, post=replay.http_poster(url, token), operator=operator,
+                                      external_id=f"replay-{path.stem}-{secrets.token_hex(3)}",
+                                      started=clock.now(), speed=speed)
+            except (replay.ReplayError, OSError) as err:
+                raise click.ClickException(str(err)) from None
+            top = (state.get("suggestions") or [{}])[0]
+            click.echo(f"{path.name}: call {state.get('call', state).get('id')}"
+                       + (f", first suggestion {top['id']} {top['question']}" if top else ", no suggestion"))
+
+    app.cli.add_command(calls)
+
