@@ -15,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from audit import services as audit
 from core.db import after_request_write, session
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, Forbidden, NotFound
 from core.models import ROLES, ApiToken, LoginAttempt, LoginSession, Unit, User
 
 #: Hash method for new passwords; tests switch to a cheap one.
@@ -200,6 +200,25 @@ def generate_password() -> str:
         candidate = secrets.token_urlsafe(9).replace("-", "x").replace("_", "y")
         if re.search(r"[A-Za-z]", candidate) and re.search(r"\d", candidate):
             return candidate
+
+
+#: Whom each role may list, and why: the desk picks caseworkers as owners and telephony names the
+#: operator a call was put through to; caseworkers only see the caseworkers tickets move between.
+_LISTABLE_ROLES = {"operator": ("caseworker", "operator"), "supervisor": ("caseworker", "operator"),
+                   "caseworker": ("caseworker",), "kb_editor": ()}
+
+
+def listable_users(viewer: User, *, role: str | None = None, unit_id: int | None = None) -> list[User]:
+    """Active accounts `viewer` may see in a picker: admins every role, the others only the roles their
+    work needs (see _LISTABLE_ROLES)."""
+    allowed = tuple(ROLES) if viewer.role == "admin" else _LISTABLE_ROLES.get(viewer.role, ())
+    if role and role not in allowed:
+        raise Forbidden("无权查看该角色的账号")
+    query = (select(User).options(joinedload(User.unit))
+             .where(User.active.is_(True), User.role.in_((role,) if role else allowed)).order_by(User.id))
+    if unit_id is not None:
+        query = query.where(User.unit_id == unit_id)
+    return list(session.execute(query).scalars())
 
 
 # --- log-in -------------------------------------------------------------------------------------
