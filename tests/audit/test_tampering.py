@@ -118,7 +118,8 @@ def test_forged_event_signed_with_a_guessed_key_is_named(runner, db):
     assert code == 1 and f"event #{forged.seq}" in out
 
 
-def test_tail_truncated_with_the_head_rewound_fails_against_the_checkpoint(runner, db):
+def _truncate_tail_after_a_checkpoint(db):
+    """Events recorded and checkpointed, then the last two cut off with the head rewound to match."""
     record_events(4)
     cp = publish_checkpoint(db)
     kept = events(db)[-3]
@@ -126,6 +127,11 @@ def test_tail_truncated_with_the_head_rewound_fails_against_the_checkpoint(runne
     as_database_owner(db)
     db.execute(text("DELETE FROM audit_event WHERE seq > :s"), {"s": kept_seq})
     set_head(db, kept_seq, kept_hash)
+    return cp, kept_seq
+
+
+def test_tail_truncated_with_the_head_rewound_fails_against_the_checkpoint(runner, db):
+    cp, kept_seq = _truncate_tail_after_a_checkpoint(db)
     code, out = _verify(runner)
     assert code == 1 and f"event #{kept_seq + 1}" in out
     assert f"recorded {cp.count} events" in out and f"events {kept_seq + 1}–{cp.count} were removed" in out
@@ -189,13 +195,7 @@ def test_a_checkpoint_signed_with_another_key_is_named_as_such(app, runner, db):
 
 
 def test_tail_truncated_and_then_written_over_by_the_app_is_named_at_the_checkpoint(runner, db):
-    record_events(4)
-    cp = publish_checkpoint(db)
-    kept = events(db)[-3]
-    kept_seq, kept_hash = kept.seq, kept.hash
-    as_database_owner(db)
-    db.execute(text("DELETE FROM audit_event WHERE seq > :s"), {"s": kept_seq})
-    set_head(db, kept_seq, kept_hash)
+    cp, kept_seq = _truncate_tail_after_a_checkpoint(db)
     record_events(5)  # the desk goes on writing: the count passes the checkpoint's again
     code, out = _verify(runner)
     assert code == 1 and f"event #{cp.count}" in out and "not the event the checkpoint" in out
