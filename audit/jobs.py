@@ -9,5 +9,6 @@ from core.scheduler import Job
 
 JOBS: list[Job] = [
     Job("audit_checkpoint", checkpoint_job,
-        lambda app: IntervalTrigger(minutes=app.config["AUDIT_CHECKPOINT_MINUTES"]), catch_up=True),
+        lambda app: IntervalTrigger(minutes=app.config["AUDIT_CHECKPOINT_MINUTES"]), catch_up=True,
+        per_host=True),  # each host appends to its own checkpoint file
 ]

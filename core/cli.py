@@ -70,7 +70,7 @@ def register(app: Flask) -> None:
             job = next((j for j in jobs if j.name == once), None)
             if job is None:
                 raise click.ClickException(f"no such job: {once} (jobs: {', '.join(j.name for j in jobs)})")
-            click.echo(scheduler.run_job(app, job))
+            click.echo(scheduler.run_job(app, job, force=True))
             return
         scheduler.serve(app, jobs)
 

@@ -168,3 +168,15 @@ class WorkdayOverride(Base):
     note: Mapped[str] = mapped_column(String(100), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime]
+
+
+class JobClaim(Base):
+    """The lock row of one singleton scheduled job: the latest slot (scheduled time) a scheduler host
+    claimed for it. With a scheduler on every app host, each slot runs on exactly one of them."""
+
+    __tablename__ = "job_claim"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slot: Mapped[datetime | None]
+    host: Mapped[str] = mapped_column(String(100), default="")
+    claimed_at: Mapped[datetime | None]

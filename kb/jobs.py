@@ -47,7 +47,7 @@ def purge_search_log(now: datetime) -> str:
 
 JOBS: list[Job] = [
     Job("kb_search_index", follow_search_index,
-        lambda app: IntervalTrigger(seconds=app.config["SEARCH_INDEX_POLL_SECONDS"]), catch_up=True,
+        lambda app: IntervalTrigger(seconds=app.config["SEARCH_INDEX_POLL_SECONDS"]), catch_up=True, per_host=True,
         writes=False),
     Job("kb_purge_search_log", purge_search_log, lambda app: CronTrigger(hour=3, minute=27)),
 ]
