@@ -22,7 +22,7 @@ from wtforms import ValidationError
 from audit import services as audit
 from core import accounts, clock, config, db
 from core.errors import DomainError
-from handlers import common, inputs
+from handlers import common, idempotency, inputs
 
 csrf = CSRFProtect()
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -70,6 +70,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.before_request(common.telephony_fence)
     _init_security_headers(app)
     inputs.init_app(app)
+    idempotency.init_app(app)  # after the request cycle's hooks: keeps the answer before the commit point
     _init_errors(app)
     _init_templates(app)
     _register_blueprints(app)

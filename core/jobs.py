@@ -1,4 +1,4 @@
-"""Scheduled work of the ground floor: forgetting old log-in attempts and logged-out sessions."""
+"""Scheduled work of the ground floor: forgetting old log-in attempts, logged-out sessions and idempotency keys."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import delete
 
-from core import db
+from core import db, idempotency
 from core.models import LoginAttempt, LoginSession
 from core.scheduler import Job
 
@@ -18,7 +18,9 @@ def purge_login_attempts(now: datetime) -> str:
     cutoff = now - timedelta(days=30)
     attempts = db.session.execute(delete(LoginAttempt).where(LoginAttempt.at < cutoff)).rowcount
     sessions = db.session.execute(delete(LoginSession).where(LoginSession.revoked_at < cutoff)).rowcount
-    return f"purged {attempts} old login attempts and {sessions} old logged-out sessions"
+    keys = idempotency.purge(now=now)
+    return (f"purged {attempts} old login attempts, {sessions} old logged-out sessions "
+            f"and {keys} idempotency keys older than {idempotency.RETENTION.days} days")
 
 
 JOBS: list[Job] = [

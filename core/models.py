@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base
@@ -180,3 +180,26 @@ class JobClaim(Base):
     slot: Mapped[datetime | None]
     host: Mapped[str] = mapped_column(String(100), default="")
     claimed_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    """A changing API request sent with an Idempotency-Key, and the answer it got: a client's retry of the
+    same request (a network stall, a timeout) gets that answer again instead of doing the work twice."""
+
+    __tablename__ = "idempotency_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    key: Mapped[str] = mapped_column(String(100))
+    #: What the request was (method, path, body), so that one key cannot stand for two different requests.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    #: 0 while the first request is still being handled.
+    status: Mapped[int] = mapped_column(Integer, default=0)
+    content_type: Mapped[str] = mapped_column(String(100), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "key"),
+        Index("ix_idempotency_key_created_at", "created_at"),
+    )

@@ -253,7 +253,8 @@ def test_purge_drops_old_attempts_and_long_logged_out_sessions_only(db):
     kept = accounts.authenticate(username="pu", password="Passw0rd1", address="q", now=now - timedelta(days=40))
     accounts.logout(actor=old.user, now=now - timedelta(days=31), session_key=old.session_key)
     db.flush()
-    assert purge_login_attempts(now) == "purged 2 old login attempts and 1 old logged-out sessions"
+    assert purge_login_attempts(now) == ("purged 2 old login attempts, 1 old logged-out sessions "
+                                         "and 0 idempotency keys older than 7 days")
     assert all(a.at >= now - timedelta(days=30) for a in db.execute(select(LoginAttempt)).scalars())
     assert accounts.load_session_user(kept.user.get_id(), kept.session_key) is kept.user
     assert db.execute(select(LoginSession).where(LoginSession.revoked_at.is_not(None))).first() is None
