@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 
 from flask import Flask, appcontext_popped, appcontext_pushed, g, render_template, request
 from flask import session as http_session
-from flask_login import LoginManager, current_user
+from flask_login import AnonymousUserMixin, LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import ValidationError
@@ -162,10 +163,16 @@ def _init_request_cycle(app: Flask) -> None:
         Security events (refusals, CSRF failures) are written after the rollback, on their own; a
         handler whose error answer must keep its writes (a throttled log-in) sets g.keep_writes.
         """
-        if response.status_code < 400 or g.pop("keep_writes", False):
-            db.session.commit()
-        else:
-            db.session.rollback()
+        used = db.session.registry.has() and db.session().in_transaction()
+        try:
+            if response.status_code < 400 or g.pop("keep_writes", False):
+                db.session.commit()
+            else:
+                db.session.rollback()
+        except DATABASE_DOWN as err:
+            return _database_unavailable(app, err)
+        if used and response.status_code < 500:
+            _database_answered(app)
         security = g.pop("security_event", None)
         if security is not None:
 
@@ -253,12 +260,44 @@ def _init_security_headers(app: Flask) -> None:
         return response
 
 
+#: What a database that is down, unreachable or out of connections raises (not bad data: DataError is a 400).
+DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def _render_error(status: int, message: str | None = None, code: str | None = None):
+    message = message or HTTP_MESSAGES.get(status, "请求无法完成")
+    if common.wants_json():
+        return common.json_error(status, code or _code(status), message)
+    return render_template("error.html", status=status, message=message), status
+
+
+def _database_unavailable(app: Flask, err: Exception):
+    """A Chinese 503 (JSON in the API) instead of a bare 500 while the database is down; the outage is
+    logged once per worker, not once per request."""
+    if db.outage.failed():
+        first_line = (str(getattr(err, "orig", None) or err).strip().splitlines() or [""])[0]
+        app.logger.error("database unavailable (%s: %s); failures are counted, not logged, until it answers",
+                         type(err).__name__, first_line[:200])
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the pool discards it
+        db.session.remove()
+    g._login_user = AnonymousUserMixin()  # the page must not ask the database who is signed in
+    g.pop("security_event", None)
+    response = app.make_response(_render_error(503, "数据库暂时无法连接，请稍后重试。已打开的答复口径仍可照读，"
+                                                    "请记下来电人的号码和诉求，恢复后补录。", "database_unavailable"))
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _database_answered(app: Flask) -> None:
+    ended = db.outage.answered()
+    if ended is not None:
+        app.logger.warning("database available again after %.0f s (%d requests refused meanwhile)", *ended)
+
+
 def _init_errors(app: Flask) -> None:
-    def render_error(status: int, message: str | None = None, code: str | None = None):
-        message = message or HTTP_MESSAGES.get(status, "请求无法完成")
-        if common.wants_json():
-            return common.json_error(status, code or _code(status), message)
-        return render_template("error.html", status=status, message=message), status
+    render_error = _render_error
 
     @app.errorhandler(CSRFError)
     def _csrf(err: CSRFError):
@@ -292,6 +331,12 @@ def _init_errors(app: Flask) -> None:
         if status == 400 and err.description and "browser (or proxy) sent" not in err.description:
             message = err.description
         return render_error(status, message)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def _database_down(err: Exception):
+        return _database_unavailable(app, err)
 
     @app.errorhandler(Exception)
     def _crash(err: Exception):

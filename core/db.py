@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -13,6 +14,8 @@ from flask import current_app, g, has_app_context, has_request_context
 from flask.globals import app_ctx
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -63,12 +66,24 @@ def _new_session() -> Session:
 session: scoped_session[Session] = scoped_session(_new_session, scopefunc=_app_scope)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, connect_timeout: int = 5, statement_timeout: int = 60, pool_timeout: int = 10,
+                **kwargs: Any) -> Engine:
+    """The engine for `url`. On PostgreSQL every wait is bounded, so a database that is down or a network
+    that stalls fails a request in seconds instead of hanging every worker: the connect timeout, a
+    server-side statement timeout, TCP keep-alives and a TCP user timeout (unacknowledged data), and the
+    pool's wait for a free connection."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         _sqlite_transactions(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args = {"connect_timeout": connect_timeout,
+                    "options": f"-c statement_timeout={statement_timeout * 1000}",
+                    "keepalives": 1, "keepalives_idle": connect_timeout, "keepalives_interval": 1,
+                    "keepalives_count": connect_timeout, "tcp_user_timeout": connect_timeout * 2000,
+                    **kwargs.pop("connect_args", {})}
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_timeout", pool_timeout)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def _sqlite_transactions(engine: Engine) -> None:
@@ -129,7 +144,9 @@ _guard_reads()
 
 
 def init_app(app: Any) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"], connect_timeout=app.config["DB_CONNECT_TIMEOUT"],
+                         statement_timeout=app.config["DB_STATEMENT_TIMEOUT"],
+                         pool_timeout=app.config["DB_POOL_TIMEOUT"])
     app.extensions["hotline.engine"] = engine
     app.extensions["hotline.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
 
@@ -199,11 +216,16 @@ def run_queued_writes(extra: Callable[[Session], None] | None = None) -> None:
     writes = g.pop("queued_writes", []) + ([extra] if extra else [])
     if not writes:
         return
-    for_write(session())
     try:
+        for_write(session())
         for write in writes:
             write(session)
         session.commit()
+    except (OperationalError, InterfaceError, PoolTimeout) as err:
+        session.remove()  # the database is down: the outage is logged once (app._database_unavailable)
+        if outage.failed():
+            current_app.logger.error("database unavailable for a queued write after the request: %s",
+                                     type(err).__name__)
     except Exception:
         session.rollback()
         current_app.logger.exception("a queued write failed after the request")
@@ -221,3 +243,37 @@ def transaction() -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+class _Outage:
+    """This process's view of a database outage: the first failure is logged, the rest only counted,
+    and the recovery logged with the count (one line each way instead of a traceback per request)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.since: float | None = None
+        self.refused = 0
+
+    def failed(self) -> bool:
+        """Count a request the database failed; True for the first one of an outage."""
+        with self._lock:
+            self.refused += 1
+            if self.since is None:
+                self.since = time.monotonic()
+                self.refused = 1
+                return True
+            return False
+
+    def answered(self) -> tuple[float, int] | None:
+        """The database answered: (seconds down, requests refused) when this ends an outage."""
+        if self.since is None:
+            return None
+        with self._lock:
+            if self.since is None:
+                return None
+            ended = (time.monotonic() - self.since, self.refused)
+            self.since, self.refused = None, 0
+            return ended
+
+
+outage = _Outage()

@@ -88,7 +88,7 @@ login_required = roles_required()
 
 #: Endpoints open to the telephony service account besides its own call-event views: logging out and
 #: the API's documentation, the static files and the health check.
-TELEPHONY_OPEN = frozenset({"static", "accounts.logout", "health.healthz", "tickets_api.openapi"})
+TELEPHONY_OPEN = frozenset({"static", "accounts.logout", "health.healthz", "health.readyz", "tickets_api.openapi"})
 
 
 def telephony_fence() -> None:

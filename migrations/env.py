@@ -24,7 +24,8 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    engine = make_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool,
+                         statement_timeout=0)  # a migration may rewrite a large table
     with engine.connect() as conn:
         _run(conn)
 

@@ -8,9 +8,16 @@ from core import clock
 from core.models import Unit
 
 
-def test_healthz_checks_database(client):
+def test_healthz_says_alive_and_readyz_checks_the_database_and_the_index(app, client):
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.json == {"status": "ok", "database": "ok"}
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+    from kb import index
+
+    with app.app_context():
+        index.holder_for(app).engine(app)  # the tests build in line
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.json
+    assert ready.json["database"] == "ok" and ready.json["search_index"] == "ok" and ready.json["took_ms"] < 1000
 
 
 def test_unknown_page_is_chinese_404(client, login):
