@@ -180,6 +180,12 @@ def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None
         cfg["SECURE_COOKIES"] = cfg["ENV"] == "production"
     ensure_instance(instance)
     _prepare_sqlite_file(cfg["DATABASE_URL"])
+    if cfg["DATABASE_URL"].startswith("postgresql") and cfg["ENV"] != "testing":
+        missing = [f"HOTLINE_{key}" for key in ("SECRET_KEY", "AUDIT_KEY") if not cfg[key]]
+        if missing:
+            raise ConfigError(f"{' and '.join(missing)} must be set when DATABASE_URL is PostgreSQL: several app "
+                              "hosts share the database, and each needs the same keys (a key generated into one "
+                              "host's instance/ would log users out on the others and break the audit chain)")
     if not cfg["SECRET_KEY"]:
         if cfg["ENV"] == "production":
             raise ConfigError("HOTLINE_SECRET_KEY must be set in production (HOTLINE_ENV=production)")

@@ -298,7 +298,7 @@ class IndexHolder:
             return
         self._building = True
         try:
-            child = _spawn_build(app.instance_path, app.config["DATABASE_URL"], force=force)
+            child = _spawn_build(app.instance_path, app.config["DATABASE_URL"], force=force, env=app.config["ENV"])
         except OSError:
             log.exception("could not start the index build")
             self._building = False
@@ -331,12 +331,14 @@ class IndexHolder:
         return self._params[2]
 
 
-def _spawn_build(instance_path: str, database_url: str, *, force: bool) -> subprocess.Popen:
+def _spawn_build(instance_path: str, database_url: str, *, force: bool, env: str = "") -> subprocess.Popen:
     """`flask kb reindex` for this database and instance, in its own session (a worker killed by
     gunicorn does not take the build with it, and its half-built folder is pruned by the next)."""
-    env = dict(os.environ, HOTLINE_INSTANCE_PATH=instance_path, HOTLINE_DATABASE_URL=database_url)
+    child_env = dict(os.environ, HOTLINE_INSTANCE_PATH=instance_path, HOTLINE_DATABASE_URL=database_url)
+    if env:
+        child_env["HOTLINE_ENV"] = env  # the keys it needs come with os.environ (set on every host)
     args = [sys.executable, "-m", "flask", "--app", "app", "kb", "reindex"] + ([] if force else ["--if-stale"])
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+    return subprocess.Popen(args, cwd=ROOT, env=child_env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
 
 

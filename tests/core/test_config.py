@@ -36,6 +36,17 @@ def test_production_refuses_to_start_without_secret_key(tmp_path):
         config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path), "HOTLINE_ENV": "production"})
 
 
+def test_a_shared_postgresql_database_needs_keys_set_for_every_host(tmp_path):
+    pg = {"HOTLINE_INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "postgresql+psycopg://app@db.example:5432/hotline"}
+    with pytest.raises(config.ConfigError, match="HOTLINE_SECRET_KEY and HOTLINE_AUDIT_KEY must be set"):
+        config.load(environ=pg)
+    with pytest.raises(config.ConfigError, match="HOTLINE_AUDIT_KEY must be set when DATABASE_URL is PostgreSQL"):
+        config.load(environ={**pg, "HOTLINE_SECRET_KEY": "s" * 64})
+    assert not (Path(tmp_path) / "secret_key").exists() and not (Path(tmp_path) / "audit_key").exists()
+    cfg = config.load(environ={**pg, "HOTLINE_SECRET_KEY": "s" * 64, "HOTLINE_AUDIT_KEY": "a" * 40})
+    assert cfg["SECRET_KEY"] == "s" * 64 and cfg["AUDIT_KEY"] == "a" * 40
+
+
 def test_production_refuses_to_start_without_audit_key(tmp_path):
     with pytest.raises(config.ConfigError, match="HOTLINE_AUDIT_KEY"):
         config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path), "HOTLINE_ENV": "production",
@@ -57,7 +68,7 @@ def test_short_audit_key_is_refused(tmp_path):
 
 
 def test_plain_database_url_switches_database(tmp_path):
-    cfg = config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path),
+    cfg = config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path), "HOTLINE_ENV": "testing",
                                "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test"})
     assert cfg["DATABASE_URL"] == "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -117,7 +117,7 @@ class _Build:
 def spawned(monkeypatch):
     builds = []
 
-    def spawn(instance_path, database_url, *, force):
+    def spawn(instance_path, database_url, *, force, env=""):
         builds.append(_Build())
         return builds[-1]
 
