@@ -298,7 +298,7 @@ class IndexHolder:
             return
         self._building = True
         try:
-            child = _spawn_build(app.instance_path, app.config["DATABASE_URL"], force=force, env=app.config["ENV"])
+            child = _spawn_build(app.instance_path, app.config["DATABASE_URL"], force=force, env=app.config.get("ENV", ""))
         except OSError:
             log.exception("could not start the index build")
             self._building = False
