@@ -134,7 +134,12 @@ def _mac(purpose: bytes, body: str) -> str:
 
 def key_id() -> str:
     """A fingerprint of the audit key, written into checkpoints so that a wrong key is named as such."""
-    return _mac(b"key-id", "")[:12]
+    return key_id_of(settings().key)
+
+
+def key_id_of(key: str) -> str:
+    """The fingerprint of a given audit key (a backup's, before it is put in place)."""
+    return hmac.new(key.encode("utf-8"), b"key-id", hashlib.sha256).hexdigest()[:12]
 
 
 def _event_body(ev: AuditEvent) -> str:

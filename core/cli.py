@@ -1,4 +1,4 @@
-"""`flask init`, `flask db …` and `flask users …`: the set-up and account commands."""
+"""`flask init`, `flask db …`, `flask users …` and `flask backup …`: the set-up, account and backup commands."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from audit import services as audit
-from core import accounts, clock, db, migrate, seed
+from core import accounts, backup, clock, db, migrate, seed
 from core.errors import DomainError
 from core.models import ROLES, ApiToken, User
 
@@ -163,3 +163,54 @@ def register(app: Flask) -> None:
         click.echo(f"password: {password}")
 
     app.cli.add_command(users)
+    _register_backup(app)
+
+
+def _register_backup(app: Flask) -> None:
+    group = AppGroup("backup", help="Backups of the database, uploads and audit checkpoints.")
+
+    @group.command("create")
+    @click.argument("path", required=False, type=click.Path(file_okay=False))
+    def backup_create(path: str | None) -> None:
+        """Write a consistent backup (database snapshot, uploads, audit checkpoints, manifest) to PATH
+        (default: a new folder under HOTLINE_BACKUP_DIR)."""
+        from pathlib import Path
+
+        _cli_origin("backup create")
+        now = clock.now()
+        target = Path(path) if path else backup.default_target(app, now)
+        try:
+            manifest = backup.create(backup.source_of(app), target, now=now)
+            with db.transaction():
+                backup.record_created(target, manifest, now=now)
+        except DomainError as err:
+            _fail(err)
+        size = sum(f["size"] for f in manifest["files"])
+        click.echo(f"backup written to {target}: {manifest['database']} database, {len(manifest['files'])} files, "
+                   f"{size / 1e6:.1f} MB; keys included: {', '.join(manifest['keys_included']) or 'none (set in the environment)'}")
+
+    @group.command("restore")
+    @click.argument("path", type=click.Path(exists=True, file_okay=False))
+    def backup_restore(path: str) -> None:
+        """Restore the backup at PATH into this new, empty instance, then verify the audit trail."""
+        from pathlib import Path
+
+        _cli_origin("backup restore")
+        src = backup.source_of(app)
+        try:
+            done = backup.restore(src, Path(path))
+        except DomainError as err:
+            _fail(err)
+        for name, setting in (("secret_key", "SECRET_KEY"), ("audit_key", "AUDIT_KEY")):
+            if f"restored instance/{name}" in done:
+                app.config[setting] = (src.instance / name).read_text().strip()
+        for line in done:
+            click.echo(line)
+        result = audit.verify()
+        if not result.ok:
+            raise click.ClickException(f"restored, but the audit trail does not verify: {result.reason}")
+        with db.transaction():
+            backup.record_restored(Path(path), now=clock.now())
+        click.echo(f"audit trail intact: {result.count} events")
+
+    app.cli.add_command(group)

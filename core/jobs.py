@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
+from flask import current_app
 from sqlalchemy import delete
 
-from core import db, idempotency
+from core import backup, db, idempotency
 from core.models import LoginAttempt, LoginSession
 from core.scheduler import Job
 
@@ -23,6 +24,11 @@ def purge_login_attempts(now: datetime) -> str:
             f"and {keys} idempotency keys older than {idempotency.RETENTION.days} days")
 
 
+def nightly_backup(now: datetime) -> str:
+    return backup.nightly(current_app, now, current_app.config["BACKUP_KEEP"])
+
+
 JOBS: list[Job] = [
     Job("purge_login_attempts", purge_login_attempts, lambda app: CronTrigger(hour=3, minute=17)),
+    Job("nightly_backup", nightly_backup, lambda app: CronTrigger(hour=2, minute=47)),
 ]
