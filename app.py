@@ -21,9 +21,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import ValidationError
 
 from audit import services as audit
-from core import accounts, clock, config, db
+from core import accounts, clock, config, db, logs, monitoring
 from core.errors import DomainError
-from handlers import common, idempotency, inputs
+from handlers import common, health, idempotency, inputs
 
 csrf = CSRFProtect()
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -44,6 +44,8 @@ HTTP_MESSAGES = {
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     cfg = config.load(overrides)
+    if cfg["ENV"] != "testing":
+        logs.setup(cfg["LOG_FORMAT"])
     app = Flask(__name__, instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
     app.config.update(cfg)
     app.config.update(
@@ -72,6 +74,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _init_security_headers(app)
     inputs.init_app(app)
     idempotency.init_app(app)  # after the request cycle's hooks: keeps the answer before the commit point
+    health.init_app(app)
     _init_errors(app)
     _init_templates(app)
     _register_blueprints(app)
@@ -274,6 +277,7 @@ def _render_error(status: int, message: str | None = None, code: str | None = No
 def _database_unavailable(app: Flask, err: Exception):
     """A Chinese 503 (JSON in the API) instead of a bare 500 while the database is down; the outage is
     logged once per worker, not once per request."""
+    monitoring.DATABASE_DOWN.inc()
     if db.outage.failed():
         first_line = (str(getattr(err, "orig", None) or err).strip().splitlines() or [""])[0]
         app.logger.error("database unavailable (%s: %s); failures are counted, not logged, until it answers",

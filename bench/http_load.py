@@ -66,7 +66,7 @@ class Server:
     def __init__(self, env: dict, workers: int, worker_class: str, threads: int):
         self.port = _free_port()
         args = [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-                "--worker-class", worker_class, "--log-level", "warning", "app:app"]
+                "--worker-class", worker_class, "--log-level", "warning", "--no-control-socket", "app:app"]
         if worker_class == "gthread":
             args[1:1] = ["--threads", str(threads)]
         self.proc = subprocess.Popen(args, env=env, cwd=ROOT)

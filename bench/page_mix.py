@@ -98,7 +98,7 @@ def measure(root: Path, seconds: float, clients: int) -> dict:
             conn.execute("UPDATE api_token SET last_used_at = strftime('%Y-%m-%d %H:%M:%f', 'now')")
         port = _port()
         server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level",
-                                   "warning", "app:app"], cwd=root, env=env)
+                                   "warning", "--no-control-socket", "app:app"], cwd=root, env=env)
         try:
             deadline = time.time() + 60
             while True:

@@ -59,12 +59,9 @@ def register(app: Flask) -> None:
     @click.option("--once", "once", default=None, help="Run one job now by name and exit.")
     def scheduler_cmd(once: str | None) -> None:
         """Run the scheduled jobs (deadline warnings, weekly plans, …) until stopped."""
-        import logging
+        from core import logs, scheduler
 
-        from core import scheduler
-
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per 2-second index check
+        logs.setup(app.config["LOG_FORMAT"])
         jobs = scheduler.jobs_of(app)
         if once:
             job = next((j for j in jobs if j.name == once), None)

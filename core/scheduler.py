@@ -29,7 +29,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from audit import services as audit
-from core import clock, db
+from core import clock, db, monitoring
 from core.models import JobClaim
 
 log = logging.getLogger("hotline.scheduler")
@@ -122,6 +122,7 @@ def run_job(app: Flask, job: Job, *, force: bool = False) -> str:
                         slot = slot_of(build_trigger(app, job), now)
                         if not claim(job.name, slot, now):
                             log.debug("job %s: slot %s taken by another scheduler", job.name, slot)
+                            monitoring.JOBS.labels(job.name, "skipped").inc()
                             return ""
                     message = job.func(now)
             else:
@@ -129,7 +130,9 @@ def run_job(app: Flask, job: Job, *, force: bool = False) -> str:
                 db.session.rollback()
         except Exception:
             log.exception("job %s failed", job.name)
+            monitoring.JOBS.labels(job.name, "failed").inc()
             return f"{job.name}: failed"
+        monitoring.JOBS.labels(job.name, "ok").inc()
         if message:
             log.info("job %s: %s", job.name, message)
         return message

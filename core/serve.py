@@ -12,11 +12,24 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 
 
+def gunicorn_args(bind: str, instance: Path, workers: int = 2) -> list[str]:
+    """How the web workers run: each instance with its own control socket (gunicorn's default path is
+    shared by every instance on the host), workers recycled after a few thousand requests (a slow leak
+    never grows for ever), requests logged by the app as JSON lines (see core.logs)."""
+    return [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", bind, "--graceful-timeout", "10",
+            "--max-requests", "5000", "--max-requests-jitter", "500",
+            "--control-socket", str(instance / "gunicorn.ctl"), "app:app"]
+
+
 def main() -> int:
+    from core import config, monitoring
+
     bind = os.environ.get("HOTLINE_BIND", "127.0.0.1:5000")
-    web = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", bind, "--access-logfile", "-",
-                            "--graceful-timeout", "10", "app:app"])
-    jobs = subprocess.Popen([str(BIN / "flask"), "--app", "app", "scheduler"])
+    instance = Path(config.load()["INSTANCE_PATH"])
+    env = dict(os.environ, PYTHONFAULTHANDLER="1",  # a hung or crashing worker dumps every thread's stack
+               **{monitoring.MULTIPROC_ENV: str(monitoring.prepare_multiproc_dir(instance))})
+    web = subprocess.Popen(gunicorn_args(bind, instance), env=env)
+    jobs = subprocess.Popen([str(BIN / "flask"), "--app", "app", "scheduler"], env=env)
     print(f"Hotline Desk: http://{bind}/  (Ctrl-C to stop)", flush=True)
     procs = [web, jobs]
     stopping = False

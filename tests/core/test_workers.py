@@ -75,7 +75,7 @@ def served(tmp_path):
         conn.execute("UPDATE api_token SET last_used_at = datetime('now', '-1 hour') WHERE id = 3")
     port = _port()
     server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "30",
-                               "app:app"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+                               "--no-control-socket", "app:app"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 60
         while _try(port, "/api/v1/kb/search?q=" + urllib.request.quote("低保"), tokens["warm"]) != 200:

@@ -52,7 +52,8 @@ def test_gunicorn_workers_follow_a_change_made_elsewhere(tmp_path):
     _flask(env, "users", "create", "probe", "--role", "operator", "--password", "Probe12345")
     token = _flask(env, "users", "token", "probe").stdout.strip()
     port = _port()
-    server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "app:app"],
+    server = subprocess.Popen([str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket",
+                               "app:app"],
                               cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 60
