@@ -8,8 +8,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-AREAS = ("kb", "tickets", "spotchecks")
-DOMAIN = ("audit", "kb", "tickets", "spotchecks")
+AREAS = ("kb", "eligibility", "tickets", "spotchecks")
+DOMAIN = ("audit", "kb", "eligibility", "tickets", "spotchecks")
 #: The only domain modules that may import Flask: how the app, the CLI and the scheduler start them.
 ENTRY_POINTS = ("cli.py", "jobs.py")
 WEB = ("flask", "flask_login", "flask_wtf", "werkzeug")
