@@ -307,6 +307,11 @@ def import_():
             raise transfer.ImportError_(["请选择要导入的文件"])
         token, plan = transfer.stage_upload(_upload_dir(), upload.filename,
                                             upload.read(transfer.MAX_IMPORT_BYTES + 1), now=now())
+        try:
+            review.check_import(plan, actor=actor(), settings=_review_settings())
+        except transfer.ImportError_:
+            transfer.discard_staged(_upload_dir(), token)
+            raise
     except transfer.ImportError_ as err:
         db.session.rollback()
         return render_template("kb/import.html", plan=None, errors=err.errors), 422

@@ -300,3 +300,17 @@ def entry_view(data: dict[str, Any], states: dict[str, services.ParamState], *, 
 def reviews_of(entry_id: str) -> list[EntryReview]:
     return list(session.execute(select(EntryReview).where(EntryReview.entry_id == entry_id)
                                 .order_by(EntryReview.reviewed_at.desc(), EntryReview.id.desc())).scalars())
+
+
+def check_import(plan: Any, *, actor: User | None, settings: ReviewSettings) -> None:
+    """An import on the page is an editor's change too: while review is required, it may not put a
+    published entry's new content live (those rows are imported as drafts and submitted one by one,
+    or imported by an admin). Raises transfer.ImportError_ naming the rows."""
+    from kb.transfer import ImportError_
+
+    if not settings.required or actor is None or actor.role == "admin":
+        return
+    live = [c.entry_id for c in plan.changes if c.kind != "无变化" and c.data.get("status") == "published"]
+    if live:
+        raise ImportError_([f"{entry_id}:状态为“已发布”且内容有变化,导入后会不经审核直接上线;请把状态改为草稿导入后"
+                            "在条目页提交审核,或请管理员导入" for entry_id in live])

@@ -78,7 +78,8 @@ def test_synonym_page_adds_and_deletes(client, login, db):
     assert client.post("/kb/synonyms", data={"op": "delete", "id": syn.id}).status_code == 302
 
 
-def test_import_page_previews_then_applies(client, login, db):
+def test_import_page_previews_then_applies(client, login, db, app, monkeypatch):
+    monkeypatch.setitem(app.config, "KB_REVIEW_REQUIRED", False)  # with review: test_review.py
     login("kb_editor")
     from openpyxl import load_workbook
 
@@ -122,7 +123,8 @@ def test_new_entry_with_an_existing_id_is_refused(client, login, db):
     assert services.get_entry("Q001").question != "重复编号"
 
 
-def test_export_writes_formula_like_text_as_text_and_imports_back_unchanged(client, login, db):
+def test_export_writes_formula_like_text_as_text_and_imports_back_unchanged(client, login, db, app, monkeypatch):
+    monkeypatch.setitem(app.config, "KB_REVIEW_REQUIRED", False)  # the tabbed row changes a published entry
     from tests.builders import FORMULA_VALUES, assert_written_as_text
     from tests.kb.builders import make_entry
 

@@ -242,3 +242,23 @@ def test_twenty_editors_submitting_one_entry_at_once_leave_one_change_waiting(co
         waiting = services.session.execute(select(EntryChange).where(EntryChange.entry_id == entry_id)).scalars().all()
         assert len(waiting) == 1 and services.get_entry(entry_id).version == 1
         services.session.remove()
+
+
+def test_an_editors_import_may_not_put_published_changes_live(client, login, db):
+    import io
+
+    from openpyxl import load_workbook
+
+    from kb import transfer
+
+    login("kb_editor")
+    wb = load_workbook(io.BytesIO(transfer.export_xlsx(services.entries())))
+    wb.active["F2"] = "导入后的口径。"
+    buf = io.BytesIO()
+    wb.save(buf)
+    response = client.post("/kb/import", data={"file": (io.BytesIO(buf.getvalue()), "kb.xlsx")},
+                           content_type="multipart/form-data")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "不经审核直接上线" in body and 'name="token"' not in body
+    db.expire_all()
+    assert services.get_entry("Q001").answer != "导入后的口径。"
