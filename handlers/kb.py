@@ -95,8 +95,7 @@ def entry(entry_id: str):
     data = entry.as_data()
     return render_template("kb/entry.html", entry=entry, data=data, render=_renderer(states), used=used,
                            statuses=STATUSES, labels=FIELD_LABELS, view=review.entry_view(data, states),
-                           review_kinds=REVIEW_KINDS, today=today, next_review=today.replace(year=today.year + 1)
-                           if not (today.month == 2 and today.day == 29) else today + timedelta(days=365),
+                           review_kinds=REVIEW_KINDS, today=today, next_review=today + timedelta(days=365),
                            review_due=entry.review_date and entry.review_date < today)
 
 

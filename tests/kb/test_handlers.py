@@ -3,7 +3,8 @@ import io
 from sqlalchemy import select
 
 from audit.models import AuditEvent
-from kb import services, transfer
+from kb import services
+from tests.kb.builders import upload_export_with
 
 
 def test_operator_browses_and_reads_entry_with_copyable_script(client, login):
@@ -81,14 +82,7 @@ def test_synonym_page_adds_and_deletes(client, login, db):
 def test_import_page_previews_then_applies(client, login, db, app, monkeypatch):
     monkeypatch.setitem(app.config, "KB_REVIEW_REQUIRED", False)  # with review: test_review.py
     login("kb_editor")
-    from openpyxl import load_workbook
-
-    wb = load_workbook(io.BytesIO(transfer.export_xlsx(services.entries())))
-    wb.active["F2"] = "导入后的口径。第二句。"
-    buf = io.BytesIO()
-    wb.save(buf)
-    preview = client.post("/kb/import", data={"file": (io.BytesIO(buf.getvalue()), "kb.xlsx")},
-                          content_type="multipart/form-data")
+    preview = upload_export_with(client, "F2", "导入后的口径。第二句。")
     body = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "修改 <strong>1</strong> 条" in body
     assert services.get_entry("Q001").answer != "导入后的口径。第二句。"

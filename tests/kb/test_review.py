@@ -11,7 +11,7 @@ from core.errors import DomainError
 from kb import review, services
 from kb.models import EntryChange
 from tests.builders import make_user
-from tests.kb.builders import entry_data, make_entry
+from tests.kb.builders import entry_data, make_entry, upload_export_with
 
 ON = review.ReviewSettings(required=True)
 
@@ -245,19 +245,8 @@ def test_twenty_editors_submitting_one_entry_at_once_leave_one_change_waiting(co
 
 
 def test_an_editors_import_may_not_put_published_changes_live(client, login, db):
-    import io
-
-    from openpyxl import load_workbook
-
-    from kb import transfer
-
     login("kb_editor")
-    wb = load_workbook(io.BytesIO(transfer.export_xlsx(services.entries())))
-    wb.active["F2"] = "导入后的口径。"
-    buf = io.BytesIO()
-    wb.save(buf)
-    response = client.post("/kb/import", data={"file": (io.BytesIO(buf.getvalue()), "kb.xlsx")},
-                           content_type="multipart/form-data")
+    response = upload_export_with(client, "F2", "导入后的口径。")
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and "不经审核直接上线" in body and 'name="token"' not in body
     db.expire_all()
