@@ -23,10 +23,27 @@ from flask_login import current_user
 
 from core import clock, db
 from core.errors import DomainError
-from handlers.common import actor, domain_error_response, login_required, now, roles_required, writes
+from handlers.common import (
+    actor,
+    domain_error_response,
+    json_body,
+    login_required,
+    now,
+    roles_required,
+    writes,
+)
 from kb import index as search_index
-from kb import lookup, services, transfer
-from kb.models import CATEGORIES, FIELD_LABELS, LEVELS, STATUSES
+from kb import lookup, register, review, services, transfer
+from kb.models import (
+    CATEGORIES,
+    CHANGE_STATES,
+    FIELD_LABELS,
+    LEVELS,
+    PARAMETER_KINDS,
+    POLICY_STATUSES,
+    REVIEW_KINDS,
+    STATUSES,
+)
 
 bp = Blueprint("kb", __name__, url_prefix="/kb")
 api_bp = Blueprint("kb_api", __name__, url_prefix="/api/v1")
@@ -57,15 +74,29 @@ def _visible_entry(entry_id: str):
     return entry
 
 
+def _review_settings() -> review.ReviewSettings:
+    return review.ReviewSettings.from_config(current_app.config)
+
+
+def _renderer(states):
+    """Parameters filled in for a page: an unset one as a highlighted gap, linked for admins to the
+    parameters page where they set it."""
+    link = url_for("kb.parameters") + "#p-__NAME__" if current_user.role == "admin" else None
+    return lambda text: services.render_html(text, states, link)
+
+
 @bp.route("/<entry_id>")
 @login_required
 def entry(entry_id: str):
     entry = _visible_entry(entry_id)
-    states = services.parameter_states(clock.today_local())
+    today = clock.today_local()
+    states = services.parameter_states(today)
     used = [states[n] for n in services.parameters_used(entry) if n in states]
-    return render_template("kb/entry.html", entry=entry, data=entry.as_data(),
-                           render=lambda text: services.render(text, states), used=used, statuses=STATUSES,
-                           labels=FIELD_LABELS, review_due=entry.review_date and entry.review_date < clock.today_local())
+    data = entry.as_data()
+    return render_template("kb/entry.html", entry=entry, data=data, render=_renderer(states), used=used,
+                           statuses=STATUSES, labels=FIELD_LABELS, view=review.entry_view(data, states),
+                           review_kinds=REVIEW_KINDS, today=today, next_review=today + timedelta(days=365),
+                           review_due=entry.review_date and entry.review_date < today)
 
 
 def _form_data() -> dict:
@@ -85,10 +116,13 @@ def _editor_page(entry=None, data=None, preview=None, status=200, version=None, 
         data = entry.as_data() if entry else {"status": "draft", "level": "国家", "similar": [], "keywords": [],
                                               "policy_basis": []}
     states = services.parameter_states(clock.today_local())
+    view = review.entry_view(data, states, saved=False) if preview else None
     return render_template("kb/edit.html", entry=entry, data=data, preview=preview, categories=CATEGORIES,
                            levels=LEVELS, statuses=STATUSES, params=states, note=request.form.get("note", ""),
                            version=version if version is not None else (entry.version if entry else None),
-                           conflict=conflict, render=lambda text: services.render(text, states)), status
+                           conflict=conflict, render=_renderer(states), view=view,
+                           pending=review.pending_for(entry.id) if entry else None,
+                           review_required=_review_settings().required), status
 
 
 def _started_from() -> int:
@@ -109,8 +143,9 @@ def _edit(entry=None):
         started_from = _started_from() if entry is not None else None
         if request.form.get("op") == "preview":
             return _editor_page(entry, services.clean_entry(raw), preview=True, version=started_from)
-        saved, changed = services.save_entry(actor=actor(), now=now(), data=raw, note=request.form.get("note", ""),
-                                             create_only=entry is None, base_version=started_from)
+        result = review.submit(actor=actor(), now=now(), data=raw, note=request.form.get("note", ""),
+                               settings=_review_settings(), create_only=entry is None, base_version=started_from,
+                               emergency=request.form.get("emergency") == "1")
     except services.StaleEntry as err:
         # Nothing was written: show what the others changed, and keep what this person typed.
         db.session.rollback()
@@ -119,9 +154,22 @@ def _edit(entry=None):
                             conflict=services.changes_since(entry, err.started_from))
     except DomainError as err:
         flash(err.message, "error")
-        return _editor_page(entry, raw, status=400 if err.status == 400 else 422, version=started_from)
-    flash(f"已保存为第{saved.version}版" if changed else "内容没有变化,未生成新版本", "success" if changed else "info")
-    return redirect(url_for("kb.entry", entry_id=saved.id))
+        return _editor_page(entry, raw, status=err.status if err.status in (400, 403, 409) else 422,
+                            version=started_from)
+    return _after_submit(result)
+
+
+def _after_submit(result: review.Submitted):
+    if result.change is not None:
+        flash(f"已提交审核(第{result.change.id}号修改):另一位知识库编辑审核通过后才会发布,"
+              "在此之前接线员看到的仍是当前版本", "success")
+        if result.entry_id and services.session.get(services.Entry, result.entry_id) is None:
+            return redirect(url_for("kb.change", change_id=result.change.id))
+    elif result.changed:
+        flash(f"已保存为第{result.entry.version}版", "success")
+    else:
+        flash("内容没有变化,未生成新版本", "info")
+    return redirect(url_for("kb.entry", entry_id=result.entry_id))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -141,12 +189,15 @@ def edit(entry_id: str):
 def status(entry_id: str):
     entry = services.get_entry(entry_id)
     try:
-        services.set_status(actor=actor(), now=now(), entry=entry, status=request.form.get("status", ""),
-                            note=request.form.get("note", ""))
+        result = review.set_status(actor=actor(), now=now(), entry=entry, status=request.form.get("status", ""),
+                                   note=request.form.get("note", ""), settings=_review_settings(),
+                                   emergency=request.form.get("emergency") == "1")
     except DomainError as err:
         return domain_error_response(err)
-    flash(f"已设为“{STATUSES[entry.status]}”", "success")
-    return redirect(url_for("kb.entry", entry_id=entry.id))
+    if result.change is None:
+        flash(f"已设为“{STATUSES[entry.status]}”", "success")
+        return redirect(url_for("kb.entry", entry_id=entry.id))
+    return _after_submit(result)
 
 
 @bp.route("/<entry_id>/history")
@@ -160,7 +211,8 @@ def history(entry_id: str):
         abort(404)
     previous = next((v for v in entry.versions if v.number == number - 1), None)
     diffs = services.version_diff(previous.data if previous else {}, chosen.data)
-    return render_template("kb/history.html", entry=entry, versions=versions, chosen=chosen, diffs=diffs)
+    return render_template("kb/history.html", entry=entry, versions=versions, chosen=chosen, diffs=diffs,
+                           reviews=review.reviews_of(entry.id), review_kinds=REVIEW_KINDS)
 
 
 @bp.route("/<entry_id>/restore", methods=["POST"])
@@ -168,10 +220,12 @@ def history(entry_id: str):
 def restore(entry_id: str):
     entry = services.get_entry(entry_id)
     try:
-        services.restore_version(actor=actor(), now=now(), entry=entry,
-                                 number=request.form.get("number", type=int) or 0, note=request.form.get("note", ""))
+        result = review.restore(actor=actor(), now=now(), entry=entry, number=request.form.get("number", type=int) or 0,
+                                note=request.form.get("note", ""), settings=_review_settings())
     except DomainError as err:
         return domain_error_response(err)
+    if result.change is not None:
+        return _after_submit(result)
     flash(f"已恢复为新的第{entry.version}版", "success")
     return redirect(url_for("kb.history", entry_id=entry.id))
 
@@ -200,7 +254,7 @@ def parameters():
         flash(f"已更新参数 {name}", "success")
         return redirect(url_for("kb.parameters") + f"#p-{name}")
     return render_template("kb/parameters.html", states=services.parameter_states(today),
-                           usage=services.parameter_usage(), today=today,
+                           usage=services.parameter_usage(), today=today, kinds=PARAMETER_KINDS,
                            can_edit=current_user.has_role())
 
 
@@ -252,6 +306,11 @@ def import_():
             raise transfer.ImportError_(["请选择要导入的文件"])
         token, plan = transfer.stage_upload(_upload_dir(), upload.filename,
                                             upload.read(transfer.MAX_IMPORT_BYTES + 1), now=now())
+        try:
+            review.check_import(plan, actor=actor(), settings=_review_settings())
+        except transfer.ImportError_:
+            transfer.discard_staged(_upload_dir(), token)
+            raise
     except transfer.ImportError_ as err:
         db.session.rollback()
         return render_template("kb/import.html", plan=None, errors=err.errors), 422
@@ -319,8 +378,9 @@ def card(entry_id: str):
     """The entry as a panel for the search page (answer script first)."""
     entry = _visible_entry(entry_id)
     states = search_index.holder_for(current_app).parameter_states(clock.today_local())
-    return render_template("kb/_card.html", entry=entry, data=entry.as_data(), labels=FIELD_LABELS,
-                           render=lambda text: services.render(text, states))
+    data = entry.as_data()
+    return render_template("kb/_card.html", entry=entry, data=data, labels=FIELD_LABELS, render=_renderer(states),
+                           view=review.entry_view(data, states), review_kinds=REVIEW_KINDS)
 
 
 @bp.route("/report")
@@ -343,3 +403,169 @@ def report():
 def api_search():
     limit = lookup.check_limit(request.args.get("limit"))
     return jsonify(_search_json(request.args.get("q", ""), limit, source="api"))
+
+
+# --- review before publish, the due-for-review list, the policy register (issue 13) ----------------
+
+@bp.route("/changes")
+@roles_required(*EDITORS)
+def changes():
+    return render_template("kb/changes.html", changes=review.pending_changes())
+
+
+@bp.route("/changes/<int:change_id>", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def change(change_id: int):
+    item = review.get_change(change_id)
+    if request.method == "GET":
+        return render_template("kb/change.html", change=item, diffs=review.change_diff(item), states=CHANGE_STATES)
+    op, note = request.form.get("op", ""), request.form.get("note", "")
+    try:
+        if op == "approve":
+            entry = review.approve(actor=actor(), now=now(), change=item, note=note)
+            flash(f"已审核通过,{entry.id}第{entry.version}版已发布", "success")
+            return redirect(url_for("kb.entry", entry_id=entry.id))
+        if op == "reject":
+            review.reject(actor=actor(), now=now(), change=item, note=note)
+            flash("已退回,提交人会在待审核列表中看到退回原因", "success")
+        elif op == "withdraw":
+            review.withdraw(actor=actor(), now=now(), change=item)
+            flash("已撤回", "success")
+        else:
+            raise services.KbError("未知操作", status=400)
+    except DomainError as err:
+        return domain_error_response(err, lambda: render_template(
+            "kb/change.html", change=review.get_change(change_id), diffs=review.change_diff(item),
+            states=CHANGE_STATES))
+    return redirect(url_for("kb.changes"))
+
+
+@bp.route("/due")
+@roles_required(*EDITORS)
+def due():
+    today = clock.today_local()
+    settings = _review_settings()
+    return render_template("kb/due.html", items=review.due_for_review(today, settings), today=today,
+                           days=settings.due_days, review_kinds=REVIEW_KINDS)
+
+
+@bp.route("/<entry_id>/recheck", methods=["POST"])
+@roles_required(*EDITORS)
+def recheck(entry_id: str):
+    entry = services.get_entry(entry_id)
+    try:
+        raw = request.form.get("review_date", "").strip()
+        try:
+            next_review = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            raise services.KbError("下次复核日期格式应为 年-月-日", field="review_date") from None
+        review.recheck(actor=actor(), now=now(), entry=entry, note=request.form.get("note", ""),
+                       next_review=next_review, today=clock.today_local())
+    except DomainError as err:
+        return domain_error_response(err)
+    flash("已记录复核确认", "success")
+    return redirect(url_for("kb.entry", entry_id=entry.id))
+
+
+def _document_form() -> dict:
+    form = request.form
+    return {k: form.get(k, "") for k in ("title", "number", "issuer", "level", "effective_date", "status",
+                                         "superseded_by_id", "note")}
+
+
+def _register_page(doc=None, form=None, status=200):
+    entries_now = services.entries()
+    docs = register.documents()
+    return render_template("kb/register.html", docs=docs, doc=doc, form=form, levels=LEVELS,
+                           statuses=POLICY_STATUSES, unmatched=register.unmatched(entries_now),
+                           dependents={d.id: register.dependents(d, entries_now) for d in docs}), status
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def register_page():
+    if request.method == "GET":
+        return _register_page()
+    try:
+        doc, _ = register.save_document(actor=actor(), now=now(), data=_document_form())
+    except DomainError as err:
+        return domain_error_response(err, lambda: _register_page(form=request.form)[0])
+    flash(f"已登记《{doc.title}》", "success")
+    return redirect(url_for("kb.register_page") + f"#d-{doc.id}")
+
+
+@bp.route("/register/<int:doc_id>", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def document(doc_id: int):
+    doc = register.get_document(doc_id)
+    if request.method == "GET":
+        return _register_page(doc=doc)
+    try:
+        doc, flagged = register.save_document(actor=actor(), now=now(), data=_document_form(), doc_id=doc_id)
+    except DomainError as err:
+        return domain_error_response(err, lambda: _register_page(doc=register.get_document(doc_id),
+                                                                 form=request.form)[0])
+    flash(f"已保存《{doc.title}》" + (f";{flagged}个依据它的条目已标记为待复核" if flagged else ""), "success")
+    return redirect(url_for("kb.register_page") + f"#d-{doc.id}")
+
+
+# --- the review API: the same four-eyes rule as the pages ------------------------------------------
+
+def _change_json(item) -> dict:
+    return {"id": item.id, "entry_id": item.entry_id, "state": item.state, "base_version": item.base_version,
+            "note": item.note, "author": {"id": item.author_id, "name": item.author.display_name},
+            "created_at": item.created_at.isoformat(), "applied_version": item.applied_version,
+            "decision_note": item.decision_note}
+
+
+@api_bp.route("/kb/changes")
+@roles_required(*EDITORS)
+def api_changes():
+    return jsonify({"changes": [_change_json(c) for c in review.pending_changes()]})
+
+
+@api_bp.route("/kb/entries/<entry_id>/changes", methods=["POST"])
+@roles_required(*EDITORS)
+def api_submit_change(entry_id: str):
+    """Submit a change: the entry's fields (all of them, as GET would give), `note` and `version`."""
+    try:
+        body = json_body()
+        entry = services.get_entry(entry_id)
+        version = body.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise services.KbError("version 应为整数:您编辑的条目版本", code="bad_request", status=400,
+                                   field="version")
+        fields = {k: v for k, v in body.items() if k not in ("note", "version", "emergency")}
+        unknown = sorted(set(fields) - set(entry.as_data()))
+        if unknown:
+            raise services.KbError(f"未知字段:{'、'.join(unknown)}", code="unknown_fields", status=400,
+                                   field=unknown[0])
+        result = review.submit(actor=actor(), now=now(), data=entry.as_data() | fields | {"id": entry.id},
+                               note=str(body.get("note") or ""), settings=_review_settings(),
+                               base_version=version, emergency=body.get("emergency") is True)
+    except DomainError as err:
+        return domain_error_response(err)
+    if result.change is not None:
+        return jsonify({"status": "pending_review", "change": _change_json(result.change)}), 202
+    return jsonify({"status": "saved" if result.changed else "unchanged", "entry_id": result.entry_id,
+                    "version": result.entry.version})
+
+
+@api_bp.route("/kb/changes/<int:change_id>/<op>", methods=["POST"])
+@roles_required(*EDITORS)
+def api_decide_change(change_id: int, op: str):
+    if op not in ("approve", "reject", "withdraw"):
+        abort(404)
+    try:
+        body = request.get_json(silent=True) or {}
+        item = review.get_change(change_id)
+        note = str(body.get("note") or "") if isinstance(body, dict) else ""
+        if op == "approve":
+            review.approve(actor=actor(), now=now(), change=item, note=note)
+        elif op == "reject":
+            review.reject(actor=actor(), now=now(), change=item, note=note)
+        else:
+            review.withdraw(actor=actor(), now=now(), change=item)
+    except DomainError as err:
+        return domain_error_response(err)
+    return jsonify({"change": _change_json(item)})

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from core.errors import DomainError
-from kb import services
+from kb import register, services
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -46,16 +46,19 @@ def _synonym_rows(path: Path) -> list[tuple[str, str]]:
 
 
 def load(*, now: datetime, actor=None, data_dir: Path = DATA) -> dict[str, int]:
-    """Define parameters, seed synonyms once, and apply entry files whose content changed since the last load.
+    """Define parameters, seed synonyms once, apply entry files whose content changed since the last
+    load, and add the policy documents the register lacks.
 
-    An entry edited in the app is left alone unless its bundled file itself changes.
+    An entry edited in the app is left alone unless its bundled file itself changes. Loading the bundle
+    is the deploy path, not an editor's change: it writes live, without the second editor's approval
+    that kb.review requires of changes made in the app.
     """
-    counts = {"parameters": 0, "synonyms": 0, "created": 0, "updated": 0, "unchanged": 0}
+    counts = {"parameters": 0, "synonyms": 0, "created": 0, "updated": 0, "unchanged": 0, "documents": 0}
     for item in yaml.safe_load((data_dir / "parameters.yaml").read_text(encoding="utf-8")):
-        if services.session.get(services.Parameter, item["name"]) is None:
-            services.define_parameter(actor=actor, now=now, name=item["name"], label=item["label"],
-                                      unit=item.get("unit", ""))
-            counts["parameters"] += 1
+        known = services.session.get(services.Parameter, item["name"]) is not None
+        services.define_parameter(actor=actor, now=now, name=item["name"], label=item["label"],
+                                  unit=item.get("unit", ""), kind=item.get("kind"))
+        counts["parameters"] += not known
     counts["synonyms"] = _load_synonyms(now=now, actor=actor, path=data_dir / "synonyms.tsv")
     for path in sorted((data_dir / "entries").glob("*.yaml")):
         raw = path.read_bytes()
@@ -76,4 +79,6 @@ def load(*, now: datetime, actor=None, data_dir: Path = DATA) -> dict[str, int]:
             counts["created" if existing is None else "updated"] += 1
         else:
             counts["unchanged"] += 1
+    # After the entries, so a document seeded as no longer valid flags the entries resting on it.
+    counts["documents"] = register.load_seed(now=now, actor=actor, path=data_dir / "policies.yaml")
     return counts

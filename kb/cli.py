@@ -21,7 +21,7 @@ from kb import bundle, evaluation, index, lookup, transfer
 def _load_bundle(now: datetime) -> str:
     counts = bundle.load(now=now)
     return ("knowledge base: {created} created, {updated} updated, {unchanged} unchanged; "
-            "{parameters} parameters and {synonyms} synonyms added").format(**counts)
+            "{parameters} parameters, {synonyms} synonyms and {documents} policy documents added").format(**counts)
 
 
 def _require_schema() -> None:
@@ -140,4 +140,86 @@ def register(app: Flask) -> None:
         report = evaluation.evaluate(lambda q: engine.search(lookup.clean_query(q), limit=10), rows)
         click.echo(evaluation.format_report(report))
 
+    _register_issue13(group)
     app.cli.add_command(group)
+
+
+def _register_issue13(group: AppGroup) -> None:
+    """`kb parameters list|set`, `kb check` and `kb register list` (issue 13)."""
+    from datetime import date
+
+    from kb import readability, register, services
+
+    params = AppGroup("parameters", help="Local parameters (amounts, deadlines, phone numbers).")
+
+    @params.command("list")
+    def params_list() -> None:
+        """Every parameter: kind, the value in effect today (or 未设置), since when, source, next change."""
+        _require_schema()
+        today = clock.today_local()
+        with db.transaction():
+            for name, p in services.parameter_states(today).items():
+                since = f" since {p.effective_date}" if p.effective_date else ""
+                source = f" ({p.source})" if p.source else ""
+                nxt = (f"; from {p.upcoming.effective_date}: {p.upcoming.value or '未设置'}" if p.upcoming else "")
+                click.echo(f"{name}\t{p.kind}\t{p.rendered if p.is_set else '未设置'}{since}{source}{nxt}")
+
+    @params.command("set")
+    @click.argument("name")
+    @click.argument("value")
+    @click.option("--effective", help="Effective date YYYY-MM-DD (default today; an earlier date may not rewrite history).")
+    @click.option("--source", default="", help="The document or notice that set the figure.")
+    @click.option("--unit", default="", help="Unit shown after the value (default: the parameter's unit).")
+    def params_set(name: str, value: str, effective: str | None, source: str, unit: str) -> None:
+        """Set NAME to VALUE from a date on (an empty VALUE unsets it); audited like the parameters page."""
+        _require_schema()
+        audit.set_origin("cli:kb parameters set", "cli")
+        today = clock.today_local()
+        try:
+            when = date.fromisoformat(effective) if effective else today
+        except ValueError:
+            raise click.ClickException(f"生效日期格式应为 年-月-日:{effective}") from None
+        try:
+            with db.transaction():
+                row = services.set_parameter(actor=None, now=clock.now(), name=name, value=value, unit=unit,
+                                             effective_date=when, source=source, today=today)
+                click.echo(f"{name} = {row.value or '未设置'}{row.unit if row.value else ''} from {row.effective_date}")
+        except DomainError as err:
+            raise click.ClickException(err.message) from None
+
+    group.add_command(params)
+
+    @group.command("check")
+    @click.option("--all", "include_all", is_flag=True, help="Drafts too (default: published entries).")
+    def check(include_all: bool) -> None:
+        """Readability of answer scripts: length, 12345, parameters inside sentences, register links (exit 1 on any)."""
+        _require_schema()
+        with db.transaction():
+            found = services.entries(status=None if include_all else "published")
+            rows = [e.as_data() for e in found if e.status != "retired"]
+            problems = readability.check(rows, services.parameter_states(clock.today_local()),
+                                         set(register.by_title()))
+        for p in problems:
+            click.echo(f"{p.entry_id}\t{p.rule}\t{p.message}")
+        per_rule = readability.counts(problems)
+        click.echo(f"{len(rows)} entries checked; failing: " + ", ".join(
+            f"{rule} {n}" for rule, n in per_rule.items()), err=bool(problems))
+        if problems:
+            raise SystemExit(1)
+
+    reg = AppGroup("register", help="The policy register.")
+
+    @reg.command("list")
+    def register_list() -> None:
+        """The register's documents with how many entries rest on each; then entries whose basis is unmatched."""
+        _require_schema()
+        with db.transaction():
+            all_entries = services.entries()
+            for doc in register.documents():
+                successor = f" -> {doc.superseded_by.title}" if doc.superseded_by else ""
+                click.echo(f"{doc.id}\t{doc.level}\t{doc.status}{successor}\t{doc.title}\t{doc.number}\t"
+                           f"{len(register.dependents(doc, all_entries))} entries")
+            for entry, names in register.unmatched(all_entries):
+                click.echo(f"unmatched\t{entry.id}\t{'、'.join(names)}")
+
+    group.add_command(reg)

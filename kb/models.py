@@ -117,6 +117,8 @@ class Parameter(Base):
     label: Mapped[str] = mapped_column(String(100))
     #: Unit of measure shown after the value (元/人·月 …).
     unit: Mapped[str] = mapped_column(String(30), default="")
+    #: What a value must look like (PARAMETER_KINDS): a text for an amount is refused.
+    kind: Mapped[str] = mapped_column(String(20), default="text", server_default="text")
 
     values: Mapped[list[ParameterValue]] = relationship(order_by="ParameterValue.effective_date",
                                                         cascade="all, delete-orphan")
@@ -129,7 +131,7 @@ class ParameterValue(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(ForeignKey("kb_parameter.name"))
-    #: Empty means "unset from this date on" (answers fall back to 以当地公布标准为准).
+    #: Empty means "unset from this date on" (answers show the gap 【未设置：…】).
     value: Mapped[str] = mapped_column(String(200), default="")
     unit: Mapped[str] = mapped_column(String(30), default="")
     effective_date: Mapped[date] = mapped_column(Date)
@@ -186,3 +188,99 @@ class SearchLog(Base):
     session_key: Mapped[str | None] = mapped_column(String(40))
 
     __table_args__ = (Index("ix_kb_search_log_at", "at"), Index("ix_kb_search_log_session_key", "session_key"))
+
+
+# --- issue 13: parameter kinds, the policy register, review before publish ------------------------
+# (kept together in this block; the review workflow lives in kb/review.py, the register in kb/register.py)
+
+#: What a parameter's value must look like: an amount of money, a whole number, a phone number or free text.
+PARAMETER_KINDS = {"amount": "金额", "number": "整数", "phone": "电话号码", "text": "文字"}
+POLICY_STATUSES = ("有效", "已废止", "被替代")
+CHANGE_STATES = {"pending": "待审核", "approved": "已通过", "rejected": "已退回", "withdrawn": "已撤回"}
+REVIEW_KINDS = {"approve": "审核通过", "recheck": "复核确认", "emergency": "管理员紧急发布（未经第二人审核）"}
+
+
+class PolicyDocument(Base):
+    """A policy document entries rest on (a law, regulation or notice), with its level and validity."""
+
+    __tablename__ = "kb_policy_document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: As titled, without 《》; an entry's policy_basis names it by this title.
+    title: Mapped[str] = mapped_column(String(200), unique=True)
+    number: Mapped[str] = mapped_column(String(100), default="")
+    issuer: Mapped[str] = mapped_column(String(200), default="")
+    level: Mapped[str] = mapped_column(String(10))
+    effective_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10), default="有效")
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("kb_policy_document.id"))
+    #: What was confirmed about the document, and where.
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    superseded_by: Mapped[PolicyDocument | None] = relationship(remote_side=[id])
+
+
+class EntryFlag(Base):
+    """An entry to be re-checked because a document it rests on changed; operators see a notice until
+    an editor re-checks the entry."""
+
+    __tablename__ = "kb_entry_flag"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("kb_entry.id"), index=True)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("kb_policy_document.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    flagged_at: Mapped[datetime]
+    cleared_at: Mapped[datetime | None]
+    cleared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    document: Mapped[PolicyDocument | None] = relationship()
+
+
+class EntryChange(Base):
+    """A change to an entry that would go live, waiting for a second kb_editor's approval."""
+
+    __tablename__ = "kb_entry_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Not a foreign key: a new entry exists only once its change is approved.
+    entry_id: Mapped[str] = mapped_column(String(10), index=True)
+    #: The entry's version the change was made from (None: a new entry).
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    #: Canonical JSON of the proposed Entry.as_data().
+    data_json: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(20), default="pending")
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str] = mapped_column(String(500), default="")
+    #: The entry version the approval wrote.
+    applied_version: Mapped[int | None] = mapped_column(Integer)
+
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return json.loads(self.data_json)
+
+
+class EntryReview(Base):
+    """A review of an entry: a second editor's approval, a periodic re-check, or an admin's emergency publish."""
+
+    __tablename__ = "kb_entry_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("kb_entry.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    reviewed_at: Mapped[datetime]
+    #: The entry's version that was reviewed.
+    version: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+    reviewer: Mapped[User] = relationship()

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from audit import services as audit
+from core import clock
 from core.db import session
 from core.errors import Conflict, DomainError, NotFound
 from core.models import User
@@ -23,6 +24,7 @@ from kb.models import (
     FIELD_LABELS,
     LEVELS,
     LIST_FIELDS,
+    PARAMETER_KINDS,
     STATUSES,
     TEXT_FIELDS,
     Entry,
@@ -35,7 +37,6 @@ from kb.models import (
 
 ID_RE = re.compile(r"^Q\d{3,5}$")
 PARAM_RE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
-UNSET = "以当地公布标准为准"
 LIMITS = {"question": 300, "answer": 2000, "detail": 20000, "handling_unit": 300, "contact": 2000,
           "eligibility": 10000, "materials": 10000, "process": 10000}
 
@@ -202,8 +203,12 @@ def _claim(entry: Entry, expected: int) -> None:
 
 def save_entry(*, actor: User | None, now: datetime, data: dict[str, Any], note: str,
                bundle_hash: str | None = None, create_only: bool = False,
-               base_version: int | None = None) -> tuple[Entry, bool]:
+               base_version: int | None = None, author: User | None = None) -> tuple[Entry, bool]:
     """Create or change an entry. A change makes a new version (who, when, why); no change makes nothing.
+
+    This writes live: editors' changes go through kb.review, which calls it once a change may go live
+    (`author` then names who wrote the change, `actor` who approved it). The bundled files (`flask kb
+    load`, the deploy path) and imports call it directly.
 
     `base_version` is the version an editor's form started from (None: the one loaded here); a change
     to an entry that has moved on since raises StaleEntry and writes nothing.
@@ -235,12 +240,14 @@ def save_entry(*, actor: User | None, now: datetime, data: dict[str, Any], note:
         entry.bundle_hash = bundle_hash
     if not before:
         _insert(entry)
+    writer = author or actor
     session.add(EntryVersion(entry=entry, number=entry.version, data_json=canonical(data), note=note[:500],
-                             actor_id=getattr(actor, "id", None), actor_name=getattr(actor, "username", "") or "system",
-                             created_at=now))
+                             actor_id=getattr(writer, "id", None),
+                             actor_name=getattr(writer, "username", "") or "system", created_at=now))
     session.flush()
+    extra = {"author": author.username} if author is not None else {}
     audit.record("create" if not before else "update", "kb_entry", entry.id, actor=actor, now=now,
-                 changes={**audit.diff(before, data), "version": entry.version, "note": note})
+                 changes={**audit.diff(before, data), "version": entry.version, "note": note, **extra})
     bump_revision(now)
     return entry, True
 
@@ -266,13 +273,19 @@ def set_status(*, actor: User, now: datetime, entry: Entry, status: str, note: s
     return entry
 
 
-def restore_version(*, actor: User, now: datetime, entry: Entry, number: int, note: str = "") -> Entry:
+def version_to_restore(entry: Entry, number: int) -> EntryVersion:
+    """An earlier version of the entry, to be saved again as its newest."""
     version = session.execute(select(EntryVersion).where(EntryVersion.entry_id == entry.id,
                                                          EntryVersion.number == number)).scalar_one_or_none()
     if version is None:
         raise NotFound(f"版本不存在:第{number}版")
     if number == entry.version:
         raise KbError("这已是当前版本")
+    return version
+
+
+def restore_version(*, actor: User, now: datetime, entry: Entry, number: int, note: str = "") -> Entry:
+    version = version_to_restore(entry, number)
     _, changed = save_entry(actor=actor, now=now, data=version.data,
                             note=_text(note) or f"恢复为第{number}版")
     if not changed:
@@ -348,6 +361,25 @@ def review_due(today: date) -> list[Entry]:
 
 # --- local parameters ----------------------------------------------------------------------------
 
+#: What each kind of parameter value must look like, and how a refusal explains it.
+KIND_RULES = {
+    "amount": (re.compile(r"^\d{1,9}(\.\d{1,2})?$"), "应为金额数字（如 700 或 700.50），不带单位和文字"),
+    "number": (re.compile(r"^\d{1,6}$"), "应为整数（如 6），不带单位和文字"),
+    "phone": (re.compile(r"^\d[\d\-]{2,19}$"), "应为电话号码（数字和连字符，如 0455-8888888）"),
+}
+
+
+def kind_for(unit: str, kind: str | None = None) -> str:
+    """A parameter's kind as declared, or inferred from its unit when the bundled list names none."""
+    if kind:
+        if kind not in PARAMETER_KINDS:
+            raise KbError(f"参数类型无效:{kind}(可选:{'、'.join(PARAMETER_KINDS)})", field="kind")
+        return kind
+    if unit.startswith("元"):
+        return "amount"
+    return "number" if unit in ("个月", "周岁", "天", "个工作日") else "text"
+
+
 @dataclass(frozen=True)
 class ParamState:
     name: str
@@ -357,14 +389,24 @@ class ParamState:
     effective_date: date | None
     source: str
     upcoming: ParameterValue | None
+    kind: str = "text"
 
     @property
     def is_set(self) -> bool:
         return bool(self.value)
 
     @property
+    def gap(self) -> str:
+        return unset_gap(self.label)
+
+    @property
     def rendered(self) -> str:
-        return f"{self.value}{self.unit}" if self.value else UNSET
+        return f"{self.value}{self.unit}" if self.value else self.gap
+
+
+def unset_gap(label: str) -> str:
+    """What an unset parameter shows: a visible gap, never words a caller could take as an answer."""
+    return f"【未设置：{label}】"
 
 
 def parameter_states(today: date) -> dict[str, ParamState]:
@@ -383,23 +425,66 @@ def parameter_states(today: date) -> dict[str, ParamState]:
             name=param.name, label=param.label,
             unit=(current.unit if current and current.unit else param.unit),
             value=current.value if current else "", effective_date=current.effective_date if current else None,
-            source=current.source if current else "", upcoming=upcoming)
+            source=current.source if current else "", upcoming=upcoming, kind=param.kind or "text")
     return states
 
 
 def render(text: str, states: dict[str, ParamState]) -> str:
-    """Replace {{name}} with the parameter's current value and unit, or 以当地公布标准为准 when unset."""
+    """Plain text (copied scripts, the API): {{name}} becomes the parameter's current value and unit, or
+    the visible gap 【未设置：…】 when unset."""
     def sub(match: re.Match) -> str:
-        state = states.get(match.group(1).strip())
-        return state.rendered if state else UNSET
+        name = match.group(1).strip()
+        state = states.get(name)
+        return state.rendered if state else unset_gap(name)
 
     return PARAM_RE.sub(sub, text or "")
 
 
-def parameters_used(entry: Entry) -> list[str]:
+def render_html(text: str, states: dict[str, ParamState], gap_link: str | None = None):
+    """The same for a page: the text escaped, each unset parameter's gap highlighted (`<mark>`) and, for
+    whoever may set it, linked to the parameters page (`gap_link` with {name} in it)."""
+    from markupsafe import Markup, escape
+
+    parts: list[str] = []
+    last = 0
+    for match in PARAM_RE.finditer(text or ""):
+        parts.append(str(escape(text[last:match.start()])))
+        name = match.group(1).strip()
+        state = states.get(name)
+        if state is not None and state.is_set:
+            parts.append(str(escape(state.rendered)))
+        else:
+            gap = escape(state.gap if state else unset_gap(name))
+            mark = f'<mark class="param-unset" title="本地参数 {escape(name)} 未设置">{gap}</mark>'
+            if gap_link:
+                mark = f'<a href="{escape(gap_link.replace("__NAME__", name))}">{mark}</a>'
+            parts.append(mark)
+        last = match.end()
+    parts.append(str(escape((text or "")[last:])))
+    return Markup("".join(parts))
+
+
+def unset_parameters(entry_or_data: Entry | dict[str, Any], states: dict[str, ParamState]) -> list[ParamState]:
+    """The parameters an entry refers to that have no value today (an unknown name counts as unset)."""
+    out = []
+    for name in parameters_used(entry_or_data):
+        state = states.get(name)
+        if state is None:
+            state = ParamState(name=name, label=name, unit="", value="", effective_date=None, source="",
+                               upcoming=None)
+        if not state.is_set:
+            out.append(state)
+    return out
+
+
+PARAM_FIELDS = ("answer", "detail", "contact", "process", "eligibility", "materials")
+
+
+def parameters_used(entry: Entry | dict[str, Any]) -> list[str]:
     names: list[str] = []
-    for field in ("answer", "detail", "contact", "process", "eligibility", "materials"):
-        for name in PARAM_RE.findall(getattr(entry, field) or ""):
+    for field in PARAM_FIELDS:
+        text = entry.get(field) if isinstance(entry, dict) else getattr(entry, field)
+        for name in PARAM_RE.findall(text or ""):
             if name.strip() not in names:
                 names.append(name.strip())
     return names
@@ -414,21 +499,42 @@ def parameter_usage() -> dict[str, list[str]]:
     return usage
 
 
-def define_parameter(*, actor: User | None, now: datetime, name: str, label: str, unit: str = "") -> Parameter:
-    """Create a parameter definition if missing (bundled list); an existing one keeps its label and unit."""
+def define_parameter(*, actor: User | None, now: datetime, name: str, label: str, unit: str = "",
+                     kind: str | None = None) -> Parameter:
+    """Create a parameter definition if missing (bundled list); an existing one keeps its label and unit,
+    and takes the bundled kind (what its values must look like) when that differs."""
+    kind = kind_for(unit, kind)
     param = session.get(Parameter, name)
     if param is None:
-        param = Parameter(name=name, label=label, unit=unit)
+        param = Parameter(name=name, label=label, unit=unit, kind=kind)
         session.add(param)
         session.flush()
         audit.record("create", "kb_parameter", name, actor=actor, now=now,
-                     changes={"after": {"label": label, "unit": unit}})
+                     changes={"after": {"label": label, "unit": unit, "kind": kind}})
+    elif param.kind != kind:
+        audit.record("update", "kb_parameter", name, actor=actor, now=now,
+                     changes={"before": {"kind": param.kind}, "after": {"kind": kind}})
+        param.kind = kind
+        session.flush()
     return param
 
 
-def set_parameter(*, actor: User, now: datetime, name: str, value: str, unit: str, effective_date: date | None,
-                  source: str = "", today: date | None = None) -> ParameterValue:
-    """Set a local figure from a date on (today by default); an empty value unsets it from that date."""
+def check_value(param: Parameter, value: str) -> None:
+    """Refuse a value that does not fit the parameter's kind (text for an amount, …); empty unsets."""
+    if not value:
+        return
+    rule = KIND_RULES.get(param.kind or "text")
+    if rule is not None and not rule[0].match(value):
+        raise KbError(f"“{param.label}”的取值{rule[1]}:{value}", field="value")
+
+
+def set_parameter(*, actor: User | None, now: datetime, name: str, value: str, unit: str,
+                  effective_date: date | None, source: str = "", today: date | None = None) -> ParameterValue:
+    """Set a local figure from a date on (today by default); an empty value unsets it from that date.
+
+    A value must fit the parameter's kind. A date before today is refused when a value was already
+    recorded for any day since then: that would rewrite what the knowledge base said on those days
+    (a figure never set before may be entered from the date it was published)."""
     param = session.get(Parameter, name)
     if param is None:
         raise NotFound(f"本地参数不存在:{name}")
@@ -437,14 +543,26 @@ def set_parameter(*, actor: User, now: datetime, name: str, value: str, unit: st
         raise KbError("取值不超过200字,单位不超过30字,依据不超过200字")
     if "{{" in value or "}}" in value:
         raise KbError("取值不能包含 {{ }}", field="value")
+    check_value(param, value)
     effective = effective_date or today
     if effective is None:
         raise KbError("请填写生效日期", field="effective_date")
+    if today is None:
+        today = clock.to_local(now).date()
+    if effective < today:
+        recorded = [v for v in param.values if v.effective_date <= today]
+        if recorded:
+            latest = max(recorded, key=lambda v: (v.effective_date, v.id))
+            raise KbError(
+                f"生效日期{effective.isoformat()}早于今天,会改写历史:“{param.label}”自"
+                f"{latest.effective_date.isoformat()}起已记录为“{latest.value or '未设置'}”。"
+                "新取值请从今天或以后的日期生效", field="effective_date")
     before = parameter_states(effective).get(name)
     row = ParameterValue(name=name, value=value, unit=unit or param.unit, effective_date=effective, source=source,
                          actor_id=actor.id if actor else None, created_at=now)
     session.add(row)
     session.flush()
+    session.refresh(param)
     audit.record("update", "kb_parameter", name, actor=actor, now=now, changes={
         "before": {"value": before.value if before else "", "unit": before.unit if before else ""},
         "after": {"value": value, "unit": row.unit}, "effective_date": effective.isoformat(), "source": source})

@@ -24,3 +24,19 @@ def entry_data(**overrides) -> dict:
 def make_entry(actor=None, note: str = "新建", **overrides):
     entry, _ = services.save_entry(actor=actor, now=clock.now(), data=entry_data(**overrides), note=note)
     return entry
+
+
+def upload_export_with(client, cell: str, value: str):
+    """Export every entry as xlsx, set one cell (F2: Q001's answer script) and upload it to the import page."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from kb import transfer
+
+    wb = load_workbook(io.BytesIO(transfer.export_xlsx(services.entries())))
+    wb.active[cell] = value
+    buf = io.BytesIO()
+    wb.save(buf)
+    return client.post("/kb/import", data={"file": (io.BytesIO(buf.getvalue()), "kb.xlsx")},
+                       content_type="multipart/form-data")

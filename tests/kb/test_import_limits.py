@@ -5,8 +5,17 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from kb import services, transfer
 from tests.builders import bomb_workbook, forged_dimension_workbook, padded_workbook, within, workbook_bytes
+
+
+@pytest.fixture(autouse=True)
+def _review_off(app, monkeypatch):
+    """These workbooks change published entries; an editor's import of such rows needs review switched
+    off (the refusal itself: tests/kb/test_review.py)."""
+    monkeypatch.setitem(app.config, "KB_REVIEW_REQUIRED", False)
 
 
 def _staged(app) -> set[Path]:

@@ -78,7 +78,7 @@ def test_parameter_renders_current_value_or_fallback(db):
     admin = make_user("admin")
     today = clock.today_local()
     text = "审批上限:{{临时救助_乡镇审批上限}}。"
-    assert services.render(text, services.parameter_states(today)) == "审批上限:以当地公布标准为准。"
+    assert services.render(text, services.parameter_states(today)) == "审批上限:【未设置：乡镇(街道)临时救助审批额度上限】。"
     services.set_parameter(actor=admin, now=clock.now(), name="临时救助_乡镇审批上限", value="3000", unit="元",
                            effective_date=today, source="绥民发〔2026〕1号")
     assert services.render(text, services.parameter_states(today)) == "审批上限:3000元。"
