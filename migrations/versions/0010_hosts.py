@@ -1,6 +1,6 @@
 """several hosts: the singleton jobs' claim rows, idempotency keys of API requests
 
-Revision ID: 0010_hosts
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-06 06:20:00
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from core.db import UTCDateTime
 
 
-revision = '0010_hosts'
+revision = '0010'
 down_revision = '0009'
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """kb register and review: policy documents, entry flags, changes awaiting approval, reviews; parameter kinds
 
-Revision ID: 0010_register
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06 06:05:29.461894
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import core.db
 
 
-revision = '0010_register'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
