@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -276,11 +277,12 @@ def assist(call: Call, rows: list[TranscriptSegment], engine: Any) -> Assist:
     found = spoken.needs(caller)[-MAX_NEEDS:]
     whole = " ".join(caller)[-QUERY_CHARS:]
     recent = " ".join(caller[-RECENT_SEGMENTS:])[-QUERY_CHARS:]
-    stated = " ".join(n.text for n in found)[-NEEDS_CHARS:]
+    # nothing asked yet: the caller's words so far are all story, searched once as a whole
+    stated = " ".join(n.text for n in found if n.asked)[-NEEDS_CHARS:]
     runs: dict[str, list[Any]] = {}         # text → [weight, is_recent]
-    for text, weight, is_recent in ((whole, WHOLE_WEIGHT, False), (stated, NEEDS_WEIGHT, False),
-                                    (recent, RECENT_WEIGHT, True)):
-        if text:
+    for text, weight, is_recent in ((whole, WHOLE_WEIGHT + (0.0 if stated else NEEDS_WEIGHT), False),
+                                    (stated, NEEDS_WEIGHT, False), (recent, RECENT_WEIGHT, True)):
+        if text and weight > 0:
             run = runs.setdefault(text, [0.0, is_recent])
             run[0] += weight
     results = {text: lookup.search(engine, text, SUGGESTIONS + 3) for text in runs}
@@ -305,11 +307,11 @@ def assist(call: Call, rows: list[TranscriptSegment], engine: Any) -> Assist:
         ranked.insert(0, anchor)
         anchor.kept = True
     shown = ranked[:SUGGESTIONS]
-    needs = _needs(found, results, engine, merged, shown)
+    needs = _needs(found, results, results[whole], engine, merged, shown)
     return Assist(shown, needs)
 
 
-def _needs(found: list[Any], results: dict[str, Any], engine: Any, merged: dict[str, Suggestion],
+def _needs(found: list[Any], results: dict[str, Any], whole: Any, engine: Any, merged: dict[str, Suggestion],
            shown: list[Suggestion]) -> list[dict[str, Any]]:
     """Each distinct need with its best entry (None when that is weak), its entry among the suggestions."""
     from kb import lookup
@@ -317,7 +319,7 @@ def _needs(found: list[Any], results: dict[str, Any], engine: Any, merged: dict[
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for need in found:
-        result = results.get(need.text) or lookup.search(engine, need.text, 3)
+        result = results.get(need.text) or (lookup.search(engine, need.text, 3) if need.asked else whole)
         top = result.hits[0] if result.hits else None
         level = getattr(result, "level", None)
         named = top is not None and level != "out_of_scope" and (result.confident or top.score >= NEED_MIN_SCORE)
@@ -345,18 +347,28 @@ def suggestions(call: Call, rows: list[TranscriptSegment], engine: Any) -> list[
     return assist(call, rows, engine).suggestions
 
 
-_gazetteer: tuple[tuple, intake.Gazetteer] | None = None
+#: How long a worker trusts its copy of the township registry (a renamed or added township reaches the
+#: drafts within this time; reading 200 rows on every transcript post cost more than the search).
+REGISTRY_SECONDS = 30.0
+_gazetteer: tuple[str, float, tuple, intake.Gazetteer] | None = None
 
 
 def gazetteer() -> intake.Gazetteer:
     """The townships and streets callers name, from the unit registry; rebuilt when a unit changes."""
     global _gazetteer
-    rows = list(session.execute(select(Unit).where(Unit.level == "township", Unit.active.is_(True))
-                                .order_by(Unit.id)).scalars())
-    key = tuple((u.id, u.name, u.area) for u in rows)
-    if _gazetteer is None or _gazetteer[0] != key:
-        _gazetteer = (key, intake.Gazetteer.from_units(rows))
-    return _gazetteer[1]
+    bind = session.get_bind()
+    database = str(getattr(bind, "engine", bind).url)
+    held = _gazetteer
+    if held is not None and held[0] == database and time.monotonic() - held[1] < REGISTRY_SECONDS:
+        return held[3]
+    rows = session.execute(select(Unit.id, Unit.name, Unit.area).where(Unit.level == "township",
+                                                                       Unit.active.is_(True))
+                           .order_by(Unit.id)).all()
+    key = tuple((r.id, r.name, r.area) for r in rows)
+    built = held[3] if held is not None and held[0] == database and held[2] == key else \
+        intake.Gazetteer.from_units(rows)
+    _gazetteer = (database, time.monotonic(), key, built)
+    return built
 
 
 def _draft(call: Call, rows: list[TranscriptSegment], viewer: User | None) -> dict[str, Any] | None:

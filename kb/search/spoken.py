@@ -75,6 +75,7 @@ class Need:
     text: str           #: what a search is given (story before the question, then the question)
     question: str       #: the asking pieces alone
     segment: int        #: the segment the question ends in
+    asked: bool = True  #: False for the caller's words taken whole because nothing in them asks yet
 
 
 def _clean(text: str) -> str:
@@ -153,9 +154,11 @@ def needs(segments: Sequence[str]) -> list[Need]:
             held.append(p)
             continue
         story.append(p)
+    fallback = False
     if asking:
         close()
     elif story and (opened or not found):
+        fallback = not found and not opened
         # words after the last question make a need only when a marker opened them or nothing was
         # asked at all: an aside after a question (我都跑三趟了, 一个人住) is its story, not another need
         found.append(([], story))
@@ -175,7 +178,7 @@ def needs(segments: Sequence[str]) -> list[Need]:
         if len(re.sub(r"\s", "", text)) < MIN_NEED:
             continue
         segment = (asked or before)[-1].segment
-        out.append(Need(text, question or text, segment))
+        out.append(Need(text, question or text, segment, not fallback))
     return out
 
 
