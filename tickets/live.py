@@ -395,8 +395,11 @@ def assist_state(*, call: Call, viewer: User | None, now: datetime, engine: Any,
     if remember and top and call.assist_entry_id != top[0].id:
         call.assist_entry_id = top[0].id
         session.flush()
+    needs = found.needs
+    if not sees_full_transcript(viewer, call):    # the caller's words, masked as the transcript is
+        needs = [{**n, "text": mask_numbers(n["text"])} for n in needs]
     return {"call": call_json, "transcript": transcript_json(call, viewer, now, rows),
-            "suggestions": [s.as_json() for s in top], "needs": found.needs, "draft": _draft(call, rows, viewer)}
+            "suggestions": [s.as_json() for s in top], "needs": needs, "draft": _draft(call, rows, viewer)}
 
 
 # --- retention ------------------------------------------------------------------------------------

@@ -359,6 +359,15 @@ def test_assist_drafts_the_form_from_the_callers_words_masked_for_the_platform(c
     assert own["caller_number"] == "13912345678"  # the call's own operator heard it
 
 
+def test_needs_are_masked_as_the_transcript_is(client, db, desk):
+    call_id = _live_call(client, desk)
+    said = "我电话13812345678 低保金啥时候到账"
+    posted = _post(client, desk, call_id, _seg(1, said)).json
+    assert posted["needs"][0]["text"] == "我电话138****5678 低保金啥时候到账"
+    own = client.get(f"/api/v1/calls/{call_id}/assist", headers=desk["op"]).json
+    assert own["needs"][0]["text"] == said
+
+
 class _Engine:
     """A search engine whose results the test sets, keyed by a word the query holds."""
 
