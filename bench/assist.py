@@ -14,7 +14,8 @@ file:
   (`/api/v1/kb/search`) on the same text, and how often the two first entries agree;
 - the share of calls whose right entry was first once half of the caller's text had arrived;
 - the needs: expected entries found among the needs' entries, and needs named with a wrong entry;
-- per-request latency of the transcript posts (each answers with the assist state) p50/p99/max.
+- per-request latency of the transcript posts (each answers with the assist state) p50/p99/max, beside
+  `/healthz` asked right after each post (what any request costs on the machine at that moment).
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def replay(client: Client, op: str, pbx: str, rows: list[tuple[str, list[str], s
     n = top1 = top3 = search_top1 = agree = half_right = 0
     need_expected = need_found = need_wrong = needs_named = 0
     latencies: list[float] = []
+    baseline: list[float] = []      # /healthz right after each post: what any request costs on this machine now
     for idx, (text, expected, _type) in enumerate(rows):
         parts = 2 + idx % 3
         status, call, _ = client.call("POST", "/api/v1/calls", pbx, {
@@ -125,6 +127,7 @@ def replay(client: Client, op: str, pbx: str, rows: list[tuple[str, list[str], s
                                               {"segments": [segment]})
             assert status == 200, state
             latencies.append(took)
+            baseline.append(client.call("GET", "/healthz", op)[2])
             ids = [s["id"] for s in state["suggestions"]]
             if half is None and sum(len(s.replace(" ", "")) for s in said) >= total / 2:
                 half = bool(ids and ids[0] in expected)
@@ -145,7 +148,9 @@ def replay(client: Client, op: str, pbx: str, rows: list[tuple[str, list[str], s
         needs_named += len(named)
         need_wrong += sum(x not in expected for x in named)
     latencies.sort()
-    return {"n": n, "top1": top1 / n, "top3": top3 / n, "search_top1": search_top1 / n, "agree": agree / n,
+    baseline.sort()
+    return {"healthz_p50": statistics.median(baseline),
+            "healthz_p99": baseline[min(len(baseline) - 1, int(len(baseline) * 0.99))],"n": n, "top1": top1 / n, "top3": top3 / n, "search_top1": search_top1 / n, "agree": agree / n,
             "half": half_right / n, "need_found": need_found / max(1, need_expected), "need_expected": need_expected,
             "needs_named": needs_named, "need_wrong": need_wrong, "posts": len(latencies),
             "p50": statistics.median(latencies), "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
@@ -163,7 +168,9 @@ def _report(path: Path, r: dict) -> None:
           f"  needs: {r['need_found']:.3f} of {r['need_expected']} expected entries named; "
           f"{r['need_wrong']} of {r['needs_named']} named needs point elsewhere\n"
           f"  transcript post latency: p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms  "
-          f"max {r['max']:.1f} ms ({ok} p99 ≤ {TARGET_P99_MS:.0f} ms)", flush=True)
+          f"max {r['max']:.1f} ms ({ok} p99 ≤ {TARGET_P99_MS:.0f} ms); "
+          f"/healthz in the same run p50 {r['healthz_p50']:.1f} ms  p99 {r['healthz_p99']:.1f} ms; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
 @contextlib.contextmanager
