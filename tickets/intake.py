@@ -74,10 +74,14 @@ def _patterns() -> dict[str, re.Pattern]:
     stop = "的了啊呀吧呢哈嗯哦我俺今家住在是这那想要就和跟电身号手打今年"
     given = f"[{_CJK}](?<![{stop}])"
     return {
-        "name_surname": re.compile(f"(?:免贵|我|俺|本人)(?:就)?(?:姓|性)({surname})"),
+        "name_surname": re.compile(f"(?:免贵|我|俺|本人)(?:家|们家)?(?:就)?(?:姓|性)({surname})"
+                                   f"|(?:^|(?<=[\\s，。,]))(?:免贵)?姓({surname})"),
+        # 我姓隋 隋唐的隋: a surname spelt out by a word holding it, whether or not the list knows it
+        "name_spelt": re.compile(f"(?:免贵|我|俺|本人)(?:家|们家)?(?:就)?(?:姓|性)([{_CJK}])[\\s，,]*[{_CJK}]{{0,3}}的\\1"),
         "name_full": re.compile(f"(?:我|俺)(?:就)?(?:叫|名叫|的名字叫|名字叫|名字是)({surname}(?:{given}){{0,2}})"),
         "name_honorific": re.compile(
-            f"(?:我|俺)(?:就)?是(?:(?:老|小)({surname})|({surname})(?:{_alternation(c['honorifics'])}))"),
+            f"(?:我|俺)(?:就)?是(?:(?:老|小)({surname})|({surname})(?:{_alternation(c['honorifics'])}))"
+            f"|叫我(?:老|小)({surname})"),
         "name_is": re.compile(f"(?:我|俺)(?:就)?是({surname}(?:{given}){{1,2}})(?=[\\s，。,.!！?？]|啊|呀|$)"),
         "for_whom": re.compile(_alternation(w for ws in c["for_whom"].values() for w in ws)),
         "urgent": re.compile(_alternation(c["urgent"])),
@@ -250,6 +254,17 @@ def _keys(chars: str) -> list[tuple[str, ...]]:
     return list(itertools.islice(itertools.product(*options), _MAX_COMBOS))
 
 
+#: Words before and after a place a caller says without its suffix (俺家搁永和那疙瘩, 我是新华的).
+_PLACE_BEFORE = ("在", "住", "搁", "是", "家", "到", "来自")
+_PLACE_AFTER = "的那这住 ，,。"
+
+
+def _said_as_place(text: str, m: re.Match) -> bool:
+    """A place whose name is also an everyday word (永和, 新华, 建设) counts only when said as a place."""
+    after = text[m.end():m.end() + 1]
+    return text[:m.start()].endswith(_PLACE_BEFORE) and (after == "" or after in _PLACE_AFTER)
+
+
 class Gazetteer:
     """The townships and streets of the unit registry, matched by characters and by sound."""
 
@@ -265,6 +280,8 @@ class Gazetteer:
         self.core_re = re.compile(_alternation(self.by_core)) if self.by_core else None
         areas = {p.area for p in self.places if p.area}
         self.area_cores = {a: _AREA_SUFFIX_RE.sub("", a) for a in areas}
+        #: 肇东 names the county (肇东市) more often than its seat (肇东镇): without 镇 it is the county
+        self.area_names = {c for c in self.area_cores.values() if len(c) >= 2}
         self.area_re = re.compile(_alternation(list(areas) + [c for c in self.area_cores.values() if len(c) >= 2])) \
             if areas else None
 
@@ -297,7 +314,9 @@ class Gazetteer:
             for m in itertools.islice(self.core_re.finditer(text), _MAX_PLACE_MENTIONS):
                 suffix = _SPOKEN_SUFFIX_RE.match(text, m.end())
                 after = text[m.end():m.end() + 1]
-                if not suffix and (after in ("区", "县", "市", "村", "屯", "路") or text.startswith(("社区", "小区"), m.end()) or _word_freq().get(m.group(), 0) >= _COMMON_WORD_FREQ):
+                if not suffix and (after in ("区", "县", "市", "村", "屯", "路") or text.startswith(("社区", "小区"), m.end())
+                                   or m.group() in self.area_names
+                                   or (_word_freq().get(m.group(), 0) >= _COMMON_WORD_FREQ and not _said_as_place(text, m))):
                     continue
                 words = text[m.start():suffix.end()] if suffix else m.group()
                 candidates.append((3 + (2 if suffix else 0), m.start(), self.by_core[m.group()], words,
@@ -498,7 +517,7 @@ _NAME_IS_WORD_FREQ = 50
 
 def _name(text: str) -> tuple[str, str] | None:
     p = _patterns()
-    for key in ("name_full", "name_surname", "name_honorific", "name_is"):
+    for key in ("name_spelt", "name_full", "name_surname", "name_honorific", "name_is"):
         for m in p[key].finditer(text):
             name = next(g for g in m.groups() if g)
             # 我是高中生: an ordinary word after 我是 is not a name
@@ -508,17 +527,25 @@ def _name(text: str) -> tuple[str, str] | None:
     return None
 
 
+_FOR_THEM_RE = re.compile(r"[给帮替为代][她他](?:申请|办|问|领|弄|报|争取|要)")
+
+
 def _for_whom(text: str) -> tuple[str, str] | None:
     c = _cues()
     label_of = {w: label for label, ws in c["for_whom"].items() for w in ws}
     after = tuple(c["for_whom_after"])
-    for m in _patterns()["for_whom"].finditer(text):
+    mentioned: tuple[str, str] | None = None
+    for m in itertools.islice(_patterns()["for_whom"].finditer(text), _MAX_PLACE_MENTIONS):
         label = label_of[m.group()]
         if label in ("本人", "他人", "邻居"):
             return label, m.group()
         nxt = text[m.end():m.end() + 4].lstrip()
         if nxt.startswith(after) or text[max(0, m.start() - 1):m.start()] in ("给", "帮", "替", "为", "代"):
             return label, m.group()
+        mentioned = mentioned or (label, m.group())
+    # 我外孙女 爸妈都不管她 … 我想给她申请: the relative named first is the one asked for
+    if mentioned and _FOR_THEM_RE.search(text):
+        return mentioned
     return None
 
 

@@ -4,6 +4,9 @@ built from the caller's words (the assist), who may read the transcript in full,
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -146,14 +149,26 @@ def transcript_json(call: Call, viewer: User | None, now: datetime,
 
 # --- the assist -----------------------------------------------------------------------------------
 
-#: The caller's latest segments searched on their own, beside the whole of what they said.
+#: What the merged ranking is made of, each search's scores relative to its best: all of the caller's
+#: words (the latest QUERY_CHARS), their need statements (kb.search.spoken: the questions with the
+#: story just before them, weighed over the rest of the story), and their latest segments.
+WHOLE_WEIGHT = 0.5
+NEEDS_WEIGHT = 0.3
+RECENT_WEIGHT = 0.2
 RECENT_SEGMENTS = 2
-RECENT_WEIGHT = 0.4
-#: How much better (on the merged 0–1 scale) another entry must be to take the top card from the one shown.
+#: How much better (on the merged 0–1 scale) another entry must be to take the top card from the one
+#: shown: while the caller is mid-sentence (their latest segment not final yet), and once it is final.
 STICKY_MARGIN = 0.12
+FINAL_MARGIN = 0.04
 #: What one search takes: the tail of the caller's words (the latest matter most).
 QUERY_CHARS = 480
+#: Characters of need statements searched together (the latest needs when they do not all fit).
+NEEDS_CHARS = 200
 SUGGESTIONS = 5
+#: Needs shown at most (the latest), and the confidence from which a need's best entry is named:
+#: below it the need is shown without an entry (outside the knowledge base, or too vague to tell).
+MAX_NEEDS = 4
+NEED_MIN_SCORE = 0.2
 
 
 @dataclass
@@ -180,6 +195,14 @@ class Suggestion:
         return words
 
 
+@dataclass
+class Assist:
+    """The suggestions for a call, best first, and the needs the caller stated, each with its entry."""
+
+    suggestions: list[Suggestion]
+    needs: list[dict[str, Any]]
+
+
 _MARK = re.compile(r"<mark>(.*?)</mark>")
 
 
@@ -192,22 +215,80 @@ def _terms(highlights: dict[str, str]) -> list[str]:
     return found
 
 
-def suggestions(call: Call, rows: list[TranscriptSegment], engine: Any) -> list[Suggestion]:
-    """Entries for what the caller said, best first: the whole of their words and their latest
-    segments searched separately and merged (each score relative to its search's best), the entry on
-    top kept there unless another is better by STICKY_MARGIN, so the top card does not flicker."""
+class _Memo:
+    """The latest searches of this process, by text: each segment of a call searches its earlier need
+    statements again, unchanged. Only the engine's ranking is kept; the database check that the
+    entries are still published runs on every search (kb.lookup.search)."""
+
+    SIZE = 512
+
+    def __init__(self) -> None:
+        self._owner: tuple[Any, Any] | None = None
+        self._items: OrderedDict[tuple[str, int], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def engine(self, engine: Any) -> Any:
+        memo = self
+
+        class Remembering:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(engine, name)
+
+            def search(self, query: str, limit: int = 5) -> Any:
+                return memo.search(engine, query, limit)
+
+        return Remembering()
+
+    def search(self, engine: Any, query: str, limit: int) -> Any:
+        owner = (engine, getattr(engine, "synonyms", None))
+        key = (query, limit)
+        with self._lock:
+            if self._owner is None or self._owner[0] is not owner[0] or self._owner[1] is not owner[1]:
+                self._owner, self._items = owner, OrderedDict()
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        found = engine.search(query, limit=limit)
+        with self._lock:
+            self._items[key] = found
+            while len(self._items) > self.SIZE:
+                self._items.popitem(last=False)
+        return found
+
+
+_memo = _Memo()
+
+
+def assist(call: Call, rows: list[TranscriptSegment], engine: Any) -> Assist:
+    """Entries for what the caller said, best first, and the needs they stated.
+
+    Three searches are merged (each score relative to its search's best): all the caller's words,
+    their need statements, and their latest segments; each need is also searched on its own, and its
+    entry is among the suggestions. The entry on top is kept there unless another is better by
+    STICKY_MARGIN, so the top card does not flicker mid-sentence."""
     from kb import lookup
+    from kb.search import spoken
 
     caller = [r.text for r in rows if r.speaker == "caller" and r.text]
     if engine is None or not caller:
-        return []
+        return Assist([], [])
+    engine = _memo.engine(engine)
+    found = spoken.needs(caller)[-MAX_NEEDS:]
     whole = " ".join(caller)[-QUERY_CHARS:]
     recent = " ".join(caller[-RECENT_SEGMENTS:])[-QUERY_CHARS:]
+    # nothing asked yet: the caller's words so far are all story, searched once as a whole
+    stated = " ".join(n.text for n in found if n.asked)[-NEEDS_CHARS:]
+    runs: dict[str, list[Any]] = {}         # text → [weight, is_recent]
+    for text, weight, is_recent in ((whole, WHOLE_WEIGHT + (0.0 if stated else NEEDS_WEIGHT), False),
+                                    (stated, NEEDS_WEIGHT, False), (recent, RECENT_WEIGHT, True)):
+        if text and weight > 0:
+            run = runs.setdefault(text, [0.0, is_recent])
+            run[0] += weight
+    results = {text: lookup.search(engine, text, SUGGESTIONS + 3) for text in runs}
     merged: dict[str, Suggestion] = {}
-    runs = [(whole, 1.0 - RECENT_WEIGHT, False)]
-    runs.append((recent, RECENT_WEIGHT, True) if recent != whole else (whole, RECENT_WEIGHT, False))
-    for text, weight, is_recent in runs:
-        result = lookup.search(engine, text, SUGGESTIONS + 3)
+    for text, (weight, is_recent) in runs.items():
+        result = results[text]
         best = result.hits[0].score if result.hits and result.hits[0].score > 0 else 1.0
         for rank, hit in enumerate(result.hits):
             s = merged.setdefault(hit.id, Suggestion(hit.id, hit.question, 0.0, False, []))
@@ -219,25 +300,75 @@ def suggestions(call: Call, rows: list[TranscriptSegment], engine: Any) -> list[
     for s in ranked[1:]:
         s.recent = False  # "latest words" only explains the top card
     anchor = next((s for s in ranked if s.id == call.assist_entry_id), None)
-    if anchor is not None and ranked[0] is not anchor and ranked[0].score < anchor.score + STICKY_MARGIN:
+    latest = next((r for r in reversed(rows) if r.speaker == "caller" and r.text), None)
+    margin = FINAL_MARGIN if latest is not None and latest.final else STICKY_MARGIN
+    if anchor is not None and ranked[0] is not anchor and ranked[0].score < anchor.score + margin:
         ranked.remove(anchor)
         ranked.insert(0, anchor)
         anchor.kept = True
-    return ranked[:SUGGESTIONS]
+    shown = ranked[:SUGGESTIONS]
+    needs = _needs(found, results, results[whole], engine, merged, shown)
+    return Assist(shown, needs)
 
 
-_gazetteer: tuple[tuple, intake.Gazetteer] | None = None
+def _needs(found: list[Any], results: dict[str, Any], whole: Any, engine: Any, merged: dict[str, Suggestion],
+           shown: list[Suggestion]) -> list[dict[str, Any]]:
+    """Each distinct need with its best entry (None when that is weak), its entry among the suggestions."""
+    from kb import lookup
+
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for need in found:
+        result = results.get(need.text) or (lookup.search(engine, need.text, 3) if need.asked else whole)
+        top = result.hits[0] if result.hits else None
+        level = getattr(result, "level", None)
+        named = top is not None and level != "out_of_scope" and (result.confident or top.score >= NEED_MIN_SCORE)
+        if named and top.id in seen:
+            continue            # the same entry again: one need
+        if not named and any(n["entry_id"] is None and n["text"] == need.text for n in out):
+            continue
+        item = {"text": need.text, "entry_id": top.id if named else None,
+                "question": top.question if named else "", "confident": bool(named and result.confident)}
+        out.append(item)
+        if named:
+            seen.add(top.id)
+            if all(s.id != top.id for s in shown):
+                # a need's entry is shown even when the whole call leans elsewhere
+                extra = merged.get(top.id) or Suggestion(top.id, top.question, 0.0, result.confident,
+                                                         _terms(top.highlights))
+                if len(shown) >= SUGGESTIONS:
+                    shown.pop()
+                shown.append(extra)
+    return out
+
+
+def suggestions(call: Call, rows: list[TranscriptSegment], engine: Any) -> list[Suggestion]:
+    """The assist's suggestions alone (see `assist`)."""
+    return assist(call, rows, engine).suggestions
+
+
+#: How long a worker trusts its copy of the township registry (a renamed or added township reaches the
+#: drafts within this time; reading 200 rows on every transcript post cost more than the search).
+REGISTRY_SECONDS = 30.0
+_gazetteer: tuple[str, float, tuple, intake.Gazetteer] | None = None
 
 
 def gazetteer() -> intake.Gazetteer:
     """The townships and streets callers name, from the unit registry; rebuilt when a unit changes."""
     global _gazetteer
-    rows = list(session.execute(select(Unit).where(Unit.level == "township", Unit.active.is_(True))
-                                .order_by(Unit.id)).scalars())
-    key = tuple((u.id, u.name, u.area) for u in rows)
-    if _gazetteer is None or _gazetteer[0] != key:
-        _gazetteer = (key, intake.Gazetteer.from_units(rows))
-    return _gazetteer[1]
+    bind = session.get_bind()
+    database = str(getattr(bind, "engine", bind).url)
+    held = _gazetteer
+    if held is not None and held[0] == database and time.monotonic() - held[1] < REGISTRY_SECONDS:
+        return held[3]
+    rows = session.execute(select(Unit.id, Unit.name, Unit.area).where(Unit.level == "township",
+                                                                       Unit.active.is_(True))
+                           .order_by(Unit.id)).all()
+    key = tuple((r.id, r.name, r.area) for r in rows)
+    built = held[3] if held is not None and held[0] == database and held[2] == key else \
+        intake.Gazetteer.from_units(rows)
+    _gazetteer = (database, time.monotonic(), key, built)
+    return built
 
 
 def _draft(call: Call, rows: list[TranscriptSegment], viewer: User | None) -> dict[str, Any] | None:
@@ -259,12 +390,16 @@ def assist_state(*, call: Call, viewer: User | None, now: datetime, engine: Any,
     """What the operator's screen shows for a live call. With `remember` (a request that writes: the
     transcript post), the top suggestion becomes the one later ones must clearly beat."""
     rows = segments_of(call)
-    found = suggestions(call, rows, engine)
-    if remember and found and call.assist_entry_id != found[0].id:
-        call.assist_entry_id = found[0].id
+    found = assist(call, rows, engine)
+    top = found.suggestions
+    if remember and top and call.assist_entry_id != top[0].id:
+        call.assist_entry_id = top[0].id
         session.flush()
+    needs = found.needs
+    if not sees_full_transcript(viewer, call):    # the caller's words, masked as the transcript is
+        needs = [{**n, "text": mask_numbers(n["text"])} for n in needs]
     return {"call": call_json, "transcript": transcript_json(call, viewer, now, rows),
-            "suggestions": [s.as_json() for s in found], "needs": [], "draft": _draft(call, rows, viewer)}
+            "suggestions": [s.as_json() for s in top], "needs": needs, "draft": _draft(call, rows, viewer)}
 
 
 # --- retention ------------------------------------------------------------------------------------

@@ -335,12 +335,14 @@ def test_assist_suggests_entries_from_the_callers_words(client, db, desk, login)
     body = _post(client, desk, call_id, _seg(1, "您好,请讲", speaker="operator"),
                  _seg(2, "我家里困难,想问低保怎么申请,要带什么材料")).json
     assert set(body) == {"call", "transcript", "suggestions", "needs", "draft"}
-    assert body["needs"] == [] and body["draft"]["summary"]
+    assert body["draft"]["summary"]
+    assert [n["text"] for n in body["needs"]] == ["我家里困难 想问低保怎么申请 要带什么材料"]
     top = body["suggestions"][0]
     assert set(top) == {"id", "question", "score", "confident", "why"}
     assert "低保" in top["question"] or "最低生活保障" in top["question"]
     assert top["why"].startswith("来电人说到") and "低保" in top["why"]
     assert db.get(Call, call_id).assist_entry_id == top["id"]
+    assert body["needs"][0]["entry_id"] == top["id"] and body["needs"][0]["question"] == top["question"]
 
 
 def test_assist_drafts_the_form_from_the_callers_words_masked_for_the_platform(client, db, desk):
@@ -357,6 +359,15 @@ def test_assist_drafts_the_form_from_the_callers_words_masked_for_the_platform(c
     assert own["caller_number"] == "13912345678"  # the call's own operator heard it
 
 
+def test_needs_are_masked_as_the_transcript_is(client, db, desk):
+    call_id = _live_call(client, desk)
+    said = "我电话13812345678 低保金啥时候到账"
+    posted = _post(client, desk, call_id, _seg(1, said)).json
+    assert posted["needs"][0]["text"] == "我电话138****5678 低保金啥时候到账"
+    own = client.get(f"/api/v1/calls/{call_id}/assist", headers=desk["op"]).json
+    assert own["needs"][0]["text"] == said
+
+
 class _Engine:
     """A search engine whose results the test sets, keyed by a word the query holds."""
 
@@ -371,23 +382,42 @@ class _Engine:
         return SearchResult(query, query, [], False, 1.0)
 
 
+def _state(call, now, engine, *segments):
+    live.add_segments(call=call, now=now, segments=list(segments), grace=timedelta(seconds=60))
+    return live.assist_state(call=call, viewer=None, now=now, engine=engine, call_json={}, remember=True)
+
+
 def test_the_top_card_stays_unless_another_is_clearly_better(db, frozen_now):
     call = calls.announce_call(actor=None, now=frozen_now, caller_number="13900000000", external_id="s-1")[0]
     calls.call_answered(actor=None, now=frozen_now, call=call)
-    first = [_seg(1, "低保")]
-    live.add_segments(call=call, now=frozen_now, segments=first, grace=timedelta(seconds=60))
-    engine = _Engine({"住院": [("Q002", 10.0), ("Q001", 2.0)], "医疗": [("Q002", 10.0), ("Q001", 9.5)],
+    engine = _Engine({"住院": [("Q002", 10.0), ("Q001", 9.0)], "医疗": [("Q002", 10.0), ("Q001", 9.8)],
                       "低保": [("Q001", 10.0), ("Q002", 8.0)]})
-    state = live.assist_state(call=call, viewer=None, now=frozen_now, engine=engine, call_json={}, remember=True)
-    assert state["suggestions"][0]["id"] == "Q001"
-    # The caller's next words lean a little towards Q002: Q001 stays on top.
-    live.add_segments(call=call, now=frozen_now, segments=[_seg(2, "医疗")], grace=timedelta(seconds=60))
-    state = live.assist_state(call=call, viewer=None, now=frozen_now, engine=engine, call_json={}, remember=True)
-    assert state["suggestions"][0]["id"] == "Q001" and "保持在首位" in state["suggestions"][0]["why"]
-    # Then clearly towards Q002: it takes the top card.
-    live.add_segments(call=call, now=frozen_now, segments=[_seg(3, "住院")], grace=timedelta(seconds=60))
-    state = live.assist_state(call=call, viewer=None, now=frozen_now, engine=engine, call_json={}, remember=True)
+    assert _state(call, frozen_now, engine, _seg(1, "低保"))["suggestions"][0]["id"] == "Q001"
+    # The caller's next sentence leans a hair towards Q002: Q001 stays on top.
+    top = _state(call, frozen_now, engine, _seg(2, "医疗"))["suggestions"][0]
+    assert top["id"] == "Q001" and "保持在首位" in top["why"]
+    # Mid-sentence (not final yet) Q002 is better by 0.1: not enough to move the card while they speak …
+    assert _state(call, frozen_now, engine, _seg(3, "住院", final=False))["suggestions"][0]["id"] == "Q001"
+    # … but once the sentence is final it is: Q002 takes the top card.
+    state = _state(call, frozen_now, engine, _seg(3, "住院"))
     assert state["suggestions"][0]["id"] == "Q002" and call.assist_entry_id == "Q002"
+
+
+def test_each_need_stated_is_shown_with_its_own_entry(db, frozen_now):
+    call = calls.announce_call(actor=None, now=frozen_now, caller_number="13900000000", external_id="s-3")[0]
+    calls.call_answered(actor=None, now=frozen_now, call=call)
+    engine = _Engine({"取暖": [("Q094", 10.0), ("Q019", 6.0)], "水电": [("Q092", 10.0), ("Q019", 7.0)],
+                      "公积金": [], "低保": [("Q019", 10.0), ("Q001", 9.0)]})
+    state = _state(call, frozen_now, engine, _seg(1, "俺是低保户 冬天取暖有没有补贴"),
+                   _seg(2, "还有水电费能减免不"), _seg(3, "另外公积金咋提取"))
+    assert state["needs"] == [
+        {"text": "俺是低保户 冬天取暖有没有补贴", "entry_id": "Q094", "question": "问题Q094", "confident": True},
+        {"text": "还有水电费能减免不", "entry_id": "Q092", "question": "问题Q092", "confident": True},
+        {"text": "另外公积金咋提取", "entry_id": None, "question": "", "confident": False}]
+    assert {"Q094", "Q092"} <= {s["id"] for s in state["suggestions"]}
+    # The same need said again is one need.
+    state = _state(call, frozen_now, engine, _seg(4, "还有就是那个取暖补贴有没有"))
+    assert [n["entry_id"] for n in state["needs"]] == ["Q094", "Q092", None]
 
 
 def test_segments_are_kept_while_the_search_index_is_unavailable(db, frozen_now):
