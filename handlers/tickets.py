@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from datetime import date, timedelta
 from functools import wraps
 from pathlib import Path
@@ -23,6 +25,8 @@ from flask import (
 from markupsafe import Markup
 
 from core import clock, units
+from core.db import read_only
+from core.db import session as db_session
 from core.errors import DomainError
 from core.uploads import content_disposition
 from handlers.common import (
@@ -39,6 +43,7 @@ from handlers.common import (
 from handlers.throttle import TokenBucket, retry_after
 from tickets import actions, live, metrics, policy, presenters, queries, services, shapes
 from tickets import calls as hotline_calls
+from tickets import stream as call_stream
 from tickets.models import (
     CALLBACK_OUTCOMES,
     FIRST_CONTACT_UNITS,
@@ -598,6 +603,81 @@ def api_incoming():
     user = actor()
     return jsonify({"calls": [presenters.call_json(c, user, with_tickets=True)
                               for c in hotline_calls.incoming_calls(user, now())]})
+
+
+#: The calls stream: how often it polls, how long one connection lives before the page reconnects,
+#: the heartbeat comment's interval, the reconnect delay it asks of the page (`retry:`), and how many
+#: streams one process serves at once (each holds a thread: see core/serve.py).
+STREAM_DEFAULTS = {"CALL_STREAM_POLL_SECONDS": 1.0, "CALL_STREAM_SECONDS": 240, "CALL_STREAM_HEARTBEAT_SECONDS": 15,
+                   "CALL_STREAM_RETRY_MS": 3000, "CALL_STREAMS_PER_PROCESS": 24}
+_stream_slots: dict[int, threading.BoundedSemaphore] = {}
+
+
+def _stream_setting(name: str) -> Any:
+    return current_app.config.get(name, STREAM_DEFAULTS[name])
+
+
+def _stream_slot() -> threading.BoundedSemaphore:
+    limit = int(_stream_setting("CALL_STREAMS_PER_PROCESS"))
+    return _stream_slots.setdefault(limit, threading.BoundedSemaphore(limit))
+
+
+@api_bp.route("/calls/stream")
+@roles_required(*call_stream.ROLES)
+@refusals
+def api_call_stream():
+    """Server-sent events for the operator's page: `call` (a call routed to them or to nobody rang, was
+    answered, ended, or its transcript and assist moved: the assist state), `gone` (recorded, missed or
+    expired) and `bye` (the connection's lifetime is over: reconnect). Heartbeat comments keep it open.
+    Polls in short read-only sessions; nothing is held open between polls."""
+    slot = _stream_slot()
+    if not slot.acquire(blocking=False):
+        response = json_error(503, "too_many_streams", "实时推送连接已满，页面将改为定时刷新")
+        response.headers["Retry-After"] = "30"
+        return response
+    app = current_app._get_current_object()
+    watch = call_stream.Watch(user_id=actor().id)
+    poll_every = float(_stream_setting("CALL_STREAM_POLL_SECONDS"))
+    lifetime = float(_stream_setting("CALL_STREAM_SECONDS"))
+    heartbeat = float(_stream_setting("CALL_STREAM_HEARTBEAT_SECONDS"))
+    retry_ms = int(_stream_setting("CALL_STREAM_RETRY_MS"))
+
+    def events():
+        yield f"retry: {retry_ms}\n: calls stream\n\n"
+        started = last_sent = time.monotonic()
+        while time.monotonic() - started < lifetime:
+            with app.app_context():
+                read_only(db_session())
+                frames, going = call_stream.poll(watch, now=clock.now(), engine=_engine())
+            yield from frames
+            if not going:
+                return
+            if frames:
+                last_sent = time.monotonic()
+            elif time.monotonic() - last_sent >= heartbeat:
+                yield ": ping\n\n"
+                last_sent = time.monotonic()
+            time.sleep(poll_every)
+        yield call_stream.frame("bye", {"reason": "lifetime"})
+
+    response = Response(events(), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    response.call_on_close(slot.release)
+    return response
+
+
+@api_bp.route("/calls/<int:call_id>/entries", methods=["POST"])
+@roles_required("operator", "supervisor")
+@refusals
+def api_call_entry_use(call_id: int):
+    """The operator's page notes an entry shown, opened or copied during the call: {"entry_id", "action"}."""
+    data = shapes.parse(json_body(), hotline_calls.ENTRY_USE)
+    call = hotline_calls.get_call(call_id)
+    created = hotline_calls.note_entry_use(actor=actor(), now=now(), call=call, entry_id=data["entry_id"],
+                                           action=data["action"])
+    uses = [{"entry_id": u.entry_id, "action": u.action, "at": presenters.iso(u.at)}
+            for u in hotline_calls.entry_uses(call)]
+    return jsonify({"call_id": call.id, "uses": uses}), 201 if created else 200
 
 
 @api_bp.route("/calls/lookup")
