@@ -132,12 +132,12 @@ def _home_summary() -> dict[str, Any]:
 
 # --- calls (pages) ----------------------------------------------------------------------------
 
-def _call_page(status: int = 200, form: Any = None):
+def _call_page(status: int = 200, form: Any = None, error: DomainError | None = None):
     user = actor()
     calls = hotline_calls.find_calls(operator=user, limit=10)
     return render_template("tickets/call_new.html", calls=calls, outcomes=OUTCOMES,
                            has_search="kb.search" in current_app.view_functions,
-                           call_form=form if form is not None else request.form), status
+                           call_form=form if form is not None else request.form, call_error=error), status
 
 
 @bp.route("/calls/new")
@@ -157,7 +157,7 @@ def record_call():
             kb_entry_ids=form.get("kb_entry_ids", ""), duration_seconds=form.get("duration"),
             call_id=int(form["call_id"]) if form.get("call_id", "").isdigit() else None)
     except DomainError as err:
-        return refused(err, lambda e=err: _call_page(e.status)[0])
+        return refused(err, lambda e=err: _call_page(e.status, error=e)[0])
     if call.outcome == "ticket":
         flash("来电已记录,请填写工单并派单", "success")
         return redirect(url_for("tickets.new", call_id=call.id))
@@ -253,7 +253,8 @@ def mine():
     return render_template("tickets/mine.html", owned=owned, cohandled=cohandled, now=now())
 
 
-def _form_page(status: int = 200, form: Any = None, call: Call | None = None):
+def _form_page(status: int = 200, form: Any = None, call: Call | None = None, error: DomainError | None = None,
+               draft: dict[str, Any] | None = None):
     form = request.form if form is None else form
     township_id = form.get("township_id")
     topic = form.get("topic", "")
@@ -265,7 +266,20 @@ def _form_page(status: int = 200, form: Any = None, call: Call | None = None):
     return render_template(
         "tickets/form.html", form=form, call=call, kinds=KINDS, urgencies=URGENCIES, topics=CATEGORIES,
         townships=[u for u in all_units if u.level == "township"], units=all_units, caseworkers=caseworkers,
-        suggestions=suggestions, policies={(p.kind, p.urgency): p for p in policy.list_policies()}), status
+        suggestions=suggestions, policies={(p.kind, p.urgency): p for p in policy.list_policies()},
+        error=error, draft=draft or {}, from_transcript=_from_transcript(form)), status
+
+
+def _from_transcript(form: Any) -> dict[str, str]:
+    """The ticket form's fields filled from the call's transcript, each with the caller's words (kept in a
+    hidden field, so the marks survive a refused save)."""
+    raw = form.get("from_transcript", "") if hasattr(form, "get") else ""
+    marks: dict[str, str] = {}
+    for part in str(raw).split("\n"):
+        name, _, words = part.partition("=")
+        if name in hotline_calls.TICKET_DRAFT_FIELDS:
+            marks[name] = words[:200]
+    return marks
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -276,10 +290,13 @@ def new():
     call = hotline_calls.get_call(int(raw_call)) if raw_call.isdigit() else None
     if request.method == "GET":
         prefill: dict[str, Any] = {}
+        draft: dict[str, Any] = {}
         if call is not None:
-            prefill = {"citizen_name": call.caller_name, "description": call.question, "call_id": call.id,
-                       "topic": hotline_calls.call_topic(call)}
-        return _form_page(form=prefill, call=call)
+            user = actor()
+            state = live.assist_state(call=call, viewer=user, now=now(), engine=None, call_json={})
+            draft = state["draft"] or {}
+            prefill = hotline_calls.ticket_prefill(call, draft, sees_numbers=live.sees_full_transcript(user, call))
+        return _form_page(form=prefill, call=call, draft=draft)
     form = request.form
     try:
         ticket = services.create_ticket(
@@ -290,7 +307,7 @@ def new():
             owner_id=form.get("user_id"), directory=_uploads(), max_bytes=_max_upload(),
             uploads=[(f.filename, f.stream) for f in request.files.getlist("files") if f and f.filename])
     except DomainError as err:
-        return refused(err, lambda e=err: _form_page(e.status, call=call)[0])
+        return refused(err, lambda e=err: _form_page(e.status, call=call, error=e)[0])
     flash(f"已创建工单 {ticket.number}" + (f",已派给{ticket.first_owner.display_name}" if ticket.first_owner else ""),
           "success")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))

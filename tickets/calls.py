@@ -313,3 +313,46 @@ def entry_uses(call: Call) -> list[CallEntryUse]:
     """The entries shown, opened or copied during the call, in the order they happened."""
     return list(session.execute(select(CallEntryUse).where(CallEntryUse.call_id == call.id)
                                 .order_by(CallEntryUse.at, CallEntryUse.id)).scalars())
+
+
+#: The ticket form's fields the call's transcript may fill, and the draft's kind and urgency words.
+TICKET_DRAFT_FIELDS = ("citizen_name", "citizen_phone", "citizen_id_number", "township_id", "kind", "urgency",
+                       "description")
+DRAFT_KINDS = {"咨询": "consult", "求助": "help", "投诉": "complaint", "举报": "complaint", "建议": "consult"}
+
+
+def ticket_prefill(call: Call, draft: dict[str, Any], *, sees_numbers: bool) -> dict[str, Any]:
+    """The new-ticket form for a call: what the operator recorded, completed from the transcript's draft
+    (智能填单). Each field the draft filled is named in `from_transcript` with the caller's words it came
+    from; masked numbers are never filled in. Nothing is saved until the operator submits the form."""
+    words = {f["field"]: f["text"] for f in draft.get("fields_from_transcript", [])}
+    form: dict[str, Any] = {"call_id": call.id, "citizen_name": call.caller_name, "description": call.question,
+                            "topic": call_topic(call)}
+    marks: dict[str, str] = {}
+
+    def fill(name: str, value: Any, source: str) -> None:
+        if value not in (None, ""):
+            form[name] = value
+            marks[name] = words.get(source, str(value))
+
+    if form["citizen_name"] in ("", draft.get("caller_name")):
+        fill("citizen_name", draft.get("caller_name"), "caller_name")
+    if sees_numbers:
+        fill("citizen_phone", draft.get("caller_number"), "caller_number")
+        fill("citizen_id_number", draft.get("id_number"), "id_number")
+    fill("township_id", draft.get("township_id"), "township_name")
+    fill("kind", DRAFT_KINDS.get(draft.get("kind") or ""), "kind")
+    if draft.get("urgency") == "急难":
+        fill("urgency", "urgent", "urgency")
+    lines = [call.question or draft.get("summary") or ""]
+    if draft.get("address"):
+        lines.append(f"地址：{draft['address']}")
+    if draft.get("for_whom") and draft["for_whom"] != "本人":
+        lines.append(f"为谁求助：{draft['for_whom']}")
+    if draft.get("urgency_cues"):
+        lines.append(f"紧急情况：{'、'.join(draft['urgency_cues'])}")
+    description = "\n".join(line for line in lines if line)
+    if description != form["description"] or form["description"] == draft.get("summary"):
+        fill("description", description, "summary")
+    form["from_transcript"] = "\n".join(f"{k}={v.replace(chr(10), ' ')}" for k, v in marks.items())
+    return form
