@@ -275,7 +275,7 @@ def _from_transcript(form: Any) -> dict[str, str]:
     hidden field, so the marks survive a refused save)."""
     raw = form.get("from_transcript", "") if hasattr(form, "get") else ""
     marks: dict[str, str] = {}
-    for part in str(raw).split("\n"):
+    for part in str(raw).split("|"):
         name, _, words = part.partition("=")
         if name in hotline_calls.TICKET_DRAFT_FIELDS:
             marks[name] = words[:200]

@@ -354,5 +354,5 @@ def ticket_prefill(call: Call, draft: dict[str, Any], *, sees_numbers: bool) -> 
     description = "\n".join(line for line in lines if line)
     if description != form["description"] or form["description"] == draft.get("summary"):
         fill("description", description, "summary")
-    form["from_transcript"] = "\n".join(f"{k}={v.replace(chr(10), ' ')}" for k, v in marks.items())
+    form["from_transcript"] = "|".join(f"{k}={' '.join(v.replace('|', ' ').split())}" for k, v in marks.items())
     return form
