@@ -1,4 +1,11 @@
-"""`make run`: gunicorn (2 workers) and the scheduler process, side by side until Ctrl-C."""
+"""`make run`: gunicorn (2 workers) and the scheduler process, side by side until Ctrl-C.
+
+The workers are threaded (gthread): each operator's page holds one long-lived request open, the calls
+stream (server-sent events, /api/v1/calls/stream). A sync worker serves one request at a time, so two
+open operator pages would take both sync workers and every other request would wait until a stream
+ended. With threads, a stream costs one mostly sleeping thread; each worker caps its streams at
+STREAMS_PER_WORKER (beyond that the page polls), leaving REQUEST_THREADS threads for everything else.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +17,17 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+WORKERS = 2
+#: Calls streams one worker serves at once, and the threads left beside them for other requests.
+STREAMS_PER_WORKER = 24
+REQUEST_THREADS = 8
 
 
 def main() -> int:
     bind = os.environ.get("HOTLINE_BIND", "127.0.0.1:5000")
-    web = subprocess.Popen([str(BIN / "gunicorn"), "--workers", "2", "--bind", bind, "--access-logfile", "-",
-                            "--graceful-timeout", "10", "app:app"])
+    web = subprocess.Popen([str(BIN / "gunicorn"), "--workers", str(WORKERS), "--worker-class", "gthread",
+                            "--threads", str(STREAMS_PER_WORKER + REQUEST_THREADS), "--bind", bind,
+                            "--access-logfile", "-", "--graceful-timeout", "10", "app:app"])
     jobs = subprocess.Popen([str(BIN / "flask"), "--app", "app", "scheduler"])
     print(f"Hotline Desk: http://{bind}/  (Ctrl-C to stop)", flush=True)
     procs = [web, jobs]

@@ -24,7 +24,7 @@ from flask import (
 )
 from markupsafe import Markup
 
-from core import clock, units
+from core import clock, serve, units
 from core.db import read_only
 from core.db import session as db_session
 from core.errors import DomainError
@@ -626,7 +626,7 @@ def api_incoming():
 #: the heartbeat comment's interval, the reconnect delay it asks of the page (`retry:`), and how many
 #: streams one process serves at once (each holds a thread: see core/serve.py).
 STREAM_DEFAULTS = {"CALL_STREAM_POLL_SECONDS": 1.0, "CALL_STREAM_SECONDS": 240, "CALL_STREAM_HEARTBEAT_SECONDS": 15,
-                   "CALL_STREAM_RETRY_MS": 3000, "CALL_STREAMS_PER_PROCESS": 24}
+                   "CALL_STREAM_RETRY_MS": 3000, "CALL_STREAMS_PER_PROCESS": serve.STREAMS_PER_WORKER}
 _stream_slots: dict[int, threading.BoundedSemaphore] = {}
 
 

@@ -82,6 +82,18 @@ def take_ringing_call(page, keys: Keys, timeout: float = 10000) -> None:
     page.wait_for_selector("#call-live:not([hidden])", timeout=timeout)
 
 
+def answer(page, telephony: Telephony, sample: str, words: str, *, end: bool = True,
+           timeout: float = 10000) -> tuple[Keys, str]:
+    """Telephony rings the operator with a recorded call; the operator takes it (Alt+A) and the caller's
+    words stream in until `words` shows. Returns the keys pressed so far and the call's external id."""
+    keys = Keys(page)
+    external_id, events, started = telephony.ring(sample)
+    take_ringing_call(page, keys, timeout)
+    telephony.talk(external_id, events, started, end=end)
+    wait_for_words(page, words, timeout)
+    return keys, external_id
+
+
 def wait_for_words(page, text: str, timeout: float = 10000) -> None:
     page.wait_for_function("t => document.getElementById('call-transcript').innerText.includes(t)", arg=text,
                            timeout=timeout)

@@ -8,14 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from core import db
-from tests.browser.desk import (
-    Keys,
-    Telephony,
-    take_ringing_call,
-    telephony_token,
-    wait_for_suggestion,
-    wait_for_words,
-)
+from tests.browser.desk import Telephony, answer, telephony_token, wait_for_suggestion
 from tickets.models import Call, CallEntryUse, Ticket
 
 pytestmark = pytest.mark.browser
@@ -43,11 +36,7 @@ def test_a_replayed_call_pops_streams_in_and_is_recorded_with_two_keystrokes(log
     page = login_as("operator")
     page.set_default_timeout(WAIT)
     page.wait_for_selector("#call-stream-state.live")
-    keys = Keys(page)
-    external_id, events, started = telephony.ring("02-two-needs.jsonl")
-    take_ringing_call(page, keys, WAIT)
-    telephony.talk(external_id, events, started)
-    wait_for_words(page, "护理补贴", WAIT)
+    keys, external_id = answer(page, telephony, "02-two-needs.jsonl", "护理补贴", timeout=WAIT)
     top = wait_for_suggestion(page, WAIT)
     page.wait_for_function("() => document.getElementById('call-name').value === '张建华'")
     assert page.locator('[data-mark-for="caller_name"]').is_visible()
@@ -67,11 +56,7 @@ def test_typing_overrides_the_suggestions_pins_stay_and_alt_f_follows_the_call_a
                                                                                       telephony):
     page = login_as("operator")
     page.set_default_timeout(WAIT)
-    keys = Keys(page)
-    external_id, events, started = telephony.ring("03-emergency.jsonl")
-    take_ringing_call(page, keys, WAIT)
-    telephony.talk(external_id, events, started, end=False)
-    wait_for_words(page, "断粮", WAIT)
+    keys, external_id = answer(page, telephony, "03-emergency.jsonl", "断粮", end=False, timeout=WAIT)
     followed = wait_for_suggestion(page, WAIT)
     page.click("#q")
     keys.type("医疗救助")
@@ -95,11 +80,7 @@ def test_typing_overrides_the_suggestions_pins_stay_and_alt_f_follows_the_call_a
 def test_a_second_call_becomes_a_prefilled_ticket_with_few_keystrokes(login_as, live_server, telephony):
     page = login_as("operator")
     page.set_default_timeout(WAIT)
-    keys = Keys(page)
-    external_id, events, started = telephony.ring("01-dibao-dialect.jsonl")
-    take_ringing_call(page, keys, WAIT)
-    telephony.talk(external_id, events, started)
-    wait_for_words(page, "咋申请", WAIT)
+    keys, external_id = answer(page, telephony, "01-dibao-dialect.jsonl", "咋申请", timeout=WAIT)
     wait_for_suggestion(page, WAIT)
     keys.press("Alt+T")
     page.wait_for_url("**/tickets/new?call_id=*")
@@ -126,11 +107,7 @@ def test_the_page_falls_back_to_polling_when_the_stream_is_down(browser, live_se
     with page.expect_navigation():
         page.click("button[type=submit]")
     page.wait_for_selector("#call-stream-state.polling")
-    keys = Keys(page)
-    external_id, events, started = telephony.ring("04-outside-kb.jsonl")
-    take_ringing_call(page, keys, WAIT)
-    telephony.talk(external_id, events, started)
-    wait_for_words(page, "公积金", WAIT)
+    keys, external_id = answer(page, telephony, "04-outside-kb.jsonl", "公积金", timeout=WAIT)
     keys.press("Alt+R")
     page.wait_for_selector("#call-done:not([hidden])")
     call, _, _ = _call(live_server["app"], external_id)
