@@ -1,6 +1,7 @@
 """Every benchmark in one go (`make bench`): search quality beside the baselines, in-process latency at
 100 and 10,000 entries with cold start and RSS, then HTTP latency under gunicorn at 300 requests/s and
-the highest rate that still meets the target."""
+the highest rate that still meets the target, then the operator's keystrokes and seconds from answer to a
+recorded call and to a saved ticket (Playwright)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ def main() -> int:
     steps = [
         [sys.executable, "-m", "bench.search_quality", "--scale", "10000", "--heldout"],
         [sys.executable, "-m", "bench.http_load", "--rate", "300", "--seconds", "20", "--find-max"],
+        [sys.executable, "-m", "bench.operator_keystrokes", "--rounds", "3"],
     ]
     for cmd in steps:
         print(f"\n$ {' '.join(cmd[1:])}", flush=True)
