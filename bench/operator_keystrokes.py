@@ -49,16 +49,6 @@ def _log_in(page, base: str) -> None:
     page.wait_for_selector("#call-stream-state.live", timeout=WAIT_MS)
 
 
-def _recorded(page) -> None:
-    page.wait_for_selector("#call-done:not([hidden])", timeout=WAIT_MS)
-
-
-def _ticket_saved(page) -> None:
-    import re
-
-    page.wait_for_url(re.compile(r"/tickets/\d+$"), timeout=WAIT_MS)
-
-
 def typed_call(page, base: str, delay: float, to_ticket: bool) -> tuple[int, float]:
     """No telephony: the operator searches what the caller asks (the first key starts the timer), opens the
     top entry, clicks into the panel and types the caller's number, and records (Alt+R), or records it
@@ -75,18 +65,30 @@ def typed_call(page, base: str, delay: float, to_ticket: bool) -> tuple[int, flo
     page.wait_for_selector("#card .card-entry", timeout=WAIT_MS)
     page.click("#call-number")  # one click into the panel for the caller's number
     _type(keys, "13812345678", delay)
+
+    def complete_ticket() -> None:
+        _type(keys, "王", delay)  # the form focuses its first empty required field: the name
+        # The township: picked from the list with the mouse (a Chinese type-ahead needs an IME).
+        label = page.locator("select[name=township_id] option", has_text="紫来").first.inner_text()
+        page.select_option("select[name=township_id]", label=label)
+
+    return _finish(page, keys, start, to_ticket, complete_ticket)
+
+
+def _finish(page, keys, start: float, to_ticket: bool, complete_ticket=None) -> tuple[int, float]:
+    """Record the call (Alt+R), or record it as a ticket (Alt+T), complete what the form lacks and confirm."""
+    import re
+
     if not to_ticket:
         keys.press("Alt+R")
-        _recorded(page)
+        page.wait_for_selector("#call-done:not([hidden])", timeout=WAIT_MS)
         return len(keys), time.monotonic() - start
     keys.press("Alt+T")
     page.wait_for_url("**/tickets/new?call_id=*", timeout=WAIT_MS)
-    _type(keys, "王", delay)  # the form focuses its first empty required field: the name
-    # The township: picked from the list with the mouse (a Chinese type-ahead needs an IME).
-    label = page.locator("select[name=township_id] option", has_text="紫来").first.inner_text()
-    page.select_option("select[name=township_id]", label=label)
-    page.keyboard.press("Control+Enter")  # the confirmation
-    _ticket_saved(page)
+    if complete_ticket is not None:
+        complete_ticket()
+    page.keyboard.press("Control+Enter")  # the confirmation, not counted
+    page.wait_for_url(re.compile(r"/tickets/\d+$"), timeout=WAIT_MS)
     return len(keys), time.monotonic() - start
 
 
@@ -104,15 +106,7 @@ def transcript_call(page, base: str, telephony, sample: str, words: str, to_tick
     telephony.talk(external_id, events, started)
     wait_for_words(page, words, WAIT_MS)
     wait_for_suggestion(page, WAIT_MS)
-    if not to_ticket:
-        keys.press("Alt+R")
-        _recorded(page)
-        return len(keys), time.monotonic() - start
-    keys.press("Alt+T")
-    page.wait_for_url("**/tickets/new?call_id=*", timeout=WAIT_MS)
-    page.keyboard.press("Control+Enter")  # the confirmation
-    _ticket_saved(page)
-    return len(keys), time.monotonic() - start
+    return _finish(page, keys, start, to_ticket)
 
 
 def _type(keys, text: str, delay: float) -> None:
