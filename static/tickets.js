@@ -470,16 +470,16 @@
       clearError();
       var checked = form.querySelector("input[name=outcome]:checked");
       var outcome = checked ? checked.value : "answered";
-      var body = { outcome: outcome };
-      if (number.value.trim()) { body.caller_number = number.value.trim(); }
-      if (nameField.value.trim()) { body.caller_name = nameField.value.trim(); }
-      if (question.value.trim()) { body.question = question.value.trim(); }
+      // Every field sent, empty or not: the service then names what is missing in words an operator reads.
+      var body = { outcome: outcome, caller_number: number.value.trim(), caller_name: nameField.value.trim(),
+                   question: question.value.trim() };
       var ids = entries.value.split(/[,,\s]+/).filter(Boolean);
       if (ids.length) { body.kb_entry_ids = ids; }
       var target = panel.dataset.recordNewUrl;
       if (callId.value) {
         target = forCall(panel.dataset.recordUrl, callId.value);
       } else {
+        if (!body.caller_number) { showError("caller_number", "请填写来电号码（话务平台没有送来这通电话）"); return; }
         var seconds = parseDuration(duration.value);
         if (seconds === null) { showError("duration_seconds", "通话时长格式不正确：填秒数，或“分:秒”"); return; }
         if (seconds !== undefined) { body.duration_seconds = seconds; }

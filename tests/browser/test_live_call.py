@@ -113,3 +113,27 @@ def test_the_page_falls_back_to_polling_when_the_stream_is_down(browser, live_se
     call, _, _ = _call(live_server["app"], external_id)
     assert call["status"] == "recorded"
     context.close()
+
+
+def test_a_refused_record_keeps_everything_on_the_page_with_the_error_beside_the_field(login_as, live_server):
+    page = login_as("operator")
+    page.set_default_timeout(WAIT)
+    page.fill("#q", "低保怎么申请")
+    page.wait_for_selector("#results li.result")
+    page.fill("#call-name", "钱七")
+    page.keyboard.press("Alt+R")  # a call with no telephony needs the caller's number
+    error = page.locator('#call-form .field-error[data-error-for="caller_number"]')
+    error.wait_for()
+    assert "来电号码" in error.inner_text()
+    assert page.input_value("#q") == "低保怎么申请" and page.input_value("#call-name") == "钱七"
+    assert page.input_value("#call-question") == "低保怎么申请"  # the search fed the record
+    assert page.locator("#results li.result").count() > 0
+    page.fill("#call-number", "12")
+    assert error.count() == 0
+    page.keyboard.press("Alt+R")  # refused by the server this time
+    error.wait_for()
+    assert "来电号码" in error.inner_text() and page.input_value("#call-name") == "钱七"
+    page.fill("#call-number", "13812345678")
+    page.keyboard.press("Alt+R")
+    page.wait_for_selector("#call-done:not([hidden])")
+    assert page.input_value("#call-name") == ""

@@ -188,3 +188,25 @@ def test_entry_use_refusals(client, desk, db):
     assert client.post("/api/v1/calls/999999/entries", json={"entry_id": "Q001", "action": "opened"},
                        headers=desk["op"]).status_code == 404
     assert db.execute(select(CallEntryUse).where(CallEntryUse.call_id == call_id)).first() is None
+
+
+def test_an_open_stream_holds_no_database_connection_between_polls(committing_app, backend):
+    from core import accounts, db
+
+    committing_app.config.update(CALL_STREAM_POLL_SECONDS=0, CALL_STREAM_SECONDS=60,
+                                 CALL_STREAM_HEARTBEAT_SECONDS=0)
+    try:
+        with committing_app.app_context():
+            raw = accounts.issue_token(actor=None, now=clock.now(), user=make_user("operator"))
+            db.session.commit()
+        client = committing_app.test_client()
+        response = client.get(STREAM, headers={"Authorization": f"Bearer {raw}"}, buffered=False)
+        chunks = iter(response.response)
+        pool = backend["engine"].pool
+        for _ in range(3):  # the opening, then heartbeats after polls
+            next(chunks)
+            assert pool.checkedout() == 0
+        response.close()
+    finally:
+        for name in ("CALL_STREAM_POLL_SECONDS", "CALL_STREAM_SECONDS", "CALL_STREAM_HEARTBEAT_SECONDS"):
+            committing_app.config.pop(name, None)
