@@ -341,7 +341,8 @@ def ticket_prefill(call: Call, draft: dict[str, Any], *, sees_numbers: bool) -> 
         fill("citizen_phone", draft.get("caller_number"), "caller_number")
         fill("citizen_id_number", draft.get("id_number"), "id_number")
     fill("township_id", draft.get("township_id"), "township_name")
-    fill("kind", DRAFT_KINDS.get(draft.get("kind") or ""), "kind")
+    if "kind" in words:  # the draft's 咨询 without a cue is only its default
+        fill("kind", DRAFT_KINDS.get(draft.get("kind") or ""), "kind")
     if draft.get("urgency") == "急难":
         fill("urgency", "urgent", "urgency")
     lines = [call.question or draft.get("summary") or ""]

@@ -63,8 +63,15 @@ def test_ticket_form_opens_filled_from_the_transcript_and_marked(client, live_ca
     assert '<option value="urgent" selected' in html and "断粮" in html
     assert {"citizen_name", "citizen_phone", "citizen_id_number", "township_id", "urgency",
             "description"} <= _marked(html)
+    assert '<option value="help" selected' in html and "kind" in _marked(html)  # 断粮: a call for help
     assert "来自通话转写" in html
     assert db.execute(select(func.count()).select_from(Ticket).where(Ticket.call_id == call_id)).scalar_one() == 0
+
+
+def test_a_kind_the_caller_names_is_filled_and_marked(client, live_call):
+    call_id = live_call("我要投诉，街道办的人态度不好，拖着不办", "我姓孙")
+    html = client.get(f"/tickets/new?call_id={call_id}").get_data(as_text=True)
+    assert '<option value="complaint" selected' in html and "kind" in _marked(html)
 
 
 def test_a_refused_ticket_keeps_everything_with_the_error_beside_the_field(client, live_call, db):
@@ -88,6 +95,12 @@ def test_a_refused_ticket_keeps_everything_with_the_error_beside_the_field(clien
 
 def _township(html: str) -> str:
     return re.search(r'<option value="(\d+)" selected', html.split('name="township_id"', 1)[1]).group(1)
+
+
+def test_a_kind_the_caller_never_names_is_left_to_the_operator(client, live_call):
+    call_id = live_call("你好，我想问问低保的标准是多少")
+    html = client.get(f"/tickets/new?call_id={call_id}").get_data(as_text=True)
+    assert "kind" not in _marked(html) and "description" in _marked(html)
 
 
 def test_ticket_form_without_a_transcript_fills_only_what_was_recorded(client, login, db):
