@@ -1,6 +1,7 @@
 """Every benchmark in one go (`make bench`): search quality beside the baselines, in-process latency at
 100 and 10,000 entries with cold start and RSS, then HTTP latency under gunicorn at 300 requests/s and
-the highest rate that still meets the target, then the live-call assist replayed through the HTTP API."""
+the highest rate that still meets the target, then the live-call assist replayed through the HTTP API,
+then the operator's keystrokes and seconds from answer to a recorded call and to a saved ticket (Playwright)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ def main() -> int:
         [sys.executable, "-m", "bench.search_quality", "--scale", "10000", "--heldout"],
         [sys.executable, "-m", "bench.http_load", "--rate", "300", "--seconds", "20", "--find-max"],
         [sys.executable, "-m", "bench.assist"],
+        [sys.executable, "-m", "bench.operator_keystrokes", "--rounds", "3"],
     ]
     for cmd in steps:
         print(f"\n$ {' '.join(cmd[1:])}", flush=True)

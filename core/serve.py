@@ -1,4 +1,11 @@
-"""`make run`: gunicorn (2 workers) and the scheduler process, side by side until Ctrl-C."""
+"""`make run`: gunicorn (2 threaded workers) and the scheduler process, side by side until Ctrl-C.
+
+The workers are threaded (gthread): each operator's page holds one long-lived request open, the calls
+stream (server-sent events, /api/v1/calls/stream). A sync worker serves one request at a time, so two
+open operator pages would take both sync workers and every other request would wait until a stream
+ended. With threads, a stream costs one mostly sleeping thread; each worker caps its streams at
+STREAMS_PER_WORKER (beyond that the page polls), leaving REQUEST_THREADS threads for everything else.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +17,19 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+WORKERS = 2
+#: Calls streams one worker serves at once, and the threads left beside them for other requests.
+STREAMS_PER_WORKER = 24
+REQUEST_THREADS = 8
 
 
-def gunicorn_args(bind: str, instance: Path, workers: int = 2) -> list[str]:
-    """How the web workers run: each instance with its own control socket (gunicorn's default path is
-    shared by every instance on the host), workers recycled after a few thousand requests (a slow leak
-    never grows for ever), requests logged by the app as JSON lines (see core.logs)."""
-    return [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", bind, "--graceful-timeout", "10",
+def gunicorn_args(bind: str, instance: Path, workers: int = WORKERS) -> list[str]:
+    """How the web workers run: threaded (the calls streams, above), each instance with its own control
+    socket (gunicorn's default path is shared by every instance on the host), workers recycled after a few
+    thousand requests (a slow leak never grows for ever), requests logged by the app as JSON lines (see
+    core.logs)."""
+    return [str(BIN / "gunicorn"), "--workers", str(workers), "--worker-class", "gthread",
+            "--threads", str(STREAMS_PER_WORKER + REQUEST_THREADS), "--bind", bind, "--graceful-timeout", "10",
             "--max-requests", "5000", "--max-requests-jitter", "500",
             "--control-socket", str(instance / "gunicorn.ctl"), "app:app"]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from datetime import date, timedelta
 from functools import wraps
 from pathlib import Path
@@ -22,7 +24,9 @@ from flask import (
 )
 from markupsafe import Markup
 
-from core import clock, units
+from core import clock, serve, units
+from core.db import read_only
+from core.db import session as db_session
 from core.errors import DomainError
 from core.uploads import content_disposition
 from handlers.common import (
@@ -39,6 +43,7 @@ from handlers.common import (
 from handlers.throttle import TokenBucket, retry_after
 from tickets import actions, live, metrics, policy, presenters, queries, services, shapes
 from tickets import calls as hotline_calls
+from tickets import stream as call_stream
 from tickets.models import (
     CALLBACK_OUTCOMES,
     FIRST_CONTACT_UNITS,
@@ -127,12 +132,12 @@ def _home_summary() -> dict[str, Any]:
 
 # --- calls (pages) ----------------------------------------------------------------------------
 
-def _call_page(status: int = 200, form: Any = None):
+def _call_page(status: int = 200, form: Any = None, error: DomainError | None = None):
     user = actor()
     calls = hotline_calls.find_calls(operator=user, limit=10)
     return render_template("tickets/call_new.html", calls=calls, outcomes=OUTCOMES,
                            has_search="kb.search" in current_app.view_functions,
-                           call_form=form if form is not None else request.form), status
+                           call_form=form if form is not None else request.form, call_error=error), status
 
 
 @bp.route("/calls/new")
@@ -152,7 +157,7 @@ def record_call():
             kb_entry_ids=form.get("kb_entry_ids", ""), duration_seconds=form.get("duration"),
             call_id=int(form["call_id"]) if form.get("call_id", "").isdigit() else None)
     except DomainError as err:
-        return refused(err, lambda e=err: _call_page(e.status)[0])
+        return refused(err, lambda e=err: _call_page(e.status, error=e)[0])
     if call.outcome == "ticket":
         flash("来电已记录,请填写工单并派单", "success")
         return redirect(url_for("tickets.new", call_id=call.id))
@@ -248,7 +253,8 @@ def mine():
     return render_template("tickets/mine.html", owned=owned, cohandled=cohandled, now=now())
 
 
-def _form_page(status: int = 200, form: Any = None, call: Call | None = None):
+def _form_page(status: int = 200, form: Any = None, call: Call | None = None, error: DomainError | None = None,
+               draft: dict[str, Any] | None = None):
     form = request.form if form is None else form
     township_id = form.get("township_id")
     topic = form.get("topic", "")
@@ -260,7 +266,20 @@ def _form_page(status: int = 200, form: Any = None, call: Call | None = None):
     return render_template(
         "tickets/form.html", form=form, call=call, kinds=KINDS, urgencies=URGENCIES, topics=CATEGORIES,
         townships=[u for u in all_units if u.level == "township"], units=all_units, caseworkers=caseworkers,
-        suggestions=suggestions, policies={(p.kind, p.urgency): p for p in policy.list_policies()}), status
+        suggestions=suggestions, policies={(p.kind, p.urgency): p for p in policy.list_policies()},
+        error=error, draft=draft or {}, from_transcript=_from_transcript(form)), status
+
+
+def _from_transcript(form: Any) -> dict[str, str]:
+    """The ticket form's fields filled from the call's transcript, each with the caller's words (kept in a
+    hidden field, so the marks survive a refused save)."""
+    raw = form.get("from_transcript", "") if hasattr(form, "get") else ""
+    marks: dict[str, str] = {}
+    for part in str(raw).split("|"):
+        name, _, words = part.partition("=")
+        if name in hotline_calls.TICKET_DRAFT_FIELDS:
+            marks[name] = words[:200]
+    return marks
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -271,10 +290,13 @@ def new():
     call = hotline_calls.get_call(int(raw_call)) if raw_call.isdigit() else None
     if request.method == "GET":
         prefill: dict[str, Any] = {}
+        draft: dict[str, Any] = {}
         if call is not None:
-            prefill = {"citizen_name": call.caller_name, "description": call.question, "call_id": call.id,
-                       "topic": hotline_calls.call_topic(call)}
-        return _form_page(form=prefill, call=call)
+            user = actor()
+            state = live.assist_state(call=call, viewer=user, now=now(), engine=None, call_json={})
+            draft = state["draft"] or {}
+            prefill = hotline_calls.ticket_prefill(call, draft, sees_numbers=live.sees_full_transcript(user, call))
+        return _form_page(form=prefill, call=call, draft=draft)
     form = request.form
     try:
         ticket = services.create_ticket(
@@ -285,7 +307,7 @@ def new():
             owner_id=form.get("user_id"), directory=_uploads(), max_bytes=_max_upload(),
             uploads=[(f.filename, f.stream) for f in request.files.getlist("files") if f and f.filename])
     except DomainError as err:
-        return refused(err, lambda e=err: _form_page(e.status, call=call)[0])
+        return refused(err, lambda e=err: _form_page(e.status, call=call, error=e)[0])
     flash(f"已创建工单 {ticket.number}" + (f",已派给{ticket.first_owner.display_name}" if ticket.first_owner else ""),
           "success")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
@@ -598,6 +620,81 @@ def api_incoming():
     user = actor()
     return jsonify({"calls": [presenters.call_json(c, user, with_tickets=True)
                               for c in hotline_calls.incoming_calls(user, now())]})
+
+
+#: The calls stream: how often it polls, how long one connection lives before the page reconnects,
+#: the heartbeat comment's interval, the reconnect delay it asks of the page (`retry:`), and how many
+#: streams one process serves at once (each holds a thread: see core/serve.py).
+STREAM_DEFAULTS = {"CALL_STREAM_POLL_SECONDS": 1.0, "CALL_STREAM_SECONDS": 240, "CALL_STREAM_HEARTBEAT_SECONDS": 15,
+                   "CALL_STREAM_RETRY_MS": 3000, "CALL_STREAMS_PER_PROCESS": serve.STREAMS_PER_WORKER}
+_stream_slots: dict[int, threading.BoundedSemaphore] = {}
+
+
+def _stream_setting(name: str) -> Any:
+    return current_app.config.get(name, STREAM_DEFAULTS[name])
+
+
+def _stream_slot() -> threading.BoundedSemaphore:
+    limit = int(_stream_setting("CALL_STREAMS_PER_PROCESS"))
+    return _stream_slots.setdefault(limit, threading.BoundedSemaphore(limit))
+
+
+@api_bp.route("/calls/stream")
+@roles_required(*call_stream.ROLES)
+@refusals
+def api_call_stream():
+    """Server-sent events for the operator's page: `call` (a call routed to them or to nobody rang, was
+    answered, ended, or its transcript and assist moved: the assist state), `gone` (recorded, missed or
+    expired) and `bye` (the connection's lifetime is over: reconnect). Heartbeat comments keep it open.
+    Polls in short read-only sessions; nothing is held open between polls."""
+    slot = _stream_slot()
+    if not slot.acquire(blocking=False):
+        response = json_error(503, "too_many_streams", "实时推送连接已满，页面将改为定时刷新")
+        response.headers["Retry-After"] = "30"
+        return response
+    app = current_app._get_current_object()
+    watch = call_stream.Watch(user_id=actor().id)
+    poll_every = float(_stream_setting("CALL_STREAM_POLL_SECONDS"))
+    lifetime = float(_stream_setting("CALL_STREAM_SECONDS"))
+    heartbeat = float(_stream_setting("CALL_STREAM_HEARTBEAT_SECONDS"))
+    retry_ms = int(_stream_setting("CALL_STREAM_RETRY_MS"))
+
+    def events():
+        yield f"retry: {retry_ms}\n: calls stream\n\n"
+        started = last_sent = time.monotonic()
+        while time.monotonic() - started < lifetime:
+            with app.app_context():
+                read_only(db_session())
+                frames, going = call_stream.poll(watch, now=clock.now(), engine=_engine())
+            yield from frames
+            if not going:
+                return
+            if frames:
+                last_sent = time.monotonic()
+            elif time.monotonic() - last_sent >= heartbeat:
+                yield ": ping\n\n"
+                last_sent = time.monotonic()
+            time.sleep(poll_every)
+        yield call_stream.frame("bye", {"reason": "lifetime"})
+
+    response = Response(events(), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    response.call_on_close(slot.release)
+    return response
+
+
+@api_bp.route("/calls/<int:call_id>/entries", methods=["POST"])
+@roles_required("operator", "supervisor")
+@refusals
+def api_call_entry_use(call_id: int):
+    """The operator's page notes an entry shown, opened or copied during the call: {"entry_id", "action"}."""
+    data = shapes.parse(json_body(), hotline_calls.ENTRY_USE)
+    call = hotline_calls.get_call(call_id)
+    created = hotline_calls.note_entry_use(actor=actor(), now=now(), call=call, entry_id=data["entry_id"],
+                                           action=data["action"])
+    uses = [{"entry_id": u.entry_id, "action": u.action, "at": presenters.iso(u.at)}
+            for u in hotline_calls.entry_uses(call)]
+    return jsonify({"call_id": call.id, "uses": uses}), 201 if created else 200
 
 
 @api_bp.route("/calls/lookup")

@@ -11,10 +11,20 @@ from sqlalchemy import and_, or_, select
 
 from audit import services as audit
 from core.db import session
-from core.errors import NotFound
+from core.errors import Forbidden, NotFound
 from core.masking import mask_numbers, mask_phone
 from core.models import User
-from tickets.models import CALLBACK_DONE, CALLBACK_OUTCOMES, OUTCOMES, Call, CallbackAttempt, CallEntry
+from tickets.models import (
+    CALLBACK_DONE,
+    CALLBACK_OUTCOMES,
+    ENTRY_USES,
+    OUTCOMES,
+    Call,
+    CallbackAttempt,
+    CallEntry,
+    CallEntryUse,
+)
+from tickets.shapes import Field
 from tickets.validation import TicketError, clean_text, normalize_phone
 
 #: Announced calls older than this no longer pop up on operators' pages.
@@ -23,6 +33,9 @@ RINGING_WINDOW = timedelta(minutes=15)
 LIVE_WINDOW = timedelta(hours=4)
 #: The states an operator may record a call from.
 LIVE_STATES = ("ringing", "answered", "ended")
+#: The JSON the operator's page sends when an entry is shown, opened or copied during a call.
+ENTRY_USE = {"entry_id": Field("str", required=True, max_len=20),
+             "action": Field("str", required=True, choices=tuple(ENTRY_USES))}
 
 
 def get_call(call_id: int) -> Call:
@@ -269,3 +282,78 @@ def record_call(*, actor: User, now: datetime, outcome: Any, caller_number: str 
     audit.record("record", "call", call.id, actor=actor, now=now,
                  changes=audit.diff(before, _call_snapshot(call)))
     return call
+
+
+def note_entry_use(*, actor: User, now: datetime, call: Call, entry_id: Any, action: Any) -> bool:
+    """The operator's page saw an entry shown (the assist's top card), opened or copied during the call:
+    kept on the call, the first time of each entry and use only (True then). Only the call's own operator
+    (or anyone, for a call routed to nobody) and supervisors note uses; a missed call has none."""
+    action = str(action or "").strip()
+    if action not in ENTRY_USES:
+        raise TicketError(f"条目使用方式无效（可选：{'、'.join(ENTRY_USES)}）", field="action")
+    ids = parse_entry_ids([entry_id] if isinstance(entry_id, str) else None)
+    if len(ids) != 1:
+        raise TicketError("请给出一个知识库条目编号", field="entry_id")
+    _check_entries(ids)
+    if call.status == "missed":
+        raise TicketError("这是未接来电，没有通话内容", code="call_missed", status=409)
+    if call.operator_id not in (None, actor.id) and not actor.has_role("supervisor"):
+        raise Forbidden("这通来电不是您接听的")
+    found = session.execute(select(CallEntryUse.id).where(
+        CallEntryUse.call_id == call.id, CallEntryUse.entry_id == ids[0], CallEntryUse.action == action)).first()
+    if found is not None:
+        return False
+    session.add(CallEntryUse(call_id=call.id, entry_id=ids[0], action=action, by_id=actor.id, at=now))
+    session.flush()
+    audit.record("entry_use", "call", call.id, actor=actor, now=now, changes={"entry_id": ids[0], "action": action})
+    return True
+
+
+def entry_uses(call: Call) -> list[CallEntryUse]:
+    """The entries shown, opened or copied during the call, in the order they happened."""
+    return list(session.execute(select(CallEntryUse).where(CallEntryUse.call_id == call.id)
+                                .order_by(CallEntryUse.at, CallEntryUse.id)).scalars())
+
+
+#: The ticket form's fields the call's transcript may fill, and the draft's kind and urgency words.
+TICKET_DRAFT_FIELDS = ("citizen_name", "citizen_phone", "citizen_id_number", "township_id", "kind", "urgency",
+                       "description")
+DRAFT_KINDS = {"咨询": "consult", "求助": "help", "投诉": "complaint", "举报": "complaint", "建议": "consult"}
+
+
+def ticket_prefill(call: Call, draft: dict[str, Any], *, sees_numbers: bool) -> dict[str, Any]:
+    """The new-ticket form for a call: what the operator recorded, completed from the transcript's draft
+    (智能填单). Each field the draft filled is named in `from_transcript` with the caller's words it came
+    from; masked numbers are never filled in. Nothing is saved until the operator submits the form."""
+    words = {f["field"]: f["text"] for f in draft.get("fields_from_transcript", [])}
+    form: dict[str, Any] = {"call_id": call.id, "citizen_name": call.caller_name, "description": call.question,
+                            "topic": call_topic(call)}
+    marks: dict[str, str] = {}
+
+    def fill(name: str, value: Any, source: str) -> None:
+        if value not in (None, ""):
+            form[name] = value
+            marks[name] = words.get(source, str(value))
+
+    if form["citizen_name"] in ("", draft.get("caller_name")):
+        fill("citizen_name", draft.get("caller_name"), "caller_name")
+    if sees_numbers:
+        fill("citizen_phone", draft.get("caller_number"), "caller_number")
+        fill("citizen_id_number", draft.get("id_number"), "id_number")
+    fill("township_id", draft.get("township_id"), "township_name")
+    if "kind" in words:  # the draft's 咨询 without a cue is only its default
+        fill("kind", DRAFT_KINDS.get(draft.get("kind") or ""), "kind")
+    if draft.get("urgency") == "急难":
+        fill("urgency", "urgent", "urgency")
+    lines = [call.question or draft.get("summary") or ""]
+    if draft.get("address"):
+        lines.append(f"地址：{draft['address']}")
+    if draft.get("for_whom") and draft["for_whom"] != "本人":
+        lines.append(f"为谁求助：{draft['for_whom']}")
+    if draft.get("urgency_cues"):
+        lines.append(f"紧急情况：{'、'.join(draft['urgency_cues'])}")
+    description = "\n".join(line for line in lines if line)
+    if description != form["description"] or form["description"] == draft.get("summary"):
+        fill("description", description, "summary")
+    form["from_transcript"] = "|".join(f"{k}={' '.join(v.replace('|', ' ').split())}" for k, v in marks.items())
+    return form

@@ -169,6 +169,27 @@ class CallEntry(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
+#: What an operator did with a knowledge-base entry during a call, as the call page records it by itself.
+ENTRY_USES = {"shown": "展示", "opened": "打开", "copied": "复制"}
+
+
+class CallEntryUse(Base):
+    """An entry shown to (the assist's top card), opened or copied by the operator during a call; the
+    first time of each entry and use only."""
+
+    __tablename__ = "call_entry_use"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"))
+    entry_id: Mapped[str] = mapped_column(ForeignKey("kb_entry.id"))
+    #: One of ENTRY_USES.
+    action: Mapped[str] = mapped_column(String(10))
+    by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("call_id", "entry_id", "action"),)
+
+
 class Ticket(Base):
     __tablename__ = "ticket"
 

@@ -75,8 +75,10 @@ def login_as(page, live_server):
         page.goto(f"{live_server['url']}/accounts/login")
         page.fill("input[name=username]", f"b_{role}")
         page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        # Not "networkidle": the operator's home page keeps its calls stream open.
+        page.wait_for_load_state("load")
         return page
 
     return _login

@@ -29,7 +29,7 @@ def test_own_pages_call_the_api_with_their_session_and_break_no_content_policy(l
     page = login_as("operator")
     problems = []
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    with page.expect_response(lambda r: "/api/v1/calls/incoming" in r.url) as polled:
+    with page.expect_response(lambda r: "/api/v1/calls/stream" in r.url) as polled:
         page.goto(f"{live_server['url']}/kb/search")
     assert polled.value.status == 200
     without = page.evaluate("""url => fetch(url, {method: "POST", credentials: "same-origin",
