@@ -21,9 +21,10 @@ MAX_SCRIPT = 150
 RULES = {"length": "口径过长", "12345": "提到12345", "fragment": "参数嵌在句中", "basis": "未关联登记簿文件"}
 #: The fields read out to a caller.
 SPOKEN = ("answer", "contact")
-#: What may come right before a parameter (a label's colon) and right after it (the end of a sentence).
-_BEFORE = ("：", ":")
-_AFTER = re.compile(r"^\s*([。；;！!？?\n]|$)")
+#: What may come right before a parameter (a label's colon, or "是/为" making the whole clause its value:
+#: "城市低保标准是{{低保标准_城市}}。") and right after it (the end of a clause).
+_BEFORE = ("：", ":", "是", "为")
+_AFTER = re.compile(r"^\s*([。；;，,）)！!？?\n]|$)")
 _OLD_FALLBACK = "以当地公布标准为准"
 
 
@@ -62,18 +63,18 @@ def check_entry(data: dict[str, Any], states: dict[str, ParamState], document_ti
     problems = []
     length = spoken_length(data.get("answer", ""), states)
     if length > MAX_SCRIPT:
-        problems.append(Problem(entry_id, "length", f"答复口径读出约{length}字,超过{MAX_SCRIPT}字;"
-                                                    "把细节移到详细解答,口径只留要点和下一步"))
+        problems.append(Problem(entry_id, "length", f"答复口径读出约{length}字，超过{MAX_SCRIPT}字；"
+                                                    "把细节移到详细解答，口径只留要点和下一步"))
     for field in SPOKEN:
         text = data.get(field) or ""
         if "12345" in text:
-            problems.append(Problem(entry_id, "12345", f"{_label(field)}提到12345:来电人正在12345上,"
-                                                       "请改为具体的下一步(去哪里、带什么、打哪个本地电话)"))
+            problems.append(Problem(entry_id, "12345", f"{_label(field)}提到12345：来电人正在12345上，"
+                                                       "请改为具体的下一步（去哪里、带什么、打哪个本地电话）"))
         for fragment in _fragments(text):
-            problems.append(Problem(entry_id, "fragment", f"{_label(field)}中的{fragment}嵌在句子里;"
-                                                          "参数应单独作取值,写成“标签：{{参数}}。”"))
+            problems.append(Problem(entry_id, "fragment", f"{_label(field)}中的{fragment}嵌在句子里；"
+                                                          "参数应单独作取值，写成“标签：{{参数}}。”或“……是{{参数}}。”"))
         if _OLD_FALLBACK in text:
-            problems.append(Problem(entry_id, "fragment", f"{_label(field)}含有“{_OLD_FALLBACK}”;"
+            problems.append(Problem(entry_id, "fragment", f"{_label(field)}含有“{_OLD_FALLBACK}”；"
                                                           "请改用本地参数或删去"))
     if not any(title_key(b.get("name", "")) in document_titles for b in data.get("policy_basis") or []):
         problems.append(Problem(entry_id, "basis", "政策依据没有一项与政策文件登记簿中的文件同名"))
