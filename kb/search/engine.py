@@ -53,6 +53,7 @@ MAX_QUERY_CHARS = 400       # longer input is cut: a caller's story fits, a past
 MAX_LIMIT = 50
 ANSWER_SNIPPET_CHARS = 120
 CANDIDATE_CACHE = 1024       # entries whose re-ranking data stays parsed (all of a 100-entry KB)
+SEGMENT_CACHE = 20000        # segmented strings kept (cleared when full)
 RERANK_N = 30               # candidates re-ranked; keeps the cost independent of the KB size
 
 FIELDS = ("question", "similar", "keywords", "answer", "detail", "category")
@@ -166,6 +167,7 @@ class _Candidate:
     P: list[frozenset[str]]     # tokens of each phrasing (question, then each similar question)
     Pc: list[str]               # content string of each phrasing, for rapidfuzz
     Pm: list[float]             # idf mass of each phrasing
+    Pi: dict[str, tuple[int, ...]]  # token → the phrasings holding it (overlap without a pass over all of them)
     T: str                      # phrasings and keywords as one string: does the entry speak of a term?
 
 
@@ -190,6 +192,14 @@ def _as_list(value) -> list[str]:
 def _content(tk, normalized: str) -> str:
     """The words that matter, run together: what rapidfuzz compares."""
     return "".join(t for t in lexicon.cut(tk, normalized) if lexicon.is_content(t))
+
+
+def _postings(psets: list[frozenset[str]]) -> dict[str, tuple[int, ...]]:
+    out: dict[str, list[int]] = {}
+    for i, p in enumerate(psets):
+        for t in p:
+            out.setdefault(t, []).append(i)
+    return {t: tuple(v) for t, v in out.items()}
 
 
 def _idf(n: int, df: int) -> float:
@@ -218,6 +228,8 @@ class SearchEngine:
         self._searchers_lock = threading.Lock()
         self._cache: OrderedDict[int, _Candidate] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._seg: dict[tuple[str, str], object] = {}
+        self._shows: OrderedDict[int, dict] = OrderedDict()
         self.scope, self.scope_revision = levels.Scope(), -1
         self.set_synonyms(synonyms)
 
@@ -387,7 +399,7 @@ class SearchEngine:
             psets = [frozenset(map(intern, p[1])) for p in rr["P"]]
             c = _Candidate(docnum=docnum, id=self._ids[docnum], E=frozenset(map(intern, rr["E"])),
                            A=frozenset(map(intern, rr["A"])), P=psets, Pc=[p[0] for p in rr["P"]],
-                           Pm=[sum(self._idf(t) for t in p) for p in psets],
+                           Pm=[sum(self._idf(t) for t in p) for p in psets], Pi=_postings(psets),
                            T="|".join([p[0] for p in rr["P"]] + rr["E"]))
             with self._cache_lock:
                 self._cache[docnum] = c
@@ -399,7 +411,14 @@ class SearchEngine:
         return c
 
     def _show(self, docnum: int) -> dict:
-        return json.loads(self._searcher().stored_fields(docnum)["show"])
+        show = self._shows.get(docnum)
+        if show is None:
+            show = json.loads(self._searcher().stored_fields(docnum)["show"])
+            with self._cache_lock:
+                self._shows[docnum] = show
+                if len(self._shows) > CANDIDATE_CACHE:
+                    self._shows.popitem(last=False)
+        return show
 
     # --- query analysis ----------------------------------------------------------------------
 
@@ -427,23 +446,23 @@ class SearchEngine:
         q.converted = converted
         q.canonical, q.synonyms = self.synonyms.canonicalize(tk, converted)
 
-        for tok in lexicon.search_tokens(tk, converted):
+        for tok in self._stoks(converted):
             if tok in q.normalized:
                 q.add(tok, W_QUERY, "query")
             else:
                 q.add(tok, W_PINYIN, "pinyin")
         # synonyms: the canonical wording joins the slot of the words it replaced
         for term, canonical in q.synonyms:
-            slot = q.merge(lexicon.search_tokens(tk, term))
-            for tok in lexicon.search_tokens(tk, canonical):
+            slot = q.merge(self._stoks(term))
+            for tok in self._stoks(canonical):
                 slot = q.add(tok, W_SYNONYM, "synonym", slot)
-        for tok in lexicon.search_tokens(tk, q.canonical):
+        for tok in self._stoks(q.canonical):
             q.add(tok, W_SYNONYM, "synonym")
         for _, cands in q.pinyin:
-            first = lexicon.search_tokens(tk, cands[0])
+            first = self._stoks(cands[0])
             slot = q.slot_of(first[0]) if first else None
             for alt in cands[1:]:
-                for tok in lexicon.search_tokens(tk, alt):
+                for tok in self._stoks(alt):
                     slot = q.add(tok, W_PINYIN_ALT, "pinyin", slot)
         # the other spellings of every canonical term the query now contains (特困 ↔ 五保)
         present = set(q.weights)
@@ -466,7 +485,7 @@ class SearchEngine:
                     del q.origin[t]
                 q.slots = [sl for sl in ({k: v for k, v in sl.items() if k not in junk} for sl in q.slots) if sl]
                 slot = None
-                for tok in lexicon.search_tokens(tk, term):
+                for tok in self._stoks(term):
                     slot = q.add(tok, W_TYPO, "typo", slot)
         # near matches for longer words the knowledge base does not know (rapidfuzz)
         for slot in list(q.slots):
@@ -475,21 +494,41 @@ class SearchEngine:
                     near = self._near(tok)
                     if near:
                         q.near.append((tok, near))
-                        for t in lexicon.search_tokens(tk, near):
+                        for t in self._stoks(near):
                             q.add(t, W_NEAR, "near", slot)
-        q.content = list(dict.fromkeys(c for c in (_content(tk, q.canonical), _content(tk, converted)) if c))
+        q.content = list(dict.fromkeys(c for c in (self._content(q.canonical), self._content(converted)) if c))
         return q
 
     def _typo_units(self, text: str) -> list[str]:
         """The pieces a typo window is made of: jieba's words, except that a word the knowledge
         base never uses (交手 in 交手序费, a mis-cut of 交/手序费) is opened into characters."""
         units = []
-        for w in lexicon.cut(self._tk, text):
+        for w in self._cut(text):
             if len(w) > 1 and w not in self._df and w not in lexicon.STOPWORDS and has_cjk(w):
                 units.extend(w)
             else:
                 units.append(w)
         return units
+
+    # segmentation of the same strings recurs across queries (synonym terms, pinyin readings) and within
+    # one (the converted and canonical text are often equal): cut each once
+    def _memo(self, kind: str, text: str, compute):
+        key = (kind, text)
+        got = self._seg.get(key)
+        if got is None:
+            if len(self._seg) >= SEGMENT_CACHE:
+                self._seg.clear()
+            got = self._seg[key] = compute()
+        return got
+
+    def _stoks(self, text: str) -> list[str]:
+        return self._memo("s", text, lambda: lexicon.search_tokens(self._tk, text))
+
+    def _cut(self, text: str) -> list[str]:
+        return self._memo("c", text, lambda: lexicon.cut(self._tk, text))
+
+    def _content(self, text: str) -> str:
+        return self._memo("t", text, lambda: "".join(t for t in self._cut(text) if lexicon.is_content(t)))
 
     def _near(self, tok: str) -> str | None:
         if self._by_len is None:
@@ -546,14 +585,18 @@ class SearchEngine:
         coverage = min(1.0, num / total)
 
         overlap, phrase_cov, best_p = 0.0, 0.0, 0
-        for i, pset in enumerate(c.P):
-            inter = 0.0
-            for mass, alts, _ in slots:
-                best = 0.0
-                for tok, credit in alts:
-                    if credit > best and tok in pset:
-                        best = credit
-                inter += mass * best
+        inters: dict[int, float] = {}
+        postings = c.Pi
+        for mass, alts, _ in slots:
+            best_in: dict[int, float] = {}
+            for tok, credit in alts:
+                for i in postings.get(tok, ()):
+                    if credit > best_in.get(i, 0.0):
+                        best_in[i] = credit
+            for i, b in best_in.items():
+                inters[i] = inters.get(i, 0.0) + mass * b
+        for i in sorted(inters):
+            inter = inters[i]
             if inter:
                 dice = 2.0 * inter / (total + c.Pm[i])
                 if dice > overlap:
