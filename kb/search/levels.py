@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from kb.search.pinyin import latin_words, term_syllables
+
 SURE, MAYBE, OUT = "sure", "maybe", "out_of_scope"
 LABELS = {SURE: "确定", MAYBE: "可能", OUT: "不在知识库"}
 
@@ -26,6 +28,8 @@ LABELS = {SURE: "确定", MAYBE: "可能", OUT: "不在知识库"}
 SURE_AT = 0.55      # confidence from which the first answer may be read out …
 CLOSE_AT = 0.85     # … unless the second entry scored at least this share of the first
 OUT_BELOW = 0.10    # confidence below which nothing in the knowledge base answers the question
+SPOKEN_OF_AT = 0.90  # confidence from which a matter's word the top entry itself uses keeps a question in
+                     # scope (a looser 0.55 let 营业执照 ride on the entry listing it among assets)
 GAP = 8             # characters allowed between the parts of a matter's term written 暖气…不热
 
 
@@ -65,6 +69,7 @@ class Scope:
         plain = sorted(self._by_term, key=lambda t: (-len(t), t))
         self._plain = re.compile("|".join(map(re.escape, plain))) if plain else None
         self._gapped = gapped
+        self._latin: dict[str, str] | None = None  # pinyin of the terms, made on the first Latin query
 
     @classmethod
     def of(cls, matters: Iterable[Matter] = (), notes: Iterable[PairNote] = ()) -> Scope:
@@ -86,7 +91,31 @@ class Scope:
                 found = pattern.search(text)
                 if found and (best is None or len(term) > best[0]):
                     best = (len(term), matter, found.group(0))
+            if best is None:
+                best = self._by_pinyin(text)
         return (best[1], best[2]) if best else None
+
+    def _by_pinyin(self, text: str) -> tuple[int, Matter, str] | None:
+        """A term typed as pinyin or its initials (gjj, shebao jiaofei): one Latin word or up to three
+        in a row, run together."""
+        words = latin_words(text)
+        if not words:
+            return None
+        if self._latin is None:
+            table: dict[str, str] = {}
+            for term in sorted(self._by_term, key=len):
+                syllables = term_syllables(term)
+                if len(syllables) == len(term):  # every character read
+                    table.setdefault("".join(syllables), term)
+                    if len(term) >= 3:
+                        table.setdefault("".join(x[0] for x in syllables), term)
+            self._latin = table
+        for size in (3, 2, 1):
+            for i in range(len(words) - size + 1):
+                term = self._latin.get("".join(words[i:i + size]))
+                if term is not None:
+                    return len(term), self._by_term[term], term
+        return None
 
     def note_for(self, a: str, b: str) -> PairNote | None:
         return self.notes.get(frozenset((a, b)))
@@ -119,7 +148,7 @@ def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts:
         return Verdict(OUT, "知识库里没有相关条目")
     # a matter's word in a question the top entry answers with confidence and speaks of itself (申请低保
     # 会查公积金吗 → the entry on checking household finances) keeps it in scope; otherwise it is the matter
-    if found and not exact and (found[1] not in top_text or confidence < SURE_AT):
+    if found and not exact and (found[1] not in top_text or confidence < SPOKEN_OF_AT):
         matter, term = found
         return Verdict(OUT, f"问的是{matter.name}（“{term}”），知识库只有{top['category']}",
                        matter.department, matter.name)

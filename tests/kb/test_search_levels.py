@@ -98,3 +98,11 @@ def test_the_bundled_table_is_well_formed():
     names = [m.name for m in SEED]
     assert len(names) == len(set(names)) >= 20
     assert all(m.department and m.terms and all(len(t) >= 2 for t in m.terms) for m in SEED)
+
+
+def test_matter_terms_typed_as_pinyin_or_initials_are_recognised():
+    scope = levels.Scope.of([levels.Matter("住房公积金", "公积金中心", ("公积金",)),
+                             levels.Matter("社保缴费", "社保局", ("社保缴费",))])
+    assert scope.matter_in(["gjj 怎么取"])[0].name == "住房公积金"
+    assert scope.matter_in(["shebao jiaofei 基数"])[0].name == "社保缴费"
+    assert scope.matter_in(["dibao 怎么办"]) is None
