@@ -74,7 +74,7 @@ def search(engine: SearchEngine, query: str, limit: int) -> SearchResult:
     caught up yet (a build running, a host without a scheduler) never serves a retired entry.
     The engine's table of outside matters and pair notes is read again when the KB revision moves."""
     revision = services.current_revision()
-    if engine.scope_revision != revision:
+    if getattr(engine, "scope_revision", revision) != revision:  # (a stand-in engine may have no scope)
         engine.set_scope(scope.search_scope(), revision)
     result = engine.search(clean_query(query), limit=min(MAX_LIMIT, limit + SPARE_HITS))
     ids = [h.id for h in result.hits]
