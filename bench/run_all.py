@@ -1,5 +1,6 @@
 """Every benchmark in one go (`make bench`): search quality beside the baselines, in-process latency at
-100 and 10,000 entries with cold start and RSS, then HTTP latency under gunicorn at 300 requests/s and
+100 and 10,000 entries with cold start and RSS, the three levels on the four dev files with cost per
+query by length band beside FTS5 + jieba, then HTTP latency under gunicorn at 300 requests/s and
 the highest rate that still meets the target, then the live-call assist replayed through the HTTP API,
 then the operator's keystrokes and seconds from answer to a recorded call and to a saved ticket (Playwright)."""
 
@@ -12,6 +13,7 @@ import sys
 def main() -> int:
     steps = [
         [sys.executable, "-m", "bench.search_quality", "--scale", "10000", "--heldout"],
+        [sys.executable, "-m", "bench.search_levels"],
         [sys.executable, "-m", "bench.http_load", "--rate", "300", "--seconds", "20", "--find-max"],
         [sys.executable, "-m", "bench.assist"],
         [sys.executable, "-m", "bench.operator_keystrokes", "--rounds", "3"],

@@ -33,7 +33,7 @@ from handlers.common import (
     writes,
 )
 from kb import index as search_index
-from kb import lookup, register, review, services, transfer
+from kb import lookup, register, review, scope, services, transfer
 from kb.models import (
     CATEGORIES,
     CHANGE_STATES,
@@ -278,6 +278,55 @@ def synonyms():
                                                                       synonyms=services.synonyms(), form=request.form))
         return redirect(url_for("kb.synonyms"))
     return render_template("kb/synonyms.html", synonyms=services.synonyms(), form={})
+
+
+# --- what the knowledge base does not cover, and near-neighbour pairs ------------------------------
+
+@bp.route("/matters", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def matters():
+    if request.method == "POST":
+        try:
+            if request.form.get("op") == "delete":
+                scope.delete_matter(actor=actor(), now=now(), matter_id=request.form.get("id", type=int) or 0)
+                flash("已删除", "success")
+            else:
+                scope.save_matter(actor=actor(), now=now(), matter=request.form.get("matter", ""),
+                                  department=request.form.get("department", ""), terms=request.form.get("terms", ""),
+                                  note=request.form.get("note", ""), matter_id=request.form.get("id", type=int))
+                flash("已保存，检索即时生效", "success")
+        except DomainError as err:
+            return domain_error_response(err, lambda: render_template("kb/matters.html", matters=scope.matters(),
+                                                                      form=request.form))
+        return redirect(url_for("kb.matters"))
+    return render_template("kb/matters.html", matters=scope.matters(),
+                           form=scope.matter_form(request.args.get("edit", type=int)))
+
+
+def _pairs_page(form: dict, status: int = 200):
+    end = clock.now()
+    return render_template("kb/pairs.html", notes=scope.pair_notes(), form=form,
+                           offered=scope.confused_pairs(end - timedelta(days=30), end),
+                           questions=scope.entry_questions()), status
+
+
+@bp.route("/pairs", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def pairs():
+    if request.method == "POST":
+        try:
+            if request.form.get("op") == "delete":
+                scope.delete_pair_note(actor=actor(), now=now(), note_id=request.form.get("id", type=int) or 0)
+                flash("已删除", "success")
+            else:
+                scope.save_pair_note(actor=actor(), now=now(), entry_a=request.form.get("entry_a", ""),
+                                     entry_b=request.form.get("entry_b", ""), note=request.form.get("note", ""),
+                                     question=request.form.get("question", ""))
+                flash("已保存，检索即时生效", "success")
+        except DomainError as err:
+            return domain_error_response(err, lambda: _pairs_page(request.form)[0])
+        return redirect(url_for("kb.pairs"))
+    return _pairs_page({k: request.args.get(k, "") for k in ("entry_a", "entry_b", "note", "question")})
 
 
 # --- import and export ---------------------------------------------------------------------------

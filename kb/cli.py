@@ -13,9 +13,9 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from audit import services as audit
-from core import clock, db
+from core import clock, db, seed
 from core.errors import DomainError
-from kb import bundle, evaluation, index, lookup, transfer
+from kb import bundle, evaluation, index, lookup, scope, transfer
 
 
 def _load_bundle(now: datetime) -> str:
@@ -24,12 +24,41 @@ def _load_bundle(now: datetime) -> str:
             "{parameters} parameters, {synonyms} synonyms and {documents} policy documents added").format(**counts)
 
 
+def _load_matters(now: datetime) -> str:
+    added = scope.load_seed(now=now)
+    return f"matters outside the knowledge base: {added} added" if added else "matters outside the knowledge base: kept"
+
+
 def _require_schema() -> None:
     """A clear message instead of a database traceback when `flask init` has not been run."""
     from sqlalchemy import inspect
 
     if not inspect(db.session.get_bind()).has_table("kb_revision"):
         raise click.ClickException("the database has no knowledge-base tables yet: run `flask --app app init` first")
+
+
+def _ensure_knowledge_base(app: Flask) -> None:
+    """`kb search` and `kb eval` on a fresh clone: create the schema and load the bundled knowledge base
+    when the database has none yet (said on stderr, so stdout stays the results)."""
+    from sqlalchemy import func, inspect, select
+
+    from core import migrate
+    from kb.models import Entry
+
+    if not inspect(db.session.get_bind()).has_table("kb_revision"):
+        db.session.remove()
+        click.echo("the database has no schema yet: creating it (as `flask init` would)", err=True)
+        migrate.upgrade(db.engine())
+    if not db.session.execute(select(func.count()).select_from(Entry)).scalar_one():
+        db.session.remove()
+        audit.set_origin("cli:kb", "cli")
+        click.echo("the knowledge base is empty: loading the bundled data (as `flask init` would)", err=True)
+        with db.transaction():
+            seed.load_units(now=clock.now())
+        for loader in app.extensions.get("hotline.init_loaders", []):
+            with db.transaction():
+                click.echo(loader(clock.now()), err=True)
+    db.session.remove()
 
 
 def _index_root(app: Flask) -> Path:
@@ -41,7 +70,7 @@ def register(app: Flask) -> None:
         info = index.rebuild(_index_root(app))
         return f"search index: revision {info.revision}, {info.entries} entries ({info.directory})"
 
-    app.extensions.setdefault("hotline.init_loaders", []).extend([_load_bundle, _build_index])
+    app.extensions.setdefault("hotline.init_loaders", []).extend([_load_bundle, _load_matters, _build_index])
     group = AppGroup("kb", help="The knowledge base.")
 
     @group.command("load")
@@ -113,8 +142,8 @@ def register(app: Flask) -> None:
                   help="Read queries one per line on stdin, print one JSON result per line.")
     @click.option("--limit", default=5, show_default=True, type=click.IntRange(1, lookup.MAX_LIMIT))
     def search(as_jsonl: bool, limit: int) -> None:
-        """Search the published entries, loading everything once."""
-        _require_schema()
+        """Search the published entries, loading everything once (a fresh database gets the bundled KB)."""
+        _ensure_knowledge_base(app)
         holder = index.IndexHolder(_index_root(app), poll_seconds=10**9)
         engine = holder.engine()
         states = holder.parameter_states(clock.today_local())
@@ -130,14 +159,16 @@ def register(app: Flask) -> None:
     @group.command("eval")
     @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
     def eval_(files: tuple[Path, ...]) -> None:
-        """Score labelled queries (TSV: query, expected id(s) or -, type): top-1, top-3, MRR, confidence."""
-        _require_schema()
+        """Score labelled queries (TSV: query, expected id(s) or -, type): top-1, top-3, MRR, levels.
+
+        A fresh database gets the schema and the bundled knowledge base first (said on stderr)."""
+        _ensure_knowledge_base(app)
         engine = index.IndexHolder(_index_root(app), poll_seconds=10**9).engine()
         try:
             rows = evaluation.read_tsv(files)
         except ValueError as err:
             raise click.ClickException(str(err)) from None
-        report = evaluation.evaluate(lambda q: engine.search(lookup.clean_query(q), limit=10), rows)
+        report = evaluation.evaluate(lambda q: lookup.search(engine, q, 10), rows)
         click.echo(evaluation.format_report(report))
 
     _register_issue13(group)

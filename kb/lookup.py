@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from core.db import session
 from core.errors import DomainError
 from core.masking import mask_numbers
-from kb import services
+from kb import scope, services
 from kb.models import Entry, SearchLog
-from kb.search import SearchEngine, SearchResult
+from kb.search import SearchEngine, SearchResult, levels
 
 MAX_QUERY = 500
 MAX_LIMIT = 50
@@ -56,6 +56,11 @@ def as_json(result: SearchResult, query: str, states: dict[str, services.ParamSt
                      "answer": services.render(answers.get(h.id, ""), states), "highlights": h.highlights}
                     for h in result.hits],
         "confident": result.confident,
+        "level": result.level,
+        "level_label": levels.LABELS[result.level],
+        "reason": result.reason,
+        "dispatch_to": result.dispatch_to or None,
+        "pair": result.pair,
         "took_ms": round(result.took_ms, 2),
     }
 
@@ -66,14 +71,22 @@ SPARE_HITS = 3
 
 def search(engine: SearchEngine, query: str, limit: int) -> SearchResult:
     """Search, then keep only entries the database says are published now: an index that has not
-    caught up yet (a build running, a host without a scheduler) never serves a retired entry."""
+    caught up yet (a build running, a host without a scheduler) never serves a retired entry.
+    The engine's table of outside matters and pair notes is read again when the KB revision moves."""
+    revision = services.current_revision()
+    if getattr(engine, "scope_revision", revision) != revision:  # (a stand-in engine may have no scope)
+        engine.set_scope(scope.search_scope(), revision)
     result = engine.search(clean_query(query), limit=min(MAX_LIMIT, limit + SPARE_HITS))
     ids = [h.id for h in result.hits]
     live = set(session.execute(select(Entry.id).where(Entry.id.in_(ids), Entry.status == "published")).scalars()
                ) if ids else set()
     hits = [h for h in result.hits if h.id in live][:limit]
-    confident = result.confident and bool(hits) and hits[0].id == ids[0]
-    return replace(result, hits=hits, confident=confident)
+    if hits and hits[0].id == ids[0] or result.level == levels.OUT:
+        return replace(result, hits=hits)
+    if not hits:
+        return replace(result, hits=hits, confident=False, level=levels.OUT, reason="知识库里没有相关条目", pair=None)
+    return replace(result, hits=hits, confident=False, level=levels.MAYBE, pair=None,
+                   reason=f"可能是“{hits[0].question}”，请先核对条目再答复")
 
 
 def log_search(*, actor: Any, now: datetime, query: str, result: SearchResult, source: str,

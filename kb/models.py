@@ -284,3 +284,38 @@ class EntryReview(Base):
     note: Mapped[str] = mapped_column(String(500), default="")
 
     reviewer: Mapped[User] = relationship()
+class OutsideMatter(Base):
+    """A 12345 matter callers bring to this seat that the knowledge base does not answer (公积金, 户籍 …),
+    with the department that usually owns it: search says 不在知识库 and suggests dispatching there."""
+
+    __tablename__ = "kb_outside_matter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    matter: Mapped[str] = mapped_column(String(50), unique=True)
+    department: Mapped[str] = mapped_column(String(100))
+    #: JSON list of the words callers use for it (公积金贷款, 提取公积金 …).
+    terms_json: Mapped[str] = mapped_column(Text, default="[]")
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    @property
+    def terms(self) -> list[str]:
+        return json.loads(self.terms_json)
+
+
+class PairNote(Base):
+    """What tells two easily confused entries apart, and one question that decides between them,
+    written by kb_editors; shown when a search finds the two close together. entry_a < entry_b."""
+
+    __tablename__ = "kb_pair_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_a: Mapped[str] = mapped_column(ForeignKey("kb_entry.id"))
+    entry_b: Mapped[str] = mapped_column(ForeignKey("kb_entry.id"))
+    note: Mapped[str] = mapped_column(String(300))
+    question: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("entry_a", "entry_b"),)

@@ -66,12 +66,16 @@
     });
     if (!data.query) {
       setStatus("输入后自动检索;↑↓ 选择,Enter 打开,Esc 清空");
+    } else if (data.level === "out_of_scope") {
+      setStatus("不在知识库：" + data.reason + "。" +
+                (data.dispatch_to ? "建议派往" + data.dispatch_to + "。" : "请记录来电后派单或转办，不要猜测。"), "warn");
     } else if (!results.length) {
-      setStatus("没有找到相关条目。请换个说法,或记录来电后派单处理。", "warn");
+      setStatus("没有找到相关条目。请换个说法，或记录来电后派单处理。", "warn");
     } else if (!data.confident) {
-      setStatus("没有把握的答案:以下仅供参考,请核实;不能确定时请派单,不要猜测。", "warn");
+      setStatus("可能：" + data.reason + "。请先看条目再答复" +
+                (data.pair && data.pair.ask ? "；可问来电人：" + data.pair.ask : "") + "。", "warn");
     } else {
-      setStatus("找到 " + results.length + " 条(" + data.took_ms + " ms)", "ok");
+      setStatus("确定：" + data.reason + "，可照答复口径答复（" + data.took_ms + " ms）。", "ok");
     }
   }
 

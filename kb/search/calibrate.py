@@ -12,7 +12,9 @@ The held-out and the swapped phrasings are also asked after a made-up account of
 (a caller's story told before the question), so that length alone neither raises nor lowers the
 confidence.
 A logistic regression over the re-ranker's features of the top hit is fitted on these, and the
-weights are printed for `engine.CONFIDENCE_WEIGHTS`.
+weights are printed for `engine.CONFIDENCE_WEIGHTS`, with a table of how the level thresholds in
+`levels` (SURE_AT, CLOSE_AT, OUT_BELOW) sort the samples. The thresholds are then checked on our own
+calibration questions: `flask --app app kb eval kb/search/data/calibration.tsv`.
 """
 
 from __future__ import annotations
@@ -148,6 +150,30 @@ def fit(data: list[tuple[list[float], int]], iterations: int = 3000, rate: float
     return w
 
 
+def levels_table(data: list[tuple[dict, int]]) -> None:
+    """How the level thresholds (`levels.SURE_AT`, `CLOSE_AT`, `OUT_BELOW`) sort the samples: held-out
+    phrasings whose entry came first (right) or not (wrong), and questions the KB does not answer."""
+    asked = [(f, y) for f, y in data if f["kind"] in ("held-out", "story")]
+    others = [f for f, _ in data if f["kind"] not in ("held-out", "story")]
+
+    def share(rows: list[dict], test) -> str:
+        return f"{sum(1 for f in rows if test(f)) / max(1, len(rows)):.3f}"
+
+    print("levels: sure_at close_at | right → 确定, wrong → 确定, not in KB → 确定")
+    for sure_at in (0.4, 0.5, 0.55, 0.6, 0.7, 0.8):
+        for close_at in (0.85, 0.9, 0.95, 1.01):
+            def sure(f: dict, sure_at: float = sure_at, close_at: float = close_at) -> bool:
+                return bool(f.get("exact")) or (eng.SearchEngine._confidence(f) >= sure_at
+                                                and f.get("second", 0.0) < close_at)
+            print(f"  {sure_at:.2f} {close_at:.2f} | {share([f for f, y in asked if y], sure)}, "
+                  f"{share([f for f, y in asked if not y], sure)}, {share(others, sure)}")
+    print("levels: out_below | right → 不在知识库, not in KB → 不在知识库 (before the matters table)")
+    for out in (0.05, 0.08, 0.1, 0.12, 0.15, 0.2):
+        def oos(f: dict, out: float = out) -> bool:
+            return not f.get("exact") and eng.SearchEngine._confidence(f) < out
+        print(f"  {out:.2f} | {share([f for f, y in asked if y], oos)}, {share(others, oos)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Fit engine.CONFIDENCE_WEIGHTS on held-out KB phrasings.")
     ap.add_argument("entries", nargs="?", type=Path, default=ENTRIES_DIR, help="directory of entry YAML files")
@@ -168,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     def p(x: list[float]) -> float:
         return 1 / (1 + math.exp(-(w[-1] + sum(a * b for a, b in zip(w, x, strict=False)))))
 
+    levels_table(data)
     for th in (0.3, 0.4, 0.5, 0.6, 0.7):
         pos = [p(x) >= th for x, y in xs if y == 1]
         neg = [p(x) < th for x, y in xs if y == 0]

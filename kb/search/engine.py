@@ -7,8 +7,8 @@ detail and category (precomputed per token, see `bm25`). Re-ranking of the top c
 relative to the best, the share of the query the entry explains (coverage), and the closeness to
 the single closest phrasing (the question or one similar question) by rapidfuzz; a query that is
 one of an entry's phrasings always ranks it first. Confidence: a logistic model over the top hit's
-features (see `calibrate`: fitted on the KB's own held-out phrasings); below CONFIDENT_AT the
-result says "no confident answer".
+features (see `calibrate`: fitted on the KB's own held-out phrasings), turned into one of three
+levels with a reason (`levels`: 确定 / 可能 / 不在知识库, using the table of matters outside the KB).
 
 An index directory holds the Whoosh index (fields, statistics, each entry's stored data) and
 `search.pickle`: the segmentation dictionary, document frequencies, BM25F impacts and pinyin
@@ -40,19 +40,20 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.scoring import BM25F
 
-from kb.search import bm25, lexicon
+from kb.search import bm25, levels, lexicon
 from kb.search.highlight import aligned, mark
 from kb.search.normalize import has_cjk, normalize, strip_placeholders
 from kb.search.pinyin import PinyinIndex, latin_words
 
 log = logging.getLogger(__name__)
 
-FORMAT = 4
+FORMAT = 5
 DATA_FILE = "search.pickle"
 MAX_QUERY_CHARS = 400       # longer input is cut: a caller's story fits, a pasted document does not
 MAX_LIMIT = 50
 ANSWER_SNIPPET_CHARS = 120
 CANDIDATE_CACHE = 1024       # entries whose re-ranking data stays parsed (all of a 100-entry KB)
+SEGMENT_CACHE = 20000        # segmented strings kept (cleared when full)
 RERANK_N = 30               # candidates re-ranked; keeps the cost independent of the KB size
 
 FIELDS = ("question", "similar", "keywords", "answer", "detail", "category")
@@ -64,9 +65,10 @@ W_QUERY, W_SYNONYM, W_PINYIN, W_PINYIN_ALT, W_VARIANT, W_TYPO, W_NEAR = 1.0, 1.0
 
 RERANK_WEIGHTS = {"bm25": 0.45, "coverage": 0.30, "fuzz": 0.45}
 EXACT_BONUS = 1.0           # the query is one of the entry's phrasings: nothing may outrank it
-CONFIDENT_AT = 0.5
 INFORMATIVE_FROM, INFORMATIVE_SPAN = 6.0, 6.0   # surprisal (nats) mapped onto 0.1..1
 DOMAIN_SPECIFIC_FROM = 8.0   # log ratio from which a word counts as the domain's own (低保 ≈ 14)
+ANCHOR_SPECIFICITY = 2.0    # a category word this specific to the KB is its own subject (低保, 特困, 救助, 残疾),
+                            # unlike 人员, 服务, 儿童 (below 0): see `anchors`
 COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chinese, not a typo
 
 
@@ -99,8 +101,14 @@ class SearchResult:
     query: str
     normalized: str
     hits: list[Hit]
-    confident: bool
+    confident: bool         # level == "sure"
     took_ms: float
+    level: str = levels.OUT
+    reason: str = "知识库里没有相关条目"
+    dispatch_to: str = ""   # the department a matter outside the knowledge base usually goes to
+    matter: str = ""
+    pair: dict | None = None
+    confidence: float = 0.0
 
 
 @dataclass
@@ -159,6 +167,8 @@ class _Candidate:
     P: list[frozenset[str]]     # tokens of each phrasing (question, then each similar question)
     Pc: list[str]               # content string of each phrasing, for rapidfuzz
     Pm: list[float]             # idf mass of each phrasing
+    Pi: dict[str, tuple[int, ...]]  # token → the phrasings holding it (overlap without a pass over all of them)
+    T: str                      # phrasings and keywords as one string: does the entry speak of a term?
 
 
 def _dumps(obj) -> str:
@@ -184,6 +194,14 @@ def _content(tk, normalized: str) -> str:
     return "".join(t for t in lexicon.cut(tk, normalized) if lexicon.is_content(t))
 
 
+def _postings(psets: list[frozenset[str]]) -> dict[str, tuple[int, ...]]:
+    out: dict[str, list[int]] = {}
+    for i, p in enumerate(psets):
+        for t in p:
+            out.setdefault(t, []).append(i)
+    return {t: tuple(v) for t, v in out.items()}
+
+
 def _idf(n: int, df: int) -> float:
     return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
@@ -202,11 +220,17 @@ class SearchEngine:
         self._pinyin = PinyinIndex.from_dict(data["pinyin"])
         self._tk = lexicon.tokenizer_for(*data["dictionary"])
         self._by_len: dict[int, list[str]] | None = None
+        #: words of the categories that are the KB's own subject (低保, 特困, 临时救助): a question saying
+        #: one of them is about the KB even when it also names another matter (退休金 … 能办低保吗)
+        self.anchors = frozenset(t for t in data["categories"] if self.domain_specificity(t) >= ANCHOR_SPECIFICITY)
         self._local = threading.local()
         self._searchers: list = []
         self._searchers_lock = threading.Lock()
         self._cache: OrderedDict[int, _Candidate] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._seg: dict[tuple[str, str], object] = {}
+        self._shows: OrderedDict[int, dict] = OrderedDict()
+        self.scope, self.scope_revision = levels.Scope(), -1
         self.set_synonyms(synonyms)
 
     # --- building and opening --------------------------------------------------------------
@@ -250,7 +274,9 @@ class SearchEngine:
             raise
         writer.commit()
 
+        categories = {str(e.get("category") or "") for e in entries}
         data = {"format": FORMAT, "n": len(ids), "ids": ids, "df": df_all, "dictionary": dictionary,
+                "categories": sorted({t for c in categories for t in lexicon.search_tokens(tk, normalize(c))}),
                 "impacts": impacts.build(), "pinyin": PinyinIndex.build(df_phr, words).to_dict()}
         tmp = index_dir / (DATA_FILE + ".tmp")
         with open(tmp, "wb") as fh:
@@ -319,6 +345,11 @@ class SearchEngine:
                 variants.append((canon, toks))
         self.synonyms, self._variants = table, variants
 
+    def set_scope(self, scope: levels.Scope, revision: int = -1) -> None:
+        """Apply an edited table of outside matters and pair notes to the following queries
+        (`revision`: the KB revision it was read at, for the caller to know when to read it again)."""
+        self.scope, self.scope_revision = scope, revision
+
     def close(self) -> None:
         """Close the index files (every thread's searcher); the engine is unusable afterwards."""
         with self._searchers_lock:
@@ -368,7 +399,8 @@ class SearchEngine:
             psets = [frozenset(map(intern, p[1])) for p in rr["P"]]
             c = _Candidate(docnum=docnum, id=self._ids[docnum], E=frozenset(map(intern, rr["E"])),
                            A=frozenset(map(intern, rr["A"])), P=psets, Pc=[p[0] for p in rr["P"]],
-                           Pm=[sum(self._idf(t) for t in p) for p in psets])
+                           Pm=[sum(self._idf(t) for t in p) for p in psets], Pi=_postings(psets),
+                           T="|".join([p[0] for p in rr["P"]] + rr["E"]))
             with self._cache_lock:
                 self._cache[docnum] = c
                 if len(self._cache) > CANDIDATE_CACHE:
@@ -379,7 +411,14 @@ class SearchEngine:
         return c
 
     def _show(self, docnum: int) -> dict:
-        return json.loads(self._searcher().stored_fields(docnum)["show"])
+        show = self._shows.get(docnum)
+        if show is None:
+            show = json.loads(self._searcher().stored_fields(docnum)["show"])
+            with self._cache_lock:
+                self._shows[docnum] = show
+                if len(self._shows) > CANDIDATE_CACHE:
+                    self._shows.popitem(last=False)
+        return show
 
     # --- query analysis ----------------------------------------------------------------------
 
@@ -407,23 +446,23 @@ class SearchEngine:
         q.converted = converted
         q.canonical, q.synonyms = self.synonyms.canonicalize(tk, converted)
 
-        for tok in lexicon.search_tokens(tk, converted):
+        for tok in self._stoks(converted):
             if tok in q.normalized:
                 q.add(tok, W_QUERY, "query")
             else:
                 q.add(tok, W_PINYIN, "pinyin")
         # synonyms: the canonical wording joins the slot of the words it replaced
         for term, canonical in q.synonyms:
-            slot = q.merge(lexicon.search_tokens(tk, term))
-            for tok in lexicon.search_tokens(tk, canonical):
+            slot = q.merge(self._stoks(term))
+            for tok in self._stoks(canonical):
                 slot = q.add(tok, W_SYNONYM, "synonym", slot)
-        for tok in lexicon.search_tokens(tk, q.canonical):
+        for tok in self._stoks(q.canonical):
             q.add(tok, W_SYNONYM, "synonym")
         for _, cands in q.pinyin:
-            first = lexicon.search_tokens(tk, cands[0])
+            first = self._stoks(cands[0])
             slot = q.slot_of(first[0]) if first else None
             for alt in cands[1:]:
-                for tok in lexicon.search_tokens(tk, alt):
+                for tok in self._stoks(alt):
                     slot = q.add(tok, W_PINYIN_ALT, "pinyin", slot)
         # the other spellings of every canonical term the query now contains (特困 ↔ 五保)
         present = set(q.weights)
@@ -446,7 +485,7 @@ class SearchEngine:
                     del q.origin[t]
                 q.slots = [sl for sl in ({k: v for k, v in sl.items() if k not in junk} for sl in q.slots) if sl]
                 slot = None
-                for tok in lexicon.search_tokens(tk, term):
+                for tok in self._stoks(term):
                     slot = q.add(tok, W_TYPO, "typo", slot)
         # near matches for longer words the knowledge base does not know (rapidfuzz)
         for slot in list(q.slots):
@@ -455,21 +494,41 @@ class SearchEngine:
                     near = self._near(tok)
                     if near:
                         q.near.append((tok, near))
-                        for t in lexicon.search_tokens(tk, near):
+                        for t in self._stoks(near):
                             q.add(t, W_NEAR, "near", slot)
-        q.content = list(dict.fromkeys(c for c in (_content(tk, q.canonical), _content(tk, converted)) if c))
+        q.content = list(dict.fromkeys(c for c in (self._content(q.canonical), self._content(converted)) if c))
         return q
 
     def _typo_units(self, text: str) -> list[str]:
         """The pieces a typo window is made of: jieba's words, except that a word the knowledge
         base never uses (交手 in 交手序费, a mis-cut of 交/手序费) is opened into characters."""
         units = []
-        for w in lexicon.cut(self._tk, text):
+        for w in self._cut(text):
             if len(w) > 1 and w not in self._df and w not in lexicon.STOPWORDS and has_cjk(w):
                 units.extend(w)
             else:
                 units.append(w)
         return units
+
+    # segmentation of the same strings recurs across queries (synonym terms, pinyin readings) and within
+    # one (the converted and canonical text are often equal): cut each once
+    def _memo(self, kind: str, text: str, compute):
+        key = (kind, text)
+        got = self._seg.get(key)
+        if got is None:
+            if len(self._seg) >= SEGMENT_CACHE:
+                self._seg.clear()
+            got = self._seg[key] = compute()
+        return got
+
+    def _stoks(self, text: str) -> list[str]:
+        return self._memo("s", text, lambda: lexicon.search_tokens(self._tk, text))
+
+    def _cut(self, text: str) -> list[str]:
+        return self._memo("c", text, lambda: lexicon.cut(self._tk, text))
+
+    def _content(self, text: str) -> str:
+        return self._memo("t", text, lambda: "".join(t for t in self._cut(text) if lexicon.is_content(t)))
 
     def _near(self, tok: str) -> str | None:
         if self._by_len is None:
@@ -526,14 +585,18 @@ class SearchEngine:
         coverage = min(1.0, num / total)
 
         overlap, phrase_cov, best_p = 0.0, 0.0, 0
-        for i, pset in enumerate(c.P):
-            inter = 0.0
-            for mass, alts, _ in slots:
-                best = 0.0
-                for tok, credit in alts:
-                    if credit > best and tok in pset:
-                        best = credit
-                inter += mass * best
+        inters: dict[int, float] = {}
+        postings = c.Pi
+        for mass, alts, _ in slots:
+            best_in: dict[int, float] = {}
+            for tok, credit in alts:
+                for i in postings.get(tok, ()):
+                    if credit > best_in.get(i, 0.0):
+                        best_in[i] = credit
+            for i, b in best_in.items():
+                inters[i] = inters.get(i, 0.0) + mass * b
+        for i in sorted(inters):
+            inter = inters[i]
             if inter:
                 dice = 2.0 * inter / (total + c.Pm[i])
                 if dice > overlap:
@@ -553,6 +616,17 @@ class SearchEngine:
                 "domain": domain,
                 "overlap": min(1.0, overlap), "phrase_coverage": min(1.0, phrase_cov), "fuzz": fz, "exact": 1.0 if exact else 0.0,
                 "best_phrasing": best_p}
+
+    @staticmethod
+    def _rival(slots: list[tuple[float, list[tuple[str, float]], float]], first: _Candidate,
+               runner: _Candidate) -> float:
+        """Share of the query's weight that the runner-up's phrasings explain and the first's do not."""
+        total = sum(s[0] for s in slots) or 1.0
+        only = 0.0
+        for mass, alts, _ in slots:
+            if any(t in runner.E for t, _ in alts) and not any(t in first.E for t, _ in alts):
+                only += mass
+        return only / total
 
     @staticmethod
     def _score(f: Mapping[str, float]) -> float:
@@ -587,7 +661,16 @@ class SearchEngine:
             f["bm25_raw"] = score
             ranked.append((self._score(f), docnum, c, f))
         ranked.sort(key=lambda r: (-r[0], r[1]))
-        ranked[0][3]["margin"] = ranked[0][0] - (ranked[1][0] if len(ranked) > 1 else 0.0)
+        second = ranked[1][0] if len(ranked) > 1 else 0.0
+        top = ranked[0][3]
+        if len(ranked) > 1:  # how the runner-up compares: what it explains that the first does not
+            runner = ranked[1][3]
+            for k in ("coverage", "fuzz", "overlap"):
+                top["d_" + k] = top[k] - runner[k]
+            top["rival"] = self._rival(slots, ranked[0][2], ranked[1][2])
+        ranked[0][3]["margin"] = ranked[0][0] - second
+        ranked[0][3]["second"] = second / ranked[0][0] if ranked[0][0] > 0 else 0.0
+        ranked[0][3]["second_id"] = ranked[1][2].id if len(ranked) > 1 else ""
         ranked[0][3]["slots"] = len(q.slots)
         return ranked
 
@@ -603,25 +686,40 @@ class SearchEngine:
         raw = query if isinstance(query, str) else ""
         normalized = ""
         hits: list[Hit] = []
-        confident = False
+        verdict, conf = levels.Verdict(levels.OUT, "知识库里没有相关条目"), 0.0
         try:
             q = self._analyze(query)
             normalized = q.normalized
             ranked = self._rank(q) if q.weights else []
             if ranked:
                 conf = self._confidence(ranked[0][3])
-                confident = conf >= CONFIDENT_AT
                 top_score = ranked[0][0] or 1.0
-                for score, docnum, c, f in ranked[:limit]:
+                for score, docnum, c, f in ranked[:max(limit, 2)]:
                     show = self._show(docnum)
                     hits.append(Hit(id=c.id, score=round(conf * max(0.0, min(1.0, score / top_score)), 4),
                                     question=show["q"], category=show["c"],
                                     highlights=self._highlights(q, c, show, f)))
+            if q.normalized:
+                verdict = self.judge(q, ranked, hits, conf)
+            hits = hits[:limit]
         except Exception:  # a search box must never fail the page: log it, answer "nothing found"
             log.exception("search failed for %r", raw[:100])
-            hits, confident = [], False
-        return SearchResult(query=raw, normalized=normalized, hits=hits, confident=confident,
-                            took_ms=round((time.perf_counter() - t0) * 1000.0, 3))
+            hits, verdict, conf = [], levels.Verdict(levels.OUT, "检索出错，请换个说法再试"), 0.0
+        return SearchResult(query=raw, normalized=normalized, hits=hits, confident=verdict.level == levels.SURE,
+                            took_ms=round((time.perf_counter() - t0) * 1000.0, 3), level=verdict.level,
+                            reason=verdict.reason, dispatch_to=verdict.dispatch_to, matter=verdict.matter,
+                            pair=verdict.pair, confidence=round(conf, 4))
+
+    def judge(self, q: _Query, ranked: list, hits: list[Hit], conf: float) -> levels.Verdict:
+        def brief(h: Hit | None) -> dict | None:
+            return None if h is None else {"id": h.id, "question": h.question, "category": h.category}
+
+        f = ranked[0][3] if ranked else {}
+        return levels.judge(self.scope, confidence=conf, exact=bool(f.get("exact")), second=f.get("second", 0.0),
+                            texts=(q.normalized, q.converted, q.canonical), top=brief(hits[0] if hits else None),
+                            runner_up=brief(hits[1] if len(hits) > 1 else None),
+                            top_text=ranked[0][2].T if ranked else "",
+                            anchors=[t for t, o in q.origin.items() if o != "near" and t in self.anchors])
 
     def _highlights(self, q: _Query, c: _Candidate, show: dict, f: Mapping[str, float]) -> dict[str, str]:
         terms = [t for t in q.weights if t in c.E or t in c.A]

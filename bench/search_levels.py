@@ -1,0 +1,97 @@
+"""Search quality with its three levels on the four dev files, and in-process cost per query by length
+band beside SQLite FTS5 + jieba on the same KB, in the same process.
+
+    python -m bench.search_levels [FILE.tsv …] [--passes N]
+
+Builds the engine from kb/data/entries/*.yaml with the bundled table of matters outside the KB
+(kb/data/matters.yaml), as `kb eval` does on a fresh database. For each file: top-1/top-3/MRR, how
+often the first answer was right at each level (确定 / 可能 / 不在知识库), and for out-of-scope files
+the share at each level. Then every query of all files is timed by its length in characters
+(≤20, 21–40, 41–80, 81–120, >120), kb.search and the FTS5 baseline alternating query by query after
+a warm-up pass, with p50/p99 per band and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.search_quality import SHARED, fts5_baseline
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_FILES = [SHARED / n for n in ("dev-queries.tsv", "dev-out-of-scope.tsv", "dev-transcripts.tsv",
+                                  "dev-transcripts-out-of-scope.tsv")]
+BANDS = ((0, 20), (21, 40), (41, 80), (81, 120), (121, 10**6))
+
+
+def band_of(text: str) -> str:
+    lo, hi = next((lo, hi) for lo, hi in BANDS if lo <= len(text) <= hi)
+    return f">{lo - 1}" if hi >= 10**6 else f"{lo}-{hi}"
+
+
+def percentile(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p))]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("files", nargs="*", type=Path)
+    ap.add_argument("--passes", type=int, default=5, help="timed passes over the queries (after one warm-up)")
+    args = ap.parse_args(argv)
+
+    sys.path.insert(0, str(ROOT))
+    from kb import evaluation
+    from kb.scope import read_seed
+    from kb.search import SearchEngine, levels, read_synonyms
+    from kb.search.calibrate import load_entries
+
+    files = args.files or [f for f in DEV_FILES if f.exists()]
+    entries = load_entries()
+    with tempfile.TemporaryDirectory(prefix="kbsearch-levels-") as tmp:
+        engine = SearchEngine.build(entries, read_synonyms(), Path(tmp) / "index")
+        engine.set_scope(levels.Scope.of(read_seed()))
+        print(f"knowledge base: {len(entries)} entries; matters outside it: {len(read_seed())}")
+        queries: list[str] = []
+        for path in files:
+            rows = evaluation.read_tsv([path])
+            queries += [r.query for r in rows]
+            print(f"\n== {path.name} ({len(rows)} queries)")
+            report = evaluation.evaluate(lambda q: engine.search(q, limit=10), rows)
+            print(evaluation.format_report(report, confused_limit=5))
+
+        fts5 = fts5_baseline(entries)
+        for q in queries:  # warm-up: caches, jieba's dictionary, SQLite pages
+            engine.search(q)
+            fts5(q)
+        times: dict[str, dict[str, list[float]]] = {}
+        for _ in range(args.passes):
+            for q in queries:
+                band = times.setdefault(band_of(q), {"kb.search": [], "fts5": []})
+                t = time.perf_counter()
+                engine.search(q)
+                band["kb.search"].append((time.perf_counter() - t) * 1000.0)
+                t = time.perf_counter()
+                fts5(q)
+                band["fts5"].append((time.perf_counter() - t) * 1000.0)
+        engine.close()
+
+    print(f"\nin-process cost per query by length (characters), {args.passes} passes, same process:")
+    print(f"{'band':<9}{'queries':>8}{'kb p50':>9}{'kb p99':>9}{'fts5 p50':>10}{'fts5 p99':>10}{'p99 ratio':>11}")
+    order = [f"{lo}-{hi}" if hi < 10**6 else f">{lo - 1}" for lo, hi in BANDS]
+    for name in order:
+        if name not in times:
+            continue
+        kb, ft = times[name]["kb.search"], times[name]["fts5"]
+        print(f"{name:<9}{len(kb) // args.passes:>8}{statistics.median(kb):>9.2f}{percentile(kb, 0.99):>9.2f}"
+              f"{statistics.median(ft):>10.3f}{percentile(ft, 0.99):>10.3f}"
+              f"{percentile(kb, 0.99) / max(percentile(ft, 0.99), 1e-9):>10.1f}×")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""Three levels a search result is given, with the reason in words: 确定 (read it out), 可能 (check the
+card first), 不在知识库 (dispatch or transfer).
+
+The level comes from the engine's confidence (a logistic model over the top hit's features, see
+`calibrate`), how close the second entry scored (two entries both plausible are never 确定), and the
+table of other 12345 matters (公积金, 户籍 …): a question naming one of them is out of scope, with the
+matter's usual department to dispatch to, unless the top entry speaks of that word itself and
+answers with confidence. The
+thresholds are fitted by `python -m kb.search.calibrate` on held-out phrasings of the knowledge base
+itself and the calibration questions in kb/search/data/ (never on evaluation files), and are relative
+(a probability, a score ratio), so they survive entries being rewritten.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kb.search.pinyin import latin_words, term_syllables
+
+SURE, MAYBE, OUT = "sure", "maybe", "out_of_scope"
+LABELS = {SURE: "确定", MAYBE: "可能", OUT: "不在知识库"}
+
+# chosen with `python -m kb.search.calibrate` (its "levels" table) on held-out phrasings of the
+# knowledge base, and checked on kb/search/data/calibration.tsv (our own phrasings and questions about
+# other matters), never on evaluation files: a wrong first answer is 确定 at most ~1 time in 5 there
+SURE_AT = 0.55      # confidence from which the first answer may be read out …
+CLOSE_AT = 0.85     # … unless the second entry scored at least this share of the first
+OUT_BELOW = 0.10    # confidence below which nothing in the knowledge base answers the question
+SPOKEN_OF_AT = 0.90  # confidence from which a matter's word the top entry itself uses keeps a question in
+                     # scope (a looser 0.55 let 营业执照 ride on the entry listing it among assets)
+GAP = 8             # characters allowed between the parts of a matter's term written 暖气…不热
+
+
+@dataclass(frozen=True)
+class Matter:
+    name: str
+    department: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PairNote:
+    a: str
+    b: str
+    note: str
+    question: str
+
+
+@dataclass
+class Scope:
+    """What the knowledge base does not cover, and what tells near entries apart (set on the engine)."""
+
+    matters: list[Matter] = field(default_factory=list)
+    notes: dict[frozenset[str], PairNote] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # longest term first: 医保报销比例 names the matter better than 医保. A term written with …
+        # (暖气…不热) matches its parts in that order with up to GAP characters between them.
+        self._by_term: dict[str, Matter] = {}
+        gapped = []
+        for m in self.matters:
+            for t in m.terms:
+                if "…" in t:
+                    gapped.append((t, m, re.compile(f".{{0,{GAP}}}".join(map(re.escape, t.split("…"))))))
+                elif t:
+                    self._by_term.setdefault(t, m)
+        plain = sorted(self._by_term, key=lambda t: (-len(t), t))
+        self._plain = re.compile("|".join(map(re.escape, plain))) if plain else None
+        self._gapped = gapped
+        self._latin: dict[str, str] | None = None  # pinyin of the terms, made on the first Latin query
+
+    @classmethod
+    def of(cls, matters: Iterable[Matter] = (), notes: Iterable[PairNote] = ()) -> Scope:
+        return cls(list(matters), {frozenset((n.a, n.b)): n for n in notes})
+
+    def matter_in(self, texts: Iterable[str]) -> tuple[Matter, str] | None:
+        """The matter of the longest term found in any of `texts` (normalized query readings), with the
+        words that matched; one regular expression for all plain terms keeps it cheap."""
+        best: tuple[int, Matter, str] | None = None
+        for text in texts:
+            if not text:
+                continue
+            if self._plain is not None:
+                for found in self._plain.finditer(text):
+                    term = found.group(0)
+                    if best is None or len(term) > best[0]:
+                        best = (len(term), self._by_term[term], term)
+            for term, matter, pattern in self._gapped:
+                found = pattern.search(text)
+                if found and (best is None or len(term) > best[0]):
+                    best = (len(term), matter, found.group(0))
+            if best is None:
+                best = self._by_pinyin(text)
+        return (best[1], best[2]) if best else None
+
+    def _by_pinyin(self, text: str) -> tuple[int, Matter, str] | None:
+        """A term typed as pinyin or its initials (gjj, shebao jiaofei): one Latin word or up to three
+        in a row, run together."""
+        words = latin_words(text)
+        if not words:
+            return None
+        if self._latin is None:
+            table: dict[str, str] = {}
+            for term in sorted(self._by_term, key=len):
+                syllables = term_syllables(term)
+                if len(syllables) == len(term):  # every character read
+                    table.setdefault("".join(syllables), term)
+                    if len(term) >= 3:
+                        table.setdefault("".join(x[0] for x in syllables), term)
+            self._latin = table
+        for size in (3, 2, 1):
+            for i in range(len(words) - size + 1):
+                term = self._latin.get("".join(words[i:i + size]))
+                if term is not None:
+                    return len(term), self._by_term[term], term
+        return None
+
+    def note_for(self, a: str, b: str) -> PairNote | None:
+        return self.notes.get(frozenset((a, b)))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    level: str
+    reason: str
+    dispatch_to: str = ""
+    matter: str = ""
+    #: the two close entries and what separates them, when the top two are close
+    pair: dict | None = None
+
+
+def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts: Iterable[str],
+          top: dict | None, runner_up: dict | None, top_text: str, anchors: Iterable[str] = ()) -> Verdict:
+    """The level of a result. top / runner_up: {"id", "question", "category"} of the first two hits;
+    texts: the query's normalized readings; top_text: the top entry's own phrasings and keywords;
+    anchors: the query's words that are the knowledge base's own subject (低保, 特困, 临时救助)."""
+    found = scope.matter_in(texts)
+    if found and top is not None and confidence >= OUT_BELOW and any(
+            a not in found[1] and found[1] not in a for a in anchors):
+        found = None  # 退休金 in "退休金就八百，能办低保吗": the question is about 低保
+    if top is None:
+        if found:
+            matter, term = found
+            return Verdict(OUT, f"问的是{matter.name}（“{term}”），知识库里没有这方面的条目",
+                           matter.department, matter.name)
+        return Verdict(OUT, "知识库里没有相关条目")
+    # a matter's word in a question the top entry answers with confidence and speaks of itself (申请低保
+    # 会查公积金吗 → the entry on checking household finances) keeps it in scope; otherwise it is the matter
+    if found and not exact and (found[1] not in top_text or confidence < SPOKEN_OF_AT):
+        matter, term = found
+        return Verdict(OUT, f"问的是{matter.name}（“{term}”），知识库只有{top['category']}",
+                       matter.department, matter.name)
+    pair = None
+    close = runner_up is not None and not exact and second >= CLOSE_AT
+    if close:
+        note = scope.note_for(top["id"], runner_up["id"])
+        pair = {"ids": [top["id"], runner_up["id"]], "questions": [top["question"], runner_up["question"]],
+                "note": note.note if note else "", "ask": note.question if note else ""}
+    if exact or (confidence >= SURE_AT and not close):
+        return Verdict(SURE, f"对得上“{top['question']}”")
+    if confidence < OUT_BELOW:
+        return Verdict(OUT, f"知识库里没有相近的问题（最接近的“{top['question']}”只有个别词对得上）")
+    if close:
+        reason = f"两条都可能：“{top['question']}”和“{runner_up['question']}”"
+        if pair["note"]:
+            reason += f"。区别：{pair['note']}"
+        if pair["ask"]:
+            reason += f"。可问来电人：{pair['ask']}"
+        return Verdict(MAYBE, reason, pair=pair)
+    return Verdict(MAYBE, f"可能是“{top['question']}”，只对上了部分说法，请先核对条目再答复")

@@ -1,0 +1,108 @@
+"""Three levels with a reason: 确定 / 可能 / 不在知识库, the table of matters outside the knowledge base,
+and notes on near-neighbour pairs (engine on its own, no database)."""
+
+import pytest
+
+from kb import scope as kb_scope
+from kb.search import SearchEngine, levels, read_synonyms
+from kb.search.calibrate import load_entries
+
+ENTRIES = load_entries()
+SEED = kb_scope.read_seed()
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    engine = SearchEngine.build(ENTRIES, read_synonyms(), tmp_path_factory.mktemp("levels") / "index")
+    engine.set_scope(levels.Scope.of(SEED))
+    yield engine
+    engine.close()
+
+
+def test_an_exact_question_is_sure_and_names_it(engine):
+    entry = next(e for e in ENTRIES if e["id"] == "Q002")
+    result = engine.search(entry["question"])
+    assert result.level == levels.SURE and result.confident
+    assert entry["question"] in result.reason and result.dispatch_to == ""
+
+
+def test_a_matter_outside_the_kb_is_out_of_scope_with_its_department(engine):
+    result = engine.search("公积金怎么提取出来")
+    assert result.level == levels.OUT and not result.confident
+    assert "住房公积金" in result.reason and result.dispatch_to == "市住房公积金管理中心"
+
+
+def test_a_matter_word_beside_the_kbs_own_subject_stays_in_scope(engine):
+    # 退休金 names another matter, but the question is whether 低保 can be had
+    result = engine.search("我妈一个人住，退休金就八百，能不能给她办个低保")
+    assert result.level != levels.OUT and result.dispatch_to == ""
+
+
+def test_nothing_found_is_out_of_scope(engine):
+    result = engine.search("的了吗")
+    assert result.hits == [] and result.level == levels.OUT and result.reason
+
+
+def test_confident_is_true_exactly_when_sure(engine):
+    for q in ("低保标准是多少", "残疾人两项补贴", "公积金贷款", "我家里的事情很难说"):
+        result = engine.search(q)
+        assert result.confident == (result.level == levels.SURE)
+
+
+def test_matter_terms_with_a_gap_match_their_parts_in_order():
+    scope = levels.Scope.of([levels.Matter("供暖", "供热办", ("暖气…不热",))])
+    assert scope.matter_in(["家里暖气一点都不热"])[1] == "暖气一点都不热"
+    assert scope.matter_in(["不热的暖气"]) is None
+
+
+def test_longest_term_names_the_matter():
+    scope = levels.Scope.of([levels.Matter("医保", "医保局", ("医保",)),
+                             levels.Matter("职工医保待遇", "医疗保障局", ("职工医保",))])
+    assert scope.matter_in(["职工医保怎么报"])[0].name == "职工医保待遇"
+
+
+TOP = {"id": "Q064", "question": "困难残疾人生活补贴的条件和标准是什么?", "category": "残疾人福利"}
+RUNNER = {"id": "Q065", "question": "重度残疾人护理补贴的条件和标准是什么?", "category": "残疾人福利"}
+
+
+def test_two_close_entries_are_maybe_with_the_editors_note_and_question():
+    note = levels.PairNote("Q064", "Q065", "生活补贴看本人是否困难，护理补贴看是否需要长期照护",
+                           "是本人残疾还是家里人需要护理？")
+    verdict = levels.judge(levels.Scope.of(notes=[note]), confidence=0.95, exact=False, second=0.97,
+                           texts=["残疾人补贴"], top=TOP, runner_up=RUNNER, top_text="")
+    assert verdict.level == levels.MAYBE and verdict.reason.startswith("两条都可能")
+    assert verdict.pair["ask"] == "是本人残疾还是家里人需要护理？" and "长期照护" in verdict.reason
+
+
+def test_a_clear_lead_with_high_confidence_is_sure():
+    verdict = levels.judge(levels.Scope(), confidence=0.99, exact=False, second=0.5, texts=["残疾人生活补贴"],
+                           top=TOP, runner_up=RUNNER, top_text="")
+    assert verdict.level == levels.SURE and verdict.pair is None
+
+
+def test_low_confidence_is_out_of_scope_without_a_department():
+    verdict = levels.judge(levels.Scope(), confidence=0.01, exact=False, second=0.5, texts=["x"],
+                           top=TOP, runner_up=RUNNER, top_text="")
+    assert verdict.level == levels.OUT and verdict.dispatch_to == ""
+
+
+def test_a_term_the_top_entry_speaks_of_with_confidence_keeps_it_in_scope():
+    scope = levels.Scope.of([levels.Matter("住房公积金", "公积金中心", ("公积金",))])
+    kw = {"confidence": 0.97, "exact": False, "second": 0.4, "texts": ["申请救助会查公积金吗"],
+          "top": TOP, "runner_up": RUNNER}
+    assert levels.judge(scope, top_text="查询公积金|存款", **kw).level == levels.SURE
+    assert levels.judge(scope, top_text="存款", **kw).level == levels.OUT
+
+
+def test_the_bundled_table_is_well_formed():
+    names = [m.name for m in SEED]
+    assert len(names) == len(set(names)) >= 20
+    assert all(m.department and m.terms and all(len(t) >= 2 for t in m.terms) for m in SEED)
+
+
+def test_matter_terms_typed_as_pinyin_or_initials_are_recognised():
+    scope = levels.Scope.of([levels.Matter("住房公积金", "公积金中心", ("公积金",)),
+                             levels.Matter("社保缴费", "社保局", ("社保缴费",))])
+    assert scope.matter_in(["gjj 怎么取"])[0].name == "住房公积金"
+    assert scope.matter_in(["shebao jiaofei 基数"])[0].name == "社保缴费"
+    assert scope.matter_in(["dibao 怎么办"]) is None
