@@ -378,7 +378,7 @@ class _Engine:
         for word, hits in self.table.items():
             if word in query:
                 return SearchResult(query, query, [Hit(i, s, f"问题{i}", "最低生活保障") for i, s in hits][:limit],
-                                    True, 1.0)
+                                    True, 1.0, level="sure" if hits else "out_of_scope")
         return SearchResult(query, query, [], False, 1.0)
 
 
