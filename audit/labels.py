@@ -84,6 +84,17 @@ FIELDS: dict[str, str] = {
     "return_reason": "退回原因", "close_note": "销号意见", "responsible_person": "责任人", "measure": "整改措施",
     "rule": "约谈依据", "held_on": "约谈日期", "attendees": "参加人员", "title": "标题", "recipients": "主送",
     "body": "正文", "legacy_events": "封存的旧记录条数", "legacy_head": "旧记录链尾",
+    # filters of exports
+    "action": "操作", "entity_type": "对象类型", "entity_id": "对象编号", "actor_id": "操作人", "system": "仅系统操作",
+    "start": "开始时间", "end": "截止时间", "q": "关键词", "overdue": "已超期", "path": "地址",
+}
+
+#: Fields that mean something else on one kind of record: (entity type, field) → label.
+ENTITY_FIELDS: dict[tuple[str, str], str] = {
+    ("hotline", "number"): "电话号码", ("hotline", "name"): "热线名称", ("hotline", "contact"): "联系人",
+    ("hotline", "unit_id"): "所属单位", ("ticket", "number"): "工单编号", ("notice", "number"): "文号",
+    ("unit", "code"): "行政区划代码", ("unit", "phone"): "单位电话", ("user", "phone"): "手机号码",
+    ("api_token", "label"): "令牌用途", ("kb_parameter", "unit"): "计量单位", ("call", "status"): "来电状态",
 }
 
 #: Where an event with no acting person came from, by its origin's prefix (see audit.services.Origin).
@@ -100,8 +111,8 @@ def entity_label(entity_type: str) -> str:
     return ENTITIES.get(entity_type, entity_type)
 
 
-def field_label(field: str) -> str:
-    return FIELDS.get(field, field)
+def field_label(field: str, entity_type: str = "") -> str:
+    return ENTITY_FIELDS.get((entity_type, field)) or FIELDS.get(field, field)
 
 
 def system_label(request_id: str) -> str:

@@ -23,10 +23,14 @@ from core.db import session
 from core.models import ROLES, Unit, User
 
 #: Fields whose value is a user's id, shown as the person's name and unit.
-USER_FIELDS = frozenset({"user_id", "first_owner_id", "operator_id", "supervisor_id", "assignee_id",
+USER_FIELDS = frozenset({"actor_id", "user_id", "first_owner_id", "operator_id", "supervisor_id", "assignee_id",
                          "previous_owner_id"})
 #: Fields whose value is a unit's id, shown as the unit's name.
 UNIT_FIELDS = frozenset({"unit_id", "parent_id", "township_id"})
+#: Stored changes are canonical JSON (keys sorted); they are shown in this order: what names the record
+#: first, then the labelled fields in the order `labels.FIELDS` lists them, then any others.
+_FIRST = ("name", "title", "display_name", "number", "question", "state", "status")
+_ORDER = {key: index for index, key in reversed(list(enumerate((*_FIRST, *labels.FIELDS))))}
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 #: A change's field is on the entity itself, or, for codes that mean the same on every entity, on None.
 ValueLabels = Mapping[tuple[str | None, str], Mapping[str, str]]
@@ -145,7 +149,8 @@ class Reader:
             if "name" in value and "id" in value:  # a person as ticket services describe one
                 unit = self.unit_name(value.get("unit_id"))
                 return f"{value['name']}（{unit}）" if unit else str(value["name"])
-            return "；".join(f"{labels.field_label(k)}：{self.value(entity_type, k, v)}" for k, v in value.items())
+            return "；".join(f"{labels.field_label(k, entity_type)}：{self.value(entity_type, k, v)}"
+                            for k, v in _ordered(value).items())
         if isinstance(value, list):
             return "、".join(self.value(entity_type, key, v) for v in value)
         if isinstance(value, str):
@@ -167,21 +172,21 @@ class Reader:
             table = self.value_labels.get((scope, key))
             if table is not None and code in table:
                 return table[code]
-        if key == "role":
-            return ROLES.get(code)
-        return None
+        own = {"role": ROLES, "action": labels.ACTIONS, "entity_type": labels.ENTITIES}.get(key)
+        return own.get(code) if own is not None else None
 
     # --- events -------------------------------------------------------------------------------------------
 
     def changes(self, entity_type: str, data: dict[str, Any]) -> list[Change]:
+        data = _ordered(data)
         before, after = data.get("before"), data.get("after")
         lines: list[Change] = []
         rest = data
         if isinstance(before, dict) or isinstance(after, dict):
-            old = before if isinstance(before, dict) else {}
-            new = after if isinstance(after, dict) else {}
+            old = _ordered(before) if isinstance(before, dict) else {}
+            new = _ordered(after) if isinstance(after, dict) else {}
             for key in [*new, *(k for k in old if k not in new)]:
-                label = labels.field_label(key)
+                label = labels.field_label(key, entity_type)
                 if key in new and key in old:
                     lines.append(Change(label, self.value(entity_type, key, new[key]),
                                         self.value(entity_type, key, old[key])))
@@ -191,7 +196,7 @@ class Reader:
                     lines.append(Change(label, "（删除）", self.value(entity_type, key, old[key])))
             rest = {k: v for k, v in data.items() if k not in ("before", "after")}
         for key, value in rest.items():
-            lines.append(Change(labels.field_label(key), self.value(entity_type, key, value)))
+            lines.append(Change(labels.field_label(key, entity_type), self.value(entity_type, key, value)))
         return lines
 
     def who(self, ev: AuditEvent) -> tuple[str, str, bool]:
@@ -211,6 +216,10 @@ class Reader:
             entity_label=labels.entity_label(ev.entity_type), entity_id=ev.entity_id,
             changes=self.changes(ev.entity_type, data), origin=_origin(ev.request_id), client_addr=ev.client_addr,
             request_id=ev.request_id, hash=ev.hash)
+
+
+def _ordered(data: dict[str, Any]) -> dict[str, Any]:
+    return dict(sorted(data.items(), key=lambda item: _ORDER.get(item[0], len(_ORDER))))
 
 
 def _parse(changes: str) -> dict[str, Any]:

@@ -568,7 +568,8 @@ def public_directory():
     read, found = directory.search(rows, query) if query else (None, [])
     return render_template("hotlines/index.html", counties=directory.counties(rows), q=query, read=read,
                            found=directory.counties(found) if query else [], shown=len(found), total=len(rows),
-                           needs=directory.NEEDS, city_line=directory.CITY_SERVICE_LINE, today=_today())
+                           needs=directory.NEEDS, city_line=directory.CITY_SERVICE_LINE,
+                           updated=directory.last_updated(rows))
 
 
 @hotlines_bp.route("/hotlines/<int:hotline_id>/poster")

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
 
+from core.clock import to_local
 from spotchecks import hotlines
 from spotchecks.models import Hotline
 
@@ -85,6 +87,7 @@ class Listing:
     #: Lower-case text a search matches: name, unit, area, number and their pinyin.
     search_key: str
     needs: tuple[str, ...] = field(default=())
+    updated_at: datetime | None = None
 
     @property
     def place(self) -> str:
@@ -94,6 +97,12 @@ class Listing:
     @property
     def dial(self) -> str:
         return self.number.replace("-", "")
+
+    @property
+    def parts(self) -> tuple[str, str]:
+        """("0455-", "8331869"): where a number may wrap when the type is very large, and nowhere else."""
+        code, sep, local = self.number.partition("-")
+        return (code + sep, local) if sep else ("", code)
 
 
 def _key(h: Hotline) -> str:
@@ -110,8 +119,14 @@ def _hours(text: str) -> str:
 def listings() -> list[Listing]:
     return [Listing(id=h.id, area=h.unit.area, unit=h.unit.name, name=h.name, level=h.level,
                     level_label=h.level_label, number=h.number, service_hours=_hours(h.service_hours),
-                    search_key=_key(h), needs=tuple(n.key for n in needs_of(h.level)))
+                    search_key=_key(h), needs=tuple(n.key for n in needs_of(h.level)), updated_at=h.updated_at)
             for h in hotlines.hotlines(active_only=True)]
+
+
+def last_updated(rows: list[Listing]) -> date | None:
+    """The day (Asia/Shanghai) the newest change to a published line was made."""
+    latest = max((row.updated_at for row in rows if row.updated_at is not None), default=None)
+    return to_local(latest).date() if latest is not None else None
 
 
 @dataclass(frozen=True)

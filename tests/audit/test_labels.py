@@ -189,7 +189,7 @@ def test_every_recorded_entity_type_has_a_label(recorded):
 
 
 def test_labels_are_chinese_with_no_code_left_over():
-    for table in (labels.ACTIONS, labels.ENTITIES, labels.FIELDS):
+    for table in (labels.ACTIONS, labels.ENTITIES, labels.FIELDS, labels.ENTITY_FIELDS):
         assert all(label and not label.isascii() for label in table.values())
 
 
@@ -201,3 +201,9 @@ def test_a_new_action_without_a_label_is_caught():
     actions, entities, unknown = collector.codes()
     assert "frobnicate" in actions - labels.ACTIONS.keys() and "gizmo" in entities - labels.ENTITIES.keys()
     assert unknown == []
+
+
+def test_entity_field_labels_name_known_entities():
+    assert {entity for entity, _ in labels.ENTITY_FIELDS} <= labels.ENTITIES.keys()
+    assert labels.field_label("number", "hotline") == "电话号码" and labels.field_label("number", "ticket") == "工单编号"
+    assert labels.field_label("number") == "编号" and labels.field_label("no_such_field") == "no_such_field"

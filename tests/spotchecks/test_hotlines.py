@@ -71,15 +71,21 @@ def _lines(html: str) -> int:
     return html.count('<li class="line">')
 
 
+def _published(page: str) -> int:
+    """Lines on the full page: each county's own (shown at once) and its townships' (shown when it is picked)."""
+    return page.count('<p class="county-line">') + _lines(page)
+
+
 def test_the_directory_lists_every_line_by_county_without_login(client):
     page = _page(client)
-    assert _lines(page) == 183 and "0455-8331869" in page and "登录" not in page
+    assert _published(page) == 183 and _lines(page) == 172 and "0455-8331869" in page and "登录" not in page
     picker = re.search(r'<nav class="d-pick no-print" aria-labelledby="counties-title">.*?</nav>', page, re.S).group(0)
     areas = re.findall(r'<a href="#(c\d+)">([^<]+)</a>', picker)
     assert [a for _, a in areas][:3] == ["绥化市", "北林区", "望奎县"] and len(areas) == 11
     for anchor, area in areas:  # each county picked jumps to its section: no script needed
         assert f'<section class="county" id="{anchor}">\n      <h2>{area}</h2>' in page
     assert 'href="tel:04558331869"' in page and "打印张贴单" in page
+    assert re.search(r"名录更新于\d{4}年\d{1,2}月\d{1,2}日。", page)
 
 
 @pytest.mark.parametrize(("query", "expected"), [
@@ -119,7 +125,7 @@ def test_a_disabled_hotline_is_not_published(client, db):
     zilai = db.execute(select(Hotline).where(Hotline.number == "0455-8331869")).scalar_one()
     zilai.active = False
     db.commit()
-    assert _lines(_page(client)) == 182 and "0455-8331869" not in _page(client)
+    assert _published(_page(client)) == 182 and "0455-8331869" not in _page(client)
 
 
 def test_every_need_is_taken_by_some_level_of_line():
