@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from audit import labels
 from audit.models import AuditEvent
@@ -33,6 +33,8 @@ _FIRST = ("name", "title", "display_name", "number", "question", "state", "statu
 _ORDER = {key: index for index, key in reversed(list(enumerate((*_FIRST, *labels.FIELDS))))}
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 #: A change's field is on the entity itself, or, for codes that mean the same on every entity, on None.
+#: An event as the page reads it (an ORM object) or as an export reads it (a row of the table's columns).
+EventLike = AuditEvent | Row
 ValueLabels = Mapping[tuple[str | None, str], Mapping[str, str]]
 
 
@@ -95,7 +97,7 @@ class Reader:
 
     # --- loading ---------------------------------------------------------------------------------------
 
-    def _load(self, events: list[AuditEvent], parsed: list[dict[str, Any]]) -> None:
+    def _load(self, events: list[EventLike], parsed: list[dict[str, Any]]) -> None:
         user_ids = {ev.actor_id for ev in events if ev.actor_id is not None}
         unit_ids: set[int] = set()
         for data in parsed:
@@ -115,7 +117,8 @@ class Reader:
             for unit in session.execute(select(Unit).where(Unit.id.in_(missing))).scalars():
                 self.units[unit.id] = unit
 
-    def read(self, events: Iterable[AuditEvent]) -> list[EventView]:
+    def read(self, events: Iterable[EventLike]) -> list[EventView]:
+        """Events, or rows of the event table's columns (an export's)."""
         rows = list(events)
         parsed = [_parse(ev.changes) for ev in rows]
         self._load(rows, parsed)
@@ -199,7 +202,7 @@ class Reader:
             lines.append(Change(labels.field_label(key, entity_type), self.value(entity_type, key, value)))
         return lines
 
-    def who(self, ev: AuditEvent) -> tuple[str, str, bool]:
+    def who(self, ev: EventLike) -> tuple[str, str, bool]:
         """Name, unit, and whether no person acted."""
         if ev.actor_id is None:
             return labels.system_label(ev.request_id), "", True
@@ -208,7 +211,7 @@ class Reader:
             return f"用户#{ev.actor_id}", "", False
         return user.display_name, self.unit_name(user.unit_id), False
 
-    def _view(self, ev: AuditEvent, data: dict[str, Any]) -> EventView:
+    def _view(self, ev: EventLike, data: dict[str, Any]) -> EventView:
         name, unit, system = self.who(ev)
         return EventView(
             seq=ev.seq, at=ev.at, who=name, unit=unit, role=ROLES.get(ev.actor_role, ev.actor_role) if not system else "",

@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, event, func, select
+from sqlalchemy import Row, Select, event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from audit.models import AuditEvent, AuditHead
@@ -571,14 +571,14 @@ def start_export(flt: EventFilter, *, fmt: str, actor: Any, now: datetime) -> tu
     return ev.seq, total
 
 
-def iter_events(flt: EventFilter, *, before: int, chunk: int = 1000) -> Iterator[list[AuditEvent]]:
-    """The matching events older than position `before`, newest first, a chunk at a time (keyset paging)."""
+def iter_events(flt: EventFilter, *, before: int, chunk: int = 2000) -> Iterator[list[Row]]:
+    """The matching events older than position `before`, newest first, a chunk at a time (keyset paging), as
+    plain rows with the events' attributes: an export of a long trail keeps no ORM object."""
+    columns = select(*AuditEvent.__table__.c)
     while True:
-        rows = list(session.execute(flt.where(select(AuditEvent)).where(AuditEvent.seq < before)
-                                    .order_by(AuditEvent.seq.desc()).limit(chunk)).scalars())
+        rows = list(session.execute(flt.where(columns).where(AuditEvent.seq < before)
+                                    .order_by(AuditEvent.seq.desc()).limit(chunk)))
         if not rows:
             return
         before = rows[-1].seq
         yield rows
-        for ev in rows:  # a long export keeps no more than a chunk in the session
-            session.expunge(ev)
