@@ -35,7 +35,10 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_event_entity", "entity_type", "entity_id"),
         Index("ix_audit_event_at", "at"),
-        Index("ix_audit_event_actor_id", "actor_id"),
+        # The audit page's filters, each with the chain position it pages by (newest first).
+        Index("ix_audit_event_actor_seq", "actor_id", "seq"),
+        Index("ix_audit_event_action_seq", "action", "seq"),
+        Index("ix_audit_event_entity_type_seq", "entity_type", "seq"),
     )
 
 

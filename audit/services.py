@@ -24,12 +24,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import Row, Select, event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from audit.models import AuditEvent, AuditHead
 from core.db import session
 from core.errors import DomainError
+from core.models import User
 
 GENESIS = "0" * 64
 #: The action of the event that seals the events written before the audit key existed.
@@ -471,7 +472,13 @@ def _refuse_delete(*_args: Any) -> None:
 
 @dataclass(frozen=True)
 class EventFilter:
-    actor: str = ""
+    """What the audit page filters by: who acted (a person, or nobody: the system), their unit, on what,
+    which action, and when (start inclusive, end exclusive)."""
+
+    actor_id: int | None = None
+    #: Only events no person did (the scheduler, a command, someone not logged in).
+    system: bool = False
+    unit_id: int | None = None
     entity_type: str = ""
     entity_id: str = ""
     action: str = ""
@@ -481,43 +488,102 @@ class EventFilter:
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v}
 
+    def where(self, query: Select) -> Select:
+        if self.system:
+            query = query.where(AuditEvent.actor_id.is_(None))
+        elif self.actor_id is not None:
+            query = query.where(AuditEvent.actor_id == self.actor_id)
+        if self.unit_id is not None:
+            query = query.where(AuditEvent.actor_id.in_(select(User.id).where(User.unit_id == self.unit_id)))
+        if self.entity_type:
+            query = query.where(AuditEvent.entity_type == self.entity_type)
+        if self.entity_id:
+            query = query.where(AuditEvent.entity_id == self.entity_id.strip())
+        if self.action:
+            query = query.where(AuditEvent.action == self.action)
+        if self.start:
+            query = query.where(AuditEvent.at >= self.start)
+        if self.end:
+            query = query.where(AuditEvent.at < self.end)
+        return query
+
+
+def count_events(flt: EventFilter) -> int:
+    return session.execute(flt.where(select(func.count(AuditEvent.id)))).scalar_one()
+
 
 def find_events(flt: EventFilter, *, limit: int | None = 100, offset: int = 0) -> tuple[list[AuditEvent], int]:
     """Events matching the filter, newest first, and the total count."""
-    query = select(AuditEvent)
-    if flt.actor:
-        query = query.where(AuditEvent.actor_name == flt.actor.strip().lower())
-    if flt.entity_type:
-        query = query.where(AuditEvent.entity_type == flt.entity_type)
-    if flt.entity_id:
-        query = query.where(AuditEvent.entity_id == flt.entity_id.strip())
-    if flt.action:
-        query = query.where(AuditEvent.action == flt.action)
-    if flt.start:
-        query = query.where(AuditEvent.at >= flt.start)
-    if flt.end:
-        query = query.where(AuditEvent.at < flt.end)
-    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    query = query.order_by(AuditEvent.seq.desc()).offset(offset)
+    query = flt.where(select(AuditEvent)).order_by(AuditEvent.seq.desc()).offset(offset)
     if limit is not None:
         query = query.limit(limit)
-    return list(session.execute(query).scalars()), total
+    return list(session.execute(query).scalars()), count_events(flt)
 
 
-def distinct_values(column: str) -> list[str]:
-    col = getattr(AuditEvent, column)
-    return [v for (v,) in session.execute(select(col).distinct().order_by(col)) if v]
+@dataclass(frozen=True)
+class EventPage:
+    """One page of the trail, newest first, paged by position in the chain (stable while events are added)."""
+
+    events: list[AuditEvent]
+    total: int
+    #: How many matching events are newer than this page's first (its rows are numbered from this + 1).
+    newer_count: int
+    #: `after` for the newer page and `before` for the older one; None where there is none.
+    newer: int | None
+    older: int | None
 
 
-def export_rows(flt: EventFilter, *, actor: Any, now: datetime) -> list[list[Any]]:
-    """The filtered events as CSV rows (header first); the export itself is recorded."""
-    from core.clock import to_local
+def page_of_events(flt: EventFilter, *, before: int | None = None, after: int | None = None,
+                   size: int = 100) -> EventPage:
+    """The `size` matching events just older than event `before`, or just newer than `after`, or the newest."""
+    query = flt.where(select(AuditEvent))
+    if after is not None and before is None:
+        rows = list(session.execute(query.where(AuditEvent.seq > after).order_by(AuditEvent.seq)
+                                    .limit(size + 1)).scalars())
+        more_newer = len(rows) > size
+        events = list(reversed(rows[:size]))
+    else:
+        if before is not None:
+            query = query.where(AuditEvent.seq < before)
+        rows = list(session.execute(query.order_by(AuditEvent.seq.desc()).limit(size + 1)).scalars())
+        events = rows[:size]
+        more_newer = before is not None and bool(events) and _exists(flt, newer_than=events[0].seq)
+    if not events:
+        return EventPage([], count_events(flt), 0, None, None)
+    first, last = events[0].seq, events[-1].seq
+    more_older = len(rows) > size if after is None or before is not None else _exists(flt, older_than=last)
+    newer_count = session.execute(flt.where(select(func.count(AuditEvent.id)).where(AuditEvent.seq > first))
+                                  ).scalar_one()
+    return EventPage(events, count_events(flt), newer_count, first if more_newer else None,
+                     last if more_older else None)
 
-    events, total = find_events(flt, limit=None)
-    record("export", "audit_event", "", actor=actor, now=now, changes={"filter": flt.as_dict(), "rows": total})
-    rows = [["序号", "时间(北京时间)", "操作人", "角色", "操作", "对象类型", "对象编号", "变更内容", "请求编号",
-             "客户端地址", "哈希"]]
-    for ev in events:
-        rows.append([ev.seq, to_local(ev.at).strftime("%Y-%m-%d %H:%M:%S"), ev.actor_name, ev.actor_role,
-                     ev.action, ev.entity_type, ev.entity_id, ev.changes, ev.request_id, ev.client_addr, ev.hash])
-    return rows
+
+def _exists(flt: EventFilter, *, newer_than: int | None = None, older_than: int | None = None) -> bool:
+    query = flt.where(select(AuditEvent.id))
+    if newer_than is not None:
+        query = query.where(AuditEvent.seq > newer_than)
+    if older_than is not None:
+        query = query.where(AuditEvent.seq < older_than)
+    return session.execute(query.limit(1)).first() is not None
+
+
+def start_export(flt: EventFilter, *, fmt: str, actor: Any, now: datetime) -> tuple[int, int]:
+    """Record an export of the filtered events; returns the export event's position (the export holds the
+    events before it, however many are added while it streams) and how many rows it holds."""
+    total = count_events(flt)
+    ev = record("export", "audit_event", "", actor=actor, now=now,
+                changes={"filter": flt.as_dict(), "format": fmt, "rows": total})
+    return ev.seq, total
+
+
+def iter_events(flt: EventFilter, *, before: int, chunk: int = 2000) -> Iterator[list[Row]]:
+    """The matching events older than position `before`, newest first, a chunk at a time (keyset paging), as
+    plain rows with the events' attributes: an export of a long trail keeps no ORM object."""
+    columns = select(*AuditEvent.__table__.c)
+    while True:
+        rows = list(session.execute(flt.where(columns).where(AuditEvent.seq < before)
+                                    .order_by(AuditEvent.seq.desc()).limit(chunk)))
+        if not rows:
+            return
+        before = rows[-1].seq
+        yield rows

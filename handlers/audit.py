@@ -1,18 +1,70 @@
-"""The audit page: filter the trail and export it as CSV."""
+"""The audit page: the trail as people read it, filtered and paged, and its CSV and xlsx exports."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 
-from audit import services
-from core import clock, csvfile
+from audit import export, labels, present, services
+from core import clock
 from core.errors import DomainError
+from core.models import UNIT_KINDS, UNIT_LEVELS
 from handlers.common import actor, now, roles_required, writes
+from kb.models import STATUSES as KB_STATUSES
+from spotchecks.models import (
+    HOTLINE_LEVELS,
+    NOTICE_STATES,
+    RECTIFICATION_STATES,
+    SUMMONS_RULES,
+    SUMMONS_STATES,
+)
+from spotchecks.rubric import FAULT_TYPES
+from tickets.jobs import LIMIT_LABELS
+from tickets.models import CALL_STATES, CALLBACK_OUTCOMES, KINDS, OUTCOMES, SATISFACTION, STATES, URGENCIES
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
-PAGE = 100
+PAGE = 50
+FILTERS = ("person", "unit", "entity_type", "entity_id", "action", "from", "to")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+#: The areas' codes, as the audit page shows them: (entity type or None for any, field) → labels.
+VALUE_LABELS: dict[tuple[str | None, str], dict[str, str]] = {
+    ("ticket", "state"): STATES, ("ticket", "kind"): KINDS, (None, "urgency"): URGENCIES,
+    (None, "satisfaction"): SATISFACTION, (None, "limit"): LIMIT_LABELS,
+    ("call", "status"): CALL_STATES, ("call", "outcome"): {**OUTCOMES, **CALLBACK_OUTCOMES},
+    ("rectification", "state"): RECTIFICATION_STATES, ("summons", "state"): SUMMONS_STATES,
+    ("summons", "rule"): SUMMONS_RULES, ("notice", "status"): NOTICE_STATES, ("kb_entry", "status"): KB_STATUSES,
+    ("hotline", "level"): HOTLINE_LEVELS, ("unit", "level"): UNIT_LEVELS, ("unit", "kind"): UNIT_KINDS,
+    (None, "faults"): FAULT_TYPES,
+}
+
+#: Where each kind of record is shown: entity type → (endpoint, its id argument, whether the id is a number).
+RECORD_PAGES: dict[str, tuple[str, str | None, bool]] = {
+    "ticket": ("tickets.show", "ticket_id", True), "user": ("accounts.user", "user_id", True),
+    "unit": ("units.edit", "unit_id", True), "kb_entry": ("kb.entry", "entry_id", False),
+    "hotline": ("spotchecks.hotline_edit", "hotline_id", True), "mystery_call": ("spotchecks.call", "call_id", True),
+    "spotcheck_item": ("spotchecks.log", "item_id", True),
+    "rectification": ("spotchecks.rectification", "rect_id", True),
+    "summons": ("spotchecks.summons", "summons_id", True), "notice": ("spotchecks.notice", "notice_id", True),
+    "call": ("tickets.calls", None, True), "kb_parameter": ("kb.parameters", None, False),
+    "kb_synonym": ("kb.synonyms", None, False), "workday_override": ("calendar.index", None, False),
+    "deadline_policy": ("tickets.policies", None, False), "spotcheck_plan": ("spotchecks.plan", None, False),
+}
+
+
+def record_url(entity_type: str, entity_id: str) -> str | None:
+    """The page of the record an event is about, where it has one."""
+    target = RECORD_PAGES.get(entity_type)
+    if target is None or not entity_id:
+        return None
+    endpoint, arg, numeric = target
+    if arg is None:
+        return url_for(endpoint)
+    if numeric and not entity_id.isdigit():
+        return None
+    return url_for(endpoint, **{arg: int(entity_id) if numeric else entity_id})
 
 
 def _date(name: str, label: str) -> datetime | None:
@@ -22,20 +74,38 @@ def _date(name: str, label: str) -> datetime | None:
     try:
         return clock.local_to_utc(datetime.strptime(raw, "%Y-%m-%d"))
     except ValueError:
-        raise DomainError(f"{label}格式应为 年-月-日,例如 2026-11-23", status=400) from None
+        raise DomainError(f"{label}格式应为“年-月-日”，例如 2026-11-23", status=400) from None
 
 
-def _query() -> dict[str, str]:
-    """The filter as given, without the page number: the pager and export links add their own."""
-    return {k: v for k, v in request.args.items() if k != "page"}
+def _number(name: str, label: str) -> int | None:
+    raw = (request.args.get(name) or "").strip()
+    if not raw or raw == "system":
+        return None
+    if not raw.isdigit():
+        raise DomainError(f"{label}无效：{raw[:20]}", status=400)
+    return int(raw)
 
 
 def _filter() -> services.EventFilter:
-    end = _date("to", "结束日期")
+    start, end = _date("from", "开始日期"), _date("to", "结束日期")
+    if start and end and end < start:
+        raise DomainError("结束日期早于开始日期", status=400)
     return services.EventFilter(
-        actor=request.args.get("actor", "").strip(), entity_type=request.args.get("entity_type", ""),
-        entity_id=request.args.get("entity_id", "").strip(), action=request.args.get("action", ""),
-        start=_date("from", "开始日期"), end=end + timedelta(days=1) if end else None)
+        actor_id=_number("person", "操作人"), system=request.args.get("person") == "system",
+        unit_id=_number("unit", "单位"), entity_type=request.args.get("entity_type", "").strip(),
+        entity_id=request.args.get("entity_id", "").strip()[:64], action=request.args.get("action", "").strip(),
+        start=start, end=end + timedelta(days=1) if end else None)
+
+
+def _query() -> dict[str, str]:
+    """The filter as given (non-empty), without the paging: pager and export links add their own."""
+    return {k: v for k in FILTERS if (v := request.args.get(k, "").strip())}
+
+
+def _page(**context: Any) -> str:
+    people, units = present.filter_choices()
+    return render_template("audit/index.html", query=_query(), args=request.args, people=people, units=units,
+                           actions=labels.ACTIONS, entities=labels.ENTITIES, record_url=record_url, **context)
 
 
 @bp.route("/")
@@ -43,23 +113,29 @@ def _filter() -> services.EventFilter:
 def index():
     try:
         flt = _filter()
+        before, after = _number("before", "页码"), _number("after", "页码")
     except DomainError as err:
-        return render_template("audit/index.html", events=[], total=0, error=err.message, page=1, pages=1,
-                               args=request.args, query=_query(), entity_types=services.distinct_values("entity_type"),
-                               actions=services.distinct_values("action")), 400
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    events, total = services.find_events(flt, limit=PAGE, offset=(page - 1) * PAGE)
-    return render_template("audit/index.html", events=events, total=total, page=page,
-                           pages=max(1, (total + PAGE - 1) // PAGE), args=request.args, query=_query(),
-                           entity_types=services.distinct_values("entity_type"),
-                           actions=services.distinct_values("action"))
+        return _page(page=None, views=[], error=err.message), 400
+    page = services.page_of_events(flt, before=before, after=after, size=PAGE)
+    views = present.Reader(VALUE_LABELS, text_limit=300).read(page.events)
+    return _page(page=page, views=views, error="")
 
 
-@bp.route("/export.csv")
+@bp.route("/export.<fmt>")
 @writes
 @roles_required("admin", "supervisor")
-def export():
-    rows = services.export_rows(_filter(), actor=actor(), now=now())
+def export_file(fmt: str):
+    if fmt not in export.FORMATS:
+        return _page(page=None, views=[], error="导出格式只有 CSV 和 Excel（xlsx）两种"), 404
+    try:
+        flt = _filter()
+    except DomainError as err:
+        return _page(page=None, views=[], error=err.message), 400
+    upto, _rows = services.start_export(flt, fmt=fmt, actor=actor(), now=now())
+    reader = present.Reader(VALUE_LABELS)
     stamp = clock.to_local(now()).strftime("%Y%m%d-%H%M")
-    return Response(csvfile.to_text(rows), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename=audit-{stamp}.csv"})
+    headers = {"Content-Disposition": f"attachment; filename=audit-{stamp}.{fmt}"}
+    if fmt == "csv":
+        return Response(stream_with_context(export.csv_chunks(flt, upto, reader)),
+                        mimetype="text/csv; charset=utf-8", headers=headers)
+    return Response(stream_with_context(export.xlsx_chunks(flt, upto, reader)), mimetype=XLSX, headers=headers)

@@ -562,13 +562,25 @@ def report_xlsx():
 
 @hotlines_bp.route("/hotlines")
 def public_directory():
+    """The directory for callers: counties collapsed, each opened by its anchor; a search lists what it found."""
     query = request.args.get("q", "").strip()[:50]
     rows = directory.listings()
-    total = len(rows)
-    if query:
-        rows = [row for row in rows if directory.matches(row, query)]
-    return render_template("hotlines/index.html", groups=directory.grouped(rows), q=query, total=total,
-                           shown=len(rows), today=_today())
+    read, found = directory.search(rows, query) if query else (None, [])
+    return render_template("hotlines/index.html", counties=directory.counties(rows), q=query, read=read,
+                           found=directory.counties(found) if query else [], shown=len(found), total=len(rows),
+                           needs=directory.NEEDS, city_line=directory.CITY_SERVICE_LINE,
+                           updated=directory.last_updated(rows))
+
+
+@hotlines_bp.route("/hotlines/<int:hotline_id>/poster")
+def hotline_poster(hotline_id: int):
+    """One A4 page for a village notice board: the line, its hours, the county line and the directory's QR code."""
+    poster = directory.poster(hotline_id)
+    if poster is None:
+        abort(404)
+    link = url_for("hotlines.public_directory", _external=True)
+    return render_template("hotlines/poster.html", poster=poster, link=link, qr=directory.qr_svg(link),
+                           city_line=directory.CITY_SERVICE_LINE, today=_today())
 
 
 # --- JSON API --------------------------------------------------------------------------------------

@@ -1,25 +1,8 @@
-"""Spot checks in a real browser: the public directory's instant search, and a supervisor's day."""
+"""Spot checks in a real browser: a supervisor's day (the public directory: test_directory.py)."""
 
 import pytest
 
 pytestmark = pytest.mark.browser
-
-
-def visible_rows(page) -> int:
-    return page.locator(".directory tr[data-key]:visible").count()
-
-
-def test_public_directory_filters_as_you_type_by_pinyin_initials(page, live_server):
-    page.goto(f"{live_server['url']}/hotlines")
-    assert visible_rows(page) == 183
-    page.fill("#directory-q", "zljd")
-    assert visible_rows(page) == 1
-    assert "紫来街道" in page.locator(".directory tr[data-key]:visible").inner_text()
-    page.fill("#directory-q", "绥棱")
-    assert 5 < visible_rows(page) < 40
-    assert page.locator("#directory-count").inner_text().startswith("找到")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 1366
 
 
 def test_supervisor_makes_the_weeks_plan_and_logs_an_unanswered_call(login_as, live_server):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from datetime import timedelta
 
 import pytest
@@ -19,42 +18,6 @@ from tests.spotchecks.builders import SETTINGS, at_local, item_for, make_fault, 
 
 def body(response) -> str:
     return response.get_data(as_text=True)
-
-
-def rows_in(page: str) -> int:
-    return len(re.findall(r'<tr data-key="', page))
-
-
-# --- the public directory --------------------------------------------------------------------------
-
-def test_the_public_directory_lists_183_hotlines_without_login(client):
-    response = client.get("/hotlines")
-    assert response.status_code == 200
-    page = body(response)
-    assert rows_in(page) == 183
-    assert "绥化市社会救助服务热线名录" in page and "0455-8331869" in page
-    for area in ("绥化市", "北林区", "望奎县", "海伦市"):
-        assert f"<h2>{area}</h2>" in page
-    assert "登录" not in page and "打印名录" in page
-
-
-def test_the_directory_is_searchable_by_name_number_and_pinyin_initials(client):
-    by_name = body(client.get("/hotlines", query_string={"q": "紫来"}))
-    assert rows_in(by_name) == 1 and "北林区紫来街道社会救助服务热线" in by_name
-    by_initials = body(client.get("/hotlines", query_string={"q": "zljd"}))
-    assert rows_in(by_initials) == 1 and "紫来街道" in by_initials
-    county = body(client.get("/hotlines", query_string={"q": "slx"}))  # 绥棱县
-    assert rows_in(county) > 5 and "绥棱县" in county and "北林区" not in county.split("</form>")[1]
-    assert rows_in(body(client.get("/hotlines", query_string={"q": "8331869"}))) == 1
-    nothing = body(client.get("/hotlines", query_string={"q": "不存在的地方"}))
-    assert rows_in(nothing) == 0 and "没有找到" in nothing
-
-
-def test_a_disabled_hotline_is_not_published(client, db, frozen_now):
-    zilai = db.execute(select(Hotline).where(Hotline.number == "0455-8331869")).scalar_one()
-    zilai.active = False
-    db.commit()
-    assert rows_in(body(client.get("/hotlines"))) == 182
 
 
 # --- permissions -----------------------------------------------------------------------------------
