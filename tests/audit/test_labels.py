@@ -13,7 +13,7 @@ import pytest
 from audit import labels
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "kb", "tickets", "spotchecks", "audit", "handlers")
+PACKAGES = ("core", "kb", "eligibility", "tickets", "spotchecks", "audit", "handlers")
 TOP_FILES = ("app.py", "composition.py")
 #: The audit trail's own writers: every event goes through one of them (audit/services.py).
 SERVICES = ROOT / "audit" / "services.py"
