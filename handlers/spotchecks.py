@@ -285,18 +285,24 @@ def notice_draft():
 @roles_required(*SUPERVISORS)
 def notice(notice_id: int):
     item = notices.get_notice(notice_id)
-    page = lambda: render_template("spotchecks/notice.html", notice=item, form=request.form)  # noqa: E731
+
+    def page():
+        problems = notices.check_figures(item, request.form.get("body")) if item.status == "draft" else []
+        return render_template("spotchecks/notice.html", notice=item, form=request.form, problems=problems,
+                               issuer=item.issuer or _settings().issuer)
+
     if request.method == "GET":
         return page()
-    text = {name: request.form.get(name, "") for name in ("title", "recipients", "body")}
+    text = {name: request.form.get(name, "") for name in ("title", "recipients", "body", "issuer")}
     try:
         op = request.form.get("op", "save")
         if op == "regenerate":
             notices.regenerate(actor=actor(), now=now(), notice=item)
             flash("已按最新抽查结果重新生成正文", "success")
         elif op == "publish":  # what is on the screen, edits included
-            notices.publish(actor=actor(), now=now(), notice=item, settings=_settings(), **text)
-            flash(f"已发布,文号{item.number}", "success")
+            notices.publish(actor=actor(), now=now(), notice=item, settings=_settings(),
+                            confirmed=request.form.get("confirmed") == "1", **text)
+            flash(f"已发布，文号{item.number}", "success")
         else:
             notices.update_notice(actor=actor(), now=now(), notice=item, **text)
             flash("已保存草稿", "success")

@@ -22,14 +22,14 @@ from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from audit import services as audit
-from core import clock
+from core import clock, humanize
 from core.calendar import WorkCalendar, load_calendar
 from core.choices import choose
 from core.db import session
 from core.errors import Conflict, Forbidden
 from core.models import Unit, User
 from kb.models import Entry
-from spotchecks import hotlines, planner
+from spotchecks import hotlines, planner, rubrics
 from spotchecks.common import SpotcheckError, clean_text, get_or_404, require_supervisor
 from spotchecks.models import (
     CORRECTNESS,
@@ -42,7 +42,7 @@ from spotchecks.models import (
     SpotcheckPlan,
     Summons,
 )
-from spotchecks.rubric import FAULT_TYPES, Observation, assess, findings, measures
+from spotchecks.rubric import FAULT_TYPES, Observation, Rubric, assess, findings
 from spotchecks.settings import SpotcheckSettings
 
 # --- plans ---------------------------------------------------------------------------------------
@@ -399,9 +399,10 @@ def log_call(*, actor: User, now: datetime, item: SpotcheckItem, data: CallInput
     if item.call is not None:
         raise Conflict("该抽查任务已登记过结果,不能重复登记")
     data = _check_call(item, data, now)
+    version, rubric = rubrics.current(settings)
     verdict = assess(Observation(connected=data.connected, ring_seconds=data.ring_seconds,
                                  identified=data.identified, correctness=data.correctness,
-                                 deflected=data.deflected, attitude=data.attitude), settings.rubric)
+                                 deflected=data.deflected, attitude=data.attitude), rubric)
     entry = session.get(Entry, data.question_entry_id) if data.question_entry_id else None
     call = MysteryCall(hotline_id=item.hotline_id, supervisor_id=actor.id,
                        started_at=data.started_at, ring_seconds=data.ring_seconds, connected=data.connected,
@@ -409,7 +410,8 @@ def log_call(*, actor: User, now: datetime, item: SpotcheckItem, data: CallInput
                        question_entry_id=entry.id if entry else None, question=entry.question if entry else "",
                        correctness=data.correctness, deflected=data.deflected, attitude=data.attitude,
                        notes=data.notes, recording_ref=data.recording_ref, score=verdict.score,
-                       passed=verdict.passed, faults_json=audit.canonical(verdict.faults), created_at=now)
+                       passed=verdict.passed, faults_json=audit.canonical(verdict.faults),
+                       rubric_version_id=version.id if version else None, created_at=now)
     try:
         with session.begin_nested():
             call.item = item
@@ -419,36 +421,37 @@ def log_call(*, actor: User, now: datetime, item: SpotcheckItem, data: CallInput
         raise Conflict("该抽查任务已由他人登记结果,请刷新") from None
     audit.record("create", "mystery_call", call.id, actor=actor, now=now, changes={
         "item_id": item.id, "hotline_id": item.hotline_id, "started_at": data.started_at,
-        "connected": data.connected, "score": verdict.score, "passed": verdict.passed, "faults": verdict.faults})
+        "connected": data.connected, "score": verdict.score, "passed": verdict.passed, "faults": verdict.faults,
+        "rubric_version": version.number if version else None})
     if verdict.faults:
-        open_rectification(actor=actor, now=now, call=call, settings=settings, calendar=calendar)
+        open_rectification(actor=actor, now=now, call=call, settings=settings, calendar=calendar, rubric=rubric)
     return call
 
 
 def describe_call(call: MysteryCall) -> str:
-    """What happened, as a notice says it: 在14时46分电话虽已接听,但推诿不予受理,……"""
+    """What happened, as the call's page says it: 在14时46分电话虽已接听，但推诿不予受理，……"""
     local = clock.to_local(call.started_at)
     parts = findings(call, call.faults)
     if not parts:
-        parts.append("接听规范,答复准确" if call.passed else "存在不规范情况")
-    text = f"在{local.hour}时{local.minute:02d}分" + ",".join(parts)
-    notes = re.sub(r"[。;;]+$", "", call.notes.strip())
+        parts.append("接听规范，答复准确" if call.passed else "存在不规范情况")
+    text = f"在{local.hour}时{local.minute:02d}分" + "，".join(parts)
+    notes = re.sub(r"[。;；]+$", "", humanize.chinese_punctuation(call.notes.strip()))
     if notes:
-        text += f",{notes}"
+        text += f"，{notes}"
     return text
 
 
 def open_rectification(*, actor: User | None, now: datetime, call: MysteryCall, settings: SpotcheckSettings,
-                       calendar: WorkCalendar | None = None) -> Rectification:
+                       calendar: WorkCalendar | None = None, rubric: Rubric | None = None) -> Rectification:
     calendar = calendar or load_calendar()
     hotline = call.hotline or session.get(Hotline, call.hotline_id)
     days = settings.rectify_days
-    person = f"{hotline.leader}({hotline.leader_title})" if hotline.leader_title else hotline.leader
+    person = f"{hotline.leader}（{hotline.leader_title}）" if hotline.leader_title else hotline.leader
     rect = Rectification(
         call_id=call.id, hotline_id=hotline.id, unit_id=hotline.unit_id, faults_json=call.faults_json,
         finding=f"{hotline.unit.full_name}{describe_call(call)}",
         responsible_person=person or hotline.contact or "单位负责人",
-        measure=measures(call.faults),
+        measure=(rubric or settings.rubric).required_measures(call.faults),
         deadline_at=calendar.end_of_working_day_after(now, days), state="open", created_at=now)
     session.add(rect)
     session.flush()

@@ -168,7 +168,7 @@ def test_supervisor_drafts_edits_publishes_and_downloads_a_notice(client, login,
         response = client.post(f"/spotchecks/notices/{notice.id}", data={
             "op": "publish", "title": notice.title, "recipients": notice.recipients,
             "body": notice.body + "\n特此通报。"}, follow_redirects=True)
-    assert "已发布,文号绥民救通〔2026〕1号" in body(response)
+    assert "已发布，文号绥民救通〔2026〕1号" in body(response)
     refused = client.post(f"/spotchecks/notices/{notice.id}", data={"op": "save", "title": "改", "body": "改"})
     assert refused.status_code == 409 and "不能修改" in body(refused)
     db.expire_all()

@@ -222,7 +222,7 @@ def test_a_logged_fault_opens_a_rectification_and_the_daily_notice_names_it(db):
     assert "有问题找社区网格员" in rect.finding
     notice, created = notices.draft_notice(actor=item.supervisor, now=call.created_at, kind="daily", day=item.day)
     assert created and notice.status == "draft"
-    assert "今日抽查热线共计1个" in notice.body and "接通1个" in notice.body
+    assert "当日抽查热线共计1个" in notice.body and "接通1个" in notice.body
     assert rect.unit.full_name in notice.body and rect.code in notice.body
     assert services.clock.to_local(call.started_at).strftime("%-H时%M分") in notice.body
     assert "2026年11月30日前完成整改" in notice.body
@@ -245,7 +245,7 @@ def test_publishing_assigns_gap_free_numbers_per_year_and_freezes_the_notice(db)
     second, _ = notices.draft_notice(actor=supervisor, now=now, kind="weekly", day=date(2026, 11, 27))
     notices.publish(actor=supervisor, now=now, notice=second, settings=SETTINGS)
     assert (first.number, second.number) == ("绥民救通〔2026〕1号", "绥民救通〔2026〕2号")
-    with pytest.raises(Conflict, match="已发布,不能修改"):
+    with pytest.raises(Conflict, match="已发布，不能修改"):
         notices.update_notice(actor=supervisor, now=now, notice=first, title="改标题", recipients="", body="改")
     with pytest.raises(Conflict):
         notices.publish(actor=supervisor, now=now, notice=first, settings=SETTINGS)
@@ -426,7 +426,8 @@ def test_the_weekly_notice_sums_up_the_week_by_county(db):
     log(tuesday, good_call(tuesday))
     notice, _ = notices.draft_notice(actor=monday.supervisor, now=at_local(2026, 11, 27, 18, 0), kind="weekly",
                                      day=date(2026, 11, 26))
-    assert notice.title == "关于2026年第48周社会救助服务热线抽查情况的通报"
+    assert notice.title == "关于2026年11月23日—11月27日社会救助服务热线抽查情况的通报"
+    assert notice.body.startswith("11月23日—11月27日（第48周），")
     assert (notice.period_start, notice.period_end) == (date(2026, 11, 23), date(2026, 11, 29))
-    assert "本周抽查热线共计2个" in notice.body and "分县(市、区)看:" in notice.body
+    assert "本周抽查热线共计2个" in notice.body and "分县（市、区）看：" in notice.body
     assert monday.hotline.unit.full_name in notice.body
