@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -19,15 +20,17 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_login import current_user
 
 from audit import services as audit
-from core import clock
+from core import clock, humanize
 from core.errors import Conflict, DomainError, NotFound
+from core.uploads import MEDIA, content_disposition
 from handlers.common import actor, domain_error_response, form_int, json_body, now, roles_required, writes
-from spotchecks import charts, dashboard, directory, hotlines, notices, reports, services, transfer
+from spotchecks import charts, dashboard, directory, hotlines, notices, reports, rubrics, services, transfer
 from spotchecks.models import (
     CORRECTNESS,
     IDENTIFIED,
@@ -39,7 +42,7 @@ from spotchecks.models import (
     Rectification,
     SpotcheckItem,
 )
-from spotchecks.rubric import FAULT_TYPES
+from spotchecks.rubric import BOUNDS, CRITERIA, FAULT_TYPES
 from spotchecks.settings import SpotcheckSettings
 
 bp = Blueprint("spotchecks", __name__, url_prefix="/spotchecks")
@@ -80,6 +83,14 @@ def _duedate(value: datetime | None) -> str:
     if value is None:
         return ""
     return clock.to_local(value - timedelta(seconds=1)).strftime("%Y-%m-%d")
+
+
+@bp.app_template_filter("spot_due_day")
+def _due_day(value: datetime | None) -> str:
+    """A deadline stored as the end of a day, shown as that day with its weekday: 11月30日（星期一）."""
+    if value is None:
+        return ""
+    return humanize.day_with_weekday(clock.to_local(value - timedelta(seconds=1)).date(), year=True)
 
 
 @bp.app_template_filter("spot_weekday")
@@ -226,7 +237,7 @@ def _log_page(item: SpotcheckItem, status: int = 200):
     default_start = clock.to_local(now()).strftime("%Y-%m-%dT%H:%M")
     return render_template("spotchecks/log.html", item=item, entry=entry, script=script,
                            entries=services.published_entries(), identified=IDENTIFIED, correctness=CORRECTNESS,
-                           rubric=_settings().rubric, form=request.form, default_start=default_start,
+                           rubric=rubrics.current(_settings())[1], form=request.form, default_start=default_start,
                            rectification=rectification), status
 
 
@@ -332,6 +343,15 @@ def notice_print(notice_id: int):
 
 # --- rectification ---------------------------------------------------------------------------------
 
+def _evidence_store() -> services.EvidenceStore:
+    return services.EvidenceStore(directory=Path(current_app.instance_path) / "uploads" / "spotchecks",
+                                  max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024)
+
+
+def _uploads() -> list[services.Upload]:
+    return [(f.filename, f.stream) for f in request.files.getlist("files") if f and f.filename]
+
+
 def _visible_rect(rect_id: int) -> Rectification:
     rect = services.get_rectification(rect_id)
     if not services.can_see(actor(), rect):
@@ -361,7 +381,9 @@ def rectification(rect_id: int):
         history, _ = audit.find_events(audit.EventFilter(entity_type="rectification", entity_id=str(rect.id)), limit=50)
         return render_template("spotchecks/rectification.html", rect=rect, form=request.form, history=history,
                                overdue=services.is_overdue(rect, now()), can_answer=services.can_answer(actor(), rect),
-                               is_supervisor=current_user.has_role(*SUPERVISORS))
+                               is_supervisor=current_user.has_role(*SUPERVISORS), media=MEDIA,
+                               accept=",".join(f".{ext}" for kind in services.EVIDENCE_KINDS
+                                               for ext in MEDIA[kind].extensions))
 
     if request.method == "GET":
         return page()
@@ -371,14 +393,15 @@ def rectification(rect_id: int):
     try:
         if op == "answer":
             services.answer_rectification(actor=actor(), now=now(), rect=rect, response=request.form.get("response", ""),
-                                          evidence=request.form.get("evidence", ""),
-                                          attachment_ref=request.form.get("attachment_ref", ""), version=version)
-            flash("已报送整改情况,等待督查人员核验", "success")
+                                          evidence=request.form.get("evidence", ""), version=version,
+                                          uploads=_uploads(), store=_evidence_store())
+            flash("已报送整改情况，等待督查人员核验", "success")
         elif op in ("close", "return", "edit") and not current_user.has_role(*SUPERVISORS):
             abort(403)
         elif op == "close":
             services.close_out(actor=actor(), now=now(), rect=rect, evidence=request.form.get("evidence", ""),
-                               attachment_ref=request.form.get("attachment_ref", ""), version=version)
+                               version=version, uploads=_uploads(), store=_evidence_store(),
+                               no_evidence_reason=request.form.get("no_evidence_reason", ""))
             flash(f"整改事项{rect.code}已销号", "success")
         elif op == "return":
             services.return_rectification(actor=actor(), now=now(), rect=rect, reason=request.form.get("reason", ""),
@@ -395,6 +418,59 @@ def rectification(rect_id: int):
     except DomainError as err:
         return domain_error_response(err, page)
     return redirect(url_for("spotchecks.rectification", rect_id=rect.id))
+
+
+# --- the rubric --------------------------------------------------------------------------------------
+
+@bp.route("/rubric", methods=["GET", "POST"])
+@roles_required(*SUPERVISORS)
+def rubric():
+    settings = _settings()
+    version, in_force = rubrics.current(settings)
+
+    def page():
+        return render_template("spotchecks/rubric.html", version=version, rubric=in_force, form=request.form,
+                               pending=rubrics.pending(), versions=rubrics.versions(), criteria=CRITERIA,
+                               bounds=BOUNDS, faults=FAULT_TYPES, is_admin=current_user.role == "admin")
+
+    if request.method == "GET":
+        return page()
+    try:
+        proposed = rubrics.propose(actor=actor(), now=now(), rubric=rubrics.parse(request.form, in_force),
+                                   reason=request.form.get("reason", ""), base=in_force)
+    except DomainError as err:
+        return domain_error_response(err, page)
+    flash(f"已提交评分标准第{proposed.number}版，待管理员审批后生效", "success")
+    return redirect(url_for("spotchecks.rubric"))
+
+
+@bp.route("/rubric/<int:version_id>/decide", methods=["POST"])
+@roles_required("admin")
+def rubric_decide(version_id: int):
+    version = rubrics.get_version(version_id)
+    try:
+        if request.form.get("op") == "approve":
+            rubrics.approve(actor=actor(), now=now(), version=version, note=request.form.get("note", ""))
+            flash(f"评分标准第{version.number}版已批准，此后登记的抽查按此评分", "success")
+        else:
+            rubrics.reject(actor=actor(), now=now(), version=version, note=request.form.get("note", ""))
+            flash(f"评分标准第{version.number}版未批准", "info")
+    except DomainError as err:
+        return domain_error_response(err)
+    return redirect(url_for("spotchecks.rubric"))
+
+
+@bp.route("/rectifications/<int:rect_id>/evidence/<int:evidence_id>")
+@roles_required("supervisor", "caseworker")
+def evidence(rect_id: int, evidence_id: int):
+    """An evidence file, for whoever may see its rectification, shown inline (never run by the browser)."""
+    item = services.get_evidence(_visible_rect(rect_id), evidence_id)
+    response = send_file(_evidence_store().path(item), mimetype=item.content_type, conditional=True, max_age=0)
+    response.headers["Content-Disposition"] = content_disposition(item.filename, "inline")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- summons ---------------------------------------------------------------------------------------

@@ -105,6 +105,8 @@ def approve(*, actor: User, now: datetime, version: RubricVersion, note: str = "
     """An admin puts the proposal in force: calls logged from now on are scored with it."""
     if actor.role != "admin":
         raise Forbidden("只有管理员可以审批评分标准")
+    if version.proposed_by_id == actor.id:
+        raise Forbidden("不能审批自己提出的评分标准修改")
     note = clean_text(note, "审批意见", "note", limit=500)
     problems = version.rubric.problems()
     if problems:  # a proposal is checked when made; this guards a row written some other way

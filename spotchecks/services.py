@@ -8,13 +8,16 @@ the same transaction and flushes; the request, command or job that called it com
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import re
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,19 +25,22 @@ from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from audit import services as audit
-from core import clock, humanize
+from core import clock, files, humanize
 from core.calendar import WorkCalendar, load_calendar
 from core.choices import choose
 from core.db import session
-from core.errors import Conflict, Forbidden
+from core.errors import Conflict, Forbidden, NotFound
 from core.models import Unit, User
+from core.uploads import check_media
 from kb.models import Entry
 from spotchecks import hotlines, planner, rubrics
 from spotchecks.common import SpotcheckError, clean_text, get_or_404, require_supervisor
 from spotchecks.models import (
     CORRECTNESS,
+    EVIDENCE_STAGES,
     IDENTIFIED,
     RECTIFICATION_PENDING,
+    EvidenceFile,
     Hotline,
     MysteryCall,
     Rectification,
@@ -499,7 +505,8 @@ def can_answer(user: User, rect: Rectification) -> bool:
 def _rect_snapshot(rect: Rectification) -> dict:
     return {"state": rect.state, "response": rect.response, "evidence": rect.evidence,
             "attachment_ref": rect.attachment_ref, "return_reason": rect.return_reason,
-            "close_note": rect.close_note, "responsible_person": rect.responsible_person, "measure": rect.measure,
+            "close_note": rect.close_note, "no_evidence_reason": rect.no_evidence_reason,
+            "responsible_person": rect.responsible_person, "measure": rect.measure,
             "deadline_at": rect.deadline_at, "version": rect.version}
 
 
@@ -536,46 +543,119 @@ def _claim(rect: Rectification, expected: int) -> None:
     set_committed_value(rect, "version", expected + 1)
 
 
+#: What rectification evidence may be: photos, scanned letters and recordings, told by their bytes.
+EVIDENCE_KINDS = ("jpg", "png", "pdf", "mp3", "m4a", "wav")
+MAX_EVIDENCE_FILES = 10
+#: An upload as the entry point hands it over: the file's name and its stream.
+Upload = tuple[str, IO[bytes]]
+
+
+@dataclass(frozen=True)
+class EvidenceStore:
+    """Where evidence files live and how large one may be (the entry point's settings)."""
+
+    directory: Path
+    max_bytes: int
+
+    def path(self, evidence: EvidenceFile) -> Path:
+        return self.directory / str(evidence.rectification_id) / evidence.stored_name
+
+
+def _read_evidence(uploads: list[Upload], store: EvidenceStore) -> list[tuple[str, Any, bytes]]:
+    """Every upload checked by content and size before anything is written: (name, media, bytes)."""
+    uploads = [(name, stream) for name, stream in uploads if name]
+    if len(uploads) > MAX_EVIDENCE_FILES:
+        raise SpotcheckError(f"一次最多上传{MAX_EVIDENCE_FILES}个佐证文件", field="files")
+    checked = []
+    for name, stream in uploads:
+        data = stream.read(store.max_bytes + 1)
+        safe, media = check_media(name, data, allowed=EVIDENCE_KINDS, max_bytes=store.max_bytes)
+        checked.append((safe, media, data))
+    return checked
+
+
+def _attach_evidence(rect: Rectification, checked: list[tuple[str, Any, bytes]], *, stage: str, actor: User,
+                     now: datetime, store: EvidenceStore) -> list[EvidenceFile]:
+    """Rows for the checked files; the files are written for this transaction (removed if it does not commit)."""
+    assert stage in EVIDENCE_STAGES
+    added = []
+    for name, media, data in checked:
+        evidence = EvidenceFile(stage=stage, filename=name,
+                                stored_name=f"{uuid.uuid4().hex}.{media.kind}", kind=media.kind,
+                                content_type=media.content_type, size=len(data),
+                                sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=actor.id, uploaded_at=now)
+        rect.evidence_files.append(evidence)
+        added.append((evidence, data))
+    session.flush()
+    for evidence, data in added:
+        files.write(store.path(evidence), data)
+    return [evidence for evidence, _ in added]
+
+
+def _evidence_summary(evidence: list[EvidenceFile]) -> list[dict]:
+    return [{"id": e.id, "filename": e.filename, "kind": e.kind, "size": e.size, "sha256": e.sha256} for e in evidence]
+
+
+def get_evidence(rect: Rectification, evidence_id: int) -> EvidenceFile:
+    evidence = session.get(EvidenceFile, evidence_id)
+    if evidence is None or evidence.rectification_id != rect.id:
+        raise NotFound("佐证材料不存在")
+    return evidence
+
+
 def answer_rectification(*, actor: User, now: datetime, rect: Rectification, response: str, evidence: str,
-                         attachment_ref: str = "", version: Any = None) -> Rectification:
-    """The unit reports what it did, with evidence; the item then waits for a supervisor's check."""
+                         attachment_ref: str = "", version: Any = None, uploads: list[Upload] | None = None,
+                         store: EvidenceStore | None = None) -> Rectification:
+    """The unit reports what it did, with evidence files (photos, scans, recordings) or a written account of
+    its evidence; the item then waits for a supervisor's check."""
     if not can_answer(actor, rect):
         raise Forbidden("只有该单位(或其上级民政局)的承办人员可以报送整改情况")
     expected = _expected_version(rect, version)
     if rect.state not in RECTIFICATION_PENDING:
-        raise SpotcheckError(f"整改事项当前为“{rect.state_label}”,不能再报送")
+        raise SpotcheckError(f"整改事项当前为“{rect.state_label}”，不能再报送")
     response = clean_text(response, "整改情况", "response", required=True)
-    evidence = clean_text(evidence, "佐证材料说明", "evidence", required=True)
+    checked = _read_evidence(uploads or [], store) if uploads and store else []
+    evidence = clean_text(evidence, "佐证材料说明", "evidence", required=not checked)
     attachment_ref = clean_text(attachment_ref, "附件编号", "attachment_ref", limit=200)
     before = _rect_snapshot(rect)
     _claim(rect, expected)
     rect.response, rect.evidence, rect.attachment_ref = response, evidence, attachment_ref
     rect.state, rect.answered_at, rect.answered_by_id = "answered", now, actor.id
     session.flush()
-    audit.record("answer", "rectification", rect.id, actor=actor, now=now, changes=audit.diff(before, _rect_snapshot(rect)))
+    added = _attach_evidence(rect, checked, stage="answer", actor=actor, now=now, store=store) if checked else []
+    audit.record("answer", "rectification", rect.id, actor=actor, now=now,
+                 changes={**audit.diff(before, _rect_snapshot(rect)), "evidence_files": _evidence_summary(added)})
     return rect
 
 
-def close_out(*, actor: User, now: datetime, rect: Rectification, evidence: str,
-              attachment_ref: str = "", version: Any = None) -> Rectification:
-    """销号: a supervisor verified the fix; the verification and its evidence are required."""
+def close_out(*, actor: User, now: datetime, rect: Rectification, evidence: str, attachment_ref: str = "",
+              version: Any = None, uploads: list[Upload] | None = None, store: EvidenceStore | None = None,
+              no_evidence_reason: str = "") -> Rectification:
+    """销号: a supervisor verified the fix. The verification is required, and at least one evidence file
+    (the unit's or uploaded now) or a written reason why there is none."""
     require_supervisor(actor, "销号")
     expected = _expected_version(rect, version)
     if rect.state == "closed":
         raise SpotcheckError("该整改事项已销号")
-    if rect.state != "answered" or not rect.evidence.strip():
-        raise SpotcheckError("单位尚未报送整改情况和佐证材料,不能销号")
-    note = clean_text(evidence, "核验情况及佐证", "evidence", required=True)
+    if rect.state != "answered":
+        raise SpotcheckError("单位尚未报送整改情况，不能销号")
+    note = clean_text(evidence, "核验情况", "evidence", required=True)
+    checked = _read_evidence(uploads or [], store) if uploads and store else []
+    reason = clean_text(no_evidence_reason, "没有佐证材料的原因", "no_evidence_reason")
+    if not checked and not rect.evidence_files and not reason:
+        raise SpotcheckError("销号需要至少一份佐证材料（照片、扫描件或录音），或写明没有佐证材料的原因",
+                             code="evidence_required", field="files")
     attachment_ref = clean_text(attachment_ref, "附件编号", "attachment_ref", limit=200)
     before = _rect_snapshot(rect)
     _claim(rect, expected)
-    rect.close_note = note
+    rect.close_note, rect.no_evidence_reason = note, reason
     if attachment_ref:
         rect.attachment_ref = attachment_ref
     rect.state, rect.closed_at, rect.closed_by_id = "closed", now, actor.id
     session.flush()
+    added = _attach_evidence(rect, checked, stage="close", actor=actor, now=now, store=store) if checked else []
     audit.record("close_out", "rectification", rect.id, actor=actor, now=now,
-                 changes=audit.diff(before, _rect_snapshot(rect)))
+                 changes={**audit.diff(before, _rect_snapshot(rect)), "evidence_files": _evidence_summary(added)})
     return rect
 
 

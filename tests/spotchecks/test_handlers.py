@@ -209,7 +209,7 @@ def test_close_out_without_evidence_is_refused_on_the_page(client, login, db):
     db.commit()
     login("supervisor")
     response = client.post(f"/spotchecks/rectifications/{rect.id}", data={"op": "close", "evidence": "", "version": rect.version})
-    assert response.status_code == 422 and "核验情况及佐证" in body(response)
+    assert response.status_code == 422 and "请填写核验情况" in body(response)
     db.expire_all()
     assert db.get(Rectification, rect.id).state == "answered"
 

@@ -304,16 +304,19 @@ def test_the_units_caseworker_answers_and_a_supervisor_closes_out_with_evidence(
     services.answer_rectification(actor=caseworker, now=now, rect=rect, response="已约谈接听人员,调整值班表",
                                   evidence="值班表、培训签到表")
     assert rect.state == "answered"
-    with pytest.raises(DomainError, match="核验情况及佐证"):
+    with pytest.raises(DomainError, match="请填写核验情况"):
         services.close_out(actor=supervisor, now=now, rect=rect, evidence="  ")
+    with pytest.raises(DomainError, match="销号需要至少一份佐证材料（照片、扫描件或录音），或写明没有佐证材料的原因"):
+        services.close_out(actor=supervisor, now=now, rect=rect, evidence="11月25日复拨，接听规范")
     assert rect.state == "answered"
-    services.close_out(actor=supervisor, now=now, rect=rect, evidence="11月25日复拨,接听规范")
+    services.close_out(actor=supervisor, now=now, rect=rect, evidence="11月25日复拨，接听规范",
+                       no_evidence_reason="复拨未录音，单位佐证为纸质材料，已现场查看")
     assert (rect.state, rect.closed_by_id) == ("closed", supervisor.id)
 
 
 def test_close_out_is_refused_before_the_unit_answered(db):
     rect, supervisor = _rectification(db)
-    with pytest.raises(DomainError, match="尚未报送整改情况和佐证材料"):
+    with pytest.raises(DomainError, match="尚未报送整改情况"):
         services.close_out(actor=supervisor, now=at_local(2026, 11, 25, 10, 0), rect=rect, evidence="复拨正常")
 
 
