@@ -128,11 +128,11 @@ def plan():
         except DomainError as err:
             return domain_error_response(err)
         if result.created:
-            flash(f"已生成{result.plan.week}抽查计划,共{result.created}条", "success")
+            flash(f"已生成{humanize.week_label(result.plan.week)}抽查计划，共{result.created}条", "success")
             if result.plan.warning:
                 flash(result.plan.warning, "warning")
         else:
-            flash(f"{result.plan.week}已有抽查计划,未重复生成", "info")
+            flash(f"{humanize.week_label(result.plan.week)}已有抽查计划，未重复生成", "info")
         return redirect(url_for("spotchecks.plan", week=result.plan.week))
     try:
         year, number = services.parse_week(week)
@@ -617,16 +617,16 @@ def _report_range() -> tuple[date, date]:
 def report():
     start, end = _report_range()
     data = reports.build(start, end, now())
-    labels = [w.label[5:] for w in data.weeks]
+    labels = [w.short_label for w in data.weeks]
     week_chart = charts.line_chart(labels, [
         charts.Series("接通率", [w.connection_rate for w in data.weeks]),
         charts.Series("合格率", [w.pass_rate for w in data.weeks])], title="按周接通率与合格率", y_max=100, unit="%")
     county_chart = charts.bar_chart([c.label for c in data.counties], [
         charts.Series("接通率", [c.connection_rate for c in data.counties]),
-        charts.Series("合格率", [c.pass_rate for c in data.counties])], title="按县(市、区)接通率与合格率",
+        charts.Series("合格率", [c.pass_rate for c in data.counties])], title="按县（市、区）接通率与合格率",
         y_max=100, unit="%")
     fault_chart = charts.bar_chart(labels, [charts.Series(label, data.fault_counts[key])
-                                            for key, label in FAULT_TYPES.items()], title="问题类型(按周)", stacked=True)
+                                            for key, label in FAULT_TYPES.items()], title="问题类型（按周）", stacked=True)
     return render_template("spotchecks/reports.html", report=data, week_chart=week_chart, county_chart=county_chart,
                            fault_chart=fault_chart, faults=FAULT_TYPES, start=start, end=end)
 

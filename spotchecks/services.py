@@ -82,6 +82,12 @@ def week_bounds(year: int, week: int) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=7)
 
 
+def _week_words(week: str) -> str:
+    """11月23日—11月27日，第48周: a week inside a sentence's brackets."""
+    monday = humanize.iso_monday(week)
+    return f"{humanize.week_range(monday)}，第{monday.isocalendar().week}周"
+
+
 def default_seed(year: int, week: int) -> int:
     return year * 100 + week
 
@@ -110,9 +116,9 @@ def effective_quota(configured: int, hotline_count: int, day_count: int) -> tupl
     if day_count <= 0 or configured * day_count >= hotline_count:
         return configured, ""
     needed = math.ceil(hotline_count / day_count)
-    warning = f"本周{day_count}个工作日,每日限额{configured}不足以覆盖{hotline_count}条热线,已按每日{needed}条安排"
+    warning = f"本周{day_count}个工作日，每日限额{configured}不足以覆盖{hotline_count}条热线，已按每日{needed}条安排"
     if needed > planner.MAX_QUOTA:
-        warning += f"(超过常规上限{planner.MAX_QUOTA}条)"
+        warning += f"（超过常规上限{planner.MAX_QUOTA}条）"
     return needed, warning
 
 
@@ -143,7 +149,7 @@ def create_plan(*, actor: User | None, now: datetime, week: str, settings: Spotc
     if not staff:
         raise SpotcheckError("没有在岗的督查人员账号(角色为督查人员且未停用),无法分配抽查任务;请先创建督查人员账号")
     if not days:
-        raise SpotcheckError(f"{key}没有工作日(节假日),本周不安排抽查")
+        raise SpotcheckError(f"{humanize.week_label(key)}没有工作日（节假日），本周不安排抽查")
     if not lines:
         raise SpotcheckError("热线名录为空,无法制定抽查计划")
     configured = settings.daily_quota
@@ -264,10 +270,10 @@ def move_item(*, actor: User, now: datetime, item: SpotcheckItem, day: date, at:
     _check_movable(item)
     year, number = parse_week(item.week)
     if day.isocalendar()[:2] != (year, number):
-        raise SpotcheckError(f"只能在本周({item.week})内调整", field="day")
+        raise SpotcheckError(f"只能在本周内调整（{_week_words(item.week)}）", field="day")
     calendar = calendar or load_calendar()
     if not calendar.is_working_day(day):
-        raise SpotcheckError(f"{day:%Y-%m-%d}不是工作日", field="day")
+        raise SpotcheckError(f"{humanize.day_with_weekday(day, year=True)}不是工作日", field="day")
     moment = clock.local_to_utc(datetime.combine(day, at))
     if moment < now:
         raise SpotcheckError("不能调整到已经过去的时间", field="at")
@@ -275,7 +281,7 @@ def move_item(*, actor: User, now: datetime, item: SpotcheckItem, day: date, at:
         load = session.execute(select(func.count()).select_from(SpotcheckItem).where(
             SpotcheckItem.plan_id == item.plan_id, SpotcheckItem.day == day)).scalar_one()
         if load >= item.plan.quota:
-            raise SpotcheckError(f"{day:%m月%d日}已排满{item.plan.quota}条,请改用“互换”", field="day")
+            raise SpotcheckError(f"{humanize.day_with_weekday(day)}已排满{item.plan.quota}条，请改用“互换”", field="day")
     if supervisor_id is not None and supervisor_id != item.supervisor_id \
             and supervisor_id not in {u.id for u in active_supervisors()}:
         raise SpotcheckError("所选督查人员不存在或已停用", field="supervisor_id")
@@ -377,7 +383,7 @@ def _check_call(item: SpotcheckItem, data: CallInput, now: datetime) -> CallInpu
         raise SpotcheckError("开始时间不能晚于当前时间", field="started_at")
     start, end = week_bounds(*parse_week(item.week))
     if not start <= data.started_at < end:
-        raise SpotcheckError(f"开始时间应在该任务所在的{item.week}周内", field="started_at")
+        raise SpotcheckError(f"开始时间应在该任务所在的周内（{_week_words(item.week)}）", field="started_at")
     if not 0 <= data.ring_seconds <= 600:
         raise SpotcheckError("响铃时长应在0到600秒之间", field="ring_seconds")
     notes = clean_text(data.notes, "备注", "notes")

@@ -92,8 +92,8 @@ def test_supervisor_makes_the_plan_from_the_page_and_sees_the_quota_warning(clie
         response = client.post("/spotchecks/plan", data={"week": "2026-W48"}, follow_redirects=True)
     page = body(response)
     assert response.status_code == 200
-    assert "已生成2026-W48抽查计划,共183条" in page
-    assert "每日限额30不足以覆盖183条热线,已按每日37条安排" in page
+    assert "已生成11月23日—11月27日（第48周）抽查计划，共183条" in page
+    assert "每日限额30不足以覆盖183条热线，已按每日37条安排" in page
     assert db.execute(select(func.count()).select_from(SpotcheckPlan)).scalar_one() == 1
     mine = body(client.get("/spotchecks/plan", query_string={"week": "2026-W48", "mine": "1"}))
     assert mine.count('class="mine"') == 183  # the only supervisor gets every item

@@ -52,7 +52,7 @@ def test_plan_covers_all_183_hotlines_with_the_smallest_sufficient_quota_and_say
     assert sorted(per_day) == [date(2026, 11, 23) + timedelta(days=d) for d in range(5)]
     assert max(per_day.values()) <= 37
     assert (plan.configured_quota, plan.quota) == (30, 37)
-    assert plan.warning == "本周5个工作日,每日限额30不足以覆盖183条热线,已按每日37条安排"
+    assert plan.warning == "本周5个工作日，每日限额30不足以覆盖183条热线，已按每日37条安排"
     assert plan.seed == 202648
 
 
@@ -112,7 +112,7 @@ def test_a_short_holiday_week_raises_the_quota_beyond_37_to_keep_coverage(db):
     items = services.plan_items(plan)
     assert len(items) == 183 and {i.day for i in items} == {date(2026, 10, 8), date(2026, 10, 9), date(2026, 10, 10)}
     assert plan.quota == 61
-    assert plan.warning == "本周3个工作日,每日限额30不足以覆盖183条热线,已按每日61条安排(超过常规上限37条)"
+    assert plan.warning == "本周3个工作日，每日限额30不足以覆盖183条热线，已按每日61条安排（超过常规上限37条）"
 
 
 def test_a_configured_quota_that_covers_the_week_is_kept(db):
