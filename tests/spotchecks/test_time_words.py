@@ -73,5 +73,5 @@ def test_chart_labels_on_one_row_never_overlap(labels):
     boxes = _boxes(labels)
     for row in {b[0] for b in boxes}:
         line = sorted(b[1:] for b in boxes if b[0] == row)
-        assert all(right + charts.LABEL_GAP <= nxt_left + 0.01 for (_, right), (nxt_left, _) in zip(line, line[1:]))
+        assert all(right + charts.LABEL_GAP <= nxt_left + 0.01 for (_, right), (nxt_left, _) in zip(line, line[1:], strict=False))
     assert len(boxes) >= len(labels) // 2  # thinned only when two rows cannot hold them all
