@@ -220,7 +220,7 @@ def call_input(data: Mapping[str, Any]) -> services.CallInput:
     """Parse the logging form or an API body into the service's input."""
     ring = _int_or_none(data.get("ring_seconds"), "响铃时长", "ring_seconds")
     if ring is None:
-        raise services.SpotcheckError("请填写响铃时长(秒)", field="ring_seconds")
+        raise services.SpotcheckError("请填写响铃时长（秒）", field="ring_seconds")
     if "connected" not in data or str(data.get("connected")).strip() == "":
         raise services.SpotcheckError("请选择是否接通", field="connected")
     return services.CallInput(
@@ -247,7 +247,7 @@ def log(item_id: int):
     item = services.get_item(item_id)
     if item.call is not None:
         if request.method == "POST":
-            return domain_error_response(Conflict("该抽查任务已登记过结果,不能重复登记"))
+            return domain_error_response(Conflict("该抽查任务已登记过结果，不能重复登记"))
         return redirect(url_for("spotchecks.call", call_id=item.call.id))
     if request.method == "GET":
         return _log_page(item)
@@ -257,9 +257,9 @@ def log(item_id: int):
     except DomainError as err:
         return domain_error_response(err, lambda: _log_page(item)[0])
     if result.faults:
-        flash(f"已登记:{result.score}分,不合格({'、'.join(result.fault_labels)}),已生成整改事项", "warning")
+        flash(f"已登记：{result.score}分，不合格（{'、'.join(result.fault_labels)}），已生成整改事项", "warning")
     else:
-        flash(f"已登记:{result.score}分,{'合格' if result.passed else '不合格'}", "success")
+        flash(f"已登记：{result.score}分，{'合格' if result.passed else '不合格'}", "success")
     return redirect(url_for("spotchecks.call", call_id=result.id))
 
 
@@ -288,7 +288,7 @@ def notice_draft():
         notice, created = notices.draft_notice(actor=actor(), now=now(), kind=request.form.get("kind", "daily"), day=day)
     except DomainError as err:
         return domain_error_response(err)
-    flash("已起草通报,请核对后发布" if created else "该期通报已存在", "success" if created else "info")
+    flash("已起草通报，请核对后发布" if created else "该期通报已存在", "success" if created else "info")
     return redirect(url_for("spotchecks.notice", notice_id=notice.id))
 
 
@@ -406,7 +406,7 @@ def rectification(rect_id: int):
         elif op == "return":
             services.return_rectification(actor=actor(), now=now(), rect=rect, reason=request.form.get("reason", ""),
                                           version=version)
-            flash("已退回,请单位重新整改", "success")
+            flash("已退回，请单位重新整改", "success")
         elif op == "edit":
             services.edit_rectification(actor=actor(), now=now(), rect=rect,
                                         responsible_person=request.form.get("responsible_person", ""),
@@ -480,7 +480,7 @@ def evidence(rect_id: int, evidence_id: int):
 def summons_list():
     if request.method == "POST":
         created = services.propose_summonses(now=now(), settings=_settings())
-        flash(f"按约谈规则检查完毕,新增{len(created)}条约谈建议", "success" if created else "info")
+        flash(f"按约谈规则检查完毕，新增{len(created)}条约谈建议", "success" if created else "info")
         return redirect(url_for("spotchecks.summons_list"))
     state = request.args.get("state", "")
     return render_template("spotchecks/summons_list.html", rows=services.summons_list(state=state),
@@ -590,7 +590,7 @@ def hotline_import():
         return render_template("spotchecks/hotline_import.html", errors=err.errors), 422
     except DomainError as err:
         return render_template("spotchecks/hotline_import.html", errors=[err.message]), 422
-    flash(f"导入完成:新增{counts['created']}条,修改{counts['updated']}条,无变化{counts['unchanged']}条", "success")
+    flash(f"导入完成：新增{counts['created']}条，修改{counts['updated']}条，无变化{counts['unchanged']}条", "success")
     return redirect(url_for("spotchecks.registry"))
 
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 PALETTE = ("#0b6bcb", "#2e7d32", "#c62828", "#b26a00", "#6a1b9a", "#00838f", "#5d4037")
-WIDTH, HEIGHT = 640, 256
+WIDTH, HEIGHT = 640, 266
 #: BOTTOM holds two staggered rows of axis labels and the legend.
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 16, 62
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 16, 72
 LABEL_SIZE = 11
 #: Space kept between two labels on one row.
 LABEL_GAP = 6
@@ -52,8 +52,8 @@ def _frame(labels: Sequence[str], y_max: float, unit: str, title: str) -> list[s
 
 
 def text_width(text: str, size: float = LABEL_SIZE) -> float:
-    """A label's width in user units, generously: CJK and full-width characters one em, others 0.62 em."""
-    return sum(size if ord(ch) >= 0x2E80 else size * 0.62 for ch in text)
+    """A label's width in user units, generously: CJK, full-width characters and dashes one em, others 0.62 em."""
+    return sum(size if ord(ch) >= 0x2000 else size * 0.62 for ch in text)
 
 
 def label_layout(labels: Sequence[str]) -> tuple[int, int]:
@@ -72,7 +72,8 @@ def _axis_labels(labels: Sequence[str]) -> list[str]:
     parts = []
     for shown, i in enumerate(range(0, len(labels), every)):
         x = LEFT + step * (i + 0.5)
-        y = HEIGHT - BOTTOM + 16 + (14 * (shown % 2) if rows == 2 else 0)
+        # A CJK font's line box is about 1.5 em tall: rows 1.6 em apart, the first clear of the 0 tick.
+        y = HEIGHT - BOTTOM + 24 + (18 * (shown % 2) if rows == 2 else 0)
         parts.append(f'<text class="axis-label" x="{x:.1f}" y="{y}" text-anchor="middle" font-size="{LABEL_SIZE}" '
                      f'fill="#3a4754">{escape(labels[i])}</text>')
     return parts

@@ -142,6 +142,11 @@ def _fault_paragraphs(faulty: list[MysteryCall], *, with_day: bool) -> list[str]
     return paragraphs
 
 
+def _inner(text: str) -> str:
+    """Brackets inside brackets: GB/T 15834 puts the inner ones square — 鞠铁军［副乡长］."""
+    return humanize.chinese_punctuation(text).replace("（", "［").replace("）", "］")
+
+
 def _requirements(faulty: list[MysteryCall]) -> list[str]:
     """The rectification each unit owes; units owing the same measure by the same day share one sentence."""
     rects = {r.call_id: r for r in _rectifications_of(faulty)}
@@ -151,11 +156,11 @@ def _requirements(faulty: list[MysteryCall]) -> list[str]:
         if rect is None:
             continue
         due = chinese_date(clock.to_local(rect.deadline_at - timedelta(seconds=1)).date())
-        measure = humanize.chinese_punctuation(rect.measure).rstrip("。；;")
+        measure = humanize.chinese_punctuation(rect.measure).rstrip("。；")
         groups[(measure, due)].append(rect)
     paragraphs = []
     for (measure, due), group in groups.items():
-        units = "、".join(f"{r.unit.full_name}（整改事项{r.code}，责任人：{r.responsible_person}）" for r in group)
+        units = "、".join(f"{r.unit.full_name}（整改事项{r.code}，责任人：{_inner(r.responsible_person)}）" for r in group)
         paragraphs.append(f"请{units}于{due}前完成整改：{measure}，并将整改情况及佐证材料报送市民政局。")
     return paragraphs
 
@@ -207,9 +212,11 @@ def daily_text(day: date) -> tuple[str, str]:
 
 def weekly_text(monday: date) -> tuple[str, str]:
     calls = _period_calls("weekly", monday)
-    title = f"关于{humanize.week_range(monday, year=True)}社会救助服务热线抽查情况的通报"
-    return title, "\n".join(compose(calls, period=humanize.week_label(monday), today_word="本周", by_area=True,
-                                     with_day=True))
+    # The working week, or up to the last day a call was logged on if one fell on the weekend.
+    days = max([5] + [(clock.to_local(c.started_at).date() - monday).days + 1 for c in calls])
+    title = f"关于{humanize.week_range(monday, days=days, year=True)}社会救助服务热线抽查情况的通报"
+    period = f"{humanize.week_range(monday, days=days)}（第{monday.isocalendar().week}周）"
+    return title, "\n".join(compose(calls, period=period, today_word="本周", by_area=True, with_day=True))
 
 
 # --- checking an edited text against the calls ------------------------------------------------

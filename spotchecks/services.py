@@ -147,11 +147,11 @@ def create_plan(*, actor: User | None, now: datetime, week: str, settings: Spotc
     lines = hotlines.hotlines(active_only=True)
     staff = active_supervisors()
     if not staff:
-        raise SpotcheckError("没有在岗的督查人员账号(角色为督查人员且未停用),无法分配抽查任务;请先创建督查人员账号")
+        raise SpotcheckError("没有在岗的督查人员账号（角色为督查人员且未停用），无法分配抽查任务；请先创建督查人员账号")
     if not days:
         raise SpotcheckError(f"{humanize.week_label(key)}没有工作日（节假日），本周不安排抽查")
     if not lines:
-        raise SpotcheckError("热线名录为空,无法制定抽查计划")
+        raise SpotcheckError("热线名录为空，无法制定抽查计划")
     configured = settings.daily_quota
     quota, warning = effective_quota(configured, len(lines), len(days))
     seed = default_seed(year, number) if seed is None else int(seed)
@@ -249,7 +249,7 @@ def plan_items(plan: SpotcheckPlan) -> list[SpotcheckItem]:
 
 def get_item(item_id: Any) -> SpotcheckItem:
     key = int(item_id) if str(item_id or "").isdigit() else 0
-    return get_or_404(SpotcheckItem, key, "该抽查任务不存在,不在任何周计划中;只能登记计划内的抽查")
+    return get_or_404(SpotcheckItem, key, "该抽查任务不存在，不在任何周计划中；只能登记计划内的抽查")
 
 
 def _item_snapshot(item: SpotcheckItem) -> dict:
@@ -259,7 +259,7 @@ def _item_snapshot(item: SpotcheckItem) -> dict:
 
 def _check_movable(item: SpotcheckItem) -> None:
     if item.call is not None:
-        raise SpotcheckError(f"“{item.hotline.name}”已登记抽查结果,不能再调整")
+        raise SpotcheckError(f"“{item.hotline.name}”已登记抽查结果，不能再调整")
 
 
 def move_item(*, actor: User, now: datetime, item: SpotcheckItem, day: date, at: time, reason: str,
@@ -409,7 +409,7 @@ def log_call(*, actor: User, now: datetime, item: SpotcheckItem, data: CallInput
     """Record a planned mystery call's result; a fault opens a rectification for the hotline's unit."""
     require_supervisor(actor, "登记抽查结果")
     if item.call is not None:
-        raise Conflict("该抽查任务已登记过结果,不能重复登记")
+        raise Conflict("该抽查任务已登记过结果，不能重复登记")
     data = _check_call(item, data, now)
     version, rubric = rubrics.current(settings)
     verdict = assess(Observation(connected=data.connected, ring_seconds=data.ring_seconds,
@@ -430,7 +430,7 @@ def log_call(*, actor: User, now: datetime, item: SpotcheckItem, data: CallInput
             session.add(call)
             session.flush()
     except IntegrityError:
-        raise Conflict("该抽查任务已由他人登记结果,请刷新") from None
+        raise Conflict("该抽查任务已由他人登记结果，请刷新") from None
     audit.record("create", "mystery_call", call.id, actor=actor, now=now, changes={
         "item_id": item.id, "hotline_id": item.hotline_id, "started_at": data.started_at,
         "connected": data.connected, "score": verdict.score, "passed": verdict.passed, "faults": verdict.faults,
@@ -447,7 +447,7 @@ def describe_call(call: MysteryCall) -> str:
     if not parts:
         parts.append("接听规范，答复准确" if call.passed else "存在不规范情况")
     text = f"在{local.hour}时{local.minute:02d}分" + "，".join(parts)
-    notes = re.sub(r"[。;；]+$", "", humanize.chinese_punctuation(call.notes.strip()))
+    notes = re.sub(r"[。；]+$", "", humanize.chinese_punctuation(call.notes.strip()))
     if notes:
         text += f"，{notes}"
     return text
@@ -615,7 +615,7 @@ def answer_rectification(*, actor: User, now: datetime, rect: Rectification, res
     """The unit reports what it did, with evidence files (photos, scans, recordings) or a written account of
     its evidence; the item then waits for a supervisor's check."""
     if not can_answer(actor, rect):
-        raise Forbidden("只有该单位(或其上级民政局)的承办人员可以报送整改情况")
+        raise Forbidden("只有该单位（或其上级民政局）的承办人员可以报送整改情况")
     expected = _expected_version(rect, version)
     if rect.state not in RECTIFICATION_PENDING:
         raise SpotcheckError(f"整改事项当前为“{rect.state_label}”，不能再报送")
@@ -801,7 +801,7 @@ def propose_summonses(*, now: datetime, settings: SpotcheckSettings,
         if len(fresh) < threshold:
             continue
         when = "、".join(f"{clock.to_local(c.started_at):%m月%d日}({'、'.join(c.fault_labels)})" for c in fresh)
-        reason = f"{weeks}周内{len(fresh)}次抽查发现问题:{when}"
+        reason = f"{weeks}周内{len(fresh)}次抽查发现问题：{when}"
         summons = _propose(now=now, unit_id=unit_id, rule="faults", key=f"faults:{unit_id}:{fresh[-1].id}",
                            reason=reason)
         if summons:
@@ -847,7 +847,7 @@ def confirm_summons(*, actor: User, now: datetime, summons: Summons, held_on: da
     if held_on is None:
         raise SpotcheckError("请填写约谈日期", field="held_on")
     if held_on > clock.to_local(now).date():
-        raise SpotcheckError("约谈日期不能晚于今天(约谈后再登记)", field="held_on")
+        raise SpotcheckError("约谈日期不能晚于今天（约谈后再登记）", field="held_on")
     before = _summons_snapshot(summons)
     attendees = clean_text(attendees, "参加人员", "attendees", required=True)
     outcome = clean_text(outcome, "约谈结果", "outcome", required=True)
@@ -902,7 +902,7 @@ def summons_list(*, state: str = "") -> list[Summons]:
 
 
 def summons_rule(settings: SpotcheckSettings) -> str:
-    return (f"{settings.summons_weeks}周内{settings.summons_faults}次及以上抽查发现问题,"
+    return (f"{settings.summons_weeks}周内{settings.summons_faults}次及以上抽查发现问题，"
             f"或整改逾期超过{settings.summons_overdue_days}个工作日")
 
 
