@@ -134,3 +134,23 @@ def test_the_published_notice_prints_through_libreoffice(db, tmp_path):
                      "2026年11月23日", "接通率66.7%", "接听人员未报姓名或工号", calls[1].hotline.unit.full_name):
         assert expected in text, expected
     assert first_page_png(pdf).stat().st_size > 5000
+
+
+def test_on_the_page_a_contradicting_edit_is_warned_saved_nowhere_and_publishable_only_when_confirmed(client, login, db):
+    calls = _calls(db, {}, {"identified": "none"})
+    notice = _draft(calls)
+    original = notice.body
+    db.commit()
+    login("supervisor")
+    form = {"op": "publish", "title": notice.title, "recipients": notice.recipients, "issuer": "绥化市民政局",
+            "body": original.replace("合格率50%", "合格率100%")}
+    response = client.post(f"/spotchecks/notices/{notice.id}", data=form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "通报未发布：正文与登记的抽查结果不一致" in page and "正文写合格率为100%，登记的抽查结果为50%" in page
+    assert 'name="confirmed"' in page and "合格率100%" in page  # the edit stays on the screen to fix
+    db.expire_all()
+    saved = db.get(type(notice), notice.id)
+    assert (saved.status, saved.number, saved.body) == ("draft", None, original)
+    response = client.post(f"/spotchecks/notices/{notice.id}", data={**form, "confirmed": "1"}, follow_redirects=True)
+    assert "已发布，文号绥民救通〔2026〕1号" in response.get_data(as_text=True)
