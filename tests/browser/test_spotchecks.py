@@ -122,3 +122,44 @@ def test_a_notice_is_drafted_published_exported_and_its_first_page_looked_at(log
     width, height, share = inked
     assert abs(height / width - 297 / 210) < 0.02  # an A4 page
     assert 0.005 < share < 0.2  # text on it, not a blank or black page
+
+
+def test_rectification_evidence_is_uploaded_and_shown_inline(login_as, live_server):
+    from core import clock
+    from spotchecks import services
+    from tests.spotchecks.builders import EXE, png_bytes, wav_bytes
+
+    page = login_as("supervisor")
+    page.goto(f"{live_server['url']}/spotchecks/plan?week={services.week_of(clock.today_local())}")
+    make = page.locator("button:has-text('生成计划')")
+    if make.count():
+        make.click()
+        page.wait_for_load_state("networkidle")
+    # An unanswered call on a hotline not logged yet: a fault, so a rectification to answer.
+    page.locator(".plan-table tbody tr:has(td span:text('待拨打')) td:nth-child(4) a").first.click()
+    page.wait_for_load_state("networkidle")
+    page.check("input[name=connected][value='0']")
+    page.fill("#ring_seconds", "45")
+    page.click("button:has-text('保存结果')")
+    page.wait_for_load_state("networkidle")
+    page.click("a[href*='/spotchecks/rectifications/']")
+    page.wait_for_load_state("networkidle")
+    form = page.locator("form:has(input[name=op][value=answer])")
+    form.locator("textarea[name=response]").fill("已落实专人值守，调整值班表")
+    form.locator("input[name=files]").set_input_files([
+        {"name": "整改照片.jpg", "mimeType": "image/jpeg", "buffer": EXE}])
+    form.locator("button:has-text('报送')").click()
+    page.wait_for_load_state("networkidle")
+    assert "“整改照片.jpg”不是可接受的文件（按文件内容判断）" in page.locator(".flash").first.inner_text()
+    form = page.locator("form:has(input[name=op][value=answer])")
+    form.locator("input[name=files]").set_input_files([
+        {"name": "值班表.png", "mimeType": "image/png", "buffer": png_bytes(320, 200)},
+        {"name": "复拨录音.wav", "mimeType": "audio/wav", "buffer": wav_bytes(1.0)}])
+    form.locator("button:has-text('报送')").click()
+    page.wait_for_load_state("networkidle")
+    assert "已报送整改情况" in page.locator(".flash").first.inner_text()
+    image = page.locator(".evidence img")
+    image.wait_for()
+    assert page.evaluate("() => document.querySelector('.evidence img').naturalWidth") == 320
+    page.wait_for_function("() => document.querySelector('.evidence audio').readyState >= 1")
+    assert abs(page.evaluate("() => document.querySelector('.evidence audio').duration") - 1.0) < 0.05
