@@ -141,7 +141,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SPOTCHECK_SUMMONS_WEEKS", 4, _int(1, 52), "... within this many weeks"),
     Setting("SPOTCHECK_SUMMONS_OVERDUE_DAYS", 5, _int(1, 60), "working days a rectification may be overdue before a summons is proposed"),
     Setting("SPOTCHECK_RUBRIC", {}, _parse_int_pairs,
-            "mystery-call rubric overrides, e.g. ring=20,late=10,anonymous=10,partial=15,wrong=40,deflect=50,attitude=8,poor_attitude=2,pass=60"),
+            "mystery-call rubric overrides, e.g. ring=15,late=10,anonymous=10,partial=20,wrong=40,deflect=20,attitude=5,poor_attitude=2,pass=60 (late+anonymous+wrong+deflect+4×attitude = 100)"),
     Setting("SPOTCHECK_NOTICE_PREFIX", "绥民救通", _parse_str, "notice number prefix: 绥民救通〔2026〕12号"),
     Setting("SPOTCHECK_ISSUER", "绥化市民政局", _parse_str, "issuing unit printed on notices"),
     Setting("KB_REVIEW_REQUIRED", True, _parse_bool,

@@ -1,5 +1,5 @@
-"""What an uploaded file may be: spreadsheets checked as archives before a parser opens them, and file
-names fit to store and to send back in a download."""
+"""What an uploaded file may be: spreadsheets checked as archives before a parser opens them, photos,
+scans and recordings recognised by their bytes, and file names fit to store and to send back in a download."""
 
 from __future__ import annotations
 
@@ -99,6 +99,78 @@ def sheet_rows(ws: Any, limits: SheetLimits) -> Iterator[tuple[Any, ...]]:
                 raise UploadError(f"工作表“{ws.title}”行数过多（超过{limits.max_rows}行数据），请拆分后分批导入")
             continue
         yield row
+
+
+# --- media files (photos, scans, recordings) -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Media:
+    kind: str  #: also the stored file's extension
+    content_type: str
+    label: str
+    #: File name extensions this content may carry.
+    extensions: tuple[str, ...]
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+    @property
+    def is_audio(self) -> bool:
+        return self.content_type.startswith("audio/")
+
+
+MEDIA: dict[str, Media] = {m.kind: m for m in (
+    Media("jpg", "image/jpeg", "JPG照片", ("jpg", "jpeg")),
+    Media("png", "image/png", "PNG图片", ("png",)),
+    Media("pdf", "application/pdf", "PDF扫描件", ("pdf",)),
+    Media("mp3", "audio/mpeg", "MP3录音", ("mp3",)),
+    Media("m4a", "audio/mp4", "M4A录音", ("m4a", "mp4", "aac")),
+    Media("wav", "audio/wav", "WAV录音", ("wav",)),
+)}
+#: ISO base media brands of audio recordings (phones' voice memos and recorders).
+_AUDIO_BRANDS = (b"M4A ", b"M4B ", b"mp42", b"mp41", b"isom", b"3gp4", b"3gp5")
+
+
+def sniff_media(data: bytes) -> str | None:
+    """The MEDIA kind the file's first bytes show (magic numbers), whatever its name says; None for
+    anything else (an executable, a script, a document renamed .jpg)."""
+    head = data[:16]
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "wav"
+    if head[4:8] == b"ftyp" and head[8:12] in _AUDIO_BRANDS:
+        return "m4a"
+    # MP3: an ID3 tag, or an MPEG audio frame header (11 sync bits, a valid layer and bit rate).
+    if head.startswith(b"ID3") or (len(head) >= 3 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+                                   and head[1] & 0x06 and head[2] & 0xF0 not in (0x00, 0xF0)):
+        return "mp3"
+    return None
+
+
+def check_media(filename: str | None, data: bytes, *, allowed: tuple[str, ...], max_bytes: int) -> tuple[str, Media]:
+    """The safe file name and media type of an upload, refused (UploadError) when empty, over `max_bytes`,
+    not one of the `allowed` kinds by its content, or named as another kind than its content is."""
+    name = safe_filename(filename)
+    labels = "、".join(MEDIA[kind].label for kind in allowed)
+    if len(data) > max_bytes:
+        raise UploadError(f"“{name}”超过{_mb(max_bytes)}，请压缩后再上传", code="too_large", status=413, field="files")
+    if not data:
+        raise UploadError(f"“{name}”是空文件", field="files")
+    kind = sniff_media(data)
+    if kind not in allowed:
+        raise UploadError(f"“{name}”不是可接受的文件（按文件内容判断）；只接受{labels}", code="bad_type", field="files")
+    media = MEDIA[kind]
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension not in media.extensions:
+        raise UploadError(f"“{name}”的内容是{media.label}，与扩展名不符，已拒绝；请用原始文件上传",
+                          code="bad_type", field="files")
+    return name, media
 
 
 # --- file names ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from flask import Flask
 from markupsafe import Markup, escape
 
-from core import clock, masking
+from core import clock, humanize, masking
 from core.masking import mask_id_number, mask_phone
 
 
@@ -23,6 +23,15 @@ def localdate(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = clock.to_local(value).date()
     return value.strftime("%Y-%m-%d")
+
+
+def weekday_date(value: date | datetime | None, year: bool = False) -> str:
+    """12月7日（星期一）: a local date with its weekday."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = clock.to_local(value).date()
+    return humanize.day_with_weekday(value, year=year)
 
 
 def nl2br(value: str | None) -> Markup:
@@ -43,6 +52,10 @@ def register(app: Flask) -> None:
     app.add_template_filter(localtime)
     app.add_template_filter(localdate)
     app.add_template_filter(nl2br)
+    app.add_template_filter(weekday_date)
+    app.add_template_filter(humanize.week_label, "week_label")
+    app.add_template_filter(humanize.duration, "duration")
+    app.add_template_filter(humanize.number, "figure")
     app.add_template_filter(mask_phone)
     app.add_template_filter(mask_id_number)
     app.add_template_filter(mask_numbers)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -19,15 +20,17 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_login import current_user
 
 from audit import services as audit
-from core import clock
+from core import clock, humanize
 from core.errors import Conflict, DomainError, NotFound
+from core.uploads import MEDIA, content_disposition
 from handlers.common import actor, domain_error_response, form_int, json_body, now, roles_required, writes
-from spotchecks import charts, dashboard, directory, hotlines, notices, reports, services, transfer
+from spotchecks import charts, dashboard, directory, hotlines, notices, reports, rubrics, services, transfer
 from spotchecks.models import (
     CORRECTNESS,
     IDENTIFIED,
@@ -39,7 +42,7 @@ from spotchecks.models import (
     Rectification,
     SpotcheckItem,
 )
-from spotchecks.rubric import FAULT_TYPES
+from spotchecks.rubric import BOUNDS, CRITERIA, FAULT_TYPES
 from spotchecks.settings import SpotcheckSettings
 
 bp = Blueprint("spotchecks", __name__, url_prefix="/spotchecks")
@@ -82,6 +85,14 @@ def _duedate(value: datetime | None) -> str:
     return clock.to_local(value - timedelta(seconds=1)).strftime("%Y-%m-%d")
 
 
+@bp.app_template_filter("spot_due_day")
+def _due_day(value: datetime | None) -> str:
+    """A deadline stored as the end of a day, shown as that day with its weekday: 11月30日（星期一）."""
+    if value is None:
+        return ""
+    return humanize.day_with_weekday(clock.to_local(value - timedelta(seconds=1)).date(), year=True)
+
+
 @bp.app_template_filter("spot_weekday")
 def _weekday(value: date) -> str:
     return f"周{WEEKDAYS[value.weekday()]}"
@@ -117,11 +128,11 @@ def plan():
         except DomainError as err:
             return domain_error_response(err)
         if result.created:
-            flash(f"已生成{result.plan.week}抽查计划,共{result.created}条", "success")
+            flash(f"已生成{humanize.week_label(result.plan.week)}抽查计划，共{result.created}条", "success")
             if result.plan.warning:
                 flash(result.plan.warning, "warning")
         else:
-            flash(f"{result.plan.week}已有抽查计划,未重复生成", "info")
+            flash(f"{humanize.week_label(result.plan.week)}已有抽查计划，未重复生成", "info")
         return redirect(url_for("spotchecks.plan", week=result.plan.week))
     try:
         year, number = services.parse_week(week)
@@ -209,7 +220,7 @@ def call_input(data: Mapping[str, Any]) -> services.CallInput:
     """Parse the logging form or an API body into the service's input."""
     ring = _int_or_none(data.get("ring_seconds"), "响铃时长", "ring_seconds")
     if ring is None:
-        raise services.SpotcheckError("请填写响铃时长(秒)", field="ring_seconds")
+        raise services.SpotcheckError("请填写响铃时长（秒）", field="ring_seconds")
     if "connected" not in data or str(data.get("connected")).strip() == "":
         raise services.SpotcheckError("请选择是否接通", field="connected")
     return services.CallInput(
@@ -226,7 +237,7 @@ def _log_page(item: SpotcheckItem, status: int = 200):
     default_start = clock.to_local(now()).strftime("%Y-%m-%dT%H:%M")
     return render_template("spotchecks/log.html", item=item, entry=entry, script=script,
                            entries=services.published_entries(), identified=IDENTIFIED, correctness=CORRECTNESS,
-                           rubric=_settings().rubric, form=request.form, default_start=default_start,
+                           rubric=rubrics.current(_settings())[1], form=request.form, default_start=default_start,
                            rectification=rectification), status
 
 
@@ -236,7 +247,7 @@ def log(item_id: int):
     item = services.get_item(item_id)
     if item.call is not None:
         if request.method == "POST":
-            return domain_error_response(Conflict("该抽查任务已登记过结果,不能重复登记"))
+            return domain_error_response(Conflict("该抽查任务已登记过结果，不能重复登记"))
         return redirect(url_for("spotchecks.call", call_id=item.call.id))
     if request.method == "GET":
         return _log_page(item)
@@ -246,9 +257,9 @@ def log(item_id: int):
     except DomainError as err:
         return domain_error_response(err, lambda: _log_page(item)[0])
     if result.faults:
-        flash(f"已登记:{result.score}分,不合格({'、'.join(result.fault_labels)}),已生成整改事项", "warning")
+        flash(f"已登记：{result.score}分，不合格（{'、'.join(result.fault_labels)}），已生成整改事项", "warning")
     else:
-        flash(f"已登记:{result.score}分,{'合格' if result.passed else '不合格'}", "success")
+        flash(f"已登记：{result.score}分，{'合格' if result.passed else '不合格'}", "success")
     return redirect(url_for("spotchecks.call", call_id=result.id))
 
 
@@ -277,7 +288,7 @@ def notice_draft():
         notice, created = notices.draft_notice(actor=actor(), now=now(), kind=request.form.get("kind", "daily"), day=day)
     except DomainError as err:
         return domain_error_response(err)
-    flash("已起草通报,请核对后发布" if created else "该期通报已存在", "success" if created else "info")
+    flash("已起草通报，请核对后发布" if created else "该期通报已存在", "success" if created else "info")
     return redirect(url_for("spotchecks.notice", notice_id=notice.id))
 
 
@@ -285,18 +296,24 @@ def notice_draft():
 @roles_required(*SUPERVISORS)
 def notice(notice_id: int):
     item = notices.get_notice(notice_id)
-    page = lambda: render_template("spotchecks/notice.html", notice=item, form=request.form)  # noqa: E731
+
+    def page():
+        problems = notices.check_figures(item, request.form.get("body")) if item.status == "draft" else []
+        return render_template("spotchecks/notice.html", notice=item, form=request.form, problems=problems,
+                               issuer=item.issuer or _settings().issuer)
+
     if request.method == "GET":
         return page()
-    text = {name: request.form.get(name, "") for name in ("title", "recipients", "body")}
+    text = {name: request.form.get(name, "") for name in ("title", "recipients", "body", "issuer")}
     try:
         op = request.form.get("op", "save")
         if op == "regenerate":
             notices.regenerate(actor=actor(), now=now(), notice=item)
             flash("已按最新抽查结果重新生成正文", "success")
         elif op == "publish":  # what is on the screen, edits included
-            notices.publish(actor=actor(), now=now(), notice=item, settings=_settings(), **text)
-            flash(f"已发布,文号{item.number}", "success")
+            notices.publish(actor=actor(), now=now(), notice=item, settings=_settings(),
+                            confirmed=request.form.get("confirmed") == "1", **text)
+            flash(f"已发布，文号{item.number}", "success")
         else:
             notices.update_notice(actor=actor(), now=now(), notice=item, **text)
             flash("已保存草稿", "success")
@@ -325,6 +342,15 @@ def notice_print(notice_id: int):
 
 
 # --- rectification ---------------------------------------------------------------------------------
+
+def _evidence_store() -> services.EvidenceStore:
+    return services.EvidenceStore(directory=Path(current_app.instance_path) / "uploads" / "spotchecks",
+                                  max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024)
+
+
+def _uploads() -> list[services.Upload]:
+    return [(f.filename, f.stream) for f in request.files.getlist("files") if f and f.filename]
+
 
 def _visible_rect(rect_id: int) -> Rectification:
     rect = services.get_rectification(rect_id)
@@ -355,7 +381,9 @@ def rectification(rect_id: int):
         history, _ = audit.find_events(audit.EventFilter(entity_type="rectification", entity_id=str(rect.id)), limit=50)
         return render_template("spotchecks/rectification.html", rect=rect, form=request.form, history=history,
                                overdue=services.is_overdue(rect, now()), can_answer=services.can_answer(actor(), rect),
-                               is_supervisor=current_user.has_role(*SUPERVISORS))
+                               is_supervisor=current_user.has_role(*SUPERVISORS), media=MEDIA,
+                               accept=",".join(f".{ext}" for kind in services.EVIDENCE_KINDS
+                                               for ext in MEDIA[kind].extensions))
 
     if request.method == "GET":
         return page()
@@ -365,19 +393,20 @@ def rectification(rect_id: int):
     try:
         if op == "answer":
             services.answer_rectification(actor=actor(), now=now(), rect=rect, response=request.form.get("response", ""),
-                                          evidence=request.form.get("evidence", ""),
-                                          attachment_ref=request.form.get("attachment_ref", ""), version=version)
-            flash("已报送整改情况,等待督查人员核验", "success")
+                                          evidence=request.form.get("evidence", ""), version=version,
+                                          uploads=_uploads(), store=_evidence_store())
+            flash("已报送整改情况，等待督查人员核验", "success")
         elif op in ("close", "return", "edit") and not current_user.has_role(*SUPERVISORS):
             abort(403)
         elif op == "close":
             services.close_out(actor=actor(), now=now(), rect=rect, evidence=request.form.get("evidence", ""),
-                               attachment_ref=request.form.get("attachment_ref", ""), version=version)
+                               version=version, uploads=_uploads(), store=_evidence_store(),
+                               no_evidence_reason=request.form.get("no_evidence_reason", ""))
             flash(f"整改事项{rect.code}已销号", "success")
         elif op == "return":
             services.return_rectification(actor=actor(), now=now(), rect=rect, reason=request.form.get("reason", ""),
                                           version=version)
-            flash("已退回,请单位重新整改", "success")
+            flash("已退回，请单位重新整改", "success")
         elif op == "edit":
             services.edit_rectification(actor=actor(), now=now(), rect=rect,
                                         responsible_person=request.form.get("responsible_person", ""),
@@ -391,6 +420,59 @@ def rectification(rect_id: int):
     return redirect(url_for("spotchecks.rectification", rect_id=rect.id))
 
 
+# --- the rubric --------------------------------------------------------------------------------------
+
+@bp.route("/rubric", methods=["GET", "POST"])
+@roles_required(*SUPERVISORS)
+def rubric():
+    settings = _settings()
+    version, in_force = rubrics.current(settings)
+
+    def page():
+        return render_template("spotchecks/rubric.html", version=version, rubric=in_force, form=request.form,
+                               pending=rubrics.pending(), versions=rubrics.versions(), criteria=CRITERIA,
+                               bounds=BOUNDS, faults=FAULT_TYPES, is_admin=current_user.role == "admin")
+
+    if request.method == "GET":
+        return page()
+    try:
+        proposed = rubrics.propose(actor=actor(), now=now(), rubric=rubrics.parse(request.form, in_force),
+                                   reason=request.form.get("reason", ""), base=in_force)
+    except DomainError as err:
+        return domain_error_response(err, page)
+    flash(f"已提交评分标准第{proposed.number}版，待管理员审批后生效", "success")
+    return redirect(url_for("spotchecks.rubric"))
+
+
+@bp.route("/rubric/<int:version_id>/decide", methods=["POST"])
+@roles_required("admin")
+def rubric_decide(version_id: int):
+    version = rubrics.get_version(version_id)
+    try:
+        if request.form.get("op") == "approve":
+            rubrics.approve(actor=actor(), now=now(), version=version, note=request.form.get("note", ""))
+            flash(f"评分标准第{version.number}版已批准，此后登记的抽查按此评分", "success")
+        else:
+            rubrics.reject(actor=actor(), now=now(), version=version, note=request.form.get("note", ""))
+            flash(f"评分标准第{version.number}版未批准", "info")
+    except DomainError as err:
+        return domain_error_response(err)
+    return redirect(url_for("spotchecks.rubric"))
+
+
+@bp.route("/rectifications/<int:rect_id>/evidence/<int:evidence_id>")
+@roles_required("supervisor", "caseworker")
+def evidence(rect_id: int, evidence_id: int):
+    """An evidence file, for whoever may see its rectification, shown inline (never run by the browser)."""
+    item = services.get_evidence(_visible_rect(rect_id), evidence_id)
+    response = send_file(_evidence_store().path(item), mimetype=item.content_type, conditional=True, max_age=0)
+    response.headers["Content-Disposition"] = content_disposition(item.filename, "inline")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; media-src 'self'"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 # --- summons ---------------------------------------------------------------------------------------
 
 @bp.route("/summons", methods=["GET", "POST"])
@@ -398,7 +480,7 @@ def rectification(rect_id: int):
 def summons_list():
     if request.method == "POST":
         created = services.propose_summonses(now=now(), settings=_settings())
-        flash(f"按约谈规则检查完毕,新增{len(created)}条约谈建议", "success" if created else "info")
+        flash(f"按约谈规则检查完毕，新增{len(created)}条约谈建议", "success" if created else "info")
         return redirect(url_for("spotchecks.summons_list"))
     state = request.args.get("state", "")
     return render_template("spotchecks/summons_list.html", rows=services.summons_list(state=state),
@@ -508,7 +590,7 @@ def hotline_import():
         return render_template("spotchecks/hotline_import.html", errors=err.errors), 422
     except DomainError as err:
         return render_template("spotchecks/hotline_import.html", errors=[err.message]), 422
-    flash(f"导入完成:新增{counts['created']}条,修改{counts['updated']}条,无变化{counts['unchanged']}条", "success")
+    flash(f"导入完成：新增{counts['created']}条，修改{counts['updated']}条，无变化{counts['unchanged']}条", "success")
     return redirect(url_for("spotchecks.registry"))
 
 
@@ -535,16 +617,16 @@ def _report_range() -> tuple[date, date]:
 def report():
     start, end = _report_range()
     data = reports.build(start, end, now())
-    labels = [w.label[5:] for w in data.weeks]
+    labels = [w.short_label for w in data.weeks]
     week_chart = charts.line_chart(labels, [
         charts.Series("接通率", [w.connection_rate for w in data.weeks]),
         charts.Series("合格率", [w.pass_rate for w in data.weeks])], title="按周接通率与合格率", y_max=100, unit="%")
     county_chart = charts.bar_chart([c.label for c in data.counties], [
         charts.Series("接通率", [c.connection_rate for c in data.counties]),
-        charts.Series("合格率", [c.pass_rate for c in data.counties])], title="按县(市、区)接通率与合格率",
+        charts.Series("合格率", [c.pass_rate for c in data.counties])], title="按县（市、区）接通率与合格率",
         y_max=100, unit="%")
     fault_chart = charts.bar_chart(labels, [charts.Series(label, data.fault_counts[key])
-                                            for key, label in FAULT_TYPES.items()], title="问题类型(按周)", stacked=True)
+                                            for key, label in FAULT_TYPES.items()], title="问题类型（按周）", stacked=True)
     return render_template("spotchecks/reports.html", report=data, week_chart=week_chart, county_chart=county_chart,
                            fault_chart=fault_chart, faults=FAULT_TYPES, start=start, end=end)
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
 PALETTE = ("#0b6bcb", "#2e7d32", "#c62828", "#b26a00", "#6a1b9a", "#00838f", "#5d4037")
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 16, 46
+WIDTH, HEIGHT = 640, 266
+#: BOTTOM holds two staggered rows of axis labels and the legend.
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 16, 72
+LABEL_SIZE = 11
+#: Space kept between two labels on one row.
+LABEL_GAP = 6
 
 
 @dataclass(frozen=True)
@@ -42,14 +47,35 @@ def _frame(labels: Sequence[str], y_max: float, unit: str, title: str) -> list[s
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#e3e7ec"/>')
         text = f"{value:g}{unit}"
         parts.append(f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#6b7785">{text}</text>')
+    parts += _axis_labels(labels)
+    return parts
+
+
+def text_width(text: str, size: float = LABEL_SIZE) -> float:
+    """A label's width in user units, generously: CJK, full-width characters and dashes one em, others 0.62 em."""
+    return sum(size if ord(ch) >= 0x2000 else size * 0.62 for ch in text)
+
+
+def label_layout(labels: Sequence[str]) -> tuple[int, int]:
+    """(rows, every): labels on one row, or staggered on two, and every how many one is shown, so that no two
+    labels on a row come closer than LABEL_GAP (their boxes never overlap)."""
     step = (WIDTH - LEFT - RIGHT) / max(len(labels), 1)
-    every = max(1, round(len(labels) / 12))
-    for i, label in enumerate(labels):
-        if i % every:
-            continue
+    widest = max((text_width(label) for label in labels), default=0) + LABEL_GAP
+    if widest <= step:
+        return 1, 1
+    return 2, max(1, math.ceil(widest / (2 * step)))
+
+
+def _axis_labels(labels: Sequence[str]) -> list[str]:
+    step = (WIDTH - LEFT - RIGHT) / max(len(labels), 1)
+    rows, every = label_layout(labels)
+    parts = []
+    for shown, i in enumerate(range(0, len(labels), every)):
         x = LEFT + step * (i + 0.5)
-        parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" font-size="11" '
-                     f'fill="#3a4754">{escape(label)}</text>')
+        # A CJK font's line box is about 1.5 em tall: rows 1.6 em apart, the first clear of the 0 tick.
+        y = HEIGHT - BOTTOM + 24 + (18 * (shown % 2) if rows == 2 else 0)
+        parts.append(f'<text class="axis-label" x="{x:.1f}" y="{y}" text-anchor="middle" font-size="{LABEL_SIZE}" '
+                     f'fill="#3a4754">{escape(labels[i])}</text>')
     return parts
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from core import clock
@@ -11,19 +11,30 @@ from spotchecks import notices, reports, services
 from spotchecks.models import RECTIFICATION_PENDING
 
 
-def _today_items(now: datetime) -> tuple[Any, list, list]:
-    """(this week's plan or None, all its items, today's items)."""
+def week_in_view(today: date) -> tuple[str, bool]:
+    """The week the overview shows: this one on working days, the coming one on a Saturday or Sunday
+    (this week's calls are over by then). Returns its ISO key and whether it is the coming week."""
+    if today.weekday() >= 5:
+        return services.week_of(today + timedelta(days=7 - today.weekday())), True
+    return services.week_of(today), False
+
+
+def _today_items(now: datetime) -> tuple[Any, list, list, str, bool]:
+    """(the plan in view or None, all its items, today's items, its week, whether that is the coming week)."""
     today = clock.to_local(now).date()
-    plan = services.plan_for_week(services.week_of(today))
+    week, coming = week_in_view(today)
+    plan = services.plan_for_week(week)
     items = services.plan_items(plan) if plan else []
-    return plan, items, [i for i in items if i.day == today]
+    return plan, items, [i for i in items if i.day == today], week, coming
 
 
 def front_page(user: User, now: datetime) -> dict[str, Any]:
-    """The supervisors' overview: this week's plan, today's calls, rectifications and summonses that wait."""
-    plan, items, today = _today_items(now)
+    """The supervisors' overview: the week's plan (the coming week's at weekends), today's calls,
+    rectifications and summonses that wait."""
+    plan, items, today, week, coming = _today_items(now)
     return {
-        "week": services.week_of(clock.to_local(now).date()), "plan": plan, "items": items, "today": today,
+        "week": week, "coming": coming, "today_date": clock.to_local(now).date(),
+        "plan": plan, "items": items, "today": today,
         "mine": [i for i in today if i.supervisor_id == user.id], "done": sum(i.call is not None for i in items),
         "open_rects": sum(len(services.rectifications(state=state, now=now)) for state in RECTIFICATION_PENDING),
         "to_verify": len(services.rectifications(state="answered", now=now)),
@@ -41,8 +52,8 @@ def home(user: User, now: datetime) -> dict[str, Any] | None:
         return {"role": "caseworker", "owed": owed, "overdue": sum(services.is_overdue(r, now) for r in owed)}
     if not user.has_role("supervisor"):
         return None
-    plan, _, today = _today_items(now)
-    return {"role": "supervisor", "plan": plan, "today": today,
+    plan, _, today, week, coming = _today_items(now)
+    return {"role": "supervisor", "plan": plan, "today": today, "week": week, "coming": coming,
             "mine": [i for i in today if i.supervisor_id == user.id],
             "logged": sum(i.call is not None for i in today),
             "overdue": len(services.rectifications(overdue_only=True, now=now)),

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base
 from core.models import Unit, User
-from spotchecks.rubric import FAULT_TYPES
+from spotchecks.rubric import FAULT_TYPES, Rubric
 
-HOTLINE_LEVELS = {"city": "市级", "county": "县级", "township": "乡镇(街道)"}
+HOTLINE_LEVELS = {"city": "市级", "county": "县级", "township": "乡镇（街道）"}
 
 #: How the person who answered identified themselves.
 IDENTIFIED = {"name": "报了姓名", "staff_number": "报了工号", "both": "姓名和工号", "none": "未报姓名工号"}
@@ -41,6 +41,10 @@ RECTIFICATION_STATES = {
 }
 #: States in which the unit still owes an answer (the deadline runs).
 RECTIFICATION_PENDING = ("open", "returned")
+
+RUBRIC_STATES = {"proposed": "待审批", "approved": "已生效", "rejected": "未批准", "superseded": "已停用"}
+#: What a piece of rectification evidence was sent with.
+EVIDENCE_STAGES = {"answer": "单位报送", "close": "销号核验"}
 
 SUMMONS_STATES = {"proposed": "待确认", "held": "已约谈", "dismissed": "不予约谈"}
 SUMMONS_RULES = {"faults": "多次抽查发现问题", "overdue": "整改逾期"}
@@ -89,6 +93,47 @@ class Hotline(Base):
     @property
     def level_label(self) -> str:
         return HOTLINE_LEVELS.get(self.level, self.level)
+
+
+class RubricVersion(Base):
+    """A version of the scoring rubric: proposed by a supervisor, in force from an admin's approval.
+
+    Never changed once decided; the version in force is the approved one approved last. A mystery call
+    keeps the version it was scored with (none: the rubric shipped or set in the environment)."""
+
+    __tablename__ = "rubric_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 1, 2, 3 … in the order proposed.
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="proposed")
+    #: The weights as JSON: Rubric's fields (ring, late, anonymous, wrong, deflect, attitude, partial, ...).
+    weights_json: Mapped[str] = mapped_column(Text)
+    #: Fault key → {"label", "measure"} as JSON.
+    faults_json: Mapped[str] = mapped_column(Text)
+    #: Why the supervisor proposed the change.
+    reason: Mapped[str] = mapped_column(Text, default="")
+    proposed_at: Mapped[datetime]
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    __table_args__ = (Index("ix_rubric_version_state", "state"),)
+
+    @property
+    def rubric(self) -> Rubric:
+        faults = json.loads(self.faults_json)
+        return Rubric(**json.loads(self.weights_json),
+                      labels={key: text["label"] for key, text in faults.items()},
+                      measures={key: text["measure"] for key, text in faults.items()})
+
+    @property
+    def state_label(self) -> str:
+        return RUBRIC_STATES.get(self.state, self.state)
 
 
 class SpotcheckPlan(Base):
@@ -172,11 +217,23 @@ class MysteryCall(HasFaults, Base):
     passed: Mapped[bool] = mapped_column(Boolean)
     #: JSON list of FAULT_TYPES keys.
     faults_json: Mapped[str] = mapped_column(Text, default="[]")
+    #: The rubric version the call was scored with (None: the shipped or environment rubric).
+    rubric_version_id: Mapped[int | None] = mapped_column(ForeignKey("rubric_version.id"))
     created_at: Mapped[datetime]
 
     item: Mapped[SpotcheckItem] = relationship(back_populates="call")
     hotline: Mapped[Hotline] = relationship()
     supervisor: Mapped[User] = relationship()
+    rubric_version: Mapped[RubricVersion | None] = relationship()
+
+    @property
+    def fault_labels(self) -> list[str]:
+        """The faults as the rubric the call was scored with names them."""
+        version = self.rubric_version
+        if version is None:
+            return super().fault_labels
+        labels = version.rubric.labels
+        return [labels.get(f) or FAULT_TYPES.get(f, f) for f in self.faults]
 
     __table_args__ = (
         Index("ix_mystery_call_started_at", "started_at"),
@@ -197,6 +254,8 @@ class Notice(Base):
     title: Mapped[str] = mapped_column(String(200))
     recipients: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    #: 发文机关署名 as edited on the draft (empty: the configured issuer).
+    issuer: Mapped[str] = mapped_column(String(100), default="", server_default="")
     status: Mapped[str] = mapped_column(String(10), default="draft")
     year: Mapped[int | None] = mapped_column(Integer)
     sequence: Mapped[int | None] = mapped_column(Integer)
@@ -262,6 +321,8 @@ class Rectification(HasFaults, Base):
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     #: The supervisor's verification when closing out.
     close_note: Mapped[str] = mapped_column(Text, default="")
+    #: Why the close-out has no evidence file, when it has none.
+    no_evidence_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: Set once by the overdue job.
     overdue_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
@@ -274,6 +335,8 @@ class Rectification(HasFaults, Base):
     unit: Mapped[Unit] = relationship()
     answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    evidence_files: Mapped[list[EvidenceFile]] = relationship(back_populates="rectification",
+                                                               order_by="EvidenceFile.id")
 
     __table_args__ = (Index("ix_rectification_state", "state"),)
 
@@ -284,6 +347,37 @@ class Rectification(HasFaults, Base):
     @property
     def state_label(self) -> str:
         return RECTIFICATION_STATES.get(self.state, self.state)
+
+
+class EvidenceFile(Base):
+    """A photo, scanned letter or recording proving a rectification, checked by its content on upload."""
+
+    __tablename__ = "rectification_evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rectification_id: Mapped[int] = mapped_column(ForeignKey("rectification.id"))
+    #: One of EVIDENCE_STAGES.
+    stage: Mapped[str] = mapped_column(String(10))
+    #: The uploader's file name (shown, and offered on download).
+    filename: Mapped[str] = mapped_column(String(200))
+    #: Its name under the uploads folder: random, never the uploader's.
+    stored_name: Mapped[str] = mapped_column(String(100), unique=True)
+    #: What its bytes are (core.uploads.MEDIA kind: jpg, png, pdf, mp3, m4a, wav ...).
+    kind: Mapped[str] = mapped_column(String(10))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime]
+
+    rectification: Mapped[Rectification] = relationship(back_populates="evidence_files")
+    uploaded_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (Index("ix_rectification_evidence_rectification_id", "rectification_id"),)
+
+    @property
+    def stage_label(self) -> str:
+        return EVIDENCE_STAGES.get(self.stage, self.stage)
 
 
 class Summons(Base):

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from audit import services as audit
-from core import clock, xlsx
+from core import clock, humanize, xlsx
 from core.db import session
 from core.models import User
 from spotchecks import hotlines, services
@@ -27,6 +27,12 @@ class Rates:
     passed: int = 0
     score_total: int = 0
     faults: int = 0
+    #: A week's row: its Monday (for a chart's short label).
+    monday: date | None = None
+
+    @property
+    def short_label(self) -> str:
+        return humanize.short_week(self.monday) if self.monday else self.label
 
     def add(self, call: MysteryCall) -> None:
         self.called += 1
@@ -125,8 +131,7 @@ def build(start: date, end: date, now: datetime) -> Report:
     week_rows: dict[date, Rates] = {}
     monday = start - timedelta(days=start.weekday())
     while monday <= end:
-        iso = monday.isocalendar()
-        week_rows[monday] = Rates(f"{iso.year}-W{iso.week:02d}")
+        week_rows[monday] = Rates(humanize.week_label(monday), monday=monday)
         monday += timedelta(weeks=1)
     areas = hotlines.area_order()
     county_rows = {area: Rates(area) for area in areas}
@@ -136,7 +141,7 @@ def build(start: date, end: date, now: datetime) -> Report:
     for call in calls:
         day = clock.to_local(call.started_at).date()
         week = day - timedelta(days=day.weekday())
-        week_rows.setdefault(week, Rates(services.week_of(day))).add(call)
+        week_rows.setdefault(week, Rates(humanize.week_label(week), monday=week)).add(call)
         unit = call.hotline.unit
         county_rows.setdefault(unit.area, Rates(unit.area)).add(call)
         row = unit_rows.get(unit.id)
@@ -171,17 +176,17 @@ def export(*, actor: User, now: datetime, start: date, end: date) -> bytes:
 
 def export_xlsx(report: Report) -> bytes:
     wb = xlsx.new_workbook()
-    rate_header = ["", "抽查数", "接通数", "接通率(%)", "合格数", "合格率(%)", "平均得分"]
+    rate_header = ["", "抽查数", "接通数", "接通率（%）", "合格数", "合格率（%）", "平均得分"]
     _sheet(wb, "按周", ["周次", *rate_header[1:]], _rate_rows(report.weeks))
-    _sheet(wb, "按县(市、区)", ["县(市、区)", *rate_header[1:]], _rate_rows(report.counties))
+    _sheet(wb, "按县（市、区）", ["县（市、区）", *rate_header[1:]], _rate_rows(report.counties))
     _sheet(wb, "问题类型", ["周次", *FAULT_TYPES.values()],
            [[week, *(report.fault_counts[key][i] for key in FAULT_TYPES)] for i, week in enumerate(report.fault_weeks)])
-    _sheet(wb, "单位排名", ["名次", "单位", "县(市、区)", "抽查数", "接通率(%)", "合格率(%)", "平均得分", "发现问题次数"],
+    _sheet(wb, "单位排名", ["名次", "单位", "县（市、区）", "抽查数", "接通率（%）", "合格率（%）", "平均得分", "发现问题次数"],
            [[i, r.label, r.area, r.called, r.connection_rate, r.pass_rate, r.average_score, r.faults]
             for i, r in enumerate(report.units, start=1)])
     ot = report.on_time
-    _sheet(wb, "整改按期率", ["到期整改事项", "按期报送", "逾期", "其中仍未报送", "已销号", "按期率(%)"],
+    _sheet(wb, "整改按期率", ["到期整改事项", "按期报送", "逾期", "其中仍未报送", "已销号", "按期率（%）"],
            [[ot.due, ot.on_time, ot.late, ot.open_overdue, ot.closed, ot.rate]])
-    _sheet(wb, "近7日未抽查热线", ["热线名称", "县(市、区)", "单位", "电话号码"],
-           [[h.name, h.unit.area, h.unit.name, h.number] for h in report.unchecked] or [["(无)"]])
+    _sheet(wb, "近7日未抽查热线", ["热线名称", "县（市、区）", "单位", "电话号码"],
+           [[h.name, h.unit.area, h.unit.name, h.number] for h in report.unchecked] or [["（无）"]])
     return xlsx.to_bytes(wb)

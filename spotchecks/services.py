@@ -8,13 +8,16 @@ the same transaction and flushes; the request, command or job that called it com
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import re
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -22,19 +25,22 @@ from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from audit import services as audit
-from core import clock
+from core import clock, files, humanize
 from core.calendar import WorkCalendar, load_calendar
 from core.choices import choose
 from core.db import session
-from core.errors import Conflict, Forbidden
+from core.errors import Conflict, Forbidden, NotFound
 from core.models import Unit, User
+from core.uploads import check_media
 from kb.models import Entry
-from spotchecks import hotlines, planner
+from spotchecks import hotlines, planner, rubrics
 from spotchecks.common import SpotcheckError, clean_text, get_or_404, require_supervisor
 from spotchecks.models import (
     CORRECTNESS,
+    EVIDENCE_STAGES,
     IDENTIFIED,
     RECTIFICATION_PENDING,
+    EvidenceFile,
     Hotline,
     MysteryCall,
     Rectification,
@@ -42,7 +48,7 @@ from spotchecks.models import (
     SpotcheckPlan,
     Summons,
 )
-from spotchecks.rubric import FAULT_TYPES, Observation, assess, findings, measures
+from spotchecks.rubric import FAULT_TYPES, Observation, Rubric, assess, findings
 from spotchecks.settings import SpotcheckSettings
 
 # --- plans ---------------------------------------------------------------------------------------
@@ -76,6 +82,12 @@ def week_bounds(year: int, week: int) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=7)
 
 
+def _week_words(week: str) -> str:
+    """11月23日—11月27日，第48周: a week inside a sentence's brackets."""
+    monday = humanize.iso_monday(week)
+    return f"{humanize.week_range(monday)}，第{monday.isocalendar().week}周"
+
+
 def default_seed(year: int, week: int) -> int:
     return year * 100 + week
 
@@ -104,9 +116,9 @@ def effective_quota(configured: int, hotline_count: int, day_count: int) -> tupl
     if day_count <= 0 or configured * day_count >= hotline_count:
         return configured, ""
     needed = math.ceil(hotline_count / day_count)
-    warning = f"本周{day_count}个工作日,每日限额{configured}不足以覆盖{hotline_count}条热线,已按每日{needed}条安排"
+    warning = f"本周{day_count}个工作日，每日限额{configured}不足以覆盖{hotline_count}条热线，已按每日{needed}条安排"
     if needed > planner.MAX_QUOTA:
-        warning += f"(超过常规上限{planner.MAX_QUOTA}条)"
+        warning += f"（超过常规上限{planner.MAX_QUOTA}条）"
     return needed, warning
 
 
@@ -135,11 +147,11 @@ def create_plan(*, actor: User | None, now: datetime, week: str, settings: Spotc
     lines = hotlines.hotlines(active_only=True)
     staff = active_supervisors()
     if not staff:
-        raise SpotcheckError("没有在岗的督查人员账号(角色为督查人员且未停用),无法分配抽查任务;请先创建督查人员账号")
+        raise SpotcheckError("没有在岗的督查人员账号（角色为督查人员且未停用），无法分配抽查任务；请先创建督查人员账号")
     if not days:
-        raise SpotcheckError(f"{key}没有工作日(节假日),本周不安排抽查")
+        raise SpotcheckError(f"{humanize.week_label(key)}没有工作日（节假日），本周不安排抽查")
     if not lines:
-        raise SpotcheckError("热线名录为空,无法制定抽查计划")
+        raise SpotcheckError("热线名录为空，无法制定抽查计划")
     configured = settings.daily_quota
     quota, warning = effective_quota(configured, len(lines), len(days))
     seed = default_seed(year, number) if seed is None else int(seed)
@@ -237,7 +249,7 @@ def plan_items(plan: SpotcheckPlan) -> list[SpotcheckItem]:
 
 def get_item(item_id: Any) -> SpotcheckItem:
     key = int(item_id) if str(item_id or "").isdigit() else 0
-    return get_or_404(SpotcheckItem, key, "该抽查任务不存在,不在任何周计划中;只能登记计划内的抽查")
+    return get_or_404(SpotcheckItem, key, "该抽查任务不存在，不在任何周计划中；只能登记计划内的抽查")
 
 
 def _item_snapshot(item: SpotcheckItem) -> dict:
@@ -247,7 +259,7 @@ def _item_snapshot(item: SpotcheckItem) -> dict:
 
 def _check_movable(item: SpotcheckItem) -> None:
     if item.call is not None:
-        raise SpotcheckError(f"“{item.hotline.name}”已登记抽查结果,不能再调整")
+        raise SpotcheckError(f"“{item.hotline.name}”已登记抽查结果，不能再调整")
 
 
 def move_item(*, actor: User, now: datetime, item: SpotcheckItem, day: date, at: time, reason: str,
@@ -258,10 +270,10 @@ def move_item(*, actor: User, now: datetime, item: SpotcheckItem, day: date, at:
     _check_movable(item)
     year, number = parse_week(item.week)
     if day.isocalendar()[:2] != (year, number):
-        raise SpotcheckError(f"只能在本周({item.week})内调整", field="day")
+        raise SpotcheckError(f"只能在本周内调整（{_week_words(item.week)}）", field="day")
     calendar = calendar or load_calendar()
     if not calendar.is_working_day(day):
-        raise SpotcheckError(f"{day:%Y-%m-%d}不是工作日", field="day")
+        raise SpotcheckError(f"{humanize.day_with_weekday(day, year=True)}不是工作日", field="day")
     moment = clock.local_to_utc(datetime.combine(day, at))
     if moment < now:
         raise SpotcheckError("不能调整到已经过去的时间", field="at")
@@ -269,7 +281,7 @@ def move_item(*, actor: User, now: datetime, item: SpotcheckItem, day: date, at:
         load = session.execute(select(func.count()).select_from(SpotcheckItem).where(
             SpotcheckItem.plan_id == item.plan_id, SpotcheckItem.day == day)).scalar_one()
         if load >= item.plan.quota:
-            raise SpotcheckError(f"{day:%m月%d日}已排满{item.plan.quota}条,请改用“互换”", field="day")
+            raise SpotcheckError(f"{humanize.day_with_weekday(day)}已排满{item.plan.quota}条，请改用“互换”", field="day")
     if supervisor_id is not None and supervisor_id != item.supervisor_id \
             and supervisor_id not in {u.id for u in active_supervisors()}:
         raise SpotcheckError("所选督查人员不存在或已停用", field="supervisor_id")
@@ -371,7 +383,7 @@ def _check_call(item: SpotcheckItem, data: CallInput, now: datetime) -> CallInpu
         raise SpotcheckError("开始时间不能晚于当前时间", field="started_at")
     start, end = week_bounds(*parse_week(item.week))
     if not start <= data.started_at < end:
-        raise SpotcheckError(f"开始时间应在该任务所在的{item.week}周内", field="started_at")
+        raise SpotcheckError(f"开始时间应在该任务所在的周内（{_week_words(item.week)}）", field="started_at")
     if not 0 <= data.ring_seconds <= 600:
         raise SpotcheckError("响铃时长应在0到600秒之间", field="ring_seconds")
     notes = clean_text(data.notes, "备注", "notes")
@@ -397,11 +409,12 @@ def log_call(*, actor: User, now: datetime, item: SpotcheckItem, data: CallInput
     """Record a planned mystery call's result; a fault opens a rectification for the hotline's unit."""
     require_supervisor(actor, "登记抽查结果")
     if item.call is not None:
-        raise Conflict("该抽查任务已登记过结果,不能重复登记")
+        raise Conflict("该抽查任务已登记过结果，不能重复登记")
     data = _check_call(item, data, now)
+    version, rubric = rubrics.current(settings)
     verdict = assess(Observation(connected=data.connected, ring_seconds=data.ring_seconds,
                                  identified=data.identified, correctness=data.correctness,
-                                 deflected=data.deflected, attitude=data.attitude), settings.rubric)
+                                 deflected=data.deflected, attitude=data.attitude), rubric)
     entry = session.get(Entry, data.question_entry_id) if data.question_entry_id else None
     call = MysteryCall(hotline_id=item.hotline_id, supervisor_id=actor.id,
                        started_at=data.started_at, ring_seconds=data.ring_seconds, connected=data.connected,
@@ -409,46 +422,48 @@ def log_call(*, actor: User, now: datetime, item: SpotcheckItem, data: CallInput
                        question_entry_id=entry.id if entry else None, question=entry.question if entry else "",
                        correctness=data.correctness, deflected=data.deflected, attitude=data.attitude,
                        notes=data.notes, recording_ref=data.recording_ref, score=verdict.score,
-                       passed=verdict.passed, faults_json=audit.canonical(verdict.faults), created_at=now)
+                       passed=verdict.passed, faults_json=audit.canonical(verdict.faults),
+                       rubric_version_id=version.id if version else None, created_at=now)
     try:
         with session.begin_nested():
             call.item = item
             session.add(call)
             session.flush()
     except IntegrityError:
-        raise Conflict("该抽查任务已由他人登记结果,请刷新") from None
+        raise Conflict("该抽查任务已由他人登记结果，请刷新") from None
     audit.record("create", "mystery_call", call.id, actor=actor, now=now, changes={
         "item_id": item.id, "hotline_id": item.hotline_id, "started_at": data.started_at,
-        "connected": data.connected, "score": verdict.score, "passed": verdict.passed, "faults": verdict.faults})
+        "connected": data.connected, "score": verdict.score, "passed": verdict.passed, "faults": verdict.faults,
+        "rubric_version": version.number if version else None})
     if verdict.faults:
-        open_rectification(actor=actor, now=now, call=call, settings=settings, calendar=calendar)
+        open_rectification(actor=actor, now=now, call=call, settings=settings, calendar=calendar, rubric=rubric)
     return call
 
 
 def describe_call(call: MysteryCall) -> str:
-    """What happened, as a notice says it: 在14时46分电话虽已接听,但推诿不予受理,……"""
+    """What happened, as the call's page says it: 在14时46分电话虽已接听，但推诿不予受理，……"""
     local = clock.to_local(call.started_at)
     parts = findings(call, call.faults)
     if not parts:
-        parts.append("接听规范,答复准确" if call.passed else "存在不规范情况")
-    text = f"在{local.hour}时{local.minute:02d}分" + ",".join(parts)
-    notes = re.sub(r"[。;;]+$", "", call.notes.strip())
+        parts.append("接听规范，答复准确" if call.passed else "存在不规范情况")
+    text = f"在{local.hour}时{local.minute:02d}分" + "，".join(parts)
+    notes = re.sub(r"[。；]+$", "", humanize.chinese_punctuation(call.notes.strip()))
     if notes:
-        text += f",{notes}"
+        text += f"，{notes}"
     return text
 
 
 def open_rectification(*, actor: User | None, now: datetime, call: MysteryCall, settings: SpotcheckSettings,
-                       calendar: WorkCalendar | None = None) -> Rectification:
+                       calendar: WorkCalendar | None = None, rubric: Rubric | None = None) -> Rectification:
     calendar = calendar or load_calendar()
     hotline = call.hotline or session.get(Hotline, call.hotline_id)
     days = settings.rectify_days
-    person = f"{hotline.leader}({hotline.leader_title})" if hotline.leader_title else hotline.leader
+    person = f"{hotline.leader}（{hotline.leader_title}）" if hotline.leader_title else hotline.leader
     rect = Rectification(
         call_id=call.id, hotline_id=hotline.id, unit_id=hotline.unit_id, faults_json=call.faults_json,
         finding=f"{hotline.unit.full_name}{describe_call(call)}",
         responsible_person=person or hotline.contact or "单位负责人",
-        measure=measures(call.faults),
+        measure=(rubric or settings.rubric).required_measures(call.faults),
         deadline_at=calendar.end_of_working_day_after(now, days), state="open", created_at=now)
     session.add(rect)
     session.flush()
@@ -496,7 +511,8 @@ def can_answer(user: User, rect: Rectification) -> bool:
 def _rect_snapshot(rect: Rectification) -> dict:
     return {"state": rect.state, "response": rect.response, "evidence": rect.evidence,
             "attachment_ref": rect.attachment_ref, "return_reason": rect.return_reason,
-            "close_note": rect.close_note, "responsible_person": rect.responsible_person, "measure": rect.measure,
+            "close_note": rect.close_note, "no_evidence_reason": rect.no_evidence_reason,
+            "responsible_person": rect.responsible_person, "measure": rect.measure,
             "deadline_at": rect.deadline_at, "version": rect.version}
 
 
@@ -533,46 +549,119 @@ def _claim(rect: Rectification, expected: int) -> None:
     set_committed_value(rect, "version", expected + 1)
 
 
+#: What rectification evidence may be: photos, scanned letters and recordings, told by their bytes.
+EVIDENCE_KINDS = ("jpg", "png", "pdf", "mp3", "m4a", "wav")
+MAX_EVIDENCE_FILES = 10
+#: An upload as the entry point hands it over: the file's name and its stream.
+Upload = tuple[str, IO[bytes]]
+
+
+@dataclass(frozen=True)
+class EvidenceStore:
+    """Where evidence files live and how large one may be (the entry point's settings)."""
+
+    directory: Path
+    max_bytes: int
+
+    def path(self, evidence: EvidenceFile) -> Path:
+        return self.directory / str(evidence.rectification_id) / evidence.stored_name
+
+
+def _read_evidence(uploads: list[Upload], store: EvidenceStore) -> list[tuple[str, Any, bytes]]:
+    """Every upload checked by content and size before anything is written: (name, media, bytes)."""
+    uploads = [(name, stream) for name, stream in uploads if name]
+    if len(uploads) > MAX_EVIDENCE_FILES:
+        raise SpotcheckError(f"一次最多上传{MAX_EVIDENCE_FILES}个佐证文件", field="files")
+    checked = []
+    for name, stream in uploads:
+        data = stream.read(store.max_bytes + 1)
+        safe, media = check_media(name, data, allowed=EVIDENCE_KINDS, max_bytes=store.max_bytes)
+        checked.append((safe, media, data))
+    return checked
+
+
+def _attach_evidence(rect: Rectification, checked: list[tuple[str, Any, bytes]], *, stage: str, actor: User,
+                     now: datetime, store: EvidenceStore) -> list[EvidenceFile]:
+    """Rows for the checked files; the files are written for this transaction (removed if it does not commit)."""
+    assert stage in EVIDENCE_STAGES
+    added = []
+    for name, media, data in checked:
+        evidence = EvidenceFile(stage=stage, filename=name,
+                                stored_name=f"{uuid.uuid4().hex}.{media.kind}", kind=media.kind,
+                                content_type=media.content_type, size=len(data),
+                                sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=actor.id, uploaded_at=now)
+        rect.evidence_files.append(evidence)
+        added.append((evidence, data))
+    session.flush()
+    for evidence, data in added:
+        files.write(store.path(evidence), data)
+    return [evidence for evidence, _ in added]
+
+
+def _evidence_summary(evidence: list[EvidenceFile]) -> list[dict]:
+    return [{"id": e.id, "filename": e.filename, "kind": e.kind, "size": e.size, "sha256": e.sha256} for e in evidence]
+
+
+def get_evidence(rect: Rectification, evidence_id: int) -> EvidenceFile:
+    evidence = session.get(EvidenceFile, evidence_id)
+    if evidence is None or evidence.rectification_id != rect.id:
+        raise NotFound("佐证材料不存在")
+    return evidence
+
+
 def answer_rectification(*, actor: User, now: datetime, rect: Rectification, response: str, evidence: str,
-                         attachment_ref: str = "", version: Any = None) -> Rectification:
-    """The unit reports what it did, with evidence; the item then waits for a supervisor's check."""
+                         attachment_ref: str = "", version: Any = None, uploads: list[Upload] | None = None,
+                         store: EvidenceStore | None = None) -> Rectification:
+    """The unit reports what it did, with evidence files (photos, scans, recordings) or a written account of
+    its evidence; the item then waits for a supervisor's check."""
     if not can_answer(actor, rect):
-        raise Forbidden("只有该单位(或其上级民政局)的承办人员可以报送整改情况")
+        raise Forbidden("只有该单位（或其上级民政局）的承办人员可以报送整改情况")
     expected = _expected_version(rect, version)
     if rect.state not in RECTIFICATION_PENDING:
-        raise SpotcheckError(f"整改事项当前为“{rect.state_label}”,不能再报送")
+        raise SpotcheckError(f"整改事项当前为“{rect.state_label}”，不能再报送")
     response = clean_text(response, "整改情况", "response", required=True)
-    evidence = clean_text(evidence, "佐证材料说明", "evidence", required=True)
+    checked = _read_evidence(uploads or [], store) if uploads and store else []
+    evidence = clean_text(evidence, "佐证材料说明", "evidence", required=not checked)
     attachment_ref = clean_text(attachment_ref, "附件编号", "attachment_ref", limit=200)
     before = _rect_snapshot(rect)
     _claim(rect, expected)
     rect.response, rect.evidence, rect.attachment_ref = response, evidence, attachment_ref
     rect.state, rect.answered_at, rect.answered_by_id = "answered", now, actor.id
     session.flush()
-    audit.record("answer", "rectification", rect.id, actor=actor, now=now, changes=audit.diff(before, _rect_snapshot(rect)))
+    added = _attach_evidence(rect, checked, stage="answer", actor=actor, now=now, store=store) if checked else []
+    audit.record("answer", "rectification", rect.id, actor=actor, now=now,
+                 changes={**audit.diff(before, _rect_snapshot(rect)), "evidence_files": _evidence_summary(added)})
     return rect
 
 
-def close_out(*, actor: User, now: datetime, rect: Rectification, evidence: str,
-              attachment_ref: str = "", version: Any = None) -> Rectification:
-    """销号: a supervisor verified the fix; the verification and its evidence are required."""
+def close_out(*, actor: User, now: datetime, rect: Rectification, evidence: str, attachment_ref: str = "",
+              version: Any = None, uploads: list[Upload] | None = None, store: EvidenceStore | None = None,
+              no_evidence_reason: str = "") -> Rectification:
+    """销号: a supervisor verified the fix. The verification is required, and at least one evidence file
+    (the unit's or uploaded now) or a written reason why there is none."""
     require_supervisor(actor, "销号")
     expected = _expected_version(rect, version)
     if rect.state == "closed":
         raise SpotcheckError("该整改事项已销号")
-    if rect.state != "answered" or not rect.evidence.strip():
-        raise SpotcheckError("单位尚未报送整改情况和佐证材料,不能销号")
-    note = clean_text(evidence, "核验情况及佐证", "evidence", required=True)
+    if rect.state != "answered":
+        raise SpotcheckError("单位尚未报送整改情况，不能销号")
+    note = clean_text(evidence, "核验情况", "evidence", required=True)
+    checked = _read_evidence(uploads or [], store) if uploads and store else []
+    reason = clean_text(no_evidence_reason, "没有佐证材料的原因", "no_evidence_reason")
+    if not checked and not rect.evidence_files and not reason:
+        raise SpotcheckError("销号需要至少一份佐证材料（照片、扫描件或录音），或写明没有佐证材料的原因",
+                             code="evidence_required", field="files")
     attachment_ref = clean_text(attachment_ref, "附件编号", "attachment_ref", limit=200)
     before = _rect_snapshot(rect)
     _claim(rect, expected)
-    rect.close_note = note
+    rect.close_note, rect.no_evidence_reason = note, reason
     if attachment_ref:
         rect.attachment_ref = attachment_ref
     rect.state, rect.closed_at, rect.closed_by_id = "closed", now, actor.id
     session.flush()
+    added = _attach_evidence(rect, checked, stage="close", actor=actor, now=now, store=store) if checked else []
     audit.record("close_out", "rectification", rect.id, actor=actor, now=now,
-                 changes=audit.diff(before, _rect_snapshot(rect)))
+                 changes={**audit.diff(before, _rect_snapshot(rect)), "evidence_files": _evidence_summary(added)})
     return rect
 
 
@@ -712,7 +801,7 @@ def propose_summonses(*, now: datetime, settings: SpotcheckSettings,
         if len(fresh) < threshold:
             continue
         when = "、".join(f"{clock.to_local(c.started_at):%m月%d日}({'、'.join(c.fault_labels)})" for c in fresh)
-        reason = f"{weeks}周内{len(fresh)}次抽查发现问题:{when}"
+        reason = f"{weeks}周内{len(fresh)}次抽查发现问题：{when}"
         summons = _propose(now=now, unit_id=unit_id, rule="faults", key=f"faults:{unit_id}:{fresh[-1].id}",
                            reason=reason)
         if summons:
@@ -758,7 +847,7 @@ def confirm_summons(*, actor: User, now: datetime, summons: Summons, held_on: da
     if held_on is None:
         raise SpotcheckError("请填写约谈日期", field="held_on")
     if held_on > clock.to_local(now).date():
-        raise SpotcheckError("约谈日期不能晚于今天(约谈后再登记)", field="held_on")
+        raise SpotcheckError("约谈日期不能晚于今天（约谈后再登记）", field="held_on")
     before = _summons_snapshot(summons)
     attendees = clean_text(attendees, "参加人员", "attendees", required=True)
     outcome = clean_text(outcome, "约谈结果", "outcome", required=True)
@@ -813,7 +902,7 @@ def summons_list(*, state: str = "") -> list[Summons]:
 
 
 def summons_rule(settings: SpotcheckSettings) -> str:
-    return (f"{settings.summons_weeks}周内{settings.summons_faults}次及以上抽查发现问题,"
+    return (f"{settings.summons_weeks}周内{settings.summons_faults}次及以上抽查发现问题，"
             f"或整改逾期超过{settings.summons_overdue_days}个工作日")
 
 

@@ -41,6 +41,19 @@
     sync();
   }
 
+  // The rubric form: the criteria's running total, which must come to 100.
+  var total = document.getElementById("rubric-total");
+  if (total) {
+    var weights = Array.prototype.slice.call(document.querySelectorAll(".rubric-weight"));
+    var add = function () {
+      var sum = weights.reduce(function (acc, el) { return acc + (parseInt(el.value, 10) || 0) * Number(el.dataset.times); }, 0);
+      total.textContent = sum;
+      total.classList.toggle("bad", sum !== 100);
+    };
+    weights.forEach(function (el) { el.addEventListener("input", add); });
+    add();
+  }
+
   var q = document.getElementById("directory-q");
   if (q) {
     var rows = Array.prototype.slice.call(document.querySelectorAll(".directory tr[data-key]"));

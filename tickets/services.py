@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.exc import StaleDataError
 
 from audit import services as audit
-from core import clock
+from core import clock, files
 from core.calendar import WorkCalendar, load_calendar
 from core.choices import choose
 from core.db import session
@@ -29,7 +29,7 @@ from core.errors import Conflict, Forbidden
 from core.masking import clip, mask_id_number, mask_phone
 from core.models import Unit, User
 from core.uploads import safe_filename
-from tickets import files, metrics
+from tickets import metrics
 from tickets.calls import get_call
 from tickets.models import (
     KINDS,

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from core.errors import DomainError
+from core.uploads import sniff_media
 
 
 class TicketError(DomainError):
@@ -86,12 +87,9 @@ _EXTENSION_ALIASES = {"jpeg": "jpg"}
 
 def sniff(head: bytes, data: bytes | None = None) -> str | None:
     """The attachment type a file's bytes show (magic numbers), or None when it is none we accept."""
-    if head.startswith(b"%PDF-"):
-        return "pdf"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
+    media = sniff_media(head)
+    if media in ATTACHMENT_TYPES:
+        return media
     if head.startswith(b"PK\x03\x04") and data is not None:
         try:
             names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())

@@ -61,3 +61,34 @@ def make_fault(plan: SpotcheckPlan | None = None, index: int = 0, **where) -> My
     """A logged deflecting call (a fault, so a rectification too) on an item of `plan` (a new WEEK plan by default)."""
     item = item_for(plan or make_plan(), index, **where)
     return log(item, deflecting_call(item))
+
+
+def png_bytes(width: int = 8, height: int = 6) -> bytes:
+    """A real (tiny, grey) PNG a browser can show."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def wav_bytes(seconds: float = 0.2) -> bytes:
+    """A real (silent) WAV recording."""
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x00" * int(8000 * seconds))
+    return out.getvalue()
+
+
+#: A Windows executable's first bytes (what a renamed .exe starts with).
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200

@@ -32,7 +32,7 @@ def test_plan_json_covers_all_183_within_the_effective_quota_per_working_day(run
     with clock.freeze(at_local(2026, 11, 23, 8, 0)):
         data = plan_json(runner)
     assert (data["week"], data["seed"], data["created"], data["quota"]) == ("2026-W48", 202648, 183, 37)
-    assert data["warning"] == "本周5个工作日,每日限额30不足以覆盖183条热线,已按每日37条安排"
+    assert data["warning"] == "本周5个工作日，每日限额30不足以覆盖183条热线，已按每日37条安排"
     assert len({item["hotline_id"] for item in data["items"]}) == 183
     per_day = Counter(item["date"] for item in data["items"])
     assert sorted(per_day) == ["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27"]
@@ -68,7 +68,7 @@ def test_the_summary_shows_days_counties_coverage_and_the_quota_warning(runner, 
     assert result.exit_code == 0, result.output
     out = result.output
     assert "183 items created" in out
-    assert "警告 WARNING: 本周5个工作日,每日限额30不足以覆盖183条热线,已按每日37条安排" in out
+    assert "警告 WARNING: 本周5个工作日，每日限额30不足以覆盖183条热线，已按每日37条安排" in out
     assert "2026-11-23 周一  37" in out and "北林区" in out
     assert "hotlines covered: 183/183" in out
 

@@ -20,6 +20,9 @@ from tests.spotchecks.builders import SETTINGS, at_local, make_fault
 
 NOW = at_local(2026, 11, 27, 18, 30)
 
+#: Close-outs here test concurrency, not evidence: each states why it has no file.
+NO_FILE = "复拨未录音，已现场核实"
+
 
 def _events(entity_type: str, action: str) -> int:
     return session.execute(select(func.count()).select_from(AuditEvent).where(
@@ -99,12 +102,14 @@ def test_a_close_out_from_a_stale_form_is_refused_with_the_current_version(commi
 
         def close_elsewhere():
             services.close_out(actor=make_user("supervisor"), now=NOW, rect=services.get_rectification(ids["rect"]),
-                               evidence="11月27日复拨,接听规范", version=ids["version"])
+                               evidence="11月27日复拨,接听规范", version=ids["version"],
+                               no_evidence_reason=NO_FILE)
 
         in_new_session(app, close_elsewhere)
         message = f"该整改已被他人更新（当前版本为{ids['version'] + 1}），请刷新后重试"
         with pytest.raises(Conflict, match=re.escape(message)):
-            services.close_out(actor=supervisor, now=NOW, rect=rect, evidence="复拨正常", version=ids["version"])
+            services.close_out(actor=supervisor, now=NOW, rect=rect, evidence="复拨正常", version=ids["version"],
+                           no_evidence_reason=NO_FILE)
         session.rollback()
         closed = services.get_rectification(ids["rect"])
         assert closed.close_note == "11月27日复拨,接听规范" and closed.version == ids["version"] + 1
@@ -127,7 +132,7 @@ def test_the_rectification_page_answers_a_stale_form_with_409_and_keeps_the_row(
         actor=session.get(User, ids["supervisor"]), now=NOW, rect=services.get_rectification(ids["rect"]),
         reason="佐证不足"))
     response = client.post(f"/spotchecks/rectifications/{ids['rect']}",
-                           data={"op": "close", "evidence": "复拨正常", "version": ids["version"]})
+                           data={"op": "close", "evidence": "复拨正常", "version": ids["version"], "no_evidence_reason": NO_FILE})
     assert response.status_code == 409
     assert f"该整改已被他人更新（当前版本为{ids['version'] + 1}），请刷新后重试" in response.get_data(as_text=True)
     with app.app_context():
@@ -148,7 +153,8 @@ def test_twenty_parallel_close_outs_and_returns_one_wins_and_counters_hold(commi
             services.return_rectification(actor=supervisor, now=NOW, rect=rect, reason="佐证不足",
                                           version=ids["version"])
             return "returned"
-        services.close_out(actor=supervisor, now=NOW, rect=rect, evidence="复拨正常", version=ids["version"])
+        services.close_out(actor=supervisor, now=NOW, rect=rect, evidence="复拨正常", version=ids["version"],
+                           no_evidence_reason=NO_FILE)
         return "closed"
 
     results = race(app, backend, 20, decide)
@@ -208,7 +214,8 @@ def test_twenty_supervisors_closing_out_one_rectification_over_http_record_one_c
     names = in_new_session(app, lambda: [make_user("supervisor").username for _ in range(20)])
     codes = http_race(app, names, lambda index, client: client.post(
         f"/spotchecks/rectifications/{ids['rect']}",
-        data={"op": "close", "evidence": f"第{index}人复拨正常", "version": ids["version"]}).status_code)
+        data={"op": "close", "evidence": f"第{index}人复拨正常", "version": ids["version"],
+              "no_evidence_reason": NO_FILE}).status_code)
     assert sorted(codes) == [302] + [409] * 19, codes
     with app.app_context():
         rect = services.get_rectification(ids["rect"])

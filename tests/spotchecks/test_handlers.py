@@ -55,8 +55,8 @@ def test_supervisor_makes_the_plan_from_the_page_and_sees_the_quota_warning(clie
         response = client.post("/spotchecks/plan", data={"week": "2026-W48"}, follow_redirects=True)
     page = body(response)
     assert response.status_code == 200
-    assert "已生成2026-W48抽查计划,共183条" in page
-    assert "每日限额30不足以覆盖183条热线,已按每日37条安排" in page
+    assert "已生成11月23日—11月27日（第48周）抽查计划，共183条" in page
+    assert "每日限额30不足以覆盖183条热线，已按每日37条安排" in page
     assert db.execute(select(func.count()).select_from(SpotcheckPlan)).scalar_one() == 1
     mine = body(client.get("/spotchecks/plan", query_string={"week": "2026-W48", "mine": "1"}))
     assert mine.count('class="mine"') == 183  # the only supervisor gets every item
@@ -131,7 +131,7 @@ def test_supervisor_drafts_edits_publishes_and_downloads_a_notice(client, login,
         response = client.post(f"/spotchecks/notices/{notice.id}", data={
             "op": "publish", "title": notice.title, "recipients": notice.recipients,
             "body": notice.body + "\n特此通报。"}, follow_redirects=True)
-    assert "已发布,文号绥民救通〔2026〕1号" in body(response)
+    assert "已发布，文号绥民救通〔2026〕1号" in body(response)
     refused = client.post(f"/spotchecks/notices/{notice.id}", data={"op": "save", "title": "改", "body": "改"})
     assert refused.status_code == 409 and "不能修改" in body(refused)
     db.expire_all()
@@ -172,7 +172,7 @@ def test_close_out_without_evidence_is_refused_on_the_page(client, login, db):
     db.commit()
     login("supervisor")
     response = client.post(f"/spotchecks/rectifications/{rect.id}", data={"op": "close", "evidence": "", "version": rect.version})
-    assert response.status_code == 422 and "核验情况及佐证" in body(response)
+    assert response.status_code == 422 and "请填写核验情况" in body(response)
     db.expire_all()
     assert db.get(Rectification, rect.id).state == "answered"
 

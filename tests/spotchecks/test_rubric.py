@@ -28,7 +28,7 @@ def test_no_answer_is_zero_and_one_fault():
 
 
 @pytest.mark.parametrize(("overrides", "labels"), [
-    ({"ring_seconds": 21}, ["超时未接"]),
+    ({"ring_seconds": 16}, ["超时未接"]),
     ({"identified": "none"}, ["未报姓名工号"]),
     ({"correctness": "wrong"}, ["答复错误"]),
     ({"correctness": "none"}, ["答复错误"]),
@@ -43,14 +43,35 @@ def test_each_observation_maps_to_its_fault_type(overrides, labels):
 
 def test_a_partly_correct_polite_answer_passes_with_a_deduction():
     verdict = assess(good(correctness="partial", attitude=4))
-    assert (verdict.score, verdict.passed, verdict.faults) == (77, True, [])
+    assert (verdict.score, verdict.passed, verdict.faults) == (75, True, [])
+
+
+def test_the_shipped_rubric_answers_within_15_seconds_and_its_criteria_make_100_points():
+    rubric = Rubric()
+    assert (rubric.ring, rubric.total, rubric.problems()) == (15, 100, [])
+    assert assess(good(ring_seconds=15)).faults == [] and assess(good(ring_seconds=16)).faults == ["slow_answer"]
 
 
 def test_weights_come_from_configuration():
-    rubric = Rubric.from_config({"ring": 10, "partial": 50, "pass": 60})
+    rubric = Rubric.from_config({"ring": 10, "partial": 40, "pass": 70})
     assert assess(good(ring_seconds=15), rubric).fault_labels == ["超时未接"]
-    assert not assess(good(correctness="partial"), rubric).passed  # 50 < 60
+    assert not assess(good(correctness="partial"), rubric).passed  # 60 < 70
     assert Rubric.from_config(None) == Rubric()
+
+
+@pytest.mark.parametrize(("weights", "message"), [
+    ({"deflect": 30}, "各项分值合计应为100分，现为110分（接听及时10分、主动报姓名或工号10分、答复准确40分、不推诿、当场受理30分"),
+    ({"partial": 50, "wrong": 40}, "答复部分正确扣50分，不能多于答复错误扣的40分"),
+    ({"ring": 0}, "响铃时限（秒）应为1到120之间的整数"),
+    ({"pass_mark": 101}, "合格分数线应为1到100之间的整数"),
+])
+def test_a_rubric_that_does_not_add_up_is_refused_with_the_reason(weights, message):
+    from dataclasses import replace
+
+    assert any(message in problem for problem in replace(Rubric(), **weights).problems())
+    key = {"pass_mark": "pass"}.get(next(iter(weights)), next(iter(weights)))
+    with pytest.raises(ConfigError, match="HOTLINE_SPOTCHECK_RUBRIC"):
+        Rubric.from_config({key: weights[next(iter(weights))]})
 
 
 def test_score_never_goes_below_zero():
@@ -62,11 +83,11 @@ def test_each_fault_is_one_row_that_labels_findings_and_measures_read():
     assert all(fault.label and fault.measure for fault in FAULTS)
     call = SimpleNamespace(ring_seconds=33, correctness="wrong", question="低保怎么申请", attitude=1)
     assert findings(call, list(FAULT_TYPES)) == [
-        "拨打电话响铃33秒无人接听", "电话响铃33秒后才接听", "电话虽已接听,但推诿不予受理",
-        "对“低保怎么申请”答复错误", "接听人员未报姓名或工号", "服务态度较差(评1分)"]
+        "拨打电话响铃33秒无人接听", "电话响铃33秒后才接听", "电话虽已接听，但推诿不予受理",
+        "对“低保怎么申请”答复错误", "接听人员未报姓名或工号", "服务态度较差（评1分）"]
     call.correctness = "none"
     assert findings(call, ["wrong_answer"]) == ["未能答复来电人咨询的问题"]
-    assert measures(["deflection", "anonymous"]) == ("落实首问负责,不得推诿,群众诉求当场受理或告知办理途径;"
+    assert measures(["deflection", "anonymous"]) == ("落实首问负责，不得推诿，群众诉求当场受理或告知办理途径；"
                                                      "接听时主动报出姓名或工号。")
 
 
@@ -78,7 +99,8 @@ def test_an_unknown_rubric_key_is_refused_naming_it_and_the_known_keys():
     assert "known keys: ring, late, anonymous, partial, wrong, deflect, attitude, poor_attitude, pass" in message
     assert Rubric.known_keys() == ("ring", "late", "anonymous", "partial", "wrong", "deflect", "attitude",
                                    "poor_attitude", "pass")
-    assert Rubric.from_config({key: 7 for key in Rubric.known_keys()}) == Rubric(*[7] * 9)
+    values = dict(zip(Rubric.known_keys(), (20, 10, 10, 10, 30, 30, 5, 1, 70), strict=True))
+    assert Rubric.from_config(values) == Rubric(20, 10, 10, 10, 30, 30, 5, 1, 70)
 
 
 def test_settings_are_read_from_the_config_with_the_shipped_defaults():

@@ -52,7 +52,7 @@ def test_plan_covers_all_183_hotlines_with_the_smallest_sufficient_quota_and_say
     assert sorted(per_day) == [date(2026, 11, 23) + timedelta(days=d) for d in range(5)]
     assert max(per_day.values()) <= 37
     assert (plan.configured_quota, plan.quota) == (30, 37)
-    assert plan.warning == "本周5个工作日,每日限额30不足以覆盖183条热线,已按每日37条安排"
+    assert plan.warning == "本周5个工作日，每日限额30不足以覆盖183条热线，已按每日37条安排"
     assert plan.seed == 202648
 
 
@@ -112,7 +112,7 @@ def test_a_short_holiday_week_raises_the_quota_beyond_37_to_keep_coverage(db):
     items = services.plan_items(plan)
     assert len(items) == 183 and {i.day for i in items} == {date(2026, 10, 8), date(2026, 10, 9), date(2026, 10, 10)}
     assert plan.quota == 61
-    assert plan.warning == "本周3个工作日,每日限额30不足以覆盖183条热线,已按每日61条安排(超过常规上限37条)"
+    assert plan.warning == "本周3个工作日，每日限额30不足以覆盖183条热线，已按每日61条安排（超过常规上限37条）"
 
 
 def test_a_configured_quota_that_covers_the_week_is_kept(db):
@@ -222,7 +222,7 @@ def test_a_logged_fault_opens_a_rectification_and_the_daily_notice_names_it(db):
     assert "有问题找社区网格员" in rect.finding
     notice, created = notices.draft_notice(actor=item.supervisor, now=call.created_at, kind="daily", day=item.day)
     assert created and notice.status == "draft"
-    assert "今日抽查热线共计1个" in notice.body and "接通1个" in notice.body
+    assert "当日抽查热线共计1个" in notice.body and "接通1个" in notice.body
     assert rect.unit.full_name in notice.body and rect.code in notice.body
     assert services.clock.to_local(call.started_at).strftime("%-H时%M分") in notice.body
     assert "2026年11月30日前完成整改" in notice.body
@@ -245,7 +245,7 @@ def test_publishing_assigns_gap_free_numbers_per_year_and_freezes_the_notice(db)
     second, _ = notices.draft_notice(actor=supervisor, now=now, kind="weekly", day=date(2026, 11, 27))
     notices.publish(actor=supervisor, now=now, notice=second, settings=SETTINGS)
     assert (first.number, second.number) == ("绥民救通〔2026〕1号", "绥民救通〔2026〕2号")
-    with pytest.raises(Conflict, match="已发布,不能修改"):
+    with pytest.raises(Conflict, match="已发布，不能修改"):
         notices.update_notice(actor=supervisor, now=now, notice=first, title="改标题", recipients="", body="改")
     with pytest.raises(Conflict):
         notices.publish(actor=supervisor, now=now, notice=first, settings=SETTINGS)
@@ -304,16 +304,19 @@ def test_the_units_caseworker_answers_and_a_supervisor_closes_out_with_evidence(
     services.answer_rectification(actor=caseworker, now=now, rect=rect, response="已约谈接听人员,调整值班表",
                                   evidence="值班表、培训签到表")
     assert rect.state == "answered"
-    with pytest.raises(DomainError, match="核验情况及佐证"):
+    with pytest.raises(DomainError, match="请填写核验情况"):
         services.close_out(actor=supervisor, now=now, rect=rect, evidence="  ")
+    with pytest.raises(DomainError, match="销号需要至少一份佐证材料（照片、扫描件或录音），或写明没有佐证材料的原因"):
+        services.close_out(actor=supervisor, now=now, rect=rect, evidence="11月25日复拨，接听规范")
     assert rect.state == "answered"
-    services.close_out(actor=supervisor, now=now, rect=rect, evidence="11月25日复拨,接听规范")
+    services.close_out(actor=supervisor, now=now, rect=rect, evidence="11月25日复拨，接听规范",
+                       no_evidence_reason="复拨未录音，单位佐证为纸质材料，已现场查看")
     assert (rect.state, rect.closed_by_id) == ("closed", supervisor.id)
 
 
 def test_close_out_is_refused_before_the_unit_answered(db):
     rect, supervisor = _rectification(db)
-    with pytest.raises(DomainError, match="尚未报送整改情况和佐证材料"):
+    with pytest.raises(DomainError, match="尚未报送整改情况"):
         services.close_out(actor=supervisor, now=at_local(2026, 11, 25, 10, 0), rect=rect, evidence="复拨正常")
 
 
@@ -426,7 +429,8 @@ def test_the_weekly_notice_sums_up_the_week_by_county(db):
     log(tuesday, good_call(tuesday))
     notice, _ = notices.draft_notice(actor=monday.supervisor, now=at_local(2026, 11, 27, 18, 0), kind="weekly",
                                      day=date(2026, 11, 26))
-    assert notice.title == "关于2026年第48周社会救助服务热线抽查情况的通报"
+    assert notice.title == "关于2026年11月23日—11月27日社会救助服务热线抽查情况的通报"
+    assert notice.body.startswith("11月23日—11月27日（第48周），")
     assert (notice.period_start, notice.period_end) == (date(2026, 11, 23), date(2026, 11, 29))
-    assert "本周抽查热线共计2个" in notice.body and "分县(市、区)看:" in notice.body
+    assert "本周抽查热线共计2个" in notice.body and "分县（市、区）看：" in notice.body
     assert monday.hotline.unit.full_name in notice.body

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from core.db import session
 
-_PENDING = "tickets.files.pending"
+_PENDING = "core.files.pending"
 
 
 def write(path: Path, data: bytes) -> None:
