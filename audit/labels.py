@@ -37,6 +37,8 @@ ACTIONS: dict[str, str] = {
     "flag_for_review": "标记待复核", "entry_use": "通话中使用知识库条目",
     # backups
     "backup_create": "备份", "backup_restore": "从备份恢复",
+    # spot-check rubric versions (proposed by a supervisor, decided by an admin)
+    "approve": "批准", "reject": "驳回",
 }
 
 #: Entity types: what an event is about.
@@ -44,7 +46,8 @@ ENTITIES: dict[str, str] = {
     "user": "用户账号", "unit": "单位", "api_token": "接口令牌", "workday_override": "工作日调整",
     "request": "请求", "audit_event": "审计日志",
     "kb_entry": "知识库条目", "kb_parameter": "地方参数", "kb_policy_document": "政策文件",
-    "kb_outside_matter": "知识库以外的事项", "kb_pair_note": "相近条目的区分", "backup": "备份", "kb_synonym": "同义词", "kb_search_log": "检索记录",
+    "kb_outside_matter": "知识库以外的事项", "kb_pair_note": "相近条目的区分", "backup": "备份",
+    "rubric_version": "评分规则版本", "kb_synonym": "同义词", "kb_search_log": "检索记录",
     "call": "来电", "transcript": "通话文字", "ticket": "工单", "ticket_metrics": "工单统计",
     "notification": "消息提醒", "deadline_policy": "办理时限规则",
     "hotline": "救助热线", "spotcheck_plan": "抽查计划", "spotcheck_item": "抽查安排", "mystery_call": "抽查记录",

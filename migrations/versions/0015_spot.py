@@ -1,8 +1,8 @@
 """spot checks: rubric versions (a call keeps the one it was scored with), rectification evidence files,
 the reason a close-out has none, and a notice's editable issuer
 
-Revision ID: 0010_spot
-Revises: 0009
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 06:40:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from core.db import UTCDateTime
 
 
-revision = '0010_spot'
-down_revision = '0009'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
