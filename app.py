@@ -45,7 +45,7 @@ HTTP_MESSAGES = {
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     cfg = config.load(overrides)
     if cfg["ENV"] != "testing":
-        logs.setup(cfg["LOG_FORMAT"])
+        logs.setup(cfg["LOG_FORMAT"], cfg["LOG_LEVEL"])
     app = Flask(__name__, instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
     app.config.update(cfg)
     app.config.update(

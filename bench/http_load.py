@@ -50,7 +50,7 @@ def _queries() -> list[str]:
 
 
 def _setup(instance: Path) -> tuple[dict, str]:
-    env = dict(os.environ, HOTLINE_INSTANCE_PATH=str(instance), HOTLINE_ENV="development")
+    env = dict(os.environ, HOTLINE_INSTANCE_PATH=str(instance), HOTLINE_ENV="development", HOTLINE_LOG_LEVEL="warning")
     env.pop("DATABASE_URL", None)
     env.pop("HOTLINE_DATABASE_URL", None)
     flask = [str(BIN / "flask"), "--app", "app"]

@@ -81,7 +81,7 @@ class Client:
 
 def measure(root: Path, seconds: float, clients: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="hotline-mix-") as tmp:
-        env = dict(os.environ, HOTLINE_INSTANCE_PATH=tmp, HOTLINE_ENV="development")
+        env = dict(os.environ, HOTLINE_INSTANCE_PATH=tmp, HOTLINE_ENV="development", HOTLINE_LOG_LEVEL="warning")
         env.pop("DATABASE_URL", None)
         env.pop("HOTLINE_DATABASE_URL", None)
         _flask(root, env, "init")

@@ -61,7 +61,7 @@ def register(app: Flask) -> None:
         """Run the scheduled jobs (deadline warnings, weekly plans, …) until stopped."""
         from core import logs, scheduler
 
-        logs.setup(app.config["LOG_FORMAT"])
+        logs.setup(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
         jobs = scheduler.jobs_of(app)
         if once:
             job = next((j for j in jobs if j.name == once), None)

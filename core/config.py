@@ -158,6 +158,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CALL_EVENTS_BURST", 200, _int(1, 100000), "... and how many it may make at once before that rate applies"),
     Setting("LOG_FORMAT", "json", _parse_choice(("json", "text")),
             "server and scheduler logs: one JSON object per line (with the request id), or plain text"),
+    Setting("LOG_LEVEL", "info", _parse_choice(("debug", "info", "warning", "error")),
+            "lowest level logged (info includes one line per request)"),
     Setting("BACKUP_DIR", None, _parse_str, "folder of the nightly backups; default instance/backups (best another disk)"),
     Setting("BACKUP_KEEP", 7, _int(1, 365), "nightly backups kept (older ones are deleted after a new one is made)"),
     Setting("MAX_UPLOAD_MB", 20, _int(1, 200), "largest accepted upload, in MB"),

@@ -41,7 +41,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def setup(fmt: str = "json", level: int = logging.INFO) -> None:
+def setup(fmt: str = "json", level: str = "info") -> None:
     """Send every logger's records to stderr in `fmt` (once per process)."""
     global _configured
     if _configured:
@@ -52,7 +52,7 @@ def setup(fmt: str = "json", level: int = logging.INFO) -> None:
         "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(getattr(logging, level.upper()))
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per 2-second index check
     logging.getLogger("alembic").setLevel(logging.WARNING)
     _configured = True

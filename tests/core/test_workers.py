@@ -61,7 +61,8 @@ def _request(port: int, path: str, token: str | None = None, body: dict | None =
 def served(tmp_path):
     """An initialised instance served by gunicorn (two workers, no scheduler), with an operator and
     three API tokens: one to warm up with, one never used, one idle for an hour."""
-    env = dict(os.environ, HOTLINE_INSTANCE_PATH=str(tmp_path), HOTLINE_ENV="development")
+    env = dict(os.environ, HOTLINE_INSTANCE_PATH=str(tmp_path), HOTLINE_ENV="development",
+               HOTLINE_LOG_LEVEL="warning")  # no request lines into the stderr pipe
     env.pop("DATABASE_URL", None)
     env.pop("HOTLINE_DATABASE_URL", None)
     _flask(env, "init")

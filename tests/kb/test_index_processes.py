@@ -44,7 +44,8 @@ def _search(port, token, q):
 
 @pytest.mark.skipif(shutil.which("gunicorn", path=str(BIN)) is None, reason="gunicorn not installed")
 def test_gunicorn_workers_follow_a_change_made_elsewhere(tmp_path):
-    env = dict(os.environ, HOTLINE_INSTANCE_PATH=str(tmp_path), HOTLINE_SEARCH_INDEX_POLL_SECONDS="1")
+    env = dict(os.environ, HOTLINE_INSTANCE_PATH=str(tmp_path), HOTLINE_SEARCH_INDEX_POLL_SECONDS="1",
+               HOTLINE_LOG_LEVEL="warning")  # no request lines into the stderr pipe
     env.pop("DATABASE_URL", None)
     env.pop("HOTLINE_DATABASE_URL", None)
     _flask(env, "init")
