@@ -74,15 +74,19 @@ def test_focus_puts_the_needs_first_within_the_budget():
 def test_cost_is_linear_in_length():
     unit = "我跟你说 家里困难 能不能申请低保 还有 "
     small, large = unit * 250, unit * 2500
-    needs([small])
-    started = time.perf_counter()
-    needs([small])
-    t_small = time.perf_counter() - started
-    started = time.perf_counter()
-    found = needs([large])
-    t_large = time.perf_counter() - started
-    assert found and t_large < 1.0
-    assert t_large < 30 * max(t_small, 1e-3)     # 10× the text: about 10× the time, never quadratic
+
+    def best_of_three(text: str) -> float:
+        """The fastest of three runs: a busy machine only ever adds time, never takes it away."""
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            assert needs([text])
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    t_small, t_large = best_of_three(small), best_of_three(large)
+    assert t_large < 2.0
+    assert t_large < 30 * max(t_small, 1e-3)     # 10× the text: about 10× the time; quadratic would be 100×
 
 
 @settings(max_examples=100, deadline=None, database=None)
