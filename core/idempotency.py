@@ -41,8 +41,7 @@ def begin(*, user: User, key: str, fingerprint: str, now: datetime) -> Idempoten
 
     Raises InFlight when a concurrent request inserted the same key first (the caller rolls back and asks
     `kept` again), and a DomainError when the key was used for a different request."""
-    row = session.execute(select(IdempotencyKey).where(IdempotencyKey.user_id == user.id,
-                                                       IdempotencyKey.key == key)).scalar_one_or_none()
+    row = _find(user, key)
     if row is None:
         row = IdempotencyKey(user_id=user.id, key=key, fingerprint=fingerprint, status=0, content_type="",
                              body="", created_at=now)
@@ -57,9 +56,13 @@ def begin(*, user: User, key: str, fingerprint: str, now: datetime) -> Idempoten
 
 def kept(*, user: User, key: str, fingerprint: str) -> Kept | None:
     """After InFlight and a rollback: the other request's kept answer, or None if it is still running."""
-    row = session.execute(select(IdempotencyKey).where(IdempotencyKey.user_id == user.id,
-                                                       IdempotencyKey.key == key)).scalar_one_or_none()
+    row = _find(user, key)
     return None if row is None else _answer(row, fingerprint)
+
+
+def _find(user: User, key: str) -> IdempotencyKey | None:
+    return session.execute(select(IdempotencyKey).where(IdempotencyKey.user_id == user.id,
+                                                        IdempotencyKey.key == key)).scalar_one_or_none()
 
 
 def _answer(row: IdempotencyKey, fingerprint: str) -> Kept:

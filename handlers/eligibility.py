@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template
 
+from core import clock
 from core.errors import DomainError
 from eligibility import services
 from handlers.common import json_body, refusals, roles_required
@@ -33,6 +34,4 @@ def api_assess():
         raise DomainError(f"不认识的字段：{'、'.join(unknown)}", code="unknown_fields", status=400, field=unknown[0])
     if "household" not in body:
         raise DomainError("缺少 household", code="bad_request", status=400, field="household")
-    from core import clock
-
     return jsonify(services.assess(body["household"], today=clock.today_local()))

@@ -105,14 +105,14 @@ def _clean(data: dict[str, Any], doc_id: int | None) -> dict[str, Any]:
            "effective_date": _date(data.get("effective_date"))}
     if not out["title"]:
         raise KbError("文件名称不能为空", field="title")
-    limits = {"title": 200, "number": 100, "issuer": 200, "note": 5000}
-    for field, limit in limits.items():
+    limits = {"title": ("文件名称", 200), "number": ("文号", 100), "issuer": ("发文机关", 200), "note": ("核实说明", 5000)}
+    for field, (label, limit) in limits.items():
         if len(out[field]) > limit:
-            raise KbError(f"{field}过长(不超过{limit}字)", field=field)
+            raise KbError(f"{label}过长（不超过{limit}字）", field=field)
     if out["level"] not in LEVELS:
-        raise KbError(f"层级无效:{out['level'] or '(空)'}(可选:国家、省、市)", field="level")
+        raise KbError(f"层级无效：{out['level'] or '（空）'}（可选：国家、省、市）", field="level")
     if out["status"] not in POLICY_STATUSES:
-        raise KbError(f"状态无效:{out['status']}(可选:{'、'.join(POLICY_STATUSES)})", field="status")
+        raise KbError(f"状态无效：{out['status']}（可选：{'、'.join(POLICY_STATUSES)}）", field="status")
     clash = by_title().get(title_key(out["title"]))
     if clash is not None and clash.id != doc_id:
         raise KbError(f"登记簿中已有同名文件:《{clash.title}》", field="title")
