@@ -84,10 +84,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _compose(app: Flask) -> None:
-    """The areas' scheduled jobs, for `flask scheduler` (core.scheduler.jobs_of)."""
+    """The areas' scheduled jobs (core.scheduler.jobs_of) and exports (core.exports.kinds)."""
     import composition
 
     app.extensions["hotline.jobs"] = list(composition.JOBS)
+    app.extensions["hotline.exports"] = {kind.name: kind for kind in composition.EXPORTS}
 
 
 def _init_audit(app: Flask) -> None:
@@ -365,10 +366,10 @@ def _register_blueprints(app: Flask) -> None:
     from handlers import accounts as accounts_bp
     from handlers import api as api_bp
     from handlers import audit as audit_bp
-    from handlers import calendar, eligibility, health, home, kb, spotchecks, tickets, units
+    from handlers import calendar, eligibility, exports, health, home, kb, spotchecks, tickets, units
 
     for module in (home, accounts_bp, units, calendar, audit_bp, health, kb, eligibility, tickets, spotchecks,
-                   api_bp):
+                   exports, api_bp):
         app.register_blueprint(module.bp)
         api = getattr(module, "api_bp", None)
         if api is not None:

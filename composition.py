@@ -12,12 +12,41 @@ import core.models  # noqa: F401
 import kb.models  # noqa: F401
 import spotchecks.models  # noqa: F401
 import tickets.models  # noqa: F401
+from audit import export as audit_export
 from audit import jobs as audit_jobs
 from core import jobs as core_jobs
+from core.exports import Kind
+from core.models import UNIT_KINDS, UNIT_LEVELS
 from core.scheduler import Job
 from kb import jobs as kb_jobs
+from kb.models import STATUSES as KB_STATUSES
 from spotchecks import jobs as spotchecks_jobs
+from spotchecks.models import (
+    HOTLINE_LEVELS,
+    NOTICE_STATES,
+    RECTIFICATION_STATES,
+    SUMMONS_RULES,
+    SUMMONS_STATES,
+)
+from spotchecks.rubric import FAULT_TYPES
+from tickets import exports as tickets_exports
 from tickets import jobs as tickets_jobs
+from tickets.jobs import LIMIT_LABELS
+from tickets.models import CALL_STATES, CALLBACK_OUTCOMES, KINDS, OUTCOMES, SATISFACTION, STATES, URGENCIES
 
 #: Every scheduled job, in the order the scheduler starts (and catches up on) them.
 JOBS: list[Job] = [*core_jobs.JOBS, *kb_jobs.JOBS, *tickets_jobs.JOBS, *spotchecks_jobs.JOBS, *audit_jobs.JOBS]
+
+#: The areas' codes, as the audit page shows them: (entity type or None for any, field) → labels.
+AUDIT_VALUE_LABELS: dict[tuple[str | None, str], dict[str, str]] = {
+    ("ticket", "state"): STATES, ("ticket", "kind"): KINDS, (None, "urgency"): URGENCIES,
+    (None, "satisfaction"): SATISFACTION, (None, "limit"): LIMIT_LABELS,
+    ("call", "status"): CALL_STATES, ("call", "outcome"): {**OUTCOMES, **CALLBACK_OUTCOMES},
+    ("rectification", "state"): RECTIFICATION_STATES, ("summons", "state"): SUMMONS_STATES,
+    ("summons", "rule"): SUMMONS_RULES, ("notice", "status"): NOTICE_STATES, ("kb_entry", "status"): KB_STATUSES,
+    ("hotline", "level"): HOTLINE_LEVELS, ("unit", "level"): UNIT_LEVELS, ("unit", "kind"): UNIT_KINDS,
+    (None, "faults"): FAULT_TYPES,
+}
+
+#: What can be exported in the background (core.exports), by kind name.
+EXPORTS: list[Kind] = [*tickets_exports.EXPORTS, *audit_export.kinds(AUDIT_VALUE_LABELS)]

@@ -1,32 +1,30 @@
 """The audit trail's exports, CSV and xlsx, with the audit page's labels, written a chunk at a time.
 
-Each export is recorded first (`services.start_export`), in the request's transaction; the rows are then
-read after that commit, in a read-only transaction of their own (no write lock held while a large export
-streams), up to the export's own event, so the file holds exactly the rows the audit event says.
+Each export is recorded first (`services.start_export`) and holds the events before its own, so the file
+holds exactly the rows the audit event says. Up to EXPORT_INLINE_ROWS events are written in the request;
+more are written in the background by a scheduler, in a read-only transaction (core.exports).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import tempfile
 from collections.abc import Iterator
-from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
+from datetime import datetime
+from typing import IO, Any
 
 from audit import services
 from audit.present import EventView, Reader
-from core import db
 from core.csvfile import cell as csv_cell
-from core.xlsx import HEADER_FILL, formula_like
+from core.exports import Kind, Progress
+from core.models import User
+from core.xlsx import stream_sheet
 
 HEADER = ["序号", "时间（北京时间）", "操作人", "所属单位", "角色", "操作", "对象类型", "对象编号", "变更内容",
           "来源", "客户端地址", "请求编号", "校验码"]
 WIDTHS = [8, 20, 16, 24, 12, 16, 14, 12, 60, 18, 16, 34, 66]
 FORMATS = ("csv", "xlsx")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def row(view: EventView) -> list[Any]:
@@ -34,55 +32,69 @@ def row(view: EventView) -> list[Any]:
             view.entity_id, view.changes_text(), view.origin, view.client_addr, view.request_id, view.hash]
 
 
-def _views(flt: services.EventFilter, before: int, reader: Reader) -> Iterator[list[EventView]]:
-    """The events to export, read in a read-only transaction begun after the request's commit."""
-    db.read_only(db.session)
-    try:
-        for chunk in services.iter_events(flt, before=before):
-            yield reader.read(chunk)
-    finally:
-        db.session.rollback()
+def _chunks(flt: services.EventFilter, before: int, reader: Reader) -> Iterator[list[EventView]]:
+    for chunk in services.iter_events(flt, before=before):
+        yield reader.read(chunk)
 
 
-def csv_chunks(flt: services.EventFilter, before: int, reader: Reader) -> Iterator[str]:
+def _csv_pieces(views: Iterator[list[EventView]], progress: Progress | None = None) -> Iterator[str]:
     """UTF-8 CSV with a BOM (Excel reads the Chinese), a chunk of rows per piece, no cell run as a formula."""
     buf = io.StringIO()
     writer = csv.writer(buf)
     buf.write("\ufeff")
     writer.writerow(HEADER)
-    for views in _views(flt, before, reader):
-        writer.writerows([csv_cell(v) for v in row(view)] for view in views)
+    count = 0
+    for chunk in views:
+        writer.writerows([csv_cell(v) for v in row(view)] for view in chunk)
+        count += len(chunk)
+        if progress is not None:
+            progress(count)
         yield buf.getvalue()
         buf.seek(0)
         buf.truncate()
     yield buf.getvalue()
 
 
-def _cell(ws: Any, value: Any, *, header: bool = False) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # never a formula, even "=…"
-        if formula_like(value):
-            cell.quotePrefix = True
-    if header:
-        cell.font, cell.fill = Font(bold=True), HEADER_FILL
-    return cell
+def _write_xlsx(views: Iterator[list[EventView]], out: IO[bytes], progress: Progress | None = None) -> int:
+    rows = (row(view) for chunk in views for view in chunk)
+    return stream_sheet(out, "审计日志", HEADER, rows, widths=WIDTHS, progress=progress)
 
 
-def xlsx_chunks(flt: services.EventFilter, before: int, reader: Reader, *, piece: int = 64 * 1024) -> Iterator[bytes]:
-    """An xlsx workbook written row by row (openpyxl's write-only mode, memory flat) into a temporary file,
-    then sent in pieces."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("审计日志")
-    for index, width in enumerate(WIDTHS):
-        ws.column_dimensions[chr(ord("A") + index)].width = width
-    ws.freeze_panes = "A2"
-    ws.append([_cell(ws, h, header=True) for h in HEADER])
-    for views in _views(flt, before, reader):
-        for view in views:
-            ws.append([_cell(ws, v) for v in row(view)])
-    with tempfile.TemporaryFile() as out:
-        wb.save(out)
-        out.seek(0)
-        while data := out.read(piece):
-            yield data
+def _filter_of(params: dict[str, Any]) -> services.EventFilter:
+    values = dict(params.get("filter", {}))
+    for key in ("start", "end"):
+        if values.get(key):
+            values[key] = datetime.fromisoformat(values[key])
+    return services.EventFilter(**values)
+
+
+def _prepare(fmt: str):
+    def prepare(params: dict[str, Any], viewer: User, now: datetime) -> tuple[dict[str, Any], int]:
+        flt = params["filter"]
+        upto, total = services.start_export(flt, fmt=fmt, actor=viewer, now=now)
+        plain = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in flt.__dict__.items()}
+        return {"filter": plain, "before": upto}, total
+    return prepare
+
+
+def kinds(value_labels: dict) -> list[Kind]:
+    """The audit trail's two exports, showing the areas' codes with `value_labels` (composition's)."""
+
+    def write_csv(params: dict[str, Any], _viewer: User, _now: datetime, out: IO[bytes], progress: Progress) -> int:
+        count = 0
+
+        def counted(rows: int) -> None:
+            nonlocal count
+            count = rows
+            progress(rows)
+        chunks = _chunks(_filter_of(params), params["before"], Reader(value_labels))
+        for piece in _csv_pieces(chunks, counted):
+            out.write(piece.encode("utf-8"))
+        return count
+
+    def write_xlsx(params: dict[str, Any], _viewer: User, _now: datetime, out: IO[bytes], progress: Progress) -> int:
+        return _write_xlsx(_chunks(_filter_of(params), params["before"], Reader(value_labels)), out, progress)
+
+    return [Kind("audit_csv", "审计日志", "csv", "text/csv; charset=utf-8", ("admin", "supervisor"), _prepare("csv"),
+                 write_csv),
+            Kind("audit_xlsx", "审计日志", "xlsx", XLSX, ("admin", "supervisor"), _prepare("xlsx"), write_xlsx)]

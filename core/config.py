@@ -163,6 +163,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BACKUP_DIR", None, _parse_str, "folder of the nightly backups; default instance/backups (best another disk)"),
     Setting("BACKUP_KEEP", 7, _int(1, 365), "nightly backups kept (older ones are deleted after a new one is made)"),
     Setting("MAX_UPLOAD_MB", 20, _int(1, 200), "largest accepted upload, in MB"),
+    Setting("EXPORT_DIR", None, _parse_str,
+            "folder of finished exports; default instance/exports (with several hosts: a folder they all mount)"),
+    Setting("EXPORT_INLINE_ROWS", 2000, _int(0, 1_000_000),
+            "exports up to this many rows download at once; larger ones are written in the background"),
 )
 
 DISPLAY_TIMEZONE = "Asia/Shanghai"

@@ -8,9 +8,9 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import current_app
 from sqlalchemy import delete
 
-from core import backup, db, idempotency
+from core import backup, db, exports, idempotency
 from core.models import LoginAttempt, LoginSession
-from core.scheduler import Job
+from core.scheduler import Job, every
 
 
 def purge_login_attempts(now: datetime) -> str:
@@ -31,4 +31,6 @@ def nightly_backup(now: datetime) -> str:
 JOBS: list[Job] = [
     Job("purge_login_attempts", purge_login_attempts, lambda app: CronTrigger(hour=3, minute=17)),
     Job("nightly_backup", nightly_backup, lambda app: CronTrigger(hour=2, minute=47)),
+    # Every host takes queued exports (each claimed by one): the folder is shared, the work spread.
+    Job("exports", exports.run_pending, every(2), writes=False, per_host=True),
 ]

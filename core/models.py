@@ -203,3 +203,49 @@ class IdempotencyKey(Base):
         UniqueConstraint("user_id", "key"),
         Index("ix_idempotency_key_created_at", "created_at"),
     )
+
+
+class Export(Base):
+    """A spreadsheet export too large to write inside a request: queued by the request, written by a
+    scheduler (any host) into the shared export folder, downloaded by the person who asked for it."""
+
+    __tablename__ = "export"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: What is exported (a registered kind: ticket_board, audit_csv …) and the frozen filter it was asked with.
+    kind: Mapped[str] = mapped_column(String(30))
+    params_json: Mapped[str] = mapped_column(Text, default="{}")
+    #: queued → running → done | failed
+    state: Mapped[str] = mapped_column(String(10))
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    done_rows: Mapped[int] = mapped_column(Integer, default=0)
+    #: The name the download is given, and the file's random name in the export folder once written.
+    filename: Mapped[str] = mapped_column(String(200))
+    stored_name: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text, default="")
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    requested_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    #: Bumped while the file is written; a run whose heartbeat stops (its host died) is queued again.
+    heartbeat_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    #: Which scheduler wrote it (host:pid), for the operations log.
+    host: Mapped[str] = mapped_column(String(100), default="")
+
+    requested_by: Mapped[User] = relationship()
+
+    __table_args__ = (Index("ix_export_state", "state"), Index("ix_export_requested_by_id", "requested_by_id"))
+
+    @property
+    def state_label(self) -> str:
+        return EXPORT_STATES.get(self.state, self.state)
+
+    @property
+    def percent(self) -> int:
+        if self.state == "done":
+            return 100
+        return min(99, self.done_rows * 100 // self.total_rows) if self.total_rows else 0
+
+
+EXPORT_STATES = {"queued": "排队中", "running": "正在生成", "done": "已完成", "failed": "失败"}

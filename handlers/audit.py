@@ -5,40 +5,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
+from flask import Blueprint, render_template, request, url_for
 
 from audit import export, labels, present, services
-from core import clock
+from composition import AUDIT_VALUE_LABELS as VALUE_LABELS
+from core import clock, exports
 from core.errors import DomainError
-from core.models import UNIT_KINDS, UNIT_LEVELS
+from handlers import exports as exports_view
 from handlers.common import actor, now, roles_required, writes
-from kb.models import STATUSES as KB_STATUSES
-from spotchecks.models import (
-    HOTLINE_LEVELS,
-    NOTICE_STATES,
-    RECTIFICATION_STATES,
-    SUMMONS_RULES,
-    SUMMONS_STATES,
-)
-from spotchecks.rubric import FAULT_TYPES
-from tickets.jobs import LIMIT_LABELS
-from tickets.models import CALL_STATES, CALLBACK_OUTCOMES, KINDS, OUTCOMES, SATISFACTION, STATES, URGENCIES
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE = 50
 FILTERS = ("person", "unit", "entity_type", "entity_id", "action", "from", "to")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-#: The areas' codes, as the audit page shows them: (entity type or None for any, field) → labels.
-VALUE_LABELS: dict[tuple[str | None, str], dict[str, str]] = {
-    ("ticket", "state"): STATES, ("ticket", "kind"): KINDS, (None, "urgency"): URGENCIES,
-    (None, "satisfaction"): SATISFACTION, (None, "limit"): LIMIT_LABELS,
-    ("call", "status"): CALL_STATES, ("call", "outcome"): {**OUTCOMES, **CALLBACK_OUTCOMES},
-    ("rectification", "state"): RECTIFICATION_STATES, ("summons", "state"): SUMMONS_STATES,
-    ("summons", "rule"): SUMMONS_RULES, ("notice", "status"): NOTICE_STATES, ("kb_entry", "status"): KB_STATUSES,
-    ("hotline", "level"): HOTLINE_LEVELS, ("unit", "level"): UNIT_LEVELS, ("unit", "kind"): UNIT_KINDS,
-    (None, "faults"): FAULT_TYPES,
-}
 
 #: Where each kind of record is shown: entity type → (endpoint, its id argument, whether the id is a number).
 RECORD_PAGES: dict[str, tuple[str, str | None, bool]] = {
@@ -131,11 +110,5 @@ def export_file(fmt: str):
         flt = _filter()
     except DomainError as err:
         return _page(page=None, views=[], error=err.message), 400
-    upto, _rows = services.start_export(flt, fmt=fmt, actor=actor(), now=now())
-    reader = present.Reader(VALUE_LABELS)
-    stamp = clock.to_local(now()).strftime("%Y%m%d-%H%M")
-    headers = {"Content-Disposition": f"attachment; filename=audit-{stamp}.{fmt}"}
-    if fmt == "csv":
-        return Response(stream_with_context(export.csv_chunks(flt, upto, reader)),
-                        mimetype="text/csv; charset=utf-8", headers=headers)
-    return Response(stream_with_context(export.xlsx_chunks(flt, upto, reader)), mimetype=XLSX, headers=headers)
+    asked = exports.request_export(actor=actor(), now=now(), kind=f"audit_{fmt}", params={"filter": flt})
+    return exports_view.deliver(asked)

@@ -18,6 +18,7 @@ ITEMS = (
     ("未答复检索", "kb.report", ("kb_editor",), "无结果和低置信度的来电说法"),
     ("公开热线", "hotlines.public_directory", (), "183条社会救助热线(公开页面)"),
     ("审计日志", "audit.index", ("supervisor",), "谁在何时做了什么"),
+    ("我的导出", "exports.index", ("operator", "supervisor"), "较大的导出在后台生成，完成后在此下载"),
     ("单位", "units.index", ("supervisor",), "市、县、乡镇(街道)及协办部门"),
     ("工作日历", "calendar.index", (), "法定节假日和调休上班日,用于计算时限"),
     ("账号", "accounts.users", (), "创建、停用账号,重置密码,API令牌"),

@@ -24,11 +24,12 @@ from flask import (
 )
 from markupsafe import Markup
 
-from core import clock, serve, units
+from core import clock, exports, serve, units
 from core.db import read_only
 from core.db import session as db_session
 from core.errors import DomainError
 from core.uploads import content_disposition
+from handlers import exports as exports_view
 from handlers.common import (
     actor,
     json_body,
@@ -239,11 +240,9 @@ def board():
 @roles_required(*BOARD_ROLES)
 @refusals
 def board_export():
-    tickets = services.export_tickets(actor=actor(), now=now(), flt=_board_filter(request.args))
-    body = presenters.board_xlsx(tickets, actor(), now())
-    stamp = clock.to_local(now()).strftime("%Y%m%d-%H%M")
-    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename=tickets-{stamp}.xlsx"})
+    asked = exports.request_export(actor=actor(), now=now(), kind="ticket_board",
+                                   params={"filter": _board_filter(request.args)})
+    return exports_view.deliver(asked)
 
 
 @bp.route("/mine")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from core import clock
@@ -108,8 +108,8 @@ LIST_LOADS = (selectinload(Ticket.township), selectinload(Ticket.unit), selectin
               selectinload(Ticket.requests))
 
 
-def find_tickets(flt: BoardFilter, *, now: datetime, limit: int | None = 200, offset: int = 0
-                 ) -> tuple[list[Ticket], int]:
+def board_query(flt: BoardFilter, *, now: datetime) -> Select:
+    """The tickets the board's filter matches, unordered."""
     query = select(Ticket)
     if flt.state:
         query = query.where(Ticket.state == flt.state)
@@ -126,6 +126,36 @@ def find_tickets(flt: BoardFilter, *, now: datetime, limit: int | None = 200, of
     if flt.q.strip():
         q = flt.q.strip()
         query = query.where(or_(Ticket.number.contains(q), Ticket.citizen_name.contains(q)))
+    return query
+
+
+def count_board(flt: BoardFilter, *, now: datetime) -> int:
+    query = board_query(flt, now=now)
+    return session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+
+
+def iter_board(flt: BoardFilter, *, now: datetime, chunk: int = 500) -> Iterator[list[Ticket]]:
+    """The board's tickets in its order, a chunk at a time (keyset paging on creation time and id, so the
+    last chunk costs what the first does); each chunk is let go of before the next is read."""
+    query = board_query(flt, now=now).order_by(Ticket.created_at.desc(), Ticket.id.desc()).options(*LIST_LOADS)
+    after: tuple[datetime, int] | None = None
+    while True:
+        page = query if after is None else query.where(or_(Ticket.created_at < after[0], and_(
+            Ticket.created_at == after[0], Ticket.id < after[1])))
+        tickets = list(session.execute(page.limit(chunk)).scalars())
+        if not tickets:
+            return
+        yield tickets
+        after = (tickets[-1].created_at, tickets[-1].id)
+        for ticket in tickets:
+            for req in ticket.requests:
+                session.expunge(req)
+            session.expunge(ticket)
+
+
+def find_tickets(flt: BoardFilter, *, now: datetime, limit: int | None = 200, offset: int = 0
+                 ) -> tuple[list[Ticket], int]:
+    query = board_query(flt, now=now)
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     query = query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).offset(offset).options(*LIST_LOADS)
     if limit is not None:

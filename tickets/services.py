@@ -46,7 +46,7 @@ from tickets.models import (
     TicketRequest,
 )
 from tickets.policy import deadlines_for, policy_for
-from tickets.queries import BoardFilter, can_view, find_tickets, is_unit_staff
+from tickets.queries import can_view, is_unit_staff
 from tickets.validation import (
     ATTACHMENT_TYPES,
     TicketError,
@@ -678,13 +678,6 @@ def mark_read(*, actor: User, now: datetime, notification_id: int | None = None)
 def record_export(*, actor: User, now: datetime, what: str, filters: dict[str, Any], rows: int) -> None:
     """Exports leave a trace: who took which rows out of the system."""
     audit.record("export", what, "", actor=actor, now=now, changes={"filter": filters, "rows": rows})
-
-
-def export_tickets(*, actor: User, now: datetime, flt: BoardFilter) -> list[Ticket]:
-    """Every ticket the board's filter matches, for a spreadsheet (audited)."""
-    tickets, total = find_tickets(flt, now=now, limit=None)
-    record_export(actor=actor, now=now, what="ticket", filters=flt.as_dict(), rows=total)
-    return tickets
 
 
 def export_metrics(*, actor: User, now: datetime, start: date, end: date) -> dict[str, Any]:
