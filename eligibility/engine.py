@@ -22,8 +22,9 @@ import yaml
 from eligibility.household import PROGRAMS, Household, Member
 
 DATA = Path(__file__).resolve().parent / "data"
-#: On every result: a hint, never a decision.
-NOTICE = "初步研判，以审核确认为准：仅供参考，是否符合由乡镇（街道）和民政部门审核确认。"
+#: On every result: a hint, never a decision (the short form on each programme, the long one on the whole).
+NOTICE_SHORT = "初步研判，以审核确认为准"
+NOTICE = f"{NOTICE_SHORT}：仅供参考，是否符合由乡镇（街道）和民政部门审核确认。"
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -131,7 +132,7 @@ def income_at_least(ctx: Context, standard: str) -> Check:
     below = income_below(ctx, standard)
     if below.value is None:
         return below
-    return Check(not below.value, below.says)
+    return Check(not below.value, below.says if not below.value else f"{below.says}，可以全家申请低保")
 
 
 @check
@@ -465,7 +466,7 @@ class Verdict:
     def as_json(self) -> dict:
         return {"program": self.program, "name": self.name, "verdict": self.verdict, "reasons": self.reasons,
                 "missing": self.missing, "entry_ids": self.entry_ids, "where": self.where, "materials": self.materials,
-                "notice": NOTICE}
+                "notice": NOTICE_SHORT}
 
 
 def evaluate(household: Household, params: dict[str, Parameter]) -> list[Verdict]:

@@ -131,7 +131,7 @@ def _ages_agree(household: Household) -> None:
         if me is None or m.age is None:
             continue
         if (m.relation == "parent" and m.age < me.age + 12) or (m.relation == "child" and m.age > me.age - 12):
-            raise HouseholdError(f"第{i + 1}位家庭成员（{RELATION_LABELS[m.relation]}）{m.age}岁，本人{me.age}岁，"
+            raise HouseholdError(f"第{i + 1}位家庭成员的年龄：{RELATION_LABELS[m.relation]}{m.age}岁，本人{me.age}岁，"
                                  f"年龄对不上，请核对", field=f"household.members.{i}.age")
 
 

@@ -230,9 +230,11 @@
     }
   }
   function firstQuestionField() {
-    var fields = questionsBox.querySelectorAll("[data-key]");
-    var empty = Array.prototype.filter.call(fields, function (el) { return el.type !== "checkbox" && !el.value; })[0];
-    return empty || fields[0] || saveButton;
+    // The top question's first field still empty (a group of boxes counts as one field).
+    var fields = Array.prototype.filter.call(questionsBox.querySelectorAll("li:first-child [data-key]"), function (el) {
+      return el.type === "checkbox" || !el.value;
+    });
+    return fields[0] || questionsBox.querySelector("[data-key]") || saveButton;
   }
 
   // --- the verdicts ---
