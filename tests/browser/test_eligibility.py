@@ -70,6 +70,15 @@ def test_the_panel_prefills_asks_updates_saves_and_the_ticket_shows_the_check(lo
     assert first.get_attribute("data-group") == "assets"  # settles the most programmes (低保, 边缘, 特困 …)
     assert page.evaluate("document.activeElement.dataset.key") == "assets"  # keyboard-first: the cursor is there
 
+    age.fill("200")  # absurd: refused beside the field, in Chinese, and nothing decided from it
+    age.press("Enter")
+    error = page.locator("#elig-panel .field-error[data-elig-error]")
+    error.wait_for()
+    assert "第1位家庭成员的年龄：不能大于120" in error.inner_text()
+    age.fill("73")
+    age.press("Enter")
+    error.wait_for(state="detached")
+    page.locator('#elig-questions [data-key="assets"]').focus()
     keys.press("ArrowDown")  # 没有（在规定内）
     keys.press("Enter")
     page.wait_for_selector('#elig-results .elig-card[data-program="dibao"][data-verdict="likely"]')
