@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify, render_template, request
 
 from core import clock
 from core.errors import DomainError
-from eligibility import services
+from eligibility import asking, services
 from handlers.common import actor, json_body, now, refusals, roles_required
 from tickets import calls as hotline_calls
 
@@ -23,7 +23,7 @@ ASKERS = ("operator", "supervisor", "caseworker", "kb_editor")
 
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
-    return {"eligibility_check_for_ticket": services.for_ticket}
+    return {"eligibility_check_for_ticket": services.for_ticket, "eligibility_fact_labels": asking.LABELS}
 
 
 def _only(body: dict[str, Any], name: str) -> Any:

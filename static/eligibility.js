@@ -66,7 +66,7 @@
   var marks = {};       // "group" or "group:i" -> the caller's words it was filled from
   var touched = {};     // what the operator typed or changed: the transcript never overwrites it
   var questions = [];   // the server's ranking: [{fact, label, programs, decides}]
-  var labels = {};      // fact -> the question, for "missing" lists
+  var labels = JSON.parse(root.dataset.factLabels || "{}");  // fact -> its question, for "missing" lists
   var callSeen = null;
   var timer = null;
   var asked = 0;
@@ -81,7 +81,7 @@
   function callId() { var el = $("call-id"); return el ? el.value : ""; }
 
   function reset() {
-    form = {}; members = [{ relation: "self" }]; marks = {}; touched = {}; questions = []; labels = {};
+    form = {}; members = [{ relation: "self" }]; marks = {}; touched = {}; questions = [];
     resultsBox.innerHTML = ""; savedText.textContent = ""; showError(null, "");
   }
 
