@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import audit.models  # noqa: F401  (registers the tables with core.db.Base.metadata)
 import core.models  # noqa: F401
+import eligibility.models  # noqa: F401
 import kb.models  # noqa: F401
 import spotchecks.models  # noqa: F401
 import tickets.models  # noqa: F401

@@ -35,6 +35,8 @@ ACTIONS: dict[str, str] = {
     "submit_change": "提交修改待审核", "approve_change": "审核通过并发布", "reject_change": "退回修改",
     "withdraw_change": "撤回修改", "emergency_publish": "管理员紧急发布", "recheck": "复核确认",
     "flag_for_review": "标记待复核", "entry_use": "通话中使用知识库条目",
+    # eligibility hints (初步研判)
+    "carry_into_ticket": "随来电带入工单",
     # backups
     "backup_create": "备份", "backup_restore": "从备份恢复",
     # spot-check rubric versions (proposed by a supervisor, decided by an admin)
@@ -48,7 +50,7 @@ ENTITIES: dict[str, str] = {
     "kb_entry": "知识库条目", "kb_parameter": "地方参数", "kb_policy_document": "政策文件",
     "kb_outside_matter": "知识库以外的事项", "kb_pair_note": "相近条目的区分", "backup": "备份",
     "rubric_version": "评分规则版本", "kb_synonym": "同义词", "kb_search_log": "检索记录",
-    "call": "来电", "transcript": "通话文字", "ticket": "工单", "ticket_metrics": "工单统计",
+    "call": "来电", "transcript": "通话文字", "eligibility_check": "初步研判", "ticket": "工单", "ticket_metrics": "工单统计",
     "notification": "消息提醒", "deadline_policy": "办理时限规则",
     "hotline": "救助热线", "spotcheck_plan": "抽查计划", "spotcheck_item": "抽查安排", "mystery_call": "抽查记录",
     "rectification": "整改", "summons": "约谈", "notice": "通报", "spotcheck_report": "抽查报表",
@@ -84,6 +86,9 @@ FIELDS: dict[str, str] = {
     "owner": "责任人", "previous_owner_id": "原责任人", "request_id": "申请", "task_id": "协办任务",
     "township_id": "乡镇（街道）", "urgency": "紧急程度", "old_owner": "原首派责任人", "new_owner": "新首派责任人",
     "size": "大小（字节）", "first_contact": "首次联系", "closure": "办结",
+    # eligibility hints
+    "likely": "可能符合的项目", "kb_revision": "知识库版本", "rules_version": "研判规则版本", "from_check": "来源研判",
+    "ticket": "工单编号",
     # spot checks
     "service_hours": "服务时间", "leader": "分管领导", "leader_title": "领导职务", "week": "周次", "seed": "随机种子",
     "items": "抽查条数", "quota": "每日条数", "configured_quota": "设定的每日条数", "warning": "提示",

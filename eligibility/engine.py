@@ -11,6 +11,7 @@ notice says so on every result.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ import yaml
 from eligibility.household import PROGRAMS, Household, Member
 
 DATA = Path(__file__).resolve().parent / "data"
-NOTICE = "初步研判，仅供参考，以乡镇（街道）和民政部门审核确认为准。"
+#: On every result: a hint, never a decision (the short form on each programme, the long one on the whole).
+NOTICE_SHORT = "初步研判，以审核确认为准"
+NOTICE = f"{NOTICE_SHORT}：仅供参考，是否符合由乡镇（街道）和民政部门审核确认。"
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -129,7 +132,7 @@ def income_at_least(ctx: Context, standard: str) -> Check:
     below = income_below(ctx, standard)
     if below.value is None:
         return below
-    return Check(not below.value, below.says)
+    return Check(not below.value, below.says if not below.value else f"{below.says}，可以全家申请低保")
 
 
 @check
@@ -431,6 +434,15 @@ def rules() -> dict[str, Rule]:
     return ordered
 
 
+@functools.cache
+def rules_version() -> str:
+    """The rule files' fingerprint (SHA-256 of their text, 12 hex digits): a saved check names the rules it used."""
+    digest = hashlib.sha256()
+    for path in sorted(DATA.glob("*.yaml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
 PROGRAM_NAMES = {"dibao": "低保", "dibao_single": "单人保（单独纳入低保）", "dibao_edge": "低保边缘家庭认定",
                  "tekun": "特困人员救助供养", "temporary": "临时救助", "medical": "医疗救助",
                  "insurance_subsidy": "城乡居民医保个人缴费资助", "disability_living": "困难残疾人生活补贴",
@@ -453,7 +465,8 @@ class Verdict:
 
     def as_json(self) -> dict:
         return {"program": self.program, "name": self.name, "verdict": self.verdict, "reasons": self.reasons,
-                "missing": self.missing, "entry_ids": self.entry_ids, "where": self.where, "materials": self.materials}
+                "missing": self.missing, "entry_ids": self.entry_ids, "where": self.where, "materials": self.materials,
+                "notice": NOTICE_SHORT}
 
 
 def evaluate(household: Household, params: dict[str, Parameter]) -> list[Verdict]:

@@ -264,7 +264,7 @@
     followBar.addEventListener("click", function (ev) { if (ev.target.closest("[data-follow]")) { backToCall(); } });
   }
   window.HotlineSearch = {
-    clear: clear, openedIds: function () { return openedField.value; },
+    clear: clear, open: openId, openedIds: function () { return openedField.value; },
     follow: follow, onShown: function (fn) { hooks.shown = fn; }, onDisplayed: function (fn) { hooks.displayed = fn; },
     displayedId: function () { return card.querySelector(".card-entry") ? card.dataset.entryId || "" : ""; },
     queries: function () { return queries.slice(); },

@@ -10,6 +10,7 @@ from core import clock, xlsx
 from core.clock import to_local
 from core.masking import mask_numbers
 from core.models import User
+from eligibility import services as eligibility
 from tickets import actions, queries
 from tickets.models import SATISFACTION, STATES, Call, Ticket, TicketEvent
 
@@ -75,6 +76,7 @@ def ticket_json(ticket: Ticket, viewer: User | None, now: datetime) -> dict[str,
         "finished_at": iso(ticket.finished_at), "resolution": text(ticket.resolution),
         "satisfaction": ticket.satisfaction, "escalation_count": ticket.escalation_count,
         "reopen_count": ticket.reopen_count, "updated_at": iso(ticket.updated_at),
+        "eligibility_check": eligibility.check_json(eligibility.for_ticket(ticket.id)),
         "attachments": [{"id": a.id, "filename": a.filename, "size": a.size, "content_type": a.content_type,
                          "uploaded_at": iso(a.uploaded_at)} for a in ticket.attachments],
         "timeline": [{"id": e.id, "at": iso(e.at), "actor": {"id": e.actor_id, "name": e.actor_name},

@@ -29,6 +29,7 @@ from core.errors import Conflict, Forbidden
 from core.masking import clip, mask_id_number, mask_phone
 from core.models import Unit, User
 from core.uploads import safe_filename
+from eligibility import services as eligibility
 from tickets import metrics
 from tickets.calls import get_call
 from tickets.models import (
@@ -226,6 +227,7 @@ def create_ticket(*, actor: User, now: datetime, kind: Any, urgency: Any, citize
     _record(ticket, "create", actor=actor, now=now, before={}, data={
         "kind": kind, "urgency": urgency, "township_id": township.id, "call_id": ticket.call_id,
         "citizen_phone": mask_phone(phone), "citizen_id_number": mask_id_number(id_number)})
+    eligibility.carry_into_ticket(actor=actor, now=now, ticket=ticket)  # the call's 初步研判, if one was saved
     if owner is not None:
         _dispatch(ticket, owner, actor=actor, now=now, note="")
     if uploads and directory is None:
