@@ -1,7 +1,7 @@
 """eligibility: a household check (初步研判) saved on a call and copied onto the ticket made from it
 
-Revision ID: 0016_elig
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06 09:50:00
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 from core.db import UTCDateTime
 
-revision = '0016_elig'
-down_revision = '0015'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
