@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from markupsafe import Markup, escape
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import Date, and_, case, cast, func, literal_column, or_, select
 
 from core import xlsx
-from core.clock import LOCAL, to_local
+from core.clock import LOCAL
 from core.db import session
 from core.errors import DomainError
 from core.models import Unit, User
 from tickets.models import OUTCOMES, SATISFACTION, STATES, Call, Ticket, TicketEvent
+from tickets.queries import overdue_clause
 
 #: The on-the-spot answer rate the expert seat aims for.
 GOAL = 0.95
@@ -60,12 +62,30 @@ class Row:
         return _rate(self.answered, self.total)
 
 
+def _local_day(column: Any) -> Any:
+    """The Beijing date of a stored (naive UTC) time, in SQL: China keeps +8 all year (no summer time)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(column + literal_column("interval '8 hours'"), Date)
+    return func.date(column, "+8 hours")
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _count_if(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
 def compute(start: date, end: date, now: datetime) -> dict[str, Any]:
-    """Every figure for calls recorded and tickets opened between the Beijing dates start and end (inclusive)."""
+    """Every figure for calls recorded and tickets opened between the Beijing dates start and end (inclusive).
+
+    Counted by the database (GROUP BY): a year of a city's calls and tickets is never loaded as objects
+    (that took 3.4–5.0 s and ~500 MB at the review's volumes)."""
     lo, hi = local_range(start, end)
-    calls = session.execute(select(Call).where(Call.status == "recorded", Call.started_at >= lo,
-                                               Call.started_at < hi)).scalars().all()
-    by_outcome = Counter(c.outcome for c in calls)
+    in_period = (Call.status == "recorded", Call.started_at >= lo, Call.started_at < hi)
+    by_outcome = Counter(dict(session.execute(select(Call.outcome, func.count()).where(*in_period)
+                                              .group_by(Call.outcome)).all()))
     days: dict[date, Row] = {}
     d = start
     while d <= end:
@@ -75,34 +95,41 @@ def compute(start: date, end: date, now: datetime) -> dict[str, Any]:
     for d in days:
         iso = d.isocalendar()
         weeks.setdefault((iso.year, iso.week), Row((iso.year, iso.week), f"{iso.year}-W{iso.week:02d}"))
-    for c in calls:
-        d = to_local(c.started_at).date()
+    day = _local_day(Call.started_at)
+    for value, count, answered in session.execute(
+            select(day, func.count(), _count_if(Call.outcome == "answered")).where(*in_period).group_by(day)):
+        d = _as_date(value)
         iso = d.isocalendar()
         for row in (days.get(d), weeks.get((iso.year, iso.week))):
             if row is not None:
-                row.total += 1
-                row.answered += c.outcome == "answered"
+                row.total += count
+                row.answered += answered or 0
 
-    tickets = session.execute(select(Ticket).where(Ticket.created_at >= lo, Ticket.created_at < hi)).scalars().all()
-    closed = [t for t in tickets if t.closed_at is not None]
-    on_time = {t.id for t in closed if t.closure_due_at is None or t.closed_at <= t.closure_due_at}
-    callbacks = session.execute(select(TicketEvent).where(TicketEvent.action == "callback", TicketEvent.at >= lo,
-                                                          TicketEvent.at < hi)).scalars().all()
-    satisfaction = Counter(e.data.get("satisfaction") for e in callbacks)
+    opened = (Ticket.created_at >= lo, Ticket.created_at < hi)
+    is_closed = Ticket.closed_at.is_not(None)
+    is_on_time = and_(is_closed, or_(Ticket.closure_due_at.is_(None), Ticket.closed_at <= Ticket.closure_due_at))
+    is_overdue = overdue_clause(now)
+    tally = (func.count(), _count_if(is_closed), _count_if(is_on_time), _count_if(is_overdue))
+    by_state = Counter(dict(session.execute(select(Ticket.state, func.count()).where(*opened)
+                                            .group_by(Ticket.state)).all()))
+    n_tickets, n_closed, n_on_time, n_overdue = (v or 0 for v in session.execute(select(*tally).where(*opened)).one())
+    to_contact = [b - a for a, b in session.execute(select(Ticket.created_at, Ticket.first_contact_at)
+                                                    .where(*opened, Ticket.first_contact_at.is_not(None)))]
+    to_close = [b - a for a, b in session.execute(select(Ticket.created_at, Ticket.closed_at).where(*opened, is_closed))]
+    callbacks = [json.loads(data or "{}") for data in session.execute(
+        select(TicketEvent.data_json).where(TicketEvent.action == "callback", TicketEvent.at >= lo,
+                                            TicketEvent.at < hi)).scalars()]
+    satisfaction = Counter(data.get("satisfaction") for data in callbacks)
     satisfied = satisfaction["satisfied"] + satisfaction["basic"]
 
+    def _grouped(key: Any) -> dict[Any, dict[str, int]]:
+        rows = session.execute(select(key, *tally).where(*opened).group_by(key))
+        return {k: {"tickets": n, "closed": c or 0, "on_time": o or 0, "overdue": late or 0} for k, n, c, o, late in rows}
+
+    per_unit, per_person = _grouped(Ticket.unit_id), _grouped(Ticket.first_owner_id)
     units = {u.id: u.name for u in session.execute(select(Unit)).scalars()}
     people = {u.id: (u.display_name, u.unit_id) for u in session.execute(
-        select(User).where(User.id.in_(sorted({t.first_owner_id for t in tickets if t.first_owner_id})))).scalars()}
-    per_unit: dict[Any, dict[str, Any]] = defaultdict(lambda: {"tickets": 0, "closed": 0, "on_time": 0, "overdue": 0})
-    per_person: dict[Any, dict[str, Any]] = defaultdict(lambda: {"tickets": 0, "closed": 0, "on_time": 0,
-                                                                 "overdue": 0})
-    for t in tickets:
-        for bucket in (per_unit[t.unit_id], per_person[t.first_owner_id]):
-            bucket["tickets"] += 1
-            bucket["closed"] += t.closed_at is not None
-            bucket["on_time"] += t.id in on_time
-            bucket["overdue"] += t.is_overdue(now)
+        select(User).where(User.id.in_(sorted(k for k in per_person if k)))).scalars()}
 
     def _finish(rows: dict[Any, dict[str, Any]], name) -> list[dict[str, Any]]:
         out = []
@@ -110,7 +137,7 @@ def compute(start: date, end: date, now: datetime) -> dict[str, Any]:
             out.append({"id": key, **name(key), **r, "on_time_rate": _rate(r["on_time"], r["closed"])})
         return sorted(out, key=lambda r: (-r["tickets"], str(r["name"])))
 
-    total = len(calls)
+    total = sum(by_outcome.values())
     answered = by_outcome["answered"]
     return {
         "from": start.isoformat(), "to": end.isoformat(), "goal": GOAL,
@@ -121,14 +148,12 @@ def compute(start: date, end: date, now: datetime) -> dict[str, Any]:
         "by_week": [{"week": r.label, "calls": r.total, "answered": r.answered, "rate": r.rate}
                     for r in weeks.values()],
         "tickets": {
-            "total": len(tickets),
-            "by_state": {s: sum(t.state == s for t in tickets) for s in STATES},
-            "overdue": sum(t.is_overdue(now) for t in tickets),
-            "median_hours_to_first_contact": _hours([t.first_contact_at - t.created_at for t in tickets
-                                                     if t.first_contact_at]),
-            "median_hours_to_closure": _hours([t.closed_at - t.created_at for t in closed]),
-            "closed": len(closed), "closed_on_time": len(on_time), "on_time_closure_rate": _rate(len(on_time),
-                                                                                               len(closed)),
+            "total": n_tickets,
+            "by_state": {s: by_state[s] for s in STATES},
+            "overdue": n_overdue,
+            "median_hours_to_first_contact": _hours(to_contact),
+            "median_hours_to_closure": _hours(to_close),
+            "closed": n_closed, "closed_on_time": n_on_time, "on_time_closure_rate": _rate(n_on_time, n_closed),
         },
         "callbacks": {"total": len(callbacks), **{k: satisfaction[k] for k in SATISFACTION},
                       "satisfaction_rate": _rate(satisfied, len(callbacks))},

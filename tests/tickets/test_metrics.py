@@ -19,6 +19,31 @@ def test_on_the_spot_rate_by_day_and_week_equals_the_recorded_calls(db):
     assert m["by_week"] == [{"week": "2026-W47", "calls": 22, "answered": 20, "rate": round(20 / 22, 4)}]
 
 
+def test_calls_count_on_their_beijing_date_not_their_utc_one(db):
+    op = make_user("operator")
+    # 23:50 and 00:10 Beijing time: the same UTC date, two Beijing dates.
+    make_call(operator=op, outcome="answered", duration_seconds=0,
+              now=clock.local_to_utc(datetime(2026, 11, 17, 23, 50)))
+    make_call(operator=op, outcome="ticket", duration_seconds=0,
+              now=clock.local_to_utc(datetime(2026, 11, 18, 0, 10)))
+    m = metrics.compute(datetime(2026, 11, 17).date(), datetime(2026, 11, 18).date(), clock.now())
+    assert [(d["date"], d["calls"], d["answered"]) for d in m["by_day"]] == [("2026-11-17", 1, 1),
+                                                                             ("2026-11-18", 1, 0)]
+
+
+def test_overdue_and_unit_figures_are_counted_by_the_database_as_the_board_counts_them(db):
+    owner, op = make_caseworker(), make_user("operator")
+    late = make_ticket("in_progress", owner=owner, operator=op)
+    make_ticket("in_progress", owner=owner, operator=op)
+    later = late.closure_due_at + timedelta(hours=1)
+    today = clock.today_local()
+    m = metrics.compute(today - timedelta(days=1), today + timedelta(days=1), later)
+    assert m["tickets"]["overdue"] == 2
+    unit = next(u for u in m["per_unit"] if u["id"] == owner.unit_id)
+    assert (unit["tickets"], unit["closed"], unit["overdue"], unit["on_time_rate"]) == (2, 0, 2, None)
+    assert unit["name"] == owner.unit.name
+
+
 def test_ticket_figures(db):
     owner, op = make_caseworker(), make_user("operator")
     t = make_ticket("in_progress", owner=owner, operator=op)
