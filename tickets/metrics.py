@@ -17,7 +17,7 @@ from core.clock import LOCAL, to_local
 from core.db import session
 from core.errors import DomainError
 from core.models import Unit, User
-from tickets.models import OUTCOMES, SATISFACTION, STATES, Call, Ticket, TicketEvent
+from tickets.models import OUTCOMES, SATISFACTION, STATES, Call, Ticket, TicketEvent, TicketRequest
 
 #: The on-the-spot answer rate the expert seat aims for.
 GOAL = 0.95
@@ -83,7 +83,9 @@ def compute(start: date, end: date, now: datetime) -> dict[str, Any]:
                 row.total += 1
                 row.answered += c.outcome == "answered"
 
-    tickets = session.execute(select(Ticket).where(Ticket.created_at >= lo, Ticket.created_at < hi)).scalars().all()
+    # A ticket merged into another (并单) counts once, as the open ticket it joined.
+    tickets = session.execute(select(Ticket).where(Ticket.created_at >= lo, Ticket.created_at < hi,
+                                                   Ticket.state != "merged")).scalars().all()
     closed = [t for t in tickets if t.closed_at is not None]
     on_time = {t.id for t in closed if t.closure_due_at is None or t.closed_at <= t.closure_due_at}
     callbacks = session.execute(select(TicketEvent).where(TicketEvent.action == "callback", TicketEvent.at >= lo,
@@ -133,10 +135,22 @@ def compute(start: date, end: date, now: datetime) -> dict[str, Any]:
         "callbacks": {"total": len(callbacks), **{k: satisfaction[k] for k in SATISFACTION},
                       "satisfaction_rate": _rate(satisfied, len(callbacks))},
         "per_unit": _finish(per_unit, lambda k: {"name": units.get(k, "未派单")}),
+        "rejected_objections": rejected_objections(lo, hi, units),
         "per_person": _finish(per_person, lambda k: {
             "name": people[k][0] if k in people else "未派单",
             "unit": units.get(people[k][1], "") if k in people else ""}),
     }
+
+
+def rejected_objections(lo: datetime, hi: datetime, units: dict[int, str]) -> list[dict[str, Any]]:
+    """Dispatch objections (派单异议) rejected in the period, by the objecting owner's unit, most first: a
+    unit that often objects in vain is pushing back work that is its own."""
+    rows = session.execute(select(User.unit_id).join(TicketRequest, TicketRequest.requested_by_id == User.id)
+                           .where(TicketRequest.kind == "objection", TicketRequest.state == "rejected",
+                                  TicketRequest.decided_at >= lo, TicketRequest.decided_at < hi)).scalars()
+    counts = Counter(rows)
+    return sorted(({"id": k, "name": units.get(k, "无单位"), "rejected": n} for k, n in counts.items()),
+                  key=lambda r: (-r["rejected"], str(r["name"])))
 
 
 # --- charts (inline SVG) ------------------------------------------------------------------------
