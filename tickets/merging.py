@@ -118,7 +118,7 @@ def merge(*, actor: User, now: datetime, ticket: Ticket, version: Any, into: Any
     contact = TicketContact(source_ticket_id=ticket.id, source_state=ticket.state, reason=reason,
                             merged_by_id=actor.id, merged_at=now)
     target.contacts.append(contact)
-    ticket.state, ticket.merged_into_id = "merged", target.id
+    ticket.state, ticket.merged_into = "merged", target
     services._record(ticket, "merge", actor=actor, now=now, before=before, note=reason,
                      data={"into": {"id": target.id, "number": target.number}})
     session.flush()
@@ -144,7 +144,7 @@ def split(*, actor: User, now: datetime, ticket: Ticket, version: Any, reason: s
     target = contact.ticket
     target_before = services._snapshot(target)
     contact.split_at, contact.split_by_id = now, actor.id
-    ticket.state, ticket.merged_into_id = contact.source_state, None
+    ticket.state, ticket.merged_into = contact.source_state, None
     services._record(ticket, "split", actor=actor, now=now, before=before, note=reason,
                      data={"from": {"id": target.id, "number": target.number}, "contact_id": contact.id})
     services._record(target, "split_out", actor=actor, now=now, before=target_before, note=reason,
