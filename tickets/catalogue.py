@@ -111,11 +111,12 @@ def describe(m: CatalogueMatter) -> str:
 
 # --- matching and proposing ---------------------------------------------------------------------
 
-def match(topic: str, kind: str, entry_ids: list[str] | tuple[str, ...] = ()) -> CatalogueMatter | None:
-    """The most specific matter of the current catalogue for a ticket: an entry before its category, a
-    row for the ticket's kind before one for every kind."""
+def match(topic: str, kind: str, entry_ids: list[str] | tuple[str, ...] = (),
+          matters: list[CatalogueMatter] | None = None) -> CatalogueMatter | None:
+    """The most specific matter of the current catalogue (or of `matters`) for a ticket: an entry before
+    its category, a row for the ticket's kind before one for every kind."""
     best: tuple[int, CatalogueMatter] | None = None
-    for m in current_matters():
+    for m in current_matters() if matters is None else matters:
         if m.kind and m.kind != kind:
             continue
         if m.entry_id:
@@ -133,15 +134,17 @@ def match(topic: str, kind: str, entry_ids: list[str] | tuple[str, ...] = ()) ->
 
 
 def unit_for(matter: CatalogueMatter, township: Unit | None) -> Unit | None:
-    """The first owner's unit a matter names for a ticket of this township."""
+    """The first owner's unit a matter names for a ticket of this township (None for a unit disabled
+    since the row was written: the operator picks one)."""
     if matter.unit is not None:
-        return matter.unit
+        return matter.unit if matter.unit.active else None
     if township is None:
         return None
     if matter.level == "township":
-        return township
-    if matter.level == "county" and township.parent is not None and township.parent.level == "county":
-        return township.parent
+        return township if township.active else None
+    parent = township.parent
+    if matter.level == "county" and parent is not None and parent.level == "county" and parent.active:
+        return parent
     return None
 
 
@@ -203,7 +206,9 @@ def desk_tickets() -> list[Ticket]:
     """The supervisor's desk: tickets waiting for dispatch whose matter is in no row of the catalogue."""
     waiting = session.execute(select(Ticket).where(Ticket.state == "pending_dispatch")
                               .order_by(Ticket.created_at, Ticket.id)).scalars()
-    return [t for t in waiting if propose_for(t).matter is None]
+    matters = current_matters()
+    return [t for t in waiting
+            if match(t.topic, t.kind, t.call.kb_entry_ids if t.call else [], matters=matters) is None]
 
 
 def route_new(ticket: Ticket, *, actor: User, now: datetime) -> None:

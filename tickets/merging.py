@@ -125,7 +125,7 @@ def merge(*, actor: User, now: datetime, ticket: Ticket, version: Any, into: Any
     services._record(target, "merge_in", actor=actor, now=now, before=target_before, note=reason, data={
         "merged": {"id": ticket.id, "number": ticket.number, "citizen_name": ticket.citizen_name,
                    "citizen_phone": mask_phone(ticket.citizen_phone)}, "contact_id": contact.id})
-    services.notify([target.first_owner_id], target, "merged",
+    services.notify([target.first_owner_id, before["first_owner_id"]], target, "merged",
                     f"重复诉求已并入工单{target.number}：{ticket.number}（{ticket.citizen_name}）", actor=actor, now=now)
     return target
 
