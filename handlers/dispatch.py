@@ -40,7 +40,14 @@ def _catalogue_page(status: int = 200, errors: list[str] | None = None, form: An
         "tickets/catalogue.html", shown=shown, current=current, versions=catalogue.versions(),
         describe=catalogue.describe, categories=CATEGORIES, kinds=KINDS, levels=UNIT_LEVELS,
         units=units.list_units(active_only=True), all_units={u.id: u for u in units.list_units()},
-        sources=catalogue.SOURCES, errors=errors, form=form or {}), status
+        sources=catalogue.SOURCES, errors=errors, form=form or {},
+        editing=_editing()), status
+
+
+def _editing() -> int | None:
+    """The matter whose form is open: ?edit=, or the one a refused change was for."""
+    raw = request.values.get("edit") or request.form.get("matter_id") or ""
+    return int(raw) if raw.isdigit() else None
 
 
 @bp.route("/catalogue")

@@ -212,3 +212,18 @@ def test_the_first_owner_sees_the_objection_form_and_the_time_in_dispute(client,
     assert r.status_code == 302
     page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
     assert "争议用时" in page and "待审核" in page
+
+
+def test_a_refused_change_on_the_page_keeps_the_typed_matter_and_writes_no_version(client, db, login):
+    login("admin")
+    unit = make_unit()
+    unit.active = False
+    matter = catalogue.current_matters()[0]
+    db.commit()
+    count = _versions(db)
+    r = client.post("/tickets/catalogue/matters", data={
+        "matter_id": str(matter.id), "category": matter.category, "level": "township", "unit_id": str(unit.id),
+        "matter_note": "改派停用单位"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "已停用" in page and 'value="改派停用单位"' in page
+    assert _versions(db) == count
