@@ -190,7 +190,8 @@ def open_tickets_for_number(number: str) -> list[Ticket]:
     if len(value) < 3:
         return []
     query = (select(Ticket).outerjoin(Call, Ticket.call_id == Call.id)
-             .where(or_(Ticket.citizen_phone == value, Call.caller_number == value), Ticket.state != "closed")
+             .where(or_(Ticket.citizen_phone == value, Call.caller_number == value),
+                    Ticket.state.not_in(("closed", "merged")))
              .order_by(Ticket.created_at.desc()))
     return list(session.execute(query).scalars().unique())
 

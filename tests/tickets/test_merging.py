@@ -8,7 +8,7 @@ from core import clock
 from core.errors import Forbidden
 from tests.builders import make_user
 from tests.tickets.builders import make_caseworker, make_ticket, township, valid_id_number
-from tickets import merging, metrics, services
+from tickets import merging, metrics, queries, services
 from tickets.validation import TicketError
 
 
@@ -52,6 +52,7 @@ def test_a_repeat_call_merged_keeps_one_first_owner_and_counts_once(db):
     target, made = _repeat_call(open_ticket, make_user("operator"), "张三之妻", "13600000009")
     assert target is open_ticket and made.state == "merged" and made.merged_into_id == open_ticket.id
     assert [c.source for c in open_ticket.contacts] == [made]
+    assert queries.open_tickets_for_number("13600000009") == []  # the repeat caller's lookup finds no second case
     assert open_ticket.events[-1].action == "merge_in" and made.events[-1].action == "merge"
     day = clock.to_local(clock.now()).date()
     assert metrics.compute(day, day, clock.now())["tickets"]["total"] == 1
