@@ -366,10 +366,21 @@ def _register_blueprints(app: Flask) -> None:
     from handlers import accounts as accounts_bp
     from handlers import api as api_bp
     from handlers import audit as audit_bp
-    from handlers import calendar, eligibility, exports, health, home, kb, spotchecks, tickets, units
+    from handlers import (
+        calendar,
+        dispatch,
+        eligibility,
+        exports,
+        health,
+        home,
+        kb,
+        spotchecks,
+        tickets,
+        units,
+    )
 
-    for module in (home, accounts_bp, units, calendar, audit_bp, health, kb, eligibility, tickets, spotchecks,
-                   exports, api_bp):
+    for module in (home, accounts_bp, units, calendar, audit_bp, health, kb, eligibility, tickets, dispatch,
+                   spotchecks, exports, api_bp):
         app.register_blueprint(module.bp)
         api = getattr(module, "api_bp", None)
         if api is not None:

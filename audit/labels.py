@@ -26,6 +26,9 @@ ACTIONS: dict[str, str] = {
     "escalate": "督办", "request_extension": "申请延期", "approve_extension": "批准延期",
     "reject_extension": "驳回延期", "request_return": "申请退单", "approve_return": "批准退单",
     "reject_return": "驳回退单", "reassign": "改派", "attach": "上传附件", "warn": "时限预警", "overdue": "超期",
+    # dispatch objections and merged requests (并单)
+    "object_dispatch": "提出派单异议", "reject_objection": "驳回派单异议", "merge": "并单",
+    "merge_in": "并入重复诉求", "split": "拆分并单", "split_out": "拆出并单", "contact_callback": "来电人回访",
     # notifications
     "read": "标记已读", "read_all": "全部标记已读",
     # spot checks
@@ -50,8 +53,9 @@ ENTITIES: dict[str, str] = {
     "kb_entry": "知识库条目", "kb_parameter": "地方参数", "kb_policy_document": "政策文件",
     "kb_outside_matter": "知识库以外的事项", "kb_pair_note": "相近条目的区分", "backup": "备份",
     "rubric_version": "评分规则版本", "kb_synonym": "同义词", "kb_search_log": "检索记录",
-    "call": "来电", "transcript": "通话文字", "eligibility_check": "初步研判", "ticket": "工单", "ticket_metrics": "工单统计",
-    "notification": "消息提醒", "deadline_policy": "办理时限规则",
+    "call": "来电", "transcript": "通话文字", "eligibility_check": "初步研判", "ticket": "工单",
+    "ticket_metrics": "工单统计", "notification": "消息提醒", "deadline_policy": "办理时限规则",
+    "dispatch_catalogue": "派单目录",
     "hotline": "救助热线", "spotcheck_plan": "抽查计划", "spotcheck_item": "抽查安排", "mystery_call": "抽查记录",
     "rectification": "整改", "summons": "约谈", "notice": "通报", "spotcheck_report": "抽查报表",
 }
@@ -89,6 +93,9 @@ FIELDS: dict[str, str] = {
     # eligibility hints
     "likely": "可能符合的项目", "kb_revision": "知识库版本", "rules_version": "研判规则版本", "from_check": "来源研判",
     "ticket": "工单编号",
+    "added": "新增事项", "removed": "删除的事项", "into": "并入工单", "merged": "并入的工单", "split": "拆出的工单",
+    "contact_id": "并单记录", "dispute_seconds": "争议用时（秒）", "paused": "时限暂停", "objection": "派单异议",
+    "objection_deadline": "异议期限",
     # spot checks
     "service_hours": "服务时间", "leader": "分管领导", "leader_title": "领导职务", "week": "周次", "seed": "随机种子",
     "items": "抽查条数", "quota": "每日条数", "configured_quota": "设定的每日条数", "warning": "提示",

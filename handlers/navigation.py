@@ -12,6 +12,8 @@ ITEMS = (
     ("漏接回拨", "tickets.missed", ("operator", "supervisor"), "振铃未接的来电，逐一回拨并登记结果"),
     ("工单", "tickets.board", ("operator", "supervisor"), "工单台账、督办与导出"),
     ("统计", "tickets.metrics_page", ("supervisor",), "在线答复率、办结率、满意度"),
+    ("待派单决定", "dispatch.desk", ("supervisor",), "派单目录以外的事项，由督查人员决定派给谁"),
+    ("派单目录", "dispatch.catalogue_page", ("operator", "supervisor"), "事项对应的责任层级、首派单位和协办单位"),
     ("热线抽查", "spotchecks.index", ("supervisor",), "周抽查计划、暗访记录、通报与整改"),
     ("整改", "spotchecks.rectification_list", ("caseworker",), "本单位热线抽查整改"),
     ("知识库管理", "kb.index", ("kb_editor",), "编辑条目、版本、本地参数"),

@@ -42,7 +42,19 @@ from handlers.common import (
     writes,
 )
 from handlers.throttle import TokenBucket, retry_after
-from tickets import actions, live, metrics, policy, presenters, queries, services, shapes
+from tickets import (
+    actions,
+    catalogue,
+    disputes,
+    live,
+    merging,
+    metrics,
+    policy,
+    presenters,
+    queries,
+    services,
+    shapes,
+)
 from tickets import calls as hotline_calls
 from tickets import stream as call_stream
 from tickets.models import (
@@ -72,6 +84,19 @@ def _uploads() -> Path:
 
 def _max_upload() -> int:
     return current_app.config.get("TICKET_ATTACHMENT_MAX_BYTES") or services.MAX_ATTACHMENT_BYTES
+
+
+def _dispute_settings() -> disputes.DisputeSettings:
+    return disputes.DisputeSettings.from_config(current_app.config)
+
+
+def _merge_settings() -> merging.MergeSettings:
+    return merging.MergeSettings.from_config(current_app.config)
+
+
+def _action_options() -> dict[str, Any]:
+    """What the deployment's settings give the actions that take them (see actions.Action.options)."""
+    return {"dispute_settings": _dispute_settings()}
 
 
 def _local_date(raw: str | None, label: str) -> date | None:
@@ -253,11 +278,15 @@ def mine():
 
 
 def _form_page(status: int = 200, form: Any = None, call: Call | None = None, error: DomainError | None = None,
-               draft: dict[str, Any] | None = None):
+               draft: dict[str, Any] | None = None, merge_candidates: list[merging.Candidate] | None = None):
     form = request.form if form is None else form
     township_id = form.get("township_id")
     topic = form.get("topic", "")
     suggestions = queries.suggest_owners(int(township_id), topic) if str(township_id or "").isdigit() else []
+    proposal = catalogue.propose(township_id, topic, form.get("kind", ""), call.kb_entry_ids if call else []) \
+        if str(township_id or "").isdigit() else None
+    if proposal is not None:
+        suggestions = _proposed_first(proposal, suggestions)
     from kb.models import CATEGORIES
 
     caseworkers = queries.active_caseworkers()
@@ -266,7 +295,14 @@ def _form_page(status: int = 200, form: Any = None, call: Call | None = None, er
         "tickets/form.html", form=form, call=call, kinds=KINDS, urgencies=URGENCIES, topics=CATEGORIES,
         townships=[u for u in all_units if u.level == "township"], units=all_units, caseworkers=caseworkers,
         suggestions=suggestions, policies={(p.kind, p.urgency): p for p in policy.list_policies()},
-        error=error, draft=draft or {}, from_transcript=_from_transcript(form)), status
+        error=error, draft=draft or {}, from_transcript=_from_transcript(form), proposal=proposal,
+        describe=catalogue.describe, merge_candidates=merge_candidates or []), status
+
+
+def _proposed_first(proposal: catalogue.Proposal, others: list[queries.Suggestion]) -> list[queries.Suggestion]:
+    """The catalogue's people first, then the other suggestions."""
+    seen = {s.user.id for s in proposal.owners}
+    return [*proposal.owners, *(s for s in others if s.user.id not in seen)][:8]
 
 
 def _from_transcript(form: Any) -> dict[str, str]:
@@ -297,14 +333,23 @@ def new():
             prefill = hotline_calls.ticket_prefill(call, draft, sees_numbers=live.sees_full_transcript(user, call))
         return _form_page(form=prefill, call=call, draft=draft)
     form = request.form
+    fields = dict(
+        kind=form.get("kind"), urgency=form.get("urgency"),
+        citizen_name=form.get("citizen_name", ""), citizen_phone=form.get("citizen_phone", ""),
+        citizen_id_number=form.get("citizen_id_number", ""), township_id=form.get("township_id"),
+        description=form.get("description", ""), topic=form.get("topic", ""), call_id=form.get("call_id"),
+        directory=_uploads(), max_bytes=_max_upload(),
+        uploads=[(f.filename, f.stream) for f in request.files.getlist("files") if f and f.filename])
+    if form.get("merge_into"):
+        return _create_merged(form.get("merge_into"), fields, call)
+    if not form.get("new_anyway"):
+        offer = merging.candidates(now=now(), phone=form.get("citizen_phone", "") or (call.caller_number if call else ""),
+                                   id_number=form.get("citizen_id_number", ""), name=form.get("citizen_name", ""),
+                                   topic=form.get("topic", ""), settings=_merge_settings())
+        if offer:  # a repeat request: offer merging before a second case is opened
+            return _form_page(call=call, merge_candidates=offer)
     try:
-        ticket = services.create_ticket(
-            actor=actor(), now=now(), kind=form.get("kind"), urgency=form.get("urgency"),
-            citizen_name=form.get("citizen_name", ""), citizen_phone=form.get("citizen_phone", ""),
-            citizen_id_number=form.get("citizen_id_number", ""), township_id=form.get("township_id"),
-            description=form.get("description", ""), topic=form.get("topic", ""), call_id=form.get("call_id"),
-            owner_id=form.get("user_id"), directory=_uploads(), max_bytes=_max_upload(),
-            uploads=[(f.filename, f.stream) for f in request.files.getlist("files") if f and f.filename])
+        ticket = services.create_ticket(actor=actor(), now=now(), owner_id=form.get("user_id"), **fields)
     except DomainError as err:
         return refused(err, lambda e=err: _form_page(e.status, call=call, error=e)[0])
     flash(f"已创建工单 {ticket.number}" + (f",已派给{ticket.first_owner.display_name}" if ticket.first_owner else ""),
@@ -312,13 +357,30 @@ def new():
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
 
 
+def _create_merged(into: Any, fields: dict[str, Any], call: Call | None):
+    try:
+        target, made = merging.create_merged(actor=actor(), now=now(), into=into, **fields)
+    except DomainError as err:
+        return refused(err, lambda e=err: _form_page(e.status, call=call, error=e)[0])
+    flash(f"重复诉求已并入工单 {target.number}（本次诉求记为 {made.number}，已并单）", "success")
+    return redirect(url_for("tickets.show", ticket_id=target.id))
+
+
 def _ticket_page(ticket, status: int = 200):
     user = actor()
     caseworkers = queries.active_caseworkers()
+    settings = _dispute_settings()
+    dispute = disputes.dispute_summary(ticket, now(), settings)
+    proposal = catalogue.propose_for(ticket) if ticket.state == "pending_dispatch" else None
+    suggestions = queries.dispatch_suggestions(ticket)
     return render_template(
         "tickets/ticket.html", ticket=ticket, now=now(), user=user, satisfaction=SATISFACTION,
         units=units.list_units(active_only=True), caseworkers=caseworkers,
-        suggestions=queries.dispatch_suggestions(ticket),
+        suggestions=_proposed_first(proposal, suggestions) if proposal else suggestions, proposal=proposal,
+        describe=catalogue.describe, dispute=dispute, dispute_text=_duration(timedelta(seconds=dispute["seconds"])),
+        objection_deadline=disputes.objection_deadline(ticket, settings) if dispute["objection_deadline"] else None,
+        merge_candidates=merging.candidates_for(ticket, now=now(), settings=_merge_settings())
+        if user is not None and user.has_role("operator", "supervisor") else [],
         offered={a.name: a for a in actions.available(user, ticket)}, summary=presenters.event_summary,
         action_label=actions.label, states_label=presenters.state_label), status
 
@@ -344,8 +406,9 @@ def show(ticket_id: int):
 def dispatch(ticket_id: int):
     try:
         ticket = queries.get_ticket(ticket_id)
-        services.dispatch(actor=actor(), now=now(), ticket=ticket, user_id=request.form.get("user_id"),
-                          version=request.form.get("version"), note=request.form.get("note", ""))
+        catalogue.dispatch(actor=actor(), now=now(), ticket=ticket, user_id=request.form.get("user_id"),
+                           version=request.form.get("version"), note=request.form.get("note", ""),
+                           add_to_catalogue=request.form.get("add_to_catalogue") == "1")
     except DomainError as err:
         return _refused_on_page(err, ticket_id)
     flash(f"已派单给{ticket.first_owner.display_name}", "success")
@@ -357,7 +420,7 @@ def dispatch(ticket_id: int):
 def action(ticket_id: int):
     try:
         ticket = queries.viewable_ticket(ticket_id, actor())
-        actions.run(actor=actor(), now=now(), ticket=ticket, data=request.form.to_dict())
+        actions.run(actor=actor(), now=now(), ticket=ticket, data=request.form.to_dict(), options=_action_options())
     except DomainError as err:
         return _refused_on_page(err, ticket_id)
     done = actions.get(request.form.get("action", ""))
@@ -714,14 +777,22 @@ def api_tickets():
                                                limit=min(_int_arg("limit") or 100, 500), offset=_int_arg("offset") or 0)
         return jsonify({"total": total, "tickets": [presenters.ticket_summary(t, user, now()) for t in found]})
     data = json_body()
-    ticket = services.create_ticket(
-        actor=user, now=now(), kind=data.get("kind"), urgency=data.get("urgency", "normal"),
+    fields = dict(
+        kind=data.get("kind"), urgency=data.get("urgency", "normal"),
         citizen_name=_first(data, "citizen_name", "name") or "",
         citizen_phone=_first(data, "citizen_phone", "phone") or "",
         citizen_id_number=_first(data, "citizen_id_number", "id_number") or "",
         township_id=_first(data, "township_id", "township"), description=data.get("description") or "",
-        topic=data.get("topic") or "", call_id=data.get("call_id"), owner_id=_first(data, "user_id", "owner_id"))
-    return jsonify(presenters.ticket_json(ticket, user, now())), 201
+        topic=data.get("topic") or "", call_id=data.get("call_id"))
+    if data.get("merge_into") not in (None, ""):
+        target, made = merging.create_merged(actor=user, now=now(), into=data["merge_into"], **fields)
+        return jsonify({**presenters.ticket_json(target, user, now()),
+                        "merged_ticket": {"id": made.id, "number": made.number, "state": made.state}}), 201
+    ticket = services.create_ticket(actor=user, now=now(), owner_id=_first(data, "user_id", "owner_id"), **fields)
+    offer = merging.candidates_for(ticket, now=now(), settings=_merge_settings())
+    return jsonify({**presenters.ticket_json(ticket, user, now()),
+                    "merge_candidates": [merging.merge_json(c) for c in offer],
+                    "proposal": catalogue.propose_for(ticket).as_json() if ticket.first_owner is None else None}), 201
 
 
 @api_bp.route("/tickets/<int:ticket_id>")
@@ -737,8 +808,9 @@ def api_ticket(ticket_id: int):
 def api_dispatch(ticket_id: int):
     data = json_body()
     ticket = queries.viewable_ticket(ticket_id, actor())
-    services.dispatch(actor=actor(), now=now(), ticket=ticket, user_id=_first(data, "user_id", "owner_id"),
-                      version=data.get("version"), note=data.get("note") or "")
+    catalogue.dispatch(actor=actor(), now=now(), ticket=ticket, user_id=_first(data, "user_id", "owner_id"),
+                       version=data.get("version"), note=data.get("note") or "",
+                       add_to_catalogue=data.get("add_to_catalogue") is True)
     return jsonify(presenters.ticket_json(ticket, actor(), now()))
 
 
@@ -748,7 +820,7 @@ def api_dispatch(ticket_id: int):
 def api_action(ticket_id: int):
     data = json_body()
     ticket = queries.viewable_ticket(ticket_id, actor())
-    actions.run(actor=actor(), now=now(), ticket=ticket, data=data)
+    actions.run(actor=actor(), now=now(), ticket=ticket, data=data, options=_action_options())
     return jsonify(presenters.ticket_json(ticket, actor(), now()))
 
 
@@ -772,8 +844,10 @@ def api_upload(ticket_id: int):
 def api_suggestions():
     """Caseworkers to dispatch to, by township and topic."""
     found = queries.suggest_owners(_int_arg("township_id"), request.args.get("topic", ""))
+    proposal = catalogue.propose(_int_arg("township_id"), request.args.get("topic", ""), request.args.get("kind", ""))
+    found = _proposed_first(proposal, found)
     return jsonify({"suggestions": [{**presenters.person(s.user), "unit": s.user.unit.name if s.user.unit else "",
-                                     "reason": s.reason} for s in found]})
+                                     "reason": s.reason} for s in found], "catalogue": proposal.as_json()})
 
 
 @api_bp.route("/metrics")

@@ -576,14 +576,28 @@
     (focus || form.querySelector("button[type=submit]")).focus();
     var township = form.querySelector("[data-township]");
     var topic = form.querySelector("[data-topic]");
+    var kind = form.querySelector('select[name="kind"]');
     var root = form.querySelector("[data-owner-picker]");
     if (!township || !root) { return; }
 
     function refresh() {
       if (!township.value) { return; }
       var url = form.dataset.suggestUrl + "?township_id=" + encodeURIComponent(township.value) +
-        "&topic=" + encodeURIComponent(topic ? topic.value : "");
+        "&topic=" + encodeURIComponent(topic ? topic.value : "") +
+        "&kind=" + encodeURIComponent(kind ? kind.value : "");
       getJson(url).then(function (data) {
+        var note = form.querySelector("[data-catalogue-note]");
+        if (!note && data.catalogue) {
+          note = document.createElement("p");
+          note.className = "small";
+          note.setAttribute("data-catalogue-note", "");
+          root.parentNode.insertBefore(note, root);
+        }
+        if (note && data.catalogue) {  // the dispatch catalogue's unit, or that the matter is outside it
+          note.textContent = data.catalogue.in_catalogue
+            ? "派单目录建议：" + (data.catalogue.unit ? data.catalogue.unit.name : "（无法确定单位）") + "（" + data.catalogue.matter_text + "）"
+            : data.catalogue.message;
+        }
         var box = root.querySelector(".suggestions");
         if (!box) {
           box = document.createElement("div");
@@ -603,6 +617,7 @@
     }
     township.addEventListener("change", refresh);
     if (topic) { topic.addEventListener("change", refresh); }
+    if (kind) { kind.addEventListener("change", refresh); }
     if (township.value && !root.querySelector(".suggestions")) { refresh(); }
   }
 

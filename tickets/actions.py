@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from core.models import User
-from tickets import services
+from tickets import disputes, merging, services
 from tickets.models import Task, Ticket
 from tickets.queries import can_view, is_unit_staff
 from tickets.validation import TicketError
@@ -80,6 +80,8 @@ class Action:
     generic: bool = True
     #: templates/tickets/ticket.html lays out its own form; otherwise the page shows a generic one.
     own_form: bool = False
+    #: Keyword arguments taken from the deployment's settings (`run`'s options), not from the request.
+    options: tuple[str, ...] = ()
 
     def offered_to(self, user: User, ticket: Ticket) -> bool:
         if self.states is not None and ticket.state not in self.states:
@@ -151,12 +153,28 @@ TABLE: tuple[Action, ...] = (
     Action("approve_return", "批准退单", _OPEN, services.decide_return, own_form=True,
            may=lambda u, t: _supervisor(u, t) and t.pending_request("return") is not None,
            params=lambda f: {"approved": f.get("approved"), "user_id": f.get("user_id"), "note": f.text()}),
+    Action("object_dispatch", "派单异议", _OPEN, disputes.file_objection, own_form=True,
+           may=lambda u, t: _owner(u, t) and t.pending_request("objection") is None,
+           params=lambda f: {"reason": f.text()}, options=("dispute_settings",)),
+    Action("decide_objection", "审核派单异议", _OPEN, disputes.decide_objection, own_form=True,
+           may=lambda u, t: _supervisor(u, t) and t.pending_request("objection") is not None,
+           params=lambda f: {"upheld": f.get("upheld", f.get("approved")), "user_id": f.get("user_id"),
+                             "note": f.text()}, options=("dispute_settings",)),
+    Action("merge", "并单", ("pending_dispatch", *_OPEN), merging.merge, may=_desk, own_form=True,
+           params=lambda f: {"into": f.get("into", f.get("into_id")), "reason": f.text()}),
+    Action("split", "拆分并单", ("merged",), merging.split, may=_supervisor, own_form=True,
+           params=lambda f: {"reason": f.text()}),
+    Action("contact_callback", "来电人回访", ("pending_callback", "closed"), merging.record_contact_callback,
+           may=lambda u, t: _desk(u, t) and any(c.split_at is None and c.callback_at is None for c in t.contacts),
+           own_form=True,
+           params=lambda f: {"contact_id": f.get("contact_id"), "satisfaction": _satisfaction(f), "note": f.text()}),
 )
 
 #: Timeline events that are no one's action: written by services and jobs as a consequence.
 EVENT_LABELS = {
     "create": "创建工单", "reject_extension": "驳回延期", "reject_return": "驳回退单", "reassign": "改派",
     "attach": "上传附件", "warn": "时限预警", "overdue": "超期",
+    "reject_objection": "驳回派单异议", "merge_in": "并入重复诉求", "split_out": "拆出并单",
 }
 
 
@@ -188,12 +206,15 @@ def available(user: User | None, ticket: Ticket) -> list[Action]:
     return [a for a in TABLE if a.offered_to(user, ticket)]
 
 
-def run(*, actor: User, now: datetime, ticket: Ticket, data: Mapping[str, Any]) -> Ticket:
-    """Apply one named action with its parameters (a JSON body or a form) to a ticket."""
+def run(*, actor: User, now: datetime, ticket: Ticket, data: Mapping[str, Any],
+        options: Mapping[str, Any] | None = None) -> Ticket:
+    """Apply one named action with its parameters (a JSON body or a form) to a ticket; `options` holds
+    what the deployment's settings give the actions that take them (see `Action.options`)."""
     name = str(data.get("action") or "").strip()
     action = get(name)
     if action is None or not action.generic:
         raise TicketError(f"未知操作:{name or '(空)'}(可选:{'、'.join(names())})", field="action")
+    given = {k: (options or {})[k] for k in action.options if k in (options or {})}
     action.service(actor=actor, now=now, ticket=ticket, version=data.get("version"),
-                   **action.params(Fields(data)))
+                   **action.params(Fields(data)), **given)
     return ticket

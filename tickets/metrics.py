@@ -18,7 +18,7 @@ from core.clock import LOCAL
 from core.db import session
 from core.errors import DomainError
 from core.models import Unit, User
-from tickets.models import OUTCOMES, SATISFACTION, STATES, Call, Ticket, TicketEvent
+from tickets.models import OUTCOMES, SATISFACTION, STATES, Call, Ticket, TicketEvent, TicketRequest
 from tickets.queries import overdue_clause
 
 #: The on-the-spot answer rate the expert seat aims for.
@@ -105,7 +105,8 @@ def compute(start: date, end: date, now: datetime) -> dict[str, Any]:
                 row.total += count
                 row.answered += answered or 0
 
-    opened = (Ticket.created_at >= lo, Ticket.created_at < hi)
+    # A ticket merged into another (并单) counts once, as the open ticket it joined.
+    opened = (Ticket.created_at >= lo, Ticket.created_at < hi, Ticket.state != "merged")
     is_closed = Ticket.closed_at.is_not(None)
     is_on_time = and_(is_closed, or_(Ticket.closure_due_at.is_(None), Ticket.closed_at <= Ticket.closure_due_at))
     is_overdue = overdue_clause(now)
@@ -158,10 +159,22 @@ def compute(start: date, end: date, now: datetime) -> dict[str, Any]:
         "callbacks": {"total": len(callbacks), **{k: satisfaction[k] for k in SATISFACTION},
                       "satisfaction_rate": _rate(satisfied, len(callbacks))},
         "per_unit": _finish(per_unit, lambda k: {"name": units.get(k, "未派单")}),
+        "rejected_objections": rejected_objections(lo, hi, units),
         "per_person": _finish(per_person, lambda k: {
             "name": people[k][0] if k in people else "未派单",
             "unit": units.get(people[k][1], "") if k in people else ""}),
     }
+
+
+def rejected_objections(lo: datetime, hi: datetime, units: dict[int, str]) -> list[dict[str, Any]]:
+    """Dispatch objections (派单异议) rejected in the period, by the objecting owner's unit, most first: a
+    unit that often objects in vain is pushing back work that is its own."""
+    rows = session.execute(select(User.unit_id).join(TicketRequest, TicketRequest.requested_by_id == User.id)
+                           .where(TicketRequest.kind == "objection", TicketRequest.state == "rejected",
+                                  TicketRequest.decided_at >= lo, TicketRequest.decided_at < hi)).scalars()
+    counts = Counter(rows)
+    return sorted(({"id": k, "name": units.get(k, "无单位"), "rejected": n} for k, n in counts.items()),
+                  key=lambda r: (-r["rejected"], str(r["name"])))
 
 
 # --- charts (inline SVG) ------------------------------------------------------------------------

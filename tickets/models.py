@@ -19,6 +19,8 @@ STATES = {
     "in_progress": "办理中",
     "pending_callback": "待回访",
     "closed": "已办结",
+    #: Merged into another open ticket (并单): it counts once, as that ticket; a split restores it.
+    "merged": "已并单",
 }
 OPEN_STATES = ("pending_dispatch", "pending_accept", "in_progress")
 KINDS = {"consult": "咨询", "help": "求助", "complaint": "投诉", "proxy_application": "代为申请"}
@@ -34,7 +36,7 @@ CALLBACK_DONE = ("reached", "not_needed")
 SPEAKERS = {"caller": "来电人", "operator": "接线员"}
 SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
 TASK_STATES = {"open": "协办中", "done": "已反馈", "withdrawn": "已撤回"}
-REQUEST_KINDS = {"extension": "延期", "return": "退单"}
+REQUEST_KINDS = {"extension": "延期", "return": "退单", "objection": "派单异议"}
 REQUEST_STATES = {"pending": "待审批", "approved": "已批准", "rejected": "未批准"}
 FIRST_CONTACT_UNITS = {"hours": "小时", "working_days": "个工作日"}
 
@@ -238,6 +240,8 @@ class Ticket(Base):
     escalation_count: Mapped[int] = mapped_column(Integer, default=0)
     escalated_at: Mapped[datetime | None]
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: The open ticket this one was merged into (state 已并单); cleared by a split.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
     #: Optimistic concurrency: every change bumps it with UPDATE … WHERE version = the version read.
     version: Mapped[int] = mapped_column(Integer)
 
@@ -246,10 +250,14 @@ class Ticket(Base):
     unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
     first_owner: Mapped[User | None] = relationship(foreign_keys=[first_owner_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    merged_into: Mapped[Ticket | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
     tasks: Mapped[list[Task]] = relationship(back_populates="ticket", order_by="Task.id")
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
     requests: Mapped[list[TicketRequest]] = relationship(back_populates="ticket", order_by="TicketRequest.id")
     attachments: Mapped[list[Attachment]] = relationship(back_populates="ticket", order_by="Attachment.id")
+    #: Requests merged into this ticket (并单), split ones included.
+    contacts: Mapped[list[TicketContact]] = relationship(foreign_keys="TicketContact.ticket_id",
+                                                         back_populates="ticket", order_by="TicketContact.id")
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
@@ -458,3 +466,93 @@ class Notification(Base):
     ticket: Mapped[Ticket | None] = relationship()
 
     __table_args__ = (Index("ix_notification_user_id_read_at", "user_id", "read_at"),)
+
+
+class CatalogueVersion(Base):
+    """One version of the dispatch catalogue (派单目录): every change writes a whole new version, so any
+    earlier one can be read as it stood."""
+
+    __tablename__ = "dispatch_catalogue_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: 1, 2, 3 …: the highest is the catalogue in force.
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    #: page, import, desk (a supervisor's dispatch added the matter) or seed.
+    source: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime]
+
+    created_by: Mapped[User | None] = relationship()
+    matters: Mapped[list[CatalogueMatter]] = relationship(back_populates="version", order_by="CatalogueMatter.id",
+                                                          cascade="all, delete-orphan")
+
+
+class CatalogueMatter(Base):
+    """One matter of a catalogue version: which tickets it covers and who answers for them."""
+
+    __tablename__ = "dispatch_matter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("dispatch_catalogue_version.id"))
+    #: The knowledge-base category ("" with an entry: the entry alone decides).
+    category: Mapped[str] = mapped_column(String(50), default="")
+    #: A knowledge-base entry (Q012 …) narrowing the matter; "" for the whole category.
+    entry_id: Mapped[str] = mapped_column(String(20), default="")
+    #: A ticket kind (KINDS), or "" for every kind.
+    kind: Mapped[str] = mapped_column(String(20), default="")
+    #: The responsible level (UNIT_LEVELS); without a unit the ticket's own township or its county bureau.
+    level: Mapped[str] = mapped_column(String(20))
+    #: The first owner's unit when it is one fixed unit (a city department, say).
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    #: JSON list of co-handling unit ids.
+    cohandling_json: Mapped[str] = mapped_column(Text, default="[]")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    version: Mapped[CatalogueVersion] = relationship(back_populates="matters")
+    unit: Mapped[Unit | None] = relationship()
+
+    __table_args__ = (Index("ix_dispatch_matter_version_id", "version_id"),)
+
+    @property
+    def cohandling_ids(self) -> list[int]:
+        return [int(i) for i in json.loads(self.cohandling_json or "[]")]
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.category, self.entry_id, self.kind)
+
+
+class TicketContact(Base):
+    """A ticket merged into an open one (并单): the merged request, its caller and their callback stay
+    on the open ticket; a split ends the link and restores the merged ticket."""
+
+    __tablename__ = "ticket_contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The open ticket the request was merged into.
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
+    #: The merged ticket (state 已并单 while merged): its caller, number and request.
+    source_ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
+    #: The merged ticket's state before the merge, restored by a split.
+    source_state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    merged_at: Mapped[datetime]
+    split_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    split_at: Mapped[datetime | None]
+    #: This caller's own callback (回访) after the open ticket is closed.
+    callback_at: Mapped[datetime | None]
+    satisfaction: Mapped[str | None] = mapped_column(String(20))
+    callback_note: Mapped[str] = mapped_column(Text, default="")
+
+    ticket: Mapped[Ticket] = relationship(foreign_keys=[ticket_id], back_populates="contacts")
+    source: Mapped[Ticket] = relationship(foreign_keys=[source_ticket_id])
+    merged_by: Mapped[User | None] = relationship(foreign_keys=[merged_by_id])
+
+    __table_args__ = (Index("ix_ticket_contact_ticket_id", "ticket_id"),
+                      Index("ix_ticket_contact_source_ticket_id", "source_ticket_id"))
+
+    @property
+    def satisfaction_label(self) -> str:
+        return SATISFACTION.get(self.satisfaction or "", "")

@@ -11,7 +11,7 @@ from core.clock import to_local
 from core.masking import mask_numbers
 from core.models import User
 from eligibility import services as eligibility
-from tickets import actions, queries
+from tickets import actions, disputes, queries
 from tickets.models import SATISFACTION, STATES, Call, Ticket, TicketEvent
 
 
@@ -79,6 +79,15 @@ def ticket_json(ticket: Ticket, viewer: User | None, now: datetime) -> dict[str,
         "eligibility_check": eligibility.check_json(eligibility.for_ticket(ticket.id)),
         "attachments": [{"id": a.id, "filename": a.filename, "size": a.size, "content_type": a.content_type,
                          "uploaded_at": iso(a.uploaded_at)} for a in ticket.attachments],
+        "merged_into": {"id": ticket.merged_into.id, "number": ticket.merged_into.number}
+        if ticket.merged_into else None,
+        "merged_requests": [{"contact_id": c.id, "ticket_id": c.source.id, "number": c.source.number,
+                             "citizen_name": c.source.citizen_name,
+                             "citizen_phone": queries.phone_for(viewer, c.source.citizen_phone, ticket),
+                             "merged_at": iso(c.merged_at), "split_at": iso(c.split_at),
+                             "callback_at": iso(c.callback_at), "satisfaction": c.satisfaction}
+                            for c in ticket.contacts],
+        "dispute_seconds": int(disputes.time_in_dispute(ticket, now).total_seconds()),
         "timeline": [{"id": e.id, "at": iso(e.at), "actor": {"id": e.actor_id, "name": e.actor_name},
                       "action": e.action, "label": actions.label(e.action),
                       "from_state": e.from_state, "to_state": e.to_state, "note": text(e.note),
@@ -169,8 +178,21 @@ def event_summary(event: TicketEvent) -> str:
         parts.append(f"原责任人:{data['old_owner']['name']} → 新责任人:{data['new_owner']['name']}")
     elif data.get("old_owner") and event.action == "approve_return":
         parts.append(f"原责任人:{data['old_owner']['name']},退回待派单")
-    if data.get("reason") and event.action in ("reassign", "approve_return", "reject_return"):
-        parts.append(f"退单理由:{data['reason']}")
+    if data.get("old_owner") and event.action == "reject_objection":
+        parts.append(f"异议被驳回，{data['old_owner']['name']}继续办理")
+    if data.get("reason") and event.action in ("reassign", "approve_return", "reject_return", "reject_objection"):
+        parts.append(f"{'异议' if data.get('objection') else '退单'}理由:{data['reason']}")
+    if "dispute_seconds" in data:
+        hours = data["dispute_seconds"] / 3600
+        parts.append(f"争议用时:{hours:.1f}小时" + (",办结时限顺延" if data.get("paused") else ""))
+    if data.get("objection_deadline"):
+        parts.append(f"异议期限:{_local(data['objection_deadline'])}")
+    if data.get("into"):
+        parts.append(f"并入工单:{data['into']['number']}")
+    if data.get("merged") and event.action == "merge_in":
+        parts.append(f"并入:{data['merged']['number']}({data['merged']['citizen_name']})")
+    if data.get("split"):
+        parts.append(f"拆出:{data['split']['number']}")
     if "from" in data and "to" in data:
         parts.append(f"办结时限:{_local(data['from'])} → {_local(data['to'])}")
     if "days" in data and event.action == "request_extension":

@@ -170,7 +170,7 @@ def count_overdue(now: datetime) -> int:
 def my_tickets(user: User, now: datetime) -> tuple[list[Ticket], list[Ticket]]:
     """(first-owned, co-handled) tickets not yet finished, overdue first, then by the nearest deadline."""
     owned = session.execute(select(Ticket).where(Ticket.first_owner_id == user.id,
-                                                 Ticket.state != "closed")).scalars().all()
+                                                 Ticket.state.not_in(("closed", "merged")))).scalars().all()
     task_match = Task.assignee_id == user.id
     if user.role == "caseworker" and user.unit_id is not None:
         task_match = or_(task_match, Task.unit_id == user.unit_id)
@@ -220,7 +220,8 @@ def open_tickets_for_number(number: str) -> list[Ticket]:
     if len(value) < 3:
         return []
     query = (select(Ticket).outerjoin(Call, Ticket.call_id == Call.id)
-             .where(or_(Ticket.citizen_phone == value, Call.caller_number == value), Ticket.state != "closed")
+             .where(or_(Ticket.citizen_phone == value, Call.caller_number == value),
+                    Ticket.state.not_in(("closed", "merged")))
              .order_by(Ticket.created_at.desc()))
     return list(session.execute(query).scalars().unique())
 

@@ -199,9 +199,10 @@ def create_ticket(*, actor: User, now: datetime, kind: Any, urgency: Any, citize
                   township_id: Any, description: str, citizen_id_number: str = "", topic: str = "",
                   call_id: Any = None, owner_id: Any = None, uploads: Sequence[tuple[str, IO[bytes]]] = (),
                   directory: Path | None = None, max_bytes: int = MAX_ATTACHMENT_BYTES,
-                  calendar: WorkCalendar | None = None) -> Ticket:
+                  calendar: WorkCalendar | None = None, route: bool = True) -> Ticket:
     """Open a ticket (optionally from a call, optionally dispatching it at once) with its uploaded files
-    ((name, stream) pairs stored under `directory`): one bad file refuses the whole ticket."""
+    ((name, stream) pairs stored under `directory`): one bad file refuses the whole ticket. Without an
+    owner and with `route`, a matter outside the dispatch catalogue is sent to the supervisors' desk."""
     _require_role(actor, "operator", "supervisor", action="创建工单")
     kind = _choice(kind, KINDS, "工单类型", "kind")
     urgency = _choice(urgency, URGENCIES, "紧急程度", "urgency")
@@ -230,6 +231,10 @@ def create_ticket(*, actor: User, now: datetime, kind: Any, urgency: Any, citize
     eligibility.carry_into_ticket(actor=actor, now=now, ticket=ticket)  # the call's 初步研判, if one was saved
     if owner is not None:
         _dispatch(ticket, owner, actor=actor, now=now, note="")
+    elif route:
+        from tickets import catalogue  # the catalogue dispatches through this module
+
+        catalogue.route_new(ticket, actor=actor, now=now)
     if uploads and directory is None:
         raise ValueError("uploaded files need a directory to be stored in")
     for filename, stream in uploads:

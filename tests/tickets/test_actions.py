@@ -8,7 +8,7 @@ from core import accounts, clock
 from core.errors import Forbidden
 from tests.builders import make_user
 from tests.tickets.builders import department, make_caseworker, make_task, make_ticket
-from tickets import actions, queries, services
+from tickets import actions, disputes, merging, queries, services
 from tickets.actions import Action
 
 
@@ -45,7 +45,13 @@ def _tickets_in_every_state(operator, owner):
     unhappy = make_ticket("in_progress", owner=owner, operator=operator)
     services.close(actor=owner, now=now, ticket=unhappy, version=unhappy.version, resolution="已答复")
     services.callback(actor=operator, now=now, ticket=unhappy, version=unhappy.version, satisfaction="dissatisfied")
-    return [*found, busy, unhappy]
+    disputed = make_ticket("in_progress", owner=owner, operator=operator)
+    disputes.file_objection(actor=owner, now=now, ticket=disputed, version=disputed.version, reason="不属本单位")
+    host = make_ticket("in_progress", owner=owner, operator=operator)
+    repeat = make_ticket(operator=operator)
+    merging.merge(actor=operator, now=now, ticket=repeat, version=repeat.version, into=host)
+    services.close(actor=owner, now=now, ticket=host, version=host.version, resolution="已答复两位来电人")
+    return [*found, busy, unhappy, disputed, host, repeat]
 
 
 def test_the_page_offers_exactly_the_available_actions_for_every_state_and_role(app, db):
