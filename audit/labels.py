@@ -26,6 +26,7 @@ ACTIONS: dict[str, str] = {
     "escalate": "督办", "request_extension": "申请延期", "approve_extension": "批准延期",
     "reject_extension": "驳回延期", "request_return": "申请退单", "approve_return": "批准退单",
     "reject_return": "驳回退单", "reassign": "改派", "attach": "上传附件", "warn": "时限预警", "overdue": "超期",
+    "reject_reopen": "不予重新办理", "activate": "启用",
     # notifications
     "read": "标记已读", "read_all": "全部标记已读",
     # spot checks
@@ -49,7 +50,7 @@ ENTITIES: dict[str, str] = {
     "kb_outside_matter": "知识库以外的事项", "kb_pair_note": "相近条目的区分", "backup": "备份",
     "rubric_version": "评分规则版本", "kb_synonym": "同义词", "kb_search_log": "检索记录",
     "call": "来电", "transcript": "通话文字", "ticket": "工单", "ticket_metrics": "工单统计",
-    "notification": "消息提醒", "deadline_policy": "办理时限规则",
+    "notification": "消息提醒", "deadline_policy": "办理时限规则", "deadline_preset": "时限预设",
     "hotline": "救助热线", "spotcheck_plan": "抽查计划", "spotcheck_item": "抽查安排", "mystery_call": "抽查记录",
     "rectification": "整改", "summons": "约谈", "notice": "通报", "spotcheck_report": "抽查报表",
 }
@@ -83,7 +84,8 @@ FIELDS: dict[str, str] = {
     "citizen_phone": "联系电话", "days": "天数", "dissatisfied": "不满意", "id": "编号", "on_time": "按时",
     "owner": "责任人", "previous_owner_id": "原责任人", "request_id": "申请", "task_id": "协办任务",
     "township_id": "乡镇（街道）", "urgency": "紧急程度", "old_owner": "原首派责任人", "new_owner": "新首派责任人",
-    "size": "大小（字节）", "first_contact": "首次联系", "closure": "办结",
+    "size": "大小（字节）", "first_contact": "首次联系", "closure": "办结", "limits": "时限表",
+    "description": "说明",
     # spot checks
     "service_hours": "服务时间", "leader": "分管领导", "leader_title": "领导职务", "week": "周次", "seed": "随机种子",
     "items": "抽查条数", "quota": "每日条数", "configured_quota": "设定的每日条数", "warning": "提示",

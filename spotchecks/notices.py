@@ -25,6 +25,7 @@ from spotchecks.models import HOTLINE_LEVELS, NOTICE_KINDS, MysteryCall, Notice,
 from spotchecks.rubric import FAULT_BY_KEY, FAULTS
 from spotchecks.services import calls_between, day_bounds
 from spotchecks.settings import SpotcheckSettings
+from tickets import deadlines
 
 RECIPIENTS = "各县（市、区）民政局，市本级各有关单位："
 ORDINALS = "一二三四五六七八九十"
@@ -210,13 +211,18 @@ def daily_text(day: date) -> tuple[str, str]:
     return title, "\n".join(body)
 
 
-def weekly_text(monday: date) -> tuple[str, str]:
+def weekly_text(monday: date, now: datetime | None = None) -> tuple[str, str]:
+    """The weekly notice; given `now`, it ends with the tickets overdue past the margin as of then."""
     calls = _period_calls("weekly", monday)
     # The working week, or up to the last day a call was logged on if one fell on the weekend.
     days = max([5] + [(clock.to_local(c.started_at).date() - monday).days + 1 for c in calls])
     title = f"关于{humanize.week_range(monday, days=days, year=True)}社会救助服务热线抽查情况的通报"
     period = f"{humanize.week_range(monday, days=days)}（第{monday.isocalendar().week}周）"
-    return title, "\n".join(compose(calls, period=period, today_word="本周", by_area=True, with_day=True))
+    body = compose(calls, period=period, today_word="本周", by_area=True, with_day=True)
+    overdue = deadlines.overdue_paragraphs(now) if now is not None else []
+    if overdue:
+        body += ["附：超期工单", *overdue]
+    return title, "\n".join(body)
 
 
 # --- checking an edited text against the calls ------------------------------------------------
@@ -292,7 +298,7 @@ def draft_notice(*, actor: User | None, now: datetime, kind: str, day: date) -> 
     if kind == "weekly":
         start = day - timedelta(days=day.weekday())
         end = start + timedelta(days=6)
-        title, body = weekly_text(start)
+        title, body = weekly_text(start, now)
     else:
         start = end = day
         title, body = daily_text(day)
@@ -335,7 +341,7 @@ def regenerate(*, actor: User, now: datetime, notice: Notice) -> Notice:
     """Redraft a draft's text from the current results (after more calls were logged)."""
     require_supervisor(actor, "重新生成通报")
     _editable(notice)
-    title, body = weekly_text(notice.period_start) if notice.kind == "weekly" else daily_text(notice.period_start)
+    title, body = weekly_text(notice.period_start, now) if notice.kind == "weekly" else daily_text(notice.period_start)
     return update_notice(actor=actor, now=now, notice=notice, title=title, recipients=notice.recipients, body=body,
                          issuer=notice.issuer)
 

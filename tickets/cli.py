@@ -14,11 +14,11 @@ from flask.cli import AppGroup
 from audit import services as audit
 from core import clock, db
 from core.calendar import load_calendar
-from tickets import jobs, policy, replay
+from tickets import jobs, presets, replay
 
 
 def register(app: Flask) -> None:
-    app.extensions.setdefault("hotline.init_loaders", []).append(policy.seed_policies)
+    app.extensions.setdefault("hotline.init_loaders", []).append(presets.seed_presets)
     group = AppGroup("tickets", help="The tickets area.")
 
     @group.command("deadlines")

@@ -9,7 +9,7 @@ from core import clock, xlsx
 from core.clock import to_local
 from core.masking import mask_numbers
 from core.models import User
-from tickets import actions, queries
+from tickets import actions, deadlines, queries
 from tickets.models import SATISFACTION, STATES, Call, Ticket, TicketEvent
 
 
@@ -23,12 +23,13 @@ def person(user: User | None) -> dict[str, Any] | None:
 
 
 def time_left(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
-    current = ticket.current_deadline()
+    """The current limit: ISO time, and beside it the words people say (due_text, remaining_text)."""
+    current = deadlines.current(ticket, now, deadlines.shared_calendar())
     if current is None:
         return None
-    limit, due = current
-    return {"limit": limit, "due_at": iso(due), "seconds_left": int((due - now).total_seconds()),
-            "overdue": now > due}
+    return {"limit": current["limit"], "due_at": iso(current["due_at"]), "due_text": current["due_text"],
+            "remaining_text": current["remaining_text"], "seconds_left": current["seconds_left"],
+            "overdue": current["overdue"]}
 
 
 def ticket_summary(ticket: Ticket, viewer: User | None, now: datetime) -> dict[str, Any]:
@@ -68,6 +69,7 @@ def ticket_json(ticket: Ticket, viewer: User | None, now: datetime) -> dict[str,
         "deadlines": {"first_contact_due_at": iso(ticket.first_contact_due_at),
                       "closure_due_at": iso(ticket.closure_due_at),
                       "callback_due_at": iso(ticket.callback_due_at),
+                      **deadlines.texts(ticket, now, deadlines.shared_calendar()),
                       "current": time_left(ticket, now)},
         "first_contact_at": iso(ticket.first_contact_at), "accepted_at": iso(ticket.accepted_at),
         "closed_at": iso(ticket.closed_at), "callback_at": iso(ticket.callback_at),
