@@ -182,11 +182,12 @@ def event_summary(event: TicketEvent) -> str:
 
 
 def _local(value: Any) -> str:
+    """A deadline in an event's data, as people say it (12月11日（周五）下班前)."""
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value
     if isinstance(value, datetime):
-        return clock.to_local(value).strftime("%Y-%m-%d %H:%M")
+        return deadlines.due_text(value, deadlines.shared_calendar(), clock.now())
     return str(value)
