@@ -124,7 +124,9 @@ def test_floors_flag_a_unit_below_the_satisfaction_or_reply_rate(db):
     assert rows[strong.id]["flags"] == [] and rows[strong.id]["satisfaction_text"] == "100%"
 
 
-def test_the_metrics_page_shows_the_floors(app, client, db, login, frozen_now):
-    login("supervisor")
+def test_the_metrics_page_and_api_show_the_floors(app, client, db, login, frozen_now, bearer):
+    supervisor = login("supervisor")
     page = client.get("/tickets/metrics").get_data(as_text=True)
     assert "满意率不低于85%，回复率不低于92%" in page
+    body = client.get("/api/v1/metrics", headers=bearer(supervisor)).json
+    assert body["floors"]["satisfaction_floor"] == 85 and body["floors"]["reply_rate_floor"] == 92
