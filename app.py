@@ -374,13 +374,14 @@ def _register_blueprints(app: Flask) -> None:
         health,
         home,
         kb,
+        presets,
         spotchecks,
         tickets,
         units,
     )
 
     for module in (home, accounts_bp, units, calendar, audit_bp, health, kb, eligibility, tickets, dispatch,
-                   spotchecks, exports, api_bp):
+                   presets, spotchecks, exports, api_bp):
         app.register_blueprint(module.bp)
         api = getattr(module, "api_bp", None)
         if api is not None:

@@ -29,6 +29,7 @@ ACTIONS: dict[str, str] = {
     # dispatch objections and merged requests (并单)
     "object_dispatch": "提出派单异议", "reject_objection": "驳回派单异议", "merge": "并单",
     "merge_in": "并入重复诉求", "split": "拆分并单", "split_out": "拆出并单", "contact_callback": "来电人回访",
+    "reject_reopen": "不予重新办理", "activate": "启用",
     # notifications
     "read": "标记已读", "read_all": "全部标记已读",
     # spot checks
@@ -55,7 +56,7 @@ ENTITIES: dict[str, str] = {
     "rubric_version": "评分规则版本", "kb_synonym": "同义词", "kb_search_log": "检索记录",
     "call": "来电", "transcript": "通话文字", "eligibility_check": "初步研判", "ticket": "工单",
     "ticket_metrics": "工单统计", "notification": "消息提醒", "deadline_policy": "办理时限规则",
-    "dispatch_catalogue": "派单目录",
+    "deadline_preset": "时限预设", "dispatch_catalogue": "派单目录",
     "hotline": "救助热线", "spotcheck_plan": "抽查计划", "spotcheck_item": "抽查安排", "mystery_call": "抽查记录",
     "rectification": "整改", "summons": "约谈", "notice": "通报", "spotcheck_report": "抽查报表",
 }
@@ -89,7 +90,8 @@ FIELDS: dict[str, str] = {
     "citizen_phone": "联系电话", "days": "天数", "dissatisfied": "不满意", "id": "编号", "on_time": "按时",
     "owner": "责任人", "previous_owner_id": "原责任人", "request_id": "申请", "task_id": "协办任务",
     "township_id": "乡镇（街道）", "urgency": "紧急程度", "old_owner": "原首派责任人", "new_owner": "新首派责任人",
-    "size": "大小（字节）", "first_contact": "首次联系", "closure": "办结",
+    "size": "大小（字节）", "first_contact": "首次联系", "closure": "办结", "limits": "时限表",
+    "description": "说明",
     # eligibility hints
     "likely": "可能符合的项目", "kb_revision": "知识库版本", "rules_version": "研判规则版本", "from_check": "来源研判",
     "ticket": "工单编号",

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 import chinese_calendar
+from flask import current_app, g, has_app_context
 from sqlalchemy import select
 
 from audit import services as audit
@@ -26,6 +27,9 @@ from core.models import User, WorkdayOverride
 
 #: A year of non-working overrides must not loop forever; after this many days we give up and move on.
 _MAX_SCAN_DAYS = 800
+#: When a working day ends (下班) unless HOTLINE_WORKDAY_END says otherwise: a limit counted in working
+#: days falls due then, on its last day.
+WORKDAY_END = time(17, 30)
 
 
 @lru_cache(maxsize=64)
@@ -41,8 +45,9 @@ def package_covers(year: int) -> bool:
 class WorkCalendar:
     """Working days in Beijing time. `overrides` maps a date to True (working) or False (holiday)."""
 
-    def __init__(self, overrides: dict[date, bool] | None = None):
+    def __init__(self, overrides: dict[date, bool] | None = None, workday_end: time = WORKDAY_END):
         self.overrides = dict(overrides or {})
+        self.workday_end = workday_end
 
     def covered(self, year: int) -> bool:
         return package_covers(year)
@@ -101,6 +106,31 @@ class WorkCalendar:
             day = self.next_working_day(day)
         return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=LOCAL).astimezone(UTC)
 
+    def end_of_day(self, day: date) -> datetime:
+        """When the working day `day` ends (17:30 Beijing time by default), in UTC."""
+        return datetime.combine(day, self.workday_end, tzinfo=LOCAL).astimezone(UTC)
+
+    def due_after(self, start: datetime, n: int) -> datetime:
+        """A limit of `n` working days from `start`: the end of the n-th working day after start's date.
+
+        Counting begins the day after the request (受理次日起算), so 5 working days from any time on
+        Saturday 5 December 2026 fall due on Friday 11 December at 17:30 — never at midnight after it.
+        """
+        day = to_local(start).date()
+        for _ in range(max(n, 1)):
+            day = self.next_working_day(day)
+        return self.end_of_day(day)
+
+    def working_days_after(self, start: date, end: date) -> int:
+        """How many working days lie after `start` up to and including `end` (0 when end <= start)."""
+        count, d = 0, start
+        for _ in range(_MAX_SCAN_DAYS * 5):
+            if d >= end:
+                break
+            d += timedelta(days=1)
+            count += self.is_working_day(d)
+        return count
+
     def missing_years(self, years: Iterable[int]) -> list[int]:
         """Years the package does not cover and for which no admin has entered any holiday or make-up day."""
         entered = {d.year for d in self.overrides}
@@ -129,9 +159,30 @@ HOLIDAY_NAMES = {
 
 
 def load_calendar() -> WorkCalendar:
-    """The working-day calendar with the admins' overrides from the database."""
+    """The working-day calendar with the admins' overrides from the database and the configured end of
+    the working day (HOTLINE_WORKDAY_END)."""
     rows = session.execute(select(WorkdayOverride.day, WorkdayOverride.working)).all()
-    return WorkCalendar({day: working for day, working in rows})
+    end = current_app.config.get("WORKDAY_END") if has_app_context() else None
+    return WorkCalendar({day: working for day, working in rows}, workday_end=parse_workday_end(end))
+
+
+def shared_calendar() -> WorkCalendar:
+    """The calendar loaded once per app context (a board of fifty tickets reads the overrides once)."""
+    if not has_app_context():
+        return load_calendar()
+    if "work_calendar" not in g:
+        g.work_calendar = load_calendar()
+    return g.work_calendar
+
+
+def parse_workday_end(value: str | time | None) -> time:
+    """"17:30" (the setting's form) as a time; None is the default."""
+    if value is None:
+        return WORKDAY_END
+    if isinstance(value, time):
+        return value
+    hours, minutes = str(value).split(":")
+    return time(int(hours), int(minutes))
 
 
 # --- overrides (admins) ---------------------------------------------------------------------------

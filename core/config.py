@@ -144,6 +144,14 @@ SETTINGS: tuple[Setting, ...] = (
             "mystery-call rubric overrides, e.g. ring=15,late=10,anonymous=10,partial=20,wrong=40,deflect=20,attitude=5,poor_attitude=2,pass=60 (late+anonymous+wrong+deflect+4×attitude = 100)"),
     Setting("SPOTCHECK_NOTICE_PREFIX", "绥民救通", _parse_str, "notice number prefix: 绥民救通〔2026〕12号"),
     Setting("SPOTCHECK_ISSUER", "绥化市民政局", _parse_str, "issuing unit printed on notices"),
+    Setting("WORKDAY_END", "17:30", _parse_hhmm,
+            "when a working day ends (下班): a limit counted in working days falls due then on its last day"),
+    Setting("DEADLINE_OVERDUE_MARGIN_DAYS", 2, _int(0, 60),
+            "working days a ticket may be overdue before the weekly notice lists it to supervisors"),
+    Setting("SATISFACTION_FLOOR", 85, _int(0, 100),
+            "a unit whose callbacks are (basically) satisfied less often than this, in %, is flagged on the metrics page"),
+    Setting("REPLY_RATE_FLOOR", 92, _int(0, 100),
+            "a unit that closes (replies to) fewer of its due tickets on time than this, in %, is flagged on the metrics page"),
     Setting("KB_REVIEW_REQUIRED", True, _parse_bool,
             "a KB change that would go live waits for a second kb_editor's approval (admins may publish alone, audited)"),
     Setting("KB_REVIEW_DUE_DAYS", 30, _int(0, 365), "days ahead of an entry's review date it joins the due-for-review list"),
@@ -176,6 +184,14 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 DISPLAY_TIMEZONE = "Asia/Shanghai"
+
+
+def current(key: str, default: Any = None) -> Any:
+    """A setting of the running app (the default outside one): how domain services read a setting
+    without knowing of Flask."""
+    from flask import current_app, has_app_context
+
+    return current_app.config.get(key, default) if has_app_context() else default
 
 
 def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:

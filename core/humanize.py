@@ -83,6 +83,11 @@ def day_with_weekday(day: date, *, year: bool = False) -> str:
     return f"{month_day(day, year=year)}（{weekday(day)}）"
 
 
+def day_with_short_weekday(day: date, *, year: bool = False) -> str:
+    """12月11日（周五）: the shorter weekday, as a deadline is said on the phone."""
+    return f"{month_day(day, year=year)}（周{WEEKDAYS[day.weekday()]}）"
+
+
 def iso_monday(week: str) -> date:
     """The Monday of an ISO week written 2026-W50 (the plans' key; never shown to people)."""
     match = re.fullmatch(r"(\d{4})-W(\d{1,2})", week.strip())

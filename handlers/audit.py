@@ -29,7 +29,8 @@ RECORD_PAGES: dict[str, tuple[str, str | None, bool]] = {
     "summons": ("spotchecks.summons", "summons_id", True), "notice": ("spotchecks.notice", "notice_id", True),
     "call": ("tickets.calls", None, True), "kb_parameter": ("kb.parameters", None, False),
     "kb_synonym": ("kb.synonyms", None, False), "workday_override": ("calendar.index", None, False),
-    "deadline_policy": ("tickets.policies", None, False), "spotcheck_plan": ("spotchecks.plan", None, False),
+    "deadline_policy": ("presets.index", None, False),
+    "deadline_preset": ("presets.edit", "preset_id", True), "spotcheck_plan": ("spotchecks.plan", None, False),
 }
 
 

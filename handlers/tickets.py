@@ -24,7 +24,8 @@ from flask import (
 )
 from markupsafe import Markup
 
-from core import clock, exports, serve, units
+from core import clock, exports, humanize, serve, units
+from core.calendar import shared_calendar
 from core.db import read_only
 from core.db import session as db_session
 from core.errors import DomainError
@@ -45,7 +46,9 @@ from handlers.throttle import TokenBucket, retry_after
 from tickets import (
     actions,
     catalogue,
+    deadlines,
     disputes,
+    floors,
     live,
     merging,
     metrics,
@@ -59,7 +62,6 @@ from tickets import calls as hotline_calls
 from tickets import stream as call_stream
 from tickets.models import (
     CALLBACK_OUTCOMES,
-    FIRST_CONTACT_UNITS,
     KINDS,
     OUTCOMES,
     SATISFACTION,
@@ -117,30 +119,19 @@ def _int_arg(name: str) -> int | None:
 
 @bp.app_template_filter("time_left")
 def time_left_filter(ticket) -> Markup:
-    """A badge with the time left on the ticket's current limit (or how long it is overdue)."""
-    current = ticket.current_deadline()
+    """A badge with the current limit as people say it: 办结剩余 3 个工作日, titled 12月11日（周五）下班前."""
+    current = deadlines.current(ticket, clock.now(), shared_calendar())
     if current is None:
         return Markup("")
-    limit, due = current
-    label = {"first_contact": "首次联系", "closure": "办结", "callback": "回访"}[limit]
-    delta = due - clock.now()
-    overdue = delta.total_seconds() < 0
-    text = _duration(abs(delta))
-    css = "bad" if overdue else "warn" if delta < timedelta(hours=24) else "good"
-    words = f"{label}已超期{text}" if overdue else f"{label}剩余{text}"
-    return Markup('<span class="badge {}" title="{}时限:{}">{}</span>').format(
-        css, label, clock.to_local(due).strftime("%Y-%m-%d %H:%M"), words)
+    css = "bad" if current["overdue"] else "warn" if current["seconds_left"] < 24 * 3600 else "good"
+    return Markup('<span class="badge {}">{}{}</span> <span class="small muted nowrap">{}时限 {}</span>').format(
+        css, current["label"], current["remaining_text"], current["label"], current["due_text"])
 
 
-def _duration(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}天{hours}小时"
-    if hours:
-        return f"{hours}小时{mins}分"
-    return f"{mins}分钟"
+@bp.app_template_filter("due_text")
+def due_text_filter(due) -> str:
+    """12月11日（周五）下班前 (empty for no deadline)."""
+    return deadlines.due_text(due, shared_calendar(), clock.now()) if due else ""
 
 
 @bp.app_context_processor
@@ -377,7 +368,7 @@ def _ticket_page(ticket, status: int = 200):
         "tickets/ticket.html", ticket=ticket, now=now(), user=user, satisfaction=SATISFACTION,
         units=units.list_units(active_only=True), caseworkers=caseworkers,
         suggestions=_proposed_first(proposal, suggestions) if proposal else suggestions, proposal=proposal,
-        describe=catalogue.describe, dispute=dispute, dispute_text=_duration(timedelta(seconds=dispute["seconds"])),
+        describe=catalogue.describe, dispute=dispute, dispute_text=humanize.duration(dispute["seconds"]),
         objection_deadline=disputes.objection_deadline(ticket, settings) if dispute["objection_deadline"] else None,
         merge_candidates=merging.candidates_for(ticket, now=now(), settings=_merge_settings())
         if user is not None and user.has_role("operator", "supervisor") else [],
@@ -471,10 +462,19 @@ def metrics_page():
     figures = metrics.compute(start, end, now())
     states = [(STATES[k], v) for k, v in figures["tickets"]["by_state"].items()]
     return render_template("tickets/metrics.html", m=figures, start=start, end=end, outcomes=OUTCOMES,
+                           floors=_floors(start, end),
                            states=STATES, satisfaction=SATISFACTION,
                            day_chart=metrics.rate_chart(figures["by_day"], "date"),
                            week_chart=metrics.rate_chart(figures["by_week"], "week"),
                            state_chart=metrics.bar_chart(states))
+
+
+def _floors(start: date, end: date) -> dict[str, Any]:
+    """The callback floors and the units' rates against them (flagged units first)."""
+    cfg = current_app.config
+    return {"satisfaction_floor": cfg["SATISFACTION_FLOOR"], "reply_rate_floor": cfg["REPLY_RATE_FLOOR"],
+            "units": floors.unit_floors(start, end, now(), satisfaction_floor=cfg["SATISFACTION_FLOOR"],
+                                        reply_floor=cfg["REPLY_RATE_FLOOR"])}
 
 
 @bp.route("/metrics.xlsx")
@@ -487,34 +487,6 @@ def metrics_export():
     return Response(metrics.to_xlsx(figures),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f"attachment; filename=metrics-{start}-{end}.xlsx"})
-
-
-@bp.route("/policies", methods=["GET", "POST"])
-@roles_required("admin")
-def policies():
-    page = lambda: render_template("tickets/policies.html", policies=policy.list_policies(),  # noqa: E731
-                                   kinds=KINDS, urgencies=URGENCIES, units=FIRST_CONTACT_UNITS)
-    if request.method == "POST":
-        form = request.form
-        try:
-            policy.update_policy(
-                actor=actor(), now=now(), kind=form.get("kind", ""), urgency=form.get("urgency", ""),
-                first_contact_amount=_form_number(form, "first_contact_amount", "首次联系时限"),
-                first_contact_unit=form.get("first_contact_unit", ""),
-                closure_working_days=_form_number(form, "closure_working_days", "办结时限"),
-                callback_working_days=_form_number(form, "callback_working_days", "回访时限"))
-        except DomainError as err:
-            return refused(err, page)
-        flash(f"已保存:{KINDS.get(form.get('kind', ''), '')}/{URGENCIES.get(form.get('urgency', ''), '')}", "success")
-        return redirect(url_for("tickets.policies"))
-    return page()
-
-
-def _form_number(form, name: str, label: str) -> int:
-    raw = (form.get(name) or "").strip()
-    if not raw.isdigit():
-        raise DomainError(f"{label}应为正整数", field=name)
-    return int(raw)
 
 
 @bp.route("/calendar", methods=["GET", "POST"])
@@ -855,7 +827,7 @@ def api_suggestions():
 @refusals
 def api_metrics():
     start, end = _metrics_range(request.args)
-    return jsonify(metrics.compute(start, end, now()))
+    return jsonify({**metrics.compute(start, end, now()), "floors": _floors(start, end)})
 
 
 @api_bp.route("/notifications", methods=["GET", "POST"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -210,13 +211,23 @@ def daily_text(day: date) -> tuple[str, str]:
     return title, "\n".join(body)
 
 
-def weekly_text(monday: date) -> tuple[str, str]:
+#: Paragraphs other areas add to the weekly notice as of a time (composition registers the tickets
+#: overdue past their margin): the spot-check area knows no ticket.
+WEEKLY_APPENDICES: list[Callable[[datetime], list[str]]] = []
+
+
+def weekly_text(monday: date, now: datetime | None = None) -> tuple[str, str]:
+    """The weekly notice; given `now`, it ends with the tickets overdue past the margin as of then."""
     calls = _period_calls("weekly", monday)
     # The working week, or up to the last day a call was logged on if one fell on the weekend.
     days = max([5] + [(clock.to_local(c.started_at).date() - monday).days + 1 for c in calls])
     title = f"关于{humanize.week_range(monday, days=days, year=True)}社会救助服务热线抽查情况的通报"
     period = f"{humanize.week_range(monday, days=days)}（第{monday.isocalendar().week}周）"
-    return title, "\n".join(compose(calls, period=period, today_word="本周", by_area=True, with_day=True))
+    body = compose(calls, period=period, today_word="本周", by_area=True, with_day=True)
+    appendix = [line for part in WEEKLY_APPENDICES for line in part(now)] if now is not None else []
+    if appendix:
+        body += ["附：超期工单", *appendix]
+    return title, "\n".join(body)
 
 
 # --- checking an edited text against the calls ------------------------------------------------
@@ -292,7 +303,7 @@ def draft_notice(*, actor: User | None, now: datetime, kind: str, day: date) -> 
     if kind == "weekly":
         start = day - timedelta(days=day.weekday())
         end = start + timedelta(days=6)
-        title, body = weekly_text(start)
+        title, body = weekly_text(start, now)
     else:
         start = end = day
         title, body = daily_text(day)
@@ -335,7 +346,7 @@ def regenerate(*, actor: User, now: datetime, notice: Notice) -> Notice:
     """Redraft a draft's text from the current results (after more calls were logged)."""
     require_supervisor(actor, "重新生成通报")
     _editable(notice)
-    title, body = weekly_text(notice.period_start) if notice.kind == "weekly" else daily_text(notice.period_start)
+    title, body = weekly_text(notice.period_start, now) if notice.kind == "weekly" else daily_text(notice.period_start)
     return update_notice(actor=actor, now=now, notice=notice, title=title, recipients=notice.recipients, body=body,
                          issuer=notice.issuer)
 

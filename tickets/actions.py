@@ -136,9 +136,9 @@ TABLE: tuple[Action, ...] = (
            params=lambda f: {"resolution": f.text("resolution", "resolution_note")}),
     Action("callback", "回访", ("pending_callback",), services.callback, may=_desk, own_form=True,
            params=lambda f: {"satisfaction": _satisfaction(f), "note": f.text()}),
-    Action("reopen", "重新办理", ("pending_callback",), services.reopen, own_form=True,
-           may=lambda u, t: _desk(u, t) and t.satisfaction == "dissatisfied",
-           params=lambda f: {"reason": f.text()}),
+    Action("decide_reopen", "审定重新办理", ("pending_callback",), services.decide_reopen, own_form=True,
+           may=lambda u, t: _supervisor(u, t) and t.pending_request("reopen") is not None,
+           params=lambda f: {"approved": f.get("approved"), "note": f.text()}),
     Action("escalate", "督办", ("pending_dispatch", *_OPEN, "pending_callback"), services.escalate,
            may=_supervisor, own_form=True, params=lambda f: {"note": f.text()}),
     Action("request_extension", "申请延期", _OPEN, services.request_extension, own_form=True,
@@ -175,6 +175,7 @@ EVENT_LABELS = {
     "create": "创建工单", "reject_extension": "驳回延期", "reject_return": "驳回退单", "reassign": "改派",
     "attach": "上传附件", "warn": "时限预警", "overdue": "超期",
     "reject_objection": "驳回派单异议", "merge_in": "并入重复诉求", "split_out": "拆出并单",
+    "reopen": "重新办理", "reject_reopen": "不予重新办理",
 }
 
 

@@ -14,11 +14,11 @@ from flask.cli import AppGroup
 from audit import services as audit
 from core import clock, db
 from core.calendar import load_calendar
-from tickets import catalogue, jobs, policy, replay
+from tickets import catalogue, jobs, presets, replay
 
 
 def register(app: Flask) -> None:
-    app.extensions.setdefault("hotline.init_loaders", []).extend([policy.seed_policies, catalogue.seed_catalogue])
+    app.extensions.setdefault("hotline.init_loaders", []).extend([presets.seed_presets, catalogue.seed_catalogue])
     group = AppGroup("tickets", help="The tickets area.")
 
     @group.command("deadlines")

@@ -10,15 +10,16 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from audit import services as audit
+from core.calendar import load_calendar
 from core.db import session
 from core.scheduler import Job
-from tickets import live
+from tickets import deadlines, live
 from tickets.models import OPEN_STATES, Ticket, TicketEvent
 from tickets.services import notify, supervisor_ids
 
-#: Share of a limit after which the owner is warned.
+#: Share of a limit after which the owner and the supervisors are reminded.
 WARN_AT = 0.75
-LIMIT_LABELS = {"first_contact": "首次联系", "closure": "办结", "callback": "回访"}
+LIMIT_LABELS = deadlines.LIMIT_LABELS
 
 
 def _mark(ticket_id: int, column: str, now: datetime) -> bool:
@@ -43,11 +44,13 @@ def _passed(start: datetime | None, due: datetime, now: datetime) -> float:
 
 
 def deadline_warnings(now: datetime) -> str:
-    """Warn owners at 75% of the first-contact and closure limits; flag overdue tickets to supervisors."""
+    """催办: at 75% of the first-contact and closure limits and when any limit passes, the first owner and the
+    supervisors are told once (the marks are set conditionally, so a second or parallel run sends nothing)."""
     warned = flagged = 0
     tickets = session.execute(select(Ticket).where(Ticket.state.in_((*OPEN_STATES, "pending_callback")))
                               .order_by(Ticket.id)).scalars().all()
     supervisors: list[int] | None = None
+    calendar = load_calendar()
     for t in tickets:
         checks: list[tuple[str, datetime, datetime | None, str, str]] = []
         if t.state in OPEN_STATES:
@@ -61,18 +64,21 @@ def deadline_warnings(now: datetime) -> str:
             checks.append(("callback", t.callback_due_at, None, "", "callback_overdue_at"))
         owner = t.first_owner_id or t.created_by_id
         for limit, due, start, warn_col, overdue_col in checks:
-            label = LIMIT_LABELS[limit]
+            label, when = LIMIT_LABELS[limit], deadlines.due_text(due, calendar, now)
             if now > due:
                 if _mark(t.id, overdue_col, now):
                     if supervisors is None:
                         supervisors = supervisor_ids()
-                    message = f"工单{t.number}已超过{label}时限"
+                    message = f"催办：工单{t.number}已超过{label}时限（{when}）"
                     notify([owner, *supervisors], t, "overdue", message, actor=None, now=now)
                     _log(t, "overdue", limit, due, now, message)
                     flagged += 1
             elif warn_col and _passed(start, due, now) >= WARN_AT and _mark(t.id, warn_col, now):
-                message = f"工单{t.number}的{label}时限即将到期"
-                notify([owner], t, "deadline_warning", message, actor=None, now=now)
+                if supervisors is None:
+                    supervisors = supervisor_ids()
+                message = (f"催办：工单{t.number}的{label}时限将于{when}到期，"
+                           f"{deadlines.remaining_text(due, now, calendar)}")
+                notify([owner, *supervisors], t, "deadline_warning", message, actor=None, now=now)
                 _log(t, "warn", limit, due, now, message)
                 warned += 1
     return f"deadline warnings: {warned} warned, {flagged} flagged overdue"

@@ -1,4 +1,4 @@
-"""Calls, tickets, co-handling tasks, ticket events and the deadline policy."""
+"""Calls, tickets, co-handling tasks, ticket events and the deadline presets."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ CALLBACK_DONE = ("reached", "not_needed")
 SPEAKERS = {"caller": "来电人", "operator": "接线员"}
 SATISFACTION = {"satisfied": "满意", "basic": "基本满意", "dissatisfied": "不满意"}
 TASK_STATES = {"open": "协办中", "done": "已反馈", "withdrawn": "已撤回"}
-REQUEST_KINDS = {"extension": "延期", "return": "退单", "objection": "派单异议"}
+REQUEST_KINDS = {"extension": "延期", "return": "退单", "objection": "派单异议", "reopen": "重新办理"}
 REQUEST_STATES = {"pending": "待审批", "approved": "已批准", "rejected": "未批准"}
 FIRST_CONTACT_UNITS = {"hours": "小时", "working_days": "个工作日"}
 
@@ -370,7 +370,8 @@ class TicketEvent(Base):
 
 
 class TicketRequest(Base):
-    """A request that needs a supervisor's decision: an extension (延期) or a return (退单)."""
+    """A request that needs a supervisor's decision: an extension (延期), a return (退单), or reopening a ticket
+    after a dissatisfied callback (重新办理)."""
 
     __tablename__ = "ticket_request"
 
@@ -431,23 +432,40 @@ class TicketCounter(Base):
     last_number: Mapped[int] = mapped_column(Integer)
 
 
-class DeadlinePolicy(Base):
-    """Time limits for one kind and urgency; admins edit them, missing rows fall back to the defaults."""
+class DeadlinePreset(Base):
+    """A named table of time limits, one per kind and urgency (tickets.presets); exactly one is active."""
 
-    __tablename__ = "deadline_policy"
+    __tablename__ = "deadline_preset"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
-    urgency: Mapped[str] = mapped_column(String(10))
-    first_contact_amount: Mapped[int] = mapped_column(Integer)
-    #: "hours" (wall-clock) or "working_days".
-    first_contact_unit: Mapped[str] = mapped_column(String(20))
-    closure_working_days: Mapped[int] = mapped_column(Integer)
-    callback_working_days: Mapped[int] = mapped_column(Integer, default=1)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The whole table as canonical JSON: a list of rows (kind, urgency, first contact, closure, callback).
+    table_json: Mapped[str] = mapped_column(Text)
+    #: Bumped by every edit; an edit names the version it started from (a stale one is refused).
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
-    __table_args__ = (UniqueConstraint("kind", "urgency"),)
+    versions: Mapped[list[DeadlinePresetVersion]] = relationship(order_by="DeadlinePresetVersion.version")
+
+
+class DeadlinePresetVersion(Base):
+    """One saved state of a preset: the table as it was after each edit."""
+
+    __tablename__ = "deadline_preset_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    preset_id: Mapped[int] = mapped_column(ForeignKey("deadline_preset.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(50))
+    table_json: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[datetime]
+    saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    __table_args__ = (UniqueConstraint("preset_id", "version"),)
 
 
 class Notification(Base):

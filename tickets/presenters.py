@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import IO, Any
 
 from core import clock, xlsx
+from core.calendar import shared_calendar
 from core.clock import to_local
 from core.masking import mask_numbers
 from core.models import User
 from eligibility import services as eligibility
-from tickets import actions, disputes, queries
+from tickets import actions, deadlines, disputes, queries
 from tickets.models import SATISFACTION, STATES, Call, Ticket, TicketEvent
 
 
@@ -25,12 +26,13 @@ def person(user: User | None) -> dict[str, Any] | None:
 
 
 def time_left(ticket: Ticket, now: datetime) -> dict[str, Any] | None:
-    current = ticket.current_deadline()
+    """The current limit: ISO time, and beside it the words people say (due_text, remaining_text)."""
+    current = deadlines.current(ticket, now, shared_calendar())
     if current is None:
         return None
-    limit, due = current
-    return {"limit": limit, "due_at": iso(due), "seconds_left": int((due - now).total_seconds()),
-            "overdue": now > due}
+    return {"limit": current["limit"], "due_at": iso(current["due_at"]), "due_text": current["due_text"],
+            "remaining_text": current["remaining_text"], "seconds_left": current["seconds_left"],
+            "overdue": current["overdue"]}
 
 
 def ticket_summary(ticket: Ticket, viewer: User | None, now: datetime) -> dict[str, Any]:
@@ -70,6 +72,7 @@ def ticket_json(ticket: Ticket, viewer: User | None, now: datetime) -> dict[str,
         "deadlines": {"first_contact_due_at": iso(ticket.first_contact_due_at),
                       "closure_due_at": iso(ticket.closure_due_at),
                       "callback_due_at": iso(ticket.callback_due_at),
+                      **deadlines.texts(ticket, now, shared_calendar()),
                       "current": time_left(ticket, now)},
         "first_contact_at": iso(ticket.first_contact_at), "accepted_at": iso(ticket.accepted_at),
         "closed_at": iso(ticket.closed_at), "callback_at": iso(ticket.callback_at),
@@ -211,11 +214,12 @@ def event_summary(event: TicketEvent) -> str:
 
 
 def _local(value: Any) -> str:
+    """A deadline in an event's data, as people say it (12月11日（周五）下班前)."""
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
             return value
     if isinstance(value, datetime):
-        return clock.to_local(value).strftime("%Y-%m-%d %H:%M")
+        return deadlines.due_text(value, shared_calendar(), clock.now())
     return str(value)

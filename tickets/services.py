@@ -46,7 +46,7 @@ from tickets.models import (
     TicketEvent,
     TicketRequest,
 )
-from tickets.policy import deadlines_for, policy_for
+from tickets.policy import callback_due, deadlines_for, limit_due, policy_for
 from tickets.queries import can_view, is_unit_staff
 from tickets.validation import (
     ATTACHMENT_TYPES,
@@ -356,12 +356,12 @@ def add_task(*, actor: User, now: datetime, ticket: Ticket, version: Any, unit_i
     request = clean_text(request, "协办事项", "request", required=True)
     before = _check(ticket, "cohandle", version)
     if days in (None, ""):
-        due = ticket.closure_due_at or (calendar or load_calendar()).add_working_days(now, 3)
+        due = ticket.closure_due_at or (calendar or load_calendar()).due_after(now, 3)
     else:
         n = _as_int(days, "协办时限", "days")
         if not 1 <= n <= 60:
             raise TicketError("协办时限应为1到60个工作日", field="days")
-        due = (calendar or load_calendar()).add_working_days(now, n)
+        due = (calendar or load_calendar()).due_after(now, n)
     task = Task(unit_id=unit.id, assignee_id=assignee.id if assignee else None,
                 request=request, due_at=due, state="open", created_by_id=actor.id, created_at=now)
     ticket.tasks.append(task)
@@ -427,11 +427,9 @@ def close(*, actor: User, now: datetime, ticket: Ticket, version: Any, resolutio
         units = "、".join(t.unit.name for t in ticket.open_tasks)
         raise TicketError(f"还有{len(ticket.open_tasks)}项协办任务未反馈或撤回({units}),不能办结",
                           code="open_tasks")
-    policy = policy_for(ticket.kind, ticket.urgency)
     ticket.state, ticket.resolution, ticket.closed_at = "pending_callback", resolution, now
     ticket.callback_at, ticket.callback_overdue_at = None, None
-    ticket.callback_due_at = (calendar or load_calendar()).end_of_working_day_after(now,
-                                                                                   policy.callback_working_days)
+    ticket.callback_due_at = callback_due(now, ticket.kind, ticket.urgency, calendar or load_calendar())
     _record(ticket, "close", actor=actor, now=now, before=before, note=resolution,
             data={"on_time": ticket.closure_due_at is None or now <= ticket.closure_due_at})
     return ticket
@@ -440,44 +438,63 @@ def close(*, actor: User, now: datetime, ticket: Ticket, version: Any, resolutio
 @_guarded
 def callback(*, actor: User, now: datetime, ticket: Ticket, version: Any, satisfaction: Any,
              note: str = "") -> Ticket:
-    """回访: satisfied or basically satisfied finishes the ticket; dissatisfied leaves it for reopening."""
+    """回访 (GB/T 33358): satisfied or basically satisfied finishes the ticket; dissatisfied, with its reason,
+    goes to the supervisors as a request to reopen it, which one of them decides (`decide_reopen`)."""
     _require_role(actor, "operator", "supervisor", action="回访")
     if ticket.state in OPEN_STATES:
         raise TicketError("工单尚未办结,不能回访", code="illegal_transition")
     before = _check(ticket, "callback", version)
     satisfaction = _choice(satisfaction, SATISFACTION, "满意度", "satisfaction")
-    note = clean_text(note, "回访情况", "note")
+    dissatisfied = satisfaction == "dissatisfied"
+    note = clean_text(note, "不满意的原因" if dissatisfied else "回访情况", "note", required=dissatisfied)
+    if dissatisfied and ticket.pending_request("reopen"):
+        raise TicketError("该工单已有待审定的重新办理申请", code="pending_request")
     ticket.satisfaction, ticket.callback_at = satisfaction, now
-    if satisfaction != "dissatisfied":
+    if not dissatisfied:
         ticket.state, ticket.finished_at = "closed", now
+        _record(ticket, "callback", actor=actor, now=now, before=before, note=note,
+                data={"satisfaction": satisfaction})
+        return ticket
+    req = _new_request(ticket, "reopen", actor=actor, now=now, reason=note)
     _record(ticket, "callback", actor=actor, now=now, before=before, note=note,
-            data={"satisfaction": satisfaction})
-    if satisfaction == "dissatisfied":
-        notify([ticket.first_owner_id, *supervisor_ids()], ticket, "dissatisfied",
-                f"回访不满意:{ticket.number},待重新办理", actor=actor, now=now)
+            data={"satisfaction": satisfaction, "request_id": req.id})
+    notify([ticket.first_owner_id, *supervisor_ids()], ticket, "dissatisfied",
+           f"回访不满意：{ticket.number}，请督查人员审定是否重新办理", actor=actor, now=now)
     return ticket
 
 
 @_guarded
-def reopen(*, actor: User, now: datetime, ticket: Ticket, version: Any, reason: str = "",
-           calendar: WorkCalendar | None = None) -> Ticket:
-    """After a dissatisfied callback the ticket goes back to its first owner with a fresh closure limit."""
-    _require_role(actor, "operator", "supervisor", action="重新办理工单")
-    before = _check(ticket, "reopen", version)
-    if ticket.satisfaction != "dissatisfied":
-        raise TicketError("只有回访不满意的工单才能重新办理", code="illegal_transition")
-    reason = clean_text(reason, "重新办理原因", "reason")
+def decide_reopen(*, actor: User, now: datetime, ticket: Ticket, version: Any, approved: Any = True,
+                  note: str = "", calendar: WorkCalendar | None = None) -> Ticket:
+    """A supervisor decides a dissatisfied callback: reopen (back to the first owner with a fresh closure
+    limit) or not (the ticket is finished, the dissatisfaction stays on record)."""
+    _require_role(actor, "supervisor", action="审定重新办理")
+    before = _check(ticket, "decide_reopen", version)
+    req = _pending_request(ticket, "reopen")
+    ok = _decision(approved)
+    note = clean_text(note, "审定意见", "note", required=not ok)
+    _settle(req, ok, actor=actor, now=now, note=note)
+    if not ok:
+        ticket.state, ticket.finished_at = "closed", now
+        _record(ticket, "reject_reopen", actor=actor, now=now, before=before, note=note,
+                data={"request_id": req.id, "reason": req.reason})
+        return ticket
+    _reopen(ticket, now, calendar or load_calendar())
+    _record(ticket, "reopen", actor=actor, now=now, before=before, note=note or req.reason,
+            data={"request_id": req.id, "closure_due_at": ticket.closure_due_at})
+    notify([ticket.first_owner_id], ticket, "reopened", f"工单重新办理：{ticket.number}（回访不满意）",
+           actor=actor, now=now)
+    return ticket
+
+
+def _reopen(ticket: Ticket, now: datetime, calendar: WorkCalendar) -> None:
+    """Back to the first owner with a fresh closure limit counted from now."""
     policy = policy_for(ticket.kind, ticket.urgency)
     ticket.state, ticket.reopen_count = "in_progress", Ticket.reopen_count + 1
     ticket.closed_at = ticket.callback_at = ticket.callback_due_at = ticket.satisfaction = None
-    ticket.closure_due_at = (calendar or load_calendar()).add_working_days(now, policy.closure_working_days)
+    ticket.closure_due_at = limit_due(now, policy.closure_amount, policy.closure_unit, calendar)
     ticket.closure_started_at = now
     ticket.closure_warned_at = ticket.closure_overdue_at = ticket.callback_overdue_at = None
-    _record(ticket, "reopen", actor=actor, now=now, before=before, note=reason,
-            data={"closure_due_at": ticket.closure_due_at})
-    notify([ticket.first_owner_id], ticket, "reopened", f"工单重新办理:{ticket.number}(回访不满意)",
-           actor=actor, now=now)
-    return ticket
 
 
 @_guarded
@@ -564,7 +581,7 @@ def decide_extension(*, actor: User, now: datetime, ticket: Ticket, version: Any
     data: dict[str, Any] = {"request_id": req.id, "days": req.days}
     if ok:
         old = ticket.closure_due_at or now
-        ticket.closure_due_at = (calendar or load_calendar()).add_working_days(old, req.days or 0)
+        ticket.closure_due_at = (calendar or load_calendar()).due_after(old, req.days or 0)
         ticket.closure_warned_at = ticket.closure_overdue_at = None
         data.update({"from": old, "to": ticket.closure_due_at})
     _record(ticket, "approve_extension" if ok else "reject_extension", actor=actor, now=now, before=before,

@@ -44,7 +44,8 @@ def _tickets_in_every_state(operator, owner):
     services.request_return(actor=owner, now=now, ticket=busy, version=busy.version, reason="不属本单位")
     unhappy = make_ticket("in_progress", owner=owner, operator=operator)
     services.close(actor=owner, now=now, ticket=unhappy, version=unhappy.version, resolution="已答复")
-    services.callback(actor=operator, now=now, ticket=unhappy, version=unhappy.version, satisfaction="dissatisfied")
+    services.callback(actor=operator, now=now, ticket=unhappy, version=unhappy.version, satisfaction="dissatisfied",
+                      note="问题没有解决")
     disputed = make_ticket("in_progress", owner=owner, operator=operator)
     disputes.file_objection(actor=owner, now=now, ticket=disputed, version=disputed.version, reason="不属本单位")
     host = make_ticket("in_progress", owner=owner, operator=operator)

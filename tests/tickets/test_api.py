@@ -78,7 +78,7 @@ def test_scripted_run_keeps_the_first_owner_and_the_whole_timeline(client, db, t
     t = act(own, action="close", resolution="已协调医保局核实报销")
     assert t["state"] == "pending_callback"
     t = act(op, action="callback", satisfaction="dissatisfied", note="群众认为报销太慢")
-    t = act(op, action="reopen", reason="回访不满意")
+    t = act(sup, action="decide_reopen", approved=True, note="请加急办理")
     assert t["state"] == "in_progress"
     t = act(own, action="close", resolution="已加急办理并到账")
     t = act(sup, action="callback", satisfaction="satisfied")
@@ -269,5 +269,6 @@ def test_friendly_spellings_are_understood(client, db, token):
     for body in ({"action": "accept"}, {"action": "close", "resolution_note": "已解答"}):
         t = client.post(f"/api/v1/tickets/{t['id']}/actions", json={"version": t["version"], **body}, headers=own).json
     t = client.post(f"/api/v1/tickets/{t['id']}/actions",
-                    json={"version": t["version"], "action": "callback", "satisfied": False}, headers=op).json
+                    json={"version": t["version"], "action": "callback", "satisfied": False, "reason": "没讲清楚"},
+                    headers=op).json
     assert t["satisfaction"] == "dissatisfied" and t["state"] == "pending_callback"

@@ -218,28 +218,14 @@ def test_metrics_page_draws_charts_and_exports(app, client, login):
     assert client.get("/tickets/metrics?from=bad").status_code == 400
 
 
-def test_admin_pages_for_policies_and_calendar(app, client, login, frozen_now):
+def test_admin_pages_for_the_calendar(app, client, login, frozen_now):
     login("admin")
     home = _text(client.get("/"))
     assert "2027年的节假日安排尚未录入" in home
-    r = client.post("/tickets/policies", data={"kind": "consult", "urgency": "normal", "first_contact_amount": "4",
-                                               "first_contact_unit": "hours", "closure_working_days": "2",
-                                               "callback_working_days": "1"})
-    assert r.status_code == 302
-    assert "4" in _text(client.get("/tickets/policies"))
-    bad = client.post("/tickets/policies", data={"kind": "consult", "urgency": "normal",
-                                                 "first_contact_amount": "0", "first_contact_unit": "hours",
-                                                 "closure_working_days": "2", "callback_working_days": "1"})
-    assert bad.status_code == 422
     r = client.post("/calendar/?year=2027", data={"day": "2027-02-08", "working": "0", "note": "春节"})
     assert r.status_code == 302
     assert "2027年的节假日安排尚未录入" not in _text(client.get("/"))
     assert "春节" in _text(client.get("/calendar/?year=2027"))
-
-
-def test_operator_cannot_edit_policies(client, login):
-    login("operator")
-    assert client.get("/tickets/policies").status_code == 403
 
 
 def test_supervisor_home_shows_overdue_count(app, client, login, frozen_now):

@@ -28,7 +28,7 @@ def test_owner_warned_once_at_three_quarters_of_the_limit(db):
     assert "0 warned" in deadline_warnings(late + timedelta(minutes=5))
     assert len(_notes(db, owner, "deadline_warning")) == 1
     db.refresh(ticket)
-    assert ticket.events[-1].action == "warn" and "办结时限即将到期" in ticket.events[-1].note
+    assert ticket.events[-1].action == "warn" and "办结时限将于" in ticket.events[-1].note
 
 
 def test_overdue_flagged_to_supervisors_once(db):

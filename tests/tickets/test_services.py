@@ -62,9 +62,10 @@ def test_whole_life_keeps_the_first_owner(db):
     services.complete_task(actor=med_worker, now=now, ticket=t, version=t.version, task_id=task.id,
                            report="已按规定比例报销")
     services.close(actor=owner, now=now, ticket=t, version=t.version, resolution="已协调报销")
-    services.callback(actor=operator, now=now, ticket=t, version=t.version, satisfaction="dissatisfied")
+    services.callback(actor=operator, now=now, ticket=t, version=t.version, satisfaction="dissatisfied",
+                      note="群众对到账时间不满意")
     assert t.state == "pending_callback"
-    services.reopen(actor=operator, now=now, ticket=t, version=t.version, reason="群众对到账时间不满意")
+    services.decide_reopen(actor=supervisor, now=now, ticket=t, version=t.version, approved=True)
     assert t.state == "in_progress" and t.reopen_count == 1
     services.close(actor=owner, now=now, ticket=t, version=t.version, resolution="已到账")
     services.callback(actor=supervisor, now=now, ticket=t, version=t.version, satisfaction="satisfied")
@@ -81,13 +82,13 @@ def test_whole_life_keeps_the_first_owner(db):
     ("pending_dispatch", "accept", {}),
     ("pending_accept", "close", {"resolution": "x"}),
     ("in_progress", "callback", {"satisfaction": "satisfied"}),
-    ("closed", "reopen", {}),
+    ("closed", "decide_reopen", {}),
     ("pending_callback", "cohandle", {"unit_id": 1, "request": "x"}),
 ])
 def test_illegal_transitions_are_refused(db, state, action, kwargs):
     operator, owner, supervisor = make_user("operator"), make_caseworker(), make_user("supervisor")
     ticket = make_ticket(state, owner=owner, operator=operator)
-    actor = {"accept": owner, "close": owner, "callback": operator, "reopen": supervisor, "cohandle": owner}[action]
+    actor = {"accept": owner, "close": owner, "callback": operator, "decide_reopen": supervisor, "cohandle": owner}[action]
     if action == "accept":
         actor = make_caseworker()  # nobody owns it yet
         with pytest.raises(Forbidden):
@@ -231,8 +232,8 @@ def test_escalation_by_supervisor_only_and_owner_is_told(db):
 
 def test_reopen_only_after_dissatisfied_callback(db):
     ticket = make_ticket("pending_callback")
-    with pytest.raises(DomainError, match="不满意"):
-        services.reopen(actor=make_user("operator"), now=clock.now(), ticket=ticket, version=ticket.version)
+    with pytest.raises(DomainError, match="没有待审批的重新办理申请"):
+        services.decide_reopen(actor=make_user("supervisor"), now=clock.now(), ticket=ticket, version=ticket.version)
 
 
 def test_first_contact_is_recorded_once(db):
