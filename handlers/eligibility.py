@@ -6,9 +6,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template
 
 from core import clock
-from core.errors import DomainError
 from eligibility import services
-from handlers.common import json_body, refusals, roles_required
+from handlers.common import refusals, roles_required
+from handlers.openapi import api_doc
+from handlers.schemas import eligibility as schemas
 
 bp = Blueprint("eligibility", __name__, url_prefix="/eligibility")
 api_bp = Blueprint("eligibility_api", __name__, url_prefix="/api/v1")
@@ -26,12 +27,9 @@ def rules():
 @api_bp.route("/eligibility", methods=["POST"])
 @roles_required(*ASKERS)
 @refusals
-def api_assess():
+@api_doc("资格提示：按来电人讲到的家庭情况，给出各项救助的初步研判、依据和还要问的", tags=("eligibility",),
+         body=schemas.Ask, responses={200: schemas.Assessment}, errors=(403,),
+         description="初步研判，仅供参考，以乡镇（街道）和民政部门审核确认为准。未知的事实不填，不会被猜测。")
+def api_assess(body: schemas.Ask):
     """{"household": {...}} → the programmes with verdicts, reasons, missing facts, entries; what to ask next."""
-    body = json_body()
-    unknown = sorted(set(body) - {"household"})
-    if unknown:
-        raise DomainError(f"不认识的字段：{'、'.join(unknown)}", code="unknown_fields", status=400, field=unknown[0])
-    if "household" not in body:
-        raise DomainError("缺少 household", code="bad_request", status=400, field="household")
-    return jsonify(services.assess(body["household"], today=clock.today_local()))
+    return jsonify(services.assess(body.household, today=clock.today_local()))
