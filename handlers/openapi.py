@@ -27,6 +27,7 @@ from flask import Flask, request
 from pydantic import BaseModel, ValidationError
 
 from core.errors import DomainError
+from core.idempotency import KEY_PATTERN
 from handlers.common import domain_error_response, json_body
 from handlers.idempotency import CHANGING, HEADER
 
@@ -217,8 +218,10 @@ _ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error"
         "message": {"type": "string", "example": "工单已被他人修改，请刷新后重试"},
         "field": {"type": "string", "description": "出错的字段，如 segments[2].text"}}}}}
 
-_IDEMPOTENCY = {"name": HEADER, "in": "header", "required": False, "schema": {"type": "string", "maxLength": 200},
-                "description": "客户端生成的唯一键：网络中断后带同一键重试，得到第一次的回答，不会重复办理"}
+_IDEMPOTENCY = {"name": HEADER, "in": "header", "required": False,
+                "schema": {"type": "string", "pattern": KEY_PATTERN.pattern},
+                "description": ("客户端为每次操作生成的唯一键（1至100个可见ASCII字符）：网络中断后带同一键重试，"
+                                "得到第一次的回答，不会重复办理；同一键用于不同请求返回422")}
 
 _CONVERTER = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
 
@@ -285,6 +288,15 @@ def _schema_of(model: type[BaseModel], schemas: dict[str, Any], mode: str, *, in
     return schema if inline else {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _not_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema: a query string is never null."""
+    schema = {k: v for k, v in prop.items() if k not in ("title", "description", "anyOf")}
+    choices = [c for c in prop.get("anyOf", ()) if c.get("type") != "null"]
+    if schema.get("default") is None:
+        schema.pop("default", None)
+    return {**schema, **choices[0]} if len(choices) == 1 else {**schema, **({"anyOf": choices} if choices else {})}
+
+
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -300,7 +312,7 @@ def _operation(doc: Doc, method: str, schemas: dict[str, Any]) -> dict[str, Any]
         for name, info in doc.query.model_fields.items():
             prop = doc.query.model_json_schema(mode="validation")["properties"][info.alias or name]
             parameters.append({"name": info.alias or name, "in": "query", "required": info.is_required(),
-                               "schema": {k: v for k, v in prop.items() if k not in ("title", "description")},
+                               "schema": _not_null(prop),
                                **({"description": info.description} if info.description else {})})
     if method in CHANGING:
         parameters.append(_IDEMPOTENCY)
