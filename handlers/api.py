@@ -8,12 +8,15 @@ from core import accounts, units
 from core.errors import DomainError
 from core.models import User
 from handlers.common import actor, domain_error_response, json_error, login_required
+from handlers.openapi import api_doc
+from handlers.schemas import accounts as schemas
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 @bp.route("/me")
 @login_required
+@api_doc("当前令牌对应的账号", tags=("accounts",), responses={200: schemas.Me})
 def me():
     user = actor()
     return jsonify({"id": user.id, "username": user.username, "name": user.display_name, "role": user.role,
@@ -22,6 +25,7 @@ def me():
 
 @bp.route("/units")
 @login_required
+@api_doc("在用单位（派单选择用）", tags=("accounts",), responses={200: schemas.Units})
 def list_units():
     return jsonify({"units": [
         {"id": u.id, "name": u.name, "level": u.level, "kind": u.kind, "area": u.area, "parent_id": u.parent_id}
@@ -30,6 +34,8 @@ def list_units():
 
 @bp.route("/users")
 @login_required
+@api_doc("在用账号（派单选择用）：承办人员；接线员、督查人员另可查接线员；登录名和角色仅管理员可见",
+         tags=("accounts",), query=schemas.UserQuery, responses={200: schemas.Users}, errors=(400, 403))
 def list_users():
     """Active accounts for pickers: id, name and unit. Admins also get login names and roles; the
     others only the roles their work needs, and never phone numbers or login names."""

@@ -12,6 +12,8 @@ from core import clock, units
 from core.errors import DomainError
 from core.models import UNIT_LEVELS
 from handlers.common import actor, json_body, json_error, now, refusals, refused, roles_required, writes
+from handlers.openapi import api_doc
+from handlers.schemas import dispatch as schemas
 from kb.models import CATEGORIES
 from tickets import catalogue, merging, presenters, queries
 from tickets.models import KINDS
@@ -132,6 +134,10 @@ def desk():
 @api_bp.route("/tickets/catalogue", methods=["GET", "PUT"])
 @roles_required(*READERS)
 @refusals
+@api_doc("派单目录（现行版本）", methods=("GET",), tags=("dispatch",), responses={200: schemas.VersionAnswer},
+         errors=(403,))
+@api_doc("整张派单目录写成新的一版（管理员）", methods=("PUT",), tags=("dispatch",), body=schemas.CatalogueWrite,
+         validate=False, responses={200: schemas.VersionAnswer}, errors=(403, 422))
 def api_catalogue():
     """GET the catalogue in force; PUT {"matters": [...], "note"?} writes a new version (admins)."""
     if request.method == "PUT":
@@ -148,6 +154,12 @@ def api_catalogue():
 @api_bp.route("/tickets/catalogue/matters/<int:matter_id>", methods=["PUT", "DELETE"])
 @roles_required("admin")
 @refusals
+@api_doc("新增一个事项（新的一版）", methods=("POST",), tags=("dispatch",), body=schemas.MatterWrite, validate=False,
+         responses={201: schemas.VersionAnswer}, errors=(403, 422))
+@api_doc("修改一个事项（新的一版）", methods=("PUT",), tags=("dispatch",), body=schemas.MatterWrite, validate=False,
+         responses={200: schemas.VersionAnswer}, errors=(403, 404, 422))
+@api_doc("删除一个事项（新的一版）", methods=("DELETE",), tags=("dispatch",), responses={200: schemas.VersionAnswer},
+         errors=(403, 404))
 def api_catalogue_matter(matter_id: int | None = None):
     """Add (POST), change (PUT) or remove (DELETE) one matter: each a new version."""
     if request.method == "DELETE":
@@ -162,6 +174,7 @@ def api_catalogue_matter(matter_id: int | None = None):
 @api_bp.route("/tickets/catalogue/versions")
 @roles_required(*READERS)
 @refusals
+@api_doc("派单目录的各版本", tags=("dispatch",), responses={200: schemas.Versions}, errors=(403,))
 def api_catalogue_versions():
     return jsonify({"versions": [catalogue.version_json(v, with_matters=False) for v in catalogue.versions()]})
 
@@ -169,6 +182,7 @@ def api_catalogue_versions():
 @api_bp.route("/tickets/catalogue/versions/<int:number>")
 @roles_required(*READERS)
 @refusals
+@api_doc("派单目录的某一版及其事项", tags=("dispatch",), responses={200: schemas.VersionAnswer}, errors=(403, 404))
 def api_catalogue_version(number: int):
     return jsonify({"version": catalogue.version_json(catalogue.get_version(number))})
 
@@ -176,6 +190,11 @@ def api_catalogue_version(number: int):
 @api_bp.route("/tickets/catalogue/import", methods=["POST"])
 @roles_required("admin")
 @refusals
+@api_doc("从Excel导入派单目录：全部导入或全不导入，错误一次列全", tags=("dispatch",),
+         upload=("multipart/form-data", {"type": "object", "required": ["file"], "properties": {
+             "file": {"type": "string", "format": "binary"}, "note": {"type": "string"}}}),
+         responses={201: schemas.VersionAnswer},
+         errors={403: None, 422: "文件有错：error.errors列出每个错误的工作表、行、列和原因，未导入任何内容"})
 def api_catalogue_import():
     """multipart/form-data with the xlsx as `file`: all rows or nothing; 422 lists every error."""
     try:
@@ -189,6 +208,9 @@ def api_catalogue_import():
 @writes
 @roles_required(*READERS)
 @refusals
+@api_doc("导出派单目录（Excel，可改后再导入）", tags=("dispatch",),
+         responses={200: ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "派单目录")},
+         errors=(403,))
 def api_catalogue_export():
     return Response(catalogue.export_xlsx(actor=actor(), now=now()), mimetype=XLSX)
 
@@ -207,6 +229,8 @@ def _entry_ids() -> list[str]:
 @api_bp.route("/tickets/proposal")
 @roles_required("operator", "supervisor")
 @refusals
+@api_doc("按派单目录建议首派单位和责任人（接线员确认）", tags=("dispatch",), query=schemas.ProposalQuery,
+         responses={200: schemas.Proposal}, errors=(400, 403))
 def api_proposal():
     """The first owner the catalogue proposes for a new ticket: ?township_id&topic&kind[&entry_ids][&call_id]."""
     proposal = catalogue.propose(request.args.get("township_id"), request.args.get("topic", ""),
@@ -217,6 +241,7 @@ def api_proposal():
 @api_bp.route("/tickets/desk")
 @roles_required("supervisor")
 @refusals
+@api_doc("督查人员待派单：不在派单目录的工单", tags=("dispatch",), responses={200: schemas.Desk}, errors=(403,))
 def api_desk():
     user = actor()
     return jsonify({"tickets": [presenters.ticket_summary(t, user, now()) for t in catalogue.desk_tickets()]})
@@ -225,6 +250,8 @@ def api_desk():
 @api_bp.route("/tickets/merge-candidates")
 @roles_required("operator", "supervisor")
 @refusals
+@api_doc("可并单的在办工单（同一来电人或同一人同一事项，在并单期限内）", tags=("dispatch",),
+         query=schemas.MergeQuery, responses={200: schemas.Candidates}, errors=(403,))
 def api_merge_candidates():
     """Open tickets a new request could join: ?citizen_phone&citizen_id_number&citizen_name&topic."""
     args = request.args
@@ -237,6 +264,7 @@ def api_merge_candidates():
 @api_bp.route("/tickets/<int:ticket_id>/merge-candidates")
 @roles_required("operator", "supervisor")
 @refusals
+@api_doc("这张工单可并入的在办工单", tags=("dispatch",), responses={200: schemas.Candidates}, errors=(403, 404))
 def api_ticket_merge_candidates(ticket_id: int):
     ticket = queries.viewable_ticket(ticket_id, actor())
     found = merging.candidates_for(ticket, now=now(), settings=merge_settings())

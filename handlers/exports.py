@@ -8,6 +8,8 @@ from core import exports
 from core.exports import Requested
 from core.models import ROLES
 from handlers.common import actor, refused, roles_required
+from handlers.openapi import api_doc
+from handlers.schemas import dispatch as schemas
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 api_bp = Blueprint("exports_api", __name__, url_prefix="/api/v1")
@@ -53,6 +55,7 @@ def download(export_id: int):
 
 @api_bp.route("/exports")
 @roles_required(*ANYONE)
+@api_doc("我的导出（较大的导出在后台生成）", tags=("exports",), responses={200: schemas.Exports}, errors=(403,))
 def api_list():
     """The caller's recent exports, newest first."""
     return jsonify({"exports": [exports.as_json(e) for e in exports.exports_of(actor())]})
@@ -60,6 +63,7 @@ def api_list():
 
 @api_bp.route("/exports/<int:export_id>")
 @roles_required(*ANYONE)
+@api_doc("一个导出的进度；生成后给出下载地址", tags=("exports",), responses={200: schemas.Export}, errors=(403, 404))
 def api_show(export_id: int):
     """One export's state and progress (the export page polls it)."""
     try:

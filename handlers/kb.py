@@ -32,6 +32,8 @@ from handlers.common import (
     roles_required,
     writes,
 )
+from handlers.openapi import api_doc
+from handlers.schemas import kb as schemas
 from kb import index as search_index
 from kb import lookup, register, review, scope, services, transfer
 from kb.models import (
@@ -449,6 +451,8 @@ def report():
 
 @api_bp.route("/kb/search")
 @roles_required()
+@api_doc("知识库检索：来电人的话 → 推荐条目和答复口径", tags=("kb",), query=schemas.SearchQuery,
+         responses={200: schemas.SearchResult}, errors=(400,))
 def api_search():
     limit = lookup.check_limit(request.args.get("limit"))
     return jsonify(_search_json(request.args.get("q", ""), limit, source="api"))
@@ -569,12 +573,18 @@ def _change_json(item) -> dict:
 
 @api_bp.route("/kb/changes")
 @roles_required(*EDITORS)
+@api_doc("待审核的知识库修改（知识库编辑）", tags=("kb",), responses={200: schemas.Changes}, errors=(403,))
 def api_changes():
     return jsonify({"changes": [_change_json(c) for c in review.pending_changes()]})
 
 
 @api_bp.route("/kb/entries/<entry_id>/changes", methods=["POST"])
 @roles_required(*EDITORS)
+@api_doc("提交条目修改：需另一位编辑审核后发布（202）；紧急发布先生效后复核", tags=("kb",),
+         body=schemas.ChangeSubmitted, validate=False,
+         responses={202: (schemas.ChangeAnswer, "待审核"), 200: (schemas.ChangeAnswer, "已保存或无变化")},
+         errors=(400, 403, 404, 409, 422),
+         description="其余字段为条目本身的字段（与读取条目时相同），未知字段返回400；version为您编辑的条目版本。")
 def api_submit_change(entry_id: str):
     """Submit a change: the entry's fields (all of them, as GET would give), `note` and `version`."""
     try:
@@ -600,15 +610,15 @@ def api_submit_change(entry_id: str):
                     "version": result.entry.version})
 
 
-@api_bp.route("/kb/changes/<int:change_id>/<op>", methods=["POST"])
+@api_bp.route("/kb/changes/<int:change_id>/<any(approve, reject, withdraw):op>", methods=["POST"])
 @roles_required(*EDITORS)
-def api_decide_change(change_id: int, op: str):
-    if op not in ("approve", "reject", "withdraw"):
-        abort(404)
+@api_doc("审核知识库修改：approve通过（发布）、reject退回、withdraw撤回（提交人）；不能审核自己的修改",
+         tags=("kb",), body=schemas.Decision, body_required=False, responses={200: schemas.Decided},
+         errors=(403, 404, 409, 422))
+def api_decide_change(change_id: int, op: str, body: schemas.Decision):
     try:
-        body = request.get_json(silent=True) or {}
         item = review.get_change(change_id)
-        note = str(body.get("note") or "") if isinstance(body, dict) else ""
+        note = body.note or ""
         if op == "approve":
             review.approve(actor=actor(), now=now(), change=item, note=note)
         elif op == "reject":

@@ -18,6 +18,8 @@ from handlers.common import (
     refusals,
     roles_required,
 )
+from handlers.openapi import api_doc
+from handlers.schemas import dispatch as schemas
 from tickets import policy, presets
 from tickets.models import FIRST_CONTACT_UNITS, KINDS, URGENCIES
 
@@ -105,6 +107,10 @@ def edit(preset_id: int):
 @api_bp.route("", methods=["GET", "POST"])
 @roles_required("admin")
 @refusals
+@api_doc("办理时限预设（广东式、北京式等）", methods=("GET",), tags=("presets",), responses={200: schemas.Presets},
+         errors=(403,))
+@api_doc("新建时限预设：每种类型和紧急程度都要有时限", methods=("POST",), tags=("presets",), body=schemas.PresetWrite,
+         validate=False, responses={201: schemas.Preset}, errors=(403, 422))
 def api_presets():
     if request.method == "GET":
         return jsonify({"presets": [presets.preset_json(p) for p in presets.list_presets()]})
@@ -120,6 +126,9 @@ def api_presets():
 @api_bp.route("/<int:preset_id>", methods=["GET", "PUT"])
 @roles_required("admin")
 @refusals
+@api_doc("一个时限预设", methods=("GET",), tags=("presets",), responses={200: schemas.Preset}, errors=(403, 404))
+@api_doc("修改时限预设（带读到的版本）", methods=("PUT",), tags=("presets",), body=schemas.PresetWrite, validate=False,
+         responses={200: schemas.Preset}, errors=(403, 404, 409, 422))
 def api_preset(preset_id: int):
     preset = presets.get_preset(preset_id)
     if request.method == "PUT":
@@ -136,6 +145,7 @@ def api_preset(preset_id: int):
 @api_bp.route("/<int:preset_id>/activate", methods=["POST"])
 @roles_required("admin")
 @refusals
+@api_doc("启用时限预设（同时只有一个启用）", tags=("presets",), responses={200: schemas.Preset}, errors=(403, 404))
 def api_activate(preset_id: int):
     preset = presets.activate(actor=actor(), now=now(), preset=presets.get_preset(preset_id))
     return jsonify(presets.preset_json(preset))

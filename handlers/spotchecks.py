@@ -30,6 +30,8 @@ from core import clock, humanize
 from core.errors import Conflict, DomainError, NotFound
 from core.uploads import MEDIA, content_disposition
 from handlers.common import actor, domain_error_response, form_int, json_body, now, roles_required, writes
+from handlers.openapi import api_doc
+from handlers.schemas import spotchecks as schemas
 from spotchecks import charts, dashboard, directory, hotlines, notices, reports, rubrics, services, transfer
 from spotchecks.models import (
     CORRECTNESS,
@@ -684,6 +686,8 @@ def _call_json(result: MysteryCall) -> dict[str, Any]:
 
 @api_bp.route("/spotchecks/plan")
 @roles_required(*SUPERVISORS)
+@api_doc("某周的抽查计划（督查人员）", tags=("spot checks",), query=schemas.PlanQuery, responses={200: schemas.Plan},
+         errors=(400, 403, 404))
 def api_plan():
     year, number = services.parse_week(request.args.get("week") or _this_week())
     the_plan = services.plan_for_week(services.week_key(year, number))
@@ -696,6 +700,10 @@ def api_plan():
 
 @api_bp.route("/spotchecks/items/<int:item_id>/result", methods=["POST"])
 @roles_required(*SUPERVISORS)
+@api_doc("登记一次暗访抽查的结果（督查人员）；未通过的自动开出整改", tags=("spot checks",),
+         body=schemas.CallLogged, validate=False, responses={201: (schemas.MysteryCall, "已登记")},
+         errors=(400, 403, 404, 409, 422),
+         description="与网页表单共用同一读取规则（是否接通等也接受“1”“是”），由服务逐项核对。")
 def api_log(item_id: int):
     body = json_body()
     item = services.get_item(item_id)
@@ -705,6 +713,7 @@ def api_log(item_id: int):
 
 @api_bp.route("/hotlines")
 @roles_required()
+@api_doc("热线号码目录", tags=("spot checks",), responses={200: schemas.Hotlines})
 def api_hotlines():
     return jsonify({"hotlines": [{"id": h.id, "name": h.name, "number": h.number, "area": h.unit.area,
                                   "unit": h.unit.name, "unit_id": h.unit_id, "level": h.level,

@@ -42,6 +42,11 @@ from handlers.common import (
     roles_required,
     writes,
 )
+from handlers.openapi import ERRORS, api_doc
+from handlers.openapi import document as api_document
+from handlers.schemas import base
+from handlers.schemas import calls as schemas
+from handlers.schemas import tickets as ticket_schemas
 from handlers.throttle import TokenBucket, retry_after
 from tickets import (
     actions,
@@ -56,7 +61,6 @@ from tickets import (
     presenters,
     queries,
     services,
-    shapes,
 )
 from tickets import calls as hotline_calls
 from tickets import stream as call_stream
@@ -514,6 +518,14 @@ def _first(data: dict[str, Any], *names: str) -> Any:
     return next((data[n] for n in names if data.get(n) not in (None, "")), None)
 
 
+#: What the document says of every call-event endpoint, and the refusals they share.
+EVENTS_NOTE = ("通话事件接口只接受话务平台账号（`flask --app app users create NAME --role telephony`）的令牌，该账号访问"
+               "其他任何页面和接口均为403。字段名唯一、不设别名，未知字段返回400并列出字段名。每个令牌每个服务进程"
+               "每秒HOTLINE_CALL_EVENTS_PER_SECOND次（突发HOTLINE_CALL_EVENTS_BURST次），超出返回429和Retry-After，"
+               "被拒的请求不写入任何内容。")
+EVENTS_ERRORS = {400: None, 403: None, 422: None, 429: ERRORS[429]}
+
+
 def call_events(view):
     """A call-event endpoint: the telephony service account's (admins may too), rate-limited per API
     token in this worker's memory (429 with Retry-After; see handlers.throttle), refusals as JSON."""
@@ -544,23 +556,28 @@ def _call_body(call: Call) -> dict[str, Any]:
 
 @api_bp.route("/calls", methods=["POST"])
 @call_events
-def api_calls():
+@api_doc("话务平台通报来电（振铃）；同一external_id再次通报返回同一来电（200）", tags=("call events",),
+         description=EVENTS_NOTE, body=schemas.Announce, errors={**EVENTS_ERRORS, 404: None},
+         responses={201: (schemas.Call, "已创建"), 200: (schemas.Call, "该通话已通报过，未做修改")})
+def api_calls(body: schemas.Announce):
     """Telephony announces a ringing call: 201 with the call, 200 with the same call for a repeated external_id."""
-    data = shapes.parse(json_body(), live.ANNOUNCE)
-    call, created = hotline_calls.announce_call(actor=actor(), now=now(), caller_number=data["caller_number"],
-                                                external_id=data["external_id"], operator=data["operator"],
-                                                rang_at=data["rang_at"])
+    call, created = hotline_calls.announce_call(actor=actor(), now=now(), caller_number=body.caller_number,
+                                                external_id=body.external_id, operator=body.operator,
+                                                rang_at=body.rang_at)
     return jsonify(_call_body(call)), 201 if created else 200
 
 
 @api_bp.route("/calls/<int:call_id>/<any(answered, ended):event>", methods=["POST"])
 @call_events
-def api_call_event(call_id: int, event: str):
+@api_doc("话务平台：来电已接通（振铃时长由此计算）或已挂断（通话时长由此计算；未接通即挂断的进入漏接回拨）；"
+         "重复通报返回200且不修改", tags=("call events",), description=EVENTS_NOTE, body=schemas.CallEvent,
+         responses={200: schemas.Call},
+         errors={**EVENTS_ERRORS, 404: None, 409: "接通：该来电已未接挂断（call_ended）"})
+def api_call_event(call_id: int, event: str, body: schemas.CallEvent):
     """Telephony's answered and ended events; a repeat changes nothing (200), answering after an unanswered end is 409."""
-    data = shapes.parse(json_body(), live.EVENT)
     call = live.get_call_for_update(call_id)
     mark = hotline_calls.call_answered if event == "answered" else hotline_calls.call_ended
-    mark(actor=actor(), now=now(), call=call, at=data["at"])
+    mark(actor=actor(), now=now(), call=call, at=body.at)
     return jsonify(_call_body(call))
 
 
@@ -576,13 +593,18 @@ def _engine():
 
 @api_bp.route("/calls/<int:call_id>/transcript", methods=["POST"])
 @call_events
-def api_call_transcript(call_id: int):
+@api_doc("话务平台：语音识别的转写片段，返回当前的辅助状态", tags=("call events",), body=schemas.Transcript,
+         max_bytes=live.MAX_REQUEST_BYTES, responses={200: schemas.Assist},
+         description=("按片段id幂等：未定稿（final=false）的片段被同id的新版本替换，定稿的不会被未定稿版本替换；"
+                      "乱序到达无妨，读取时按start_ms排序。一次请求全部通过校验才写入。"
+                      f"每段不超过{live.MAX_SEGMENT_CHARS}字，每通来电合计不超过{live.MAX_CALL_CHARS}字（超出413），"
+                      f"一次最多{live.MAX_SEGMENTS}段。挂断后HOTLINE_TRANSCRIPT_GRACE_SECONDS（默认60）秒内仍接收迟到的片段，"
+                      "之后409 call_ended；未接来电409 call_missed。" + EVENTS_NOTE),
+         errors={**EVENTS_ERRORS, 404: None, 409: "通话已结束超过宽限期、未接来电或转写已删除", 413: "转写过长"})
+def api_call_transcript(call_id: int, body: schemas.Transcript):
     """ASR segments of the call → 200 with the assist state."""
-    if (request.content_length or 0) > live.MAX_REQUEST_BYTES:
-        raise DomainError(f"请求体不能超过{live.MAX_REQUEST_BYTES // 1024}KB", code="too_large", status=413)
-    data = shapes.parse(json_body(), live.TRANSCRIPT)
     call = live.get_call_for_update(call_id)
-    live.add_segments(call=call, now=now(), segments=data["segments"],
+    live.add_segments(call=call, now=now(), segments=[s.model_dump() for s in body.segments],
                       grace=timedelta(seconds=current_app.config["TRANSCRIPT_GRACE_SECONDS"]))
     return jsonify(live.assist_state(call=call, viewer=actor(), now=now(), engine=_engine(),
                                      call_json=_call_body(call), remember=True))
@@ -591,6 +613,10 @@ def api_call_transcript(call_id: int):
 @api_bp.route("/calls/<int:call_id>/assist")
 @roles_required("operator", "supervisor")
 @refusals
+@api_doc("来电辅助：转写、知识库推荐（偏重来电人最近的话，首位稳定）、诉求、智能填单（接线员、督查人员）",
+         tags=("calls",), responses={200: schemas.Assist}, errors=(403, 404),
+         description=("转写中的电话和身份证号码：本通来电的接线员、督查人员、管理员及由此来电所建工单的"
+                      "首派责任人看到完整号码（非本通接线员的完整读取记入审计日志），其他人遮挡。"))
 def api_call_assist(call_id: int):
     """The live call as the operator's screen shows it: transcript, suggestions, needs, draft."""
     call = hotline_calls.get_call(call_id)
@@ -601,26 +627,29 @@ def api_call_assist(call_id: int):
 @api_bp.route("/calls/record", methods=["POST"])
 @roles_required("operator", "supervisor")
 @refusals
-def api_record_new_call():
+@api_doc("接线员记录一次没有话务平台通报的来电", tags=("calls",), body=schemas.RecordNew,
+         responses={201: (schemas.Call, "已记录")}, errors=(403, 422))
+def api_record_new_call(body: schemas.RecordNew):
     """An operator records a call telephony never announced (typed only)."""
-    data = shapes.parse(json_body(), live.RECORD_NEW)
-    call = hotline_calls.record_call(actor=actor(), now=now(), **data)
+    call = hotline_calls.record_call(actor=actor(), now=now(), **body.model_dump())
     return jsonify(presenters.call_json(call, actor(), with_tickets=True)), 201
 
 
 @api_bp.route("/calls/<int:call_id>/record", methods=["POST"])
 @roles_required("operator", "supervisor")
 @refusals
-def api_record_call(call_id: int):
+@api_doc("接线员记录已通报来电的结果（时长取自接通、挂断事件）", tags=("calls",), body=schemas.Record,
+         responses={200: schemas.Call}, errors=(403, 404, 409, 422))
+def api_record_call(call_id: int, body: schemas.Record):
     """An operator records what came of an announced call."""
-    data = shapes.parse(json_body(), live.RECORD)
-    call = hotline_calls.record_call(actor=actor(), now=now(), call_id=call_id, **data)
+    call = hotline_calls.record_call(actor=actor(), now=now(), call_id=call_id, **body.model_dump())
     return jsonify(presenters.call_json(call, actor(), with_tickets=True))
 
 
 @api_bp.route("/calls/missed")
 @roles_required("operator", "supervisor")
 @refusals
+@api_doc("漏接回拨：尚未回拨的未接来电，按振铃先后", tags=("calls",), responses={200: schemas.Calls}, errors=(403,))
 def api_missed():
     """The callback queue (漏接回拨): missed calls not yet called back, oldest first."""
     user = actor()
@@ -630,17 +659,19 @@ def api_missed():
 @api_bp.route("/calls/<int:call_id>/callback", methods=["POST"])
 @roles_required("operator", "supervisor")
 @refusals
-def api_callback(call_id: int):
+@api_doc("登记一次回拨（已回拨接通、无需回拨则移出漏接回拨）", tags=("calls",), body=schemas.Callback,
+         responses={200: schemas.Call}, errors=(403, 404, 409, 422))
+def api_callback(call_id: int, body: schemas.Callback):
     """Record one callback of a missed call: {"outcome", "note"?}."""
-    data = shapes.parse(json_body(), live.CALLBACK)
     call = hotline_calls.get_call(call_id)
-    hotline_calls.record_callback(actor=actor(), now=now(), call=call, outcome=data["outcome"], note=data["note"])
+    hotline_calls.record_callback(actor=actor(), now=now(), call=call, outcome=body.outcome, note=body.note)
     return jsonify(presenters.call_json(call, actor()))
 
 
 @api_bp.route("/calls/<int:call_id>")
 @roles_required("operator", "supervisor")
 @refusals
+@api_doc("来电详情", tags=("calls",), responses={200: schemas.Call}, errors=(403, 404))
 def api_call(call_id: int):
     call = hotline_calls.get_call(call_id)
     return jsonify(presenters.call_json(call, actor(), with_tickets=True))
@@ -649,6 +680,7 @@ def api_call(call_id: int):
 @api_bp.route("/calls/incoming")
 @roles_required("operator", "supervisor")
 @refusals
+@api_doc("待接听的来电（接线员页面轮询）", tags=("calls",), responses={200: schemas.Calls}, errors=(403,))
 def api_incoming():
     """Calls telephony announced that are not yet recorded (the operator's page polls this)."""
     user = actor()
@@ -676,6 +708,11 @@ def _stream_slot() -> threading.BoundedSemaphore:
 @api_bp.route("/calls/stream")
 @roles_required(*call_stream.ROLES)
 @refusals
+@api_doc("来电实时推送（Server-Sent Events，接线员页面用）", tags=("calls",),
+         description=("事件：call（转给本人或无人接的来电振铃、接通、挂断，或其转写和辅助有变：data为辅助状态）、"
+                      "gone（已记录、漏接或过期）、bye（连接到期，请重连）；以注释行保持连接。"
+                      "每个服务进程的连接数有上限，满了返回503，页面改为定时刷新。"),
+         responses={200: ("text/event-stream", "事件流")}, errors={403: None, 503: "实时推送连接已满"})
 def api_call_stream():
     """Server-sent events for the operator's page: `call` (a call routed to them or to nobody rang, was
     answered, ended, or its transcript and assist moved: the assist state), `gone` (recorded, missed or
@@ -720,12 +757,14 @@ def api_call_stream():
 @api_bp.route("/calls/<int:call_id>/entries", methods=["POST"])
 @roles_required("operator", "supervisor")
 @refusals
-def api_call_entry_use(call_id: int):
+@api_doc("记录通话中展示、打开或复制了哪条知识库条目（本通来电的接线员）", tags=("calls",), body=schemas.EntryUse,
+         responses={201: (schemas.EntryUses, "已记录"), 200: (schemas.EntryUses, "已记录过，未做修改")},
+         errors=(403, 404, 422))
+def api_call_entry_use(call_id: int, body: schemas.EntryUse):
     """The operator's page notes an entry shown, opened or copied during the call: {"entry_id", "action"}."""
-    data = shapes.parse(json_body(), hotline_calls.ENTRY_USE)
     call = hotline_calls.get_call(call_id)
-    created = hotline_calls.note_entry_use(actor=actor(), now=now(), call=call, entry_id=data["entry_id"],
-                                           action=data["action"])
+    created = hotline_calls.note_entry_use(actor=actor(), now=now(), call=call, entry_id=body.entry_id,
+                                           action=body.action)
     uses = [{"entry_id": u.entry_id, "action": u.action, "at": presenters.iso(u.at)}
             for u in hotline_calls.entry_uses(call)]
     return jsonify({"call_id": call.id, "uses": uses}), 201 if created else 200
@@ -734,6 +773,8 @@ def api_call_entry_use(call_id: int):
 @api_bp.route("/calls/lookup")
 @roles_required("operator", "supervisor")
 @refusals
+@api_doc("按号码查询未办结工单（重复来电）", tags=("calls",), query=schemas.LookupQuery,
+         responses={200: schemas.Lookup}, errors=(400, 403))
 def api_lookup():
     """A repeat caller's open tickets, by phone number."""
     return jsonify({"tickets": presenters.open_tickets_json(request.args.get("number", ""), actor())})
@@ -742,6 +783,11 @@ def api_lookup():
 @api_bp.route("/tickets", methods=["GET", "POST"])
 @login_required
 @refusals
+@api_doc("工单列表（承办人员为本人的工单）", methods=("GET",), tags=("tickets",), query=ticket_schemas.TicketList,
+         responses={200: ticket_schemas.Tickets}, errors=(400, 403))
+@api_doc("创建工单（可同时派单）", methods=("POST",), tags=("tickets",), body=ticket_schemas.TicketNew, validate=False,
+         responses={201: (ticket_schemas.Ticket, "已创建")}, errors=(400, 403, 404, 422),
+         description="字段另有通俗写法（name、phone、township、中文类别），由服务逐项核对。")
 def api_tickets():
     user = actor()
     if request.method == "GET":
@@ -770,6 +816,7 @@ def api_tickets():
 @api_bp.route("/tickets/<int:ticket_id>")
 @login_required
 @refusals
+@api_doc("工单详情（含时间线）", tags=("tickets",), responses={200: ticket_schemas.Ticket}, errors=(403, 404))
 def api_ticket(ticket_id: int):
     return jsonify(presenters.ticket_json(queries.viewable_ticket(ticket_id, actor()), actor(), now()))
 
@@ -777,18 +824,25 @@ def api_ticket(ticket_id: int):
 @api_bp.route("/tickets/<int:ticket_id>/dispatch", methods=["POST"])
 @login_required
 @refusals
-def api_dispatch(ticket_id: int):
-    data = json_body()
+@api_doc("派单：首次派单确定首派责任人", tags=("tickets",), body=ticket_schemas.Dispatch,
+         responses={200: ticket_schemas.Ticket}, errors=(403, 404, 409, 422))
+def api_dispatch(ticket_id: int, body: ticket_schemas.Dispatch):
     ticket = queries.viewable_ticket(ticket_id, actor())
-    catalogue.dispatch(actor=actor(), now=now(), ticket=ticket, user_id=_first(data, "user_id", "owner_id"),
-                       version=data.get("version"), note=data.get("note") or "",
-                       add_to_catalogue=data.get("add_to_catalogue") is True)
+    catalogue.dispatch(actor=actor(), now=now(), ticket=ticket, user_id=body.user_id, version=body.version,
+                       note=body.note or "", add_to_catalogue=body.add_to_catalogue is True)
     return jsonify(presenters.ticket_json(ticket, actor(), now()))
 
 
 @api_bp.route("/tickets/<int:ticket_id>/actions", methods=["POST"])
 @login_required
 @refusals
+@api_doc("办理操作：签收、协办、办结、回访、重新办理、督办、延期、退单/改派", tags=("tickets",),
+         body=ticket_schemas.TicketAction, validate=False, responses={200: ticket_schemas.Ticket},
+         errors=(400, 403, 404, 409, 422),
+         description=("accept、contact、close、cohandle、withdraw_task、request_extension、request_return仅限首派责任人；"
+                      "complete_task限协办单位人员或首派责任人；callback、reopen限接线员、督查人员；"
+                      "escalate、approve_extension、approve_return限督查人员。各操作按操作表读取自己的参数"
+                      "（另有通俗写法，如resolution_note），由操作表逐项核对。"))
 def api_action(ticket_id: int):
     data = json_body()
     ticket = queries.viewable_ticket(ticket_id, actor())
@@ -799,6 +853,10 @@ def api_action(ticket_id: int):
 @api_bp.route("/tickets/<int:ticket_id>/attachments", methods=["POST"])
 @login_required
 @refusals
+@api_doc("上传附件（PDF/JPG/PNG/DOCX/XLSX，按内容识别类型，有大小上限）", tags=("tickets",),
+         upload=("multipart/form-data", {"type": "object", "required": ["file"], "properties": {
+             "file": {"type": "string", "format": "binary"}}}),
+         responses={201: (ticket_schemas.Upload, "已上传")}, errors={403: None, 404: None, 413: "文件太大", 422: None})
 def api_upload(ticket_id: int):
     ticket = queries.viewable_ticket(ticket_id, actor())
     upload = request.files.get("file")
@@ -813,6 +871,8 @@ def api_upload(ticket_id: int):
 @api_bp.route("/tickets/suggestions")
 @roles_required("operator", "supervisor")
 @refusals
+@api_doc("按乡镇和问题类别推荐承办人", tags=("tickets",), query=ticket_schemas.SuggestionQuery,
+         responses={200: ticket_schemas.OwnerSuggestions}, errors=(403,))
 def api_suggestions():
     """Caseworkers to dispatch to, by township and topic."""
     found = queries.suggest_owners(_int_arg("township_id"), request.args.get("topic", ""))
@@ -825,6 +885,8 @@ def api_suggestions():
 @api_bp.route("/metrics")
 @roles_required(*METRICS_ROLES)
 @refusals
+@api_doc("统计：在线答复率（按日、按周）、工单、时限、满意度、按单位和人员（督查人员、管理员）", tags=("metrics",),
+         query=ticket_schemas.MetricsQuery, responses={200: ticket_schemas.Metrics}, errors=(400, 403))
 def api_metrics():
     start, end = _metrics_range(request.args)
     return jsonify({**metrics.compute(start, end, now()), "floors": _floors(start, end)})
@@ -833,13 +895,15 @@ def api_metrics():
 @api_bp.route("/notifications", methods=["GET", "POST"])
 @login_required
 @refusals
-def api_notifications():
+@api_doc("本人的站内通知", methods=("GET",), tags=("notifications",), query=ticket_schemas.NotificationQuery,
+         responses={200: ticket_schemas.Notifications})
+@api_doc("标记已读（{\"id\"}或全部）", methods=("POST",), tags=("notifications",), body=ticket_schemas.MarkRead,
+         body_required=False, responses={200: ticket_schemas.MarkedRead})
+def api_notifications(body: ticket_schemas.MarkRead | None = None):
     """GET one's notifications (newest first); POST {"id"} (or nothing: all) marks them read."""
     user = actor()
-    if request.method == "POST":
-        data = request.get_json(silent=True) or {}
-        raw = data.get("id") if isinstance(data, dict) else None
-        changed = services.mark_read(actor=user, now=now(), notification_id=raw if isinstance(raw, int) else None)
+    if body is not None:
+        changed = services.mark_read(actor=user, now=now(), notification_id=body.id)
         return jsonify({"marked_read": changed})
     items = queries.notifications_for(user, unread_only=request.args.get("unread") == "1")
     return jsonify({"unread": queries.unread_count(user), "notifications": [
@@ -848,8 +912,7 @@ def api_notifications():
 
 
 @api_bp.route("/openapi.json")
+@api_doc("本文档：由各接口的声明生成", tags=("meta",), public=True, responses={200: base.Plain})
 def openapi():
-    from tickets.openapi import document
-
-    return jsonify(document(request.url_root.rstrip("/")))
+    return jsonify(api_document(current_app, request.url_root.rstrip("/")))
 

@@ -25,7 +25,6 @@ from tickets.models import (
     CallEntry,
     CallEntryUse,
 )
-from tickets.shapes import Field
 from tickets.validation import TicketError, clean_text, normalize_phone
 
 #: Announced calls older than this no longer pop up on operators' pages.
@@ -34,9 +33,6 @@ RINGING_WINDOW = timedelta(minutes=15)
 LIVE_WINDOW = timedelta(hours=4)
 #: The states an operator may record a call from.
 LIVE_STATES = ("ringing", "answered", "ended")
-#: The JSON the operator's page sends when an entry is shown, opened or copied during a call.
-ENTRY_USE = {"entry_id": Field("str", required=True, max_len=20),
-             "action": Field("str", required=True, choices=tuple(ENTRY_USES))}
 
 
 def get_call(call_id: int) -> Call:

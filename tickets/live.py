@@ -19,8 +19,7 @@ from core.errors import NotFound
 from core.masking import mask_numbers
 from core.models import Unit, User
 from tickets import intake, queries
-from tickets.models import CALLBACK_OUTCOMES, OUTCOMES, SPEAKERS, Call, TranscriptSegment
-from tickets.shapes import Field
+from tickets.models import Call, TranscriptSegment
 from tickets.validation import TicketError
 
 #: Longest text one segment may carry, and all of a call's segments together (an hour's talk is ~15,000).
@@ -29,30 +28,8 @@ MAX_CALL_CHARS = 50000
 #: Segments one request may carry.
 MAX_SEGMENTS = 100
 
-# --- the API's shapes ------------------------------------------------------------------------------
-
-ANNOUNCE = {"external_id": Field("str", required=True, max_len=64),
-            "caller_number": Field("str", required=True, max_len=30),
-            "operator": Field("str", required=True, max_len=50),
-            "rang_at": Field("time")}
-EVENT = {"at": Field("time")}
-SEGMENT = {"id": Field("str", required=True, max_len=64, int_ok=True),
-           "speaker": Field("str", required=True, choices=tuple(SPEAKERS)),
-           "text": Field("str", required=False),
-           "start_ms": Field("int", required=True, high=24 * 3600 * 1000),
-           "end_ms": Field("int", required=True, high=24 * 3600 * 1000),
-           "final": Field("bool", required=True)}
-TRANSCRIPT = {"segments": Field("list", required=True, item=SEGMENT, max_items=MAX_SEGMENTS)}
 #: Largest transcript request body (100 segments of 2,000 characters fit well within it).
 MAX_REQUEST_BYTES = 1024 * 1024
-#: An operator's record of an announced call, and of a call telephony never announced (typed only).
-RECORD = {"outcome": Field("str", required=True, choices=tuple(OUTCOMES)),
-          "caller_number": Field("str", max_len=30), "caller_name": Field("str", max_len=50),
-          "question": Field("str", max_len=2000), "kb_entry_ids": Field("strs", max_items=50, max_len=20)}
-CALLBACK = {"outcome": Field("str", required=True, choices=tuple(CALLBACK_OUTCOMES)),
-            "note": Field("str", max_len=500)}
-RECORD_NEW = {**RECORD, "caller_number": Field("str", required=True, max_len=30),
-              "duration_seconds": Field("int", high=24 * 3600)}
 
 
 def get_call_for_update(call_id: int) -> Call:
