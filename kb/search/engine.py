@@ -40,7 +40,7 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.scoring import BM25F
 
-from kb.search import bm25, levels, lexicon
+from kb.search import bm25, levels, lexicon, spoken
 from kb.search.highlight import aligned, mark
 from kb.search.normalize import has_cjk, normalize, strip_placeholders
 from kb.search.pinyin import PinyinIndex, latin_words
@@ -62,6 +62,7 @@ FIELD_WEIGHTS = {"question": 3.0, "similar": 2.0, "keywords": 2.5, "answer": 1.0
 
 # weight of a query token by where it came from; what the caller typed always weighs most
 W_QUERY, W_SYNONYM, W_PINYIN, W_PINYIN_ALT, W_VARIANT, W_TYPO, W_NEAR = 1.0, 1.0, 0.9, 0.45, 0.6, 0.7, 0.5
+W_STORY = 0.5               # a transcript's words outside its need statements (see `_weigh_needs`)
 
 RERANK_WEIGHTS = {"bm25": 0.45, "coverage": 0.30, "fuzz": 0.45}
 EXACT_BONUS = 1.0           # the query is one of the entry's phrasings: nothing may outrank it
@@ -76,7 +77,7 @@ COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chin
 # evaluation queries); refit when the features or the re-ranking change
 CONFIDENCE_FEATURES = ("coverage", "phrase_coverage", "overlap", "fuzz", "margin", "matched", "unmatched",
                        "slots", "domain")
-CONFIDENCE_WEIGHTS = {"coverage": -0.462, "phrase_coverage": -0.270, "overlap": -1.016, "fuzz": 0.760, "margin": 3.450, "matched": 0.913, "unmatched": -0.089, "slots": 0.102, "domain": 1.047, "bias": -3.906}
+CONFIDENCE_WEIGHTS = {"coverage": -0.001, "phrase_coverage": -0.615, "overlap": -1.451, "fuzz": 4.404, "margin": 5.414, "matched": 0.460, "unmatched": -0.636, "slots": 1.956, "domain": 0.871, "bias": -7.844}
 
 
 def confidence_inputs(f: Mapping[str, float]) -> list[float]:
@@ -122,6 +123,10 @@ class _Query:
     #: one slot per thing the caller said: {token: weight} for the word and its readings
     #: (synonym, correction, pinyin alternative); an entry explains a slot through any of them
     slots: list[dict[str, float]] = field(default_factory=list)
+    #: per slot, how much it counts: W_STORY for words only the story of a long query says
+    scale: list[float] = field(default_factory=list)
+    #: the asking words of each need statement of a long spoken query
+    needs: list[str] = field(default_factory=list)
     content: list[str] = field(default_factory=list)
     synonyms: list[tuple[str, str]] = field(default_factory=list)
     pinyin: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -497,7 +502,33 @@ class SearchEngine:
                         for t in self._stoks(near):
                             q.add(t, W_NEAR, "near", slot)
         q.content = list(dict.fromkeys(c for c in (self._content(q.canonical), self._content(converted)) if c))
+        self._weigh_needs(q)
         return q
+
+    # --- transcript-length queries (kb.search.spoken) ------------------------------------------
+
+    def _weigh_needs(self, q: _Query) -> None:
+        """A long spoken query: what its need statements say weighs fully, words only its story says
+        weigh W_STORY (in BM25 and in the share of the query an entry explains), and each need is also
+        compared whole with the phrasings. One pass over the text and the slots: linear in length."""
+        needs = spoken.asked(q.normalized)
+        if not needs:
+            return
+        q.needs = [n.question for n in needs]
+        said = " ".join(q.needs)
+        typos = {term for typo, term in q.corrections if typo in said}
+        q.scale = []
+        for slot in q.slots:
+            in_text = [t for t in slot if t in q.normalized]
+            story = bool(in_text) and not any(t in said or t in typos for t in slot)
+            q.scale.append(W_STORY if story else 1.0)
+            if story:
+                for t in slot:
+                    q.weights[t] *= W_STORY
+        for n in needs:
+            content = self._content(n.text)
+            if content and content not in q.content:
+                q.content.append(content)
 
     def _typo_units(self, text: str) -> list[str]:
         """The pieces a typo window is made of: jieba's words, except that a word the knowledge
@@ -557,12 +588,12 @@ class SearchEngine:
     def _slot_masses(self, q: _Query) -> list[tuple[float, list[tuple[str, float]], float]]:
         """Per slot: its weight (idf of what was typed × how informative) and [(token, credit if matched)]."""
         out = []
-        for slot in q.slots:
+        for i, slot in enumerate(q.slots):
             top = max(slot.values())
             primary = max((t for t, w in slot.items() if w == top),
                           key=lambda t: (t in self._df, self._idf(t) if t in self._df else 0.0))
             idf = self._idf(primary)
-            mass = idf * self._informative(primary)
+            mass = idf * self._informative(primary) * (q.scale[i] if q.scale else 1.0)
             out.append((mass, [(t, w * min(1.0, self._idf(t) / idf)) for t, w in slot.items()],
                         max(0.0, self.domain_specificity(primary))))
         return out
@@ -719,7 +750,8 @@ class SearchEngine:
                             texts=(q.normalized, q.converted, q.canonical), top=brief(hits[0] if hits else None),
                             runner_up=brief(hits[1] if len(hits) > 1 else None),
                             top_text=ranked[0][2].T if ranked else "",
-                            anchors=[t for t, o in q.origin.items() if o != "near" and t in self.anchors])
+                            anchors=[t for t, o in q.origin.items() if o != "near" and t in self.anchors],
+                            asked=q.needs)
 
     def _highlights(self, q: _Query, c: _Candidate, show: dict, f: Mapping[str, float]) -> dict[str, str]:
         terms = [t for t in q.weights if t in c.E or t in c.A]

@@ -106,3 +106,15 @@ def test_matter_terms_typed_as_pinyin_or_initials_are_recognised():
     assert scope.matter_in(["gjj 怎么取"])[0].name == "住房公积金"
     assert scope.matter_in(["shebao jiaofei 基数"])[0].name == "社保缴费"
     assert scope.matter_in(["dibao 怎么办"]) is None
+
+
+def test_a_matter_told_only_in_the_story_of_a_long_question_stays_in_scope(engine):
+    # 退休金 is part of the account; what is asked is the entry's own subject (公办养老院)
+    result = engine.search("那个 我老伴走了 我一个人过 退休金也没有 儿女都在外地 想住进公办的养老院 得够啥条件")
+    assert result.hits[0].id == "Q077"
+    assert result.level != levels.OUT and result.dispatch_to == ""
+
+
+def test_a_matter_asked_about_at_the_end_of_a_long_question_is_out_of_scope(engine):
+    result = engine.search("你好 我在厂里干了二十年了 今年单位说要给我办手续 我想问问 退休金一个月能拿多少")
+    assert result.level == levels.OUT and result.dispatch_to
