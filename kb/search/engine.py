@@ -73,11 +73,12 @@ ANCHOR_SPECIFICITY = 2.0    # a category word this specific to the KB is its own
 COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chinese, not a typo
 
 
-# fitted by `python -m kb.search.calibrate` on the bundled KB's own held-out phrasings (never on
-# evaluation queries); refit when the features or the re-ranking change
+# fitted by `python -m kb.search.calibrate` on the bundled KB's own held-out phrasings and our own
+# caller-style phrasings in kb/search/data/calibration.tsv (never on evaluation queries); refit when
+# the features, the re-ranking or the need weighting change
 CONFIDENCE_FEATURES = ("coverage", "phrase_coverage", "overlap", "fuzz", "margin", "matched", "unmatched",
                        "slots", "domain")
-CONFIDENCE_WEIGHTS = {"coverage": -0.001, "phrase_coverage": -0.615, "overlap": -1.451, "fuzz": 4.404, "margin": 5.414, "matched": 0.460, "unmatched": -0.636, "slots": 1.956, "domain": 0.871, "bias": -7.844}
+CONFIDENCE_WEIGHTS = {"coverage": -0.451, "phrase_coverage": -0.762, "overlap": -0.965, "fuzz": 4.522, "margin": 5.437, "matched": 0.528, "unmatched": -0.727, "slots": 1.954, "domain": 0.862, "bias": -7.680}
 
 
 def confidence_inputs(f: Mapping[str, float]) -> list[float]:
@@ -125,8 +126,8 @@ class _Query:
     slots: list[dict[str, float]] = field(default_factory=list)
     #: per slot, how much it counts: W_STORY for words only the story of a long query says
     scale: list[float] = field(default_factory=list)
-    #: the asking words of each need statement of a long spoken query
-    needs: list[str] = field(default_factory=list)
+    #: the need statements of a long spoken query (`spoken.asked`)
+    needs: list[spoken.Need] = field(default_factory=list)
     content: list[str] = field(default_factory=list)
     synonyms: list[tuple[str, str]] = field(default_factory=list)
     pinyin: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -514,8 +515,8 @@ class SearchEngine:
         needs = spoken.asked(q.normalized)
         if not needs:
             return
-        q.needs = [n.question for n in needs]
-        said = " ".join(q.needs)
+        q.needs = needs
+        said = " ".join(n.question for n in needs)
         typos = {term for typo, term in q.corrections if typo in said}
         q.scale = []
         for slot in q.slots:
@@ -722,15 +723,21 @@ class SearchEngine:
             q = self._analyze(query)
             normalized = q.normalized
             ranked = self._rank(q) if q.weights else []
+            each = self._each_need(q) if len(q.needs) > 1 else None
+            if each:
+                ranked = each + [r for r in ranked if r[1] not in {e[1] for e in each}]
             if ranked:
-                conf = self._confidence(ranked[0][3])
+                conf = min(self._confidence(r[3]) for r in each) if each else self._confidence(ranked[0][3])
                 top_score = ranked[0][0] or 1.0
-                for score, docnum, c, f in ranked[:max(limit, 2)]:
+                shown = conf
+                for i, (score, docnum, c, f) in enumerate(ranked[:max(limit, 2)]):
                     show = self._show(docnum)
-                    hits.append(Hit(id=c.id, score=round(conf * max(0.0, min(1.0, score / top_score)), 4),
-                                    question=show["q"], category=show["c"],
+                    shown = min(shown, conf if each and i < len(each) else conf * max(0.0, min(1.0, score / top_score)))
+                    hits.append(Hit(id=c.id, score=round(shown, 4), question=show["q"], category=show["c"],
                                     highlights=self._highlights(q, c, show, f)))
-            if q.normalized:
+            if each:
+                verdict = levels.several([h.question for h in hits[:len(each)]])
+            elif q.normalized:
                 verdict = self.judge(q, ranked, hits, conf)
             hits = hits[:limit]
         except Exception:  # a search box must never fail the page: log it, answer "nothing found"
@@ -740,6 +747,23 @@ class SearchEngine:
                             took_ms=round((time.perf_counter() - t0) * 1000.0, 3), level=verdict.level,
                             reason=verdict.reason, dispatch_to=verdict.dispatch_to, matter=verdict.matter,
                             pair=verdict.pair, confidence=round(conf, 4))
+
+    def _each_need(self, q: _Query) -> list[tuple[float, int, _Candidate, dict]] | None:
+        """Two or more needs in a long spoken query, each searched on its own: their first entries in
+        the order asked (one when they agree), or None unless every need finds its entry with
+        confidence (SURE_AT, no close second) and names no matter outside the knowledge base."""
+        if self.scope.matter_in(n.question for n in q.needs):
+            return None
+        firsts: dict[int, tuple[float, int, _Candidate, dict]] = {}
+        for need in q.needs:
+            ranked = self._rank(self._analyze(need.text))
+            if not ranked:
+                return None
+            f = ranked[0][3]
+            if not f.get("exact") and (self._confidence(f) < levels.SURE_AT or f.get("second", 0.0) >= levels.CLOSE_AT):
+                return None
+            firsts.setdefault(ranked[0][1], ranked[0])
+        return list(firsts.values())
 
     def judge(self, q: _Query, ranked: list, hits: list[Hit], conf: float) -> levels.Verdict:
         def brief(h: Hit | None) -> dict | None:
@@ -751,7 +775,7 @@ class SearchEngine:
                             runner_up=brief(hits[1] if len(hits) > 1 else None),
                             top_text=ranked[0][2].T if ranked else "",
                             anchors=[t for t, o in q.origin.items() if o != "near" and t in self.anchors],
-                            asked=q.needs)
+                            asked=[n.question for n in q.needs])
 
     def _highlights(self, q: _Query, c: _Candidate, show: dict, f: Mapping[str, float]) -> dict[str, str]:
         terms = [t for t in q.weights if t in c.E or t in c.A]

@@ -175,3 +175,11 @@ def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts:
             reason += f"。可问来电人：{pair['ask']}"
         return Verdict(MAYBE, reason, pair=pair)
     return Verdict(MAYBE, f"可能是“{top['question']}”，只对上了部分说法，请先核对条目再答复")
+
+
+def several(questions: Sequence[str]) -> Verdict:
+    """A long spoken query whose needs each found their entry with confidence (engine: `_each_need`)."""
+    if len(questions) == 1:
+        return Verdict(SURE, f"问了几句，都对得上“{questions[0]}”")
+    count = "两三四五"[min(len(questions), 5) - 2]
+    return Verdict(SURE, f"问了{count}件事：" + "；".join(f"“{q}”" for q in questions))
