@@ -2,7 +2,8 @@
 
 Query pipeline (`_analyze`): normalize → read Latin words as pinyin → apply the synonym table →
 search tokens (fillers dropped) → add homophone corrections, synonym variants and near matches as
-lighter extra tokens. Candidates: Whoosh BM25F over question, similar questions, keywords, answer,
+lighter extra tokens → in a long spoken query, weigh the words only its story says less than its need
+statements (`spoken.asked`); two or more needs are also searched one by one (`_each_need`). Candidates: Whoosh BM25F over question, similar questions, keywords, answer,
 detail and category (precomputed per token, see `bm25`). Re-ranking of the top candidates: BM25
 relative to the best, the share of the query the entry explains (coverage), and the closeness to
 the single closest phrasing (the question or one similar question) by rapidfuzz; a query that is

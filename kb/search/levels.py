@@ -5,9 +5,11 @@ The level comes from the engine's confidence (a logistic model over the top hit'
 `calibrate`), how close the second entry scored (two entries both plausible are never 确定), and the
 table of other 12345 matters (公积金, 户籍 …): a question naming one of them is out of scope, with the
 matter's usual department to dispatch to, unless the top entry speaks of that word itself and
-answers with confidence. The
-thresholds are fitted by `python -m kb.search.calibrate` on held-out phrasings of the knowledge base
-itself and the calibration questions in kb/search/data/ (never on evaluation files), and are relative
+answers with confidence, or a long spoken query tells it only in its story and asks about something
+the top entry answers with confidence. A long spoken query whose needs each find their entry with
+confidence is 确定 with all of them named (`several`). The thresholds are fitted by
+`python -m kb.search.calibrate` on held-out phrasings of the knowledge base itself and our own
+caller-style questions in kb/search/data/calibration.tsv (never on evaluation files), and are relative
 (a probability, a score ratio), so they survive entries being rewritten.
 """
 
