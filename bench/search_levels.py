@@ -1,7 +1,7 @@
 """Search quality with its three levels on the four dev files, and in-process cost per query by length
 band beside SQLite FTS5 + jieba on the same KB, in the same process.
 
-    python -m bench.search_levels [FILE.tsv …] [--passes N]
+    python -m bench.search_levels [FILE.tsv …] [--passes N]    (or python bench/search_levels.py …)
 
 Builds the engine from kb/data/entries/*.yaml with the bundled table of matters outside the KB
 (kb/data/matters.yaml), as `kb eval` does on a fresh database. For each file: top-1/top-3/MRR, how
@@ -20,9 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.search_quality import SHARED, fts5_baseline
-
 ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "kb"
 DEV_FILES = [SHARED / n for n in ("dev-queries.tsv", "dev-out-of-scope.tsv", "dev-transcripts.tsv",
                                   "dev-transcripts-out-of-scope.tsv")]
 BANDS = ((0, 20), (21, 40), (41, 80), (81, 120), (121, 10**6))
@@ -44,7 +43,8 @@ def main(argv=None) -> int:
     ap.add_argument("--passes", type=int, default=5, help="timed passes over the queries (after one warm-up)")
     args = ap.parse_args(argv)
 
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT))   # also run as a script: python bench/search_levels.py
+    from bench.search_quality import fts5_baseline
     from kb import evaluation
     from kb.scope import read_seed
     from kb.search import SearchEngine, levels, read_synonyms

@@ -1,6 +1,6 @@
 """Calibrate the confidence on the knowledge base itself, never on evaluation queries.
 
-    python -m kb.search.calibrate [ENTRIES_DIR] [--dump FILE]
+    python -m kb.search.calibrate [ENTRIES_DIR] [--own FILE] [--dump FILE]
 
 Held-out phrasings make the training data. Positive: a similar question removed from its entry
 and asked as a query should find that entry, with confidence. Negative, two kinds: (1) the
@@ -11,10 +11,15 @@ hotline question about another matter, which must not ride on the words 申请, 
 The held-out and the swapped phrasings are also asked after a made-up account of everyday words
 (a caller's story told before the question), so that length alone neither raises nor lowers the
 confidence.
-A logistic regression over the re-ranker's features of the top hit is fitted on these, and the
-weights are printed for `engine.CONFIDENCE_WEIGHTS`, with a table of how the level thresholds in
-`levels` (SURE_AT, CLOSE_AT, OUT_BELOW) sort the samples. The thresholds are then checked on our own
-calibration questions: `flask --app app kb eval kb/search/data/calibration.tsv`.
+Our own phrasings (kb/search/data/calibration.tsv: questions written the way callers talk, short and
+transcript-length, and questions about other matters) are asked of the whole KB and join them, each
+counting OWN_WEIGHT held-out phrasings: held-out similar questions are the editors' wording, and
+callers' wording is what the confidence is used on.
+A logistic regression over the re-ranker's features of the top hit is fitted on these (Newton's
+method), and the weights are printed for `engine.CONFIDENCE_WEIGHTS`, with a table of how the level
+thresholds in `levels` (SURE_AT, CLOSE_AT, OUT_BELOW) sort the samples and the pair chosen: the most
+right first answers 确定 with at most WRONG_SURE of the wrong ones and NOT_IN_KB_SURE of questions the
+KB does not answer marked 确定. kb/search/data/check.tsv and the evaluation files are never used here.
 """
 
 from __future__ import annotations
@@ -30,10 +35,21 @@ from pathlib import Path
 import jieba
 import yaml
 
+from kb.evaluation import read_tsv
 from kb.search import engine as eng
+from kb.search import levels
 from kb.search.lexicon import read_synonyms
 
 ENTRIES_DIR = Path(__file__).resolve().parent.parent / "data" / "entries"
+#: our own phrasings, written as callers talk (not the evaluation files), and questions about other matters
+OWN = Path(__file__).resolve().parent / "data" / "calibration.tsv"
+#: an own phrasing counts as this many held-out similar questions in the fit and the levels table
+OWN_WEIGHT = 10.0
+#: the levels are chosen among those marking at most these shares 确定: of wrong first answers (the
+#: issue's target) and of questions the KB does not answer
+WRONG_SURE, NOT_IN_KB_SURE = 0.20, 0.15
+SURE_GRID = (0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
+CLOSE_GRID = (0.8, 0.85, 0.9, 0.95, 1.01)
 
 
 def load_entries(path: Path = ENTRIES_DIR) -> list[dict]:
@@ -92,7 +108,7 @@ def held_out_folds(entries: list[dict], folds: int = 3):
 
 
 def samples(entries: list[dict], synonyms, folds: int = 3, entry_folds: int = 10,
-            seed: int = 12345) -> list[tuple[dict, int]]:
+            seed: int = 12345, own: Path | None = OWN) -> list[tuple[dict, int]]:
     out: list[tuple[dict, int]] = []
     rnd = random.Random(seed)
     everyday = everyday_words()
@@ -127,79 +143,133 @@ def samples(entries: list[dict], synonyms, folds: int = 3, entry_folds: int = 10
                     f = engine.top_features(text)
                     if f is not None:
                         out.append(({**f, "kind": "entry-removed"}, 0))
+        if own:
+            engine = eng.SearchEngine.build(entries, synonyms, Path(tmp) / "own")
+            for row in read_tsv([own]):
+                f = engine.top_features(row.query)
+                if f is not None and row.expected:
+                    out.append(({**f, "kind": "own", "text": row.query}, 1 if f["id"] in row.expected else 0))
+                elif f is not None:
+                    out.append(({**f, "kind": "own-out", "text": row.query}, 0))
     return out
 
 
-def fit(data: list[tuple[list[float], int]], iterations: int = 3000, rate: float = 0.5,
-        l2: float = 1e-3) -> list[float]:
-    """Plain logistic regression (batch gradient descent), classes weighted to balance."""
-    n_pos = sum(y for _, y in data) or 1
-    n_neg = (len(data) - n_pos) or 1
-    cw = {1: len(data) / (2 * n_pos), 0: len(data) / (2 * n_neg)}
-    w = [0.0] * (len(data[0][0]) + 1)
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    """x with a·x = b (Gauss–Jordan with partial pivoting; a is small and positive definite)."""
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for c in range(n):
+        p = max(range(c, n), key=lambda r: abs(m[r][c]))
+        m[c], m[p] = m[p], m[c]
+        for r in range(n):
+            if r != c and m[r][c]:
+                k = m[r][c] / m[c][c]
+                for j in range(c, n + 1):
+                    m[r][j] -= k * m[c][j]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+def fit(data: list[tuple[list[float], int]], weights: list[float] | None = None, l2: float = 1e-2,
+        iterations: int = 30) -> list[float]:
+    """Logistic regression by Newton's method, classes weighted to balance, each sample by `weights`
+    (1 when None); returns the feature weights and the bias last."""
+    sw = weights or [1.0] * len(data)
+    n_pos = sum(w for (_, y), w in zip(data, sw, strict=True) if y) or 1.0
+    n_neg = (sum(sw) - n_pos) or 1.0
+    cw = {1: sum(sw) / (2 * n_pos), 0: sum(sw) / (2 * n_neg)}
+    d = len(data[0][0]) + 1
+    w = [0.0] * d
     for _ in range(iterations):
-        g = [0.0] * len(w)
-        for x, y in data:
-            z = w[-1] + sum(a * b for a, b in zip(w, x, strict=False))
+        g = [l2 * wi for wi in w]
+        h = [[l2 if i == j else 0.0 for j in range(d)] for i in range(d)]
+        for (x, y), s in zip(data, sw, strict=True):
+            xx = [*x, 1.0]
+            z = sum(a * b for a, b in zip(w, xx, strict=True))
             p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-            d = (p - y) * cw[y]
-            for i, xi in enumerate(x):
-                g[i] += d * xi
-            g[-1] += d
-        w = [wi - rate * (gi / len(data) + l2 * wi) for wi, gi in zip(w, g, strict=True)]
+            c = cw[y] * s
+            r, v = (p - y) * c, p * (1 - p) * c
+            for i in range(d):
+                g[i] += r * xx[i]
+                vi, hi = v * xx[i], h[i]
+                for j in range(i, d):
+                    hi[j] += vi * xx[j]
+        for i in range(d):
+            for j in range(i):
+                h[i][j] = h[j][i]
+        step = _solve(h, g)
+        w = [a - b for a, b in zip(w, step, strict=True)]
+        if max(abs(x) for x in step) < 1e-7:
+            break
     return w
 
 
-def levels_table(data: list[tuple[dict, int]]) -> None:
-    """How the level thresholds (`levels.SURE_AT`, `CLOSE_AT`, `OUT_BELOW`) sort the samples: held-out
-    phrasings whose entry came first (right) or not (wrong), and questions the KB does not answer."""
-    asked = [(f, y) for f, y in data if f["kind"] in ("held-out", "story")]
-    others = [f for f, _ in data if f["kind"] not in ("held-out", "story")]
+IN_SCOPE = {"held-out": ("held-out", "story"), "own": ("own",)}
 
-    def share(rows: list[dict], test) -> str:
-        return f"{sum(1 for f in rows if test(f)) / max(1, len(rows)):.3f}"
 
-    print("levels: sure_at close_at | right → 确定, wrong → 确定, not in KB → 确定")
-    for sure_at in (0.4, 0.5, 0.55, 0.6, 0.7, 0.8):
-        for close_at in (0.85, 0.9, 0.95, 1.01):
+def levels_table(data: list[tuple[dict, int]]) -> tuple[float, float]:
+    """How the level thresholds (`levels.SURE_AT`, `CLOSE_AT`, `OUT_BELOW`) sort the samples: in-scope
+    questions whose entry came first (right) or not (wrong), the KB's held-out phrasings and our own
+    apart, and questions the KB does not answer. Returns the (SURE_AT, CLOSE_AT) marking the most right
+    first answers 确定 among those marking at most WRONG_SURE of the wrong ones and NOT_IN_KB_SURE of
+    the questions the KB does not answer 确定 (both sets pooled, an own phrasing counting OWN_WEIGHT)."""
+    groups = {name: [(f, y) for f, y in data if f["kind"] in kinds] for name, kinds in IN_SCOPE.items()}
+    inside = {k for kinds in IN_SCOPE.values() for k in kinds}
+    others = [f for f, _ in data if f["kind"] not in inside]
+
+    def weight(f: dict) -> float:
+        return OWN_WEIGHT if f["kind"].startswith("own") else 1.0
+
+    def share(rows: list[dict], test) -> float:
+        return sum(weight(f) for f in rows if test(f)) / max(1e-9, sum(weight(f) for f in rows))
+
+    print("levels: sure_at close_at | right → 确定, wrong → 确定 (held-out; own | pooled) | not in KB → 确定")
+    best: tuple[float, float, float] | None = None
+    for sure_at in SURE_GRID:
+        for close_at in CLOSE_GRID:
             def sure(f: dict, sure_at: float = sure_at, close_at: float = close_at) -> bool:
                 return bool(f.get("exact")) or (eng.SearchEngine._confidence(f) >= sure_at
                                                 and f.get("second", 0.0) < close_at)
-            print(f"  {sure_at:.2f} {close_at:.2f} | {share([f for f, y in asked if y], sure)}, "
-                  f"{share([f for f, y in asked if not y], sure)}, {share(others, sure)}")
+            cells = [f"{share([f for f, y in rows if y], sure):.3f}, {share([f for f, y in rows if not y], sure):.3f}"
+                     for rows in groups.values()]
+            pooled = [(f, y) for rows in groups.values() for f, y in rows]
+            right = share([f for f, y in pooled if y], sure)
+            wrong = share([f for f, y in pooled if not y], sure)
+            outside = share(others, sure)
+            print(f"  {sure_at:.2f} {close_at:.2f} | {'; '.join(cells)} | pooled {right:.3f}, {wrong:.3f}"
+                  f" | {outside:.3f}")
+            if wrong <= WRONG_SURE and outside <= NOT_IN_KB_SURE and (best is None or right > best[0] + 1e-9):
+                best = (right, sure_at, close_at)
+    asked = [(f, y) for rows in groups.values() for f, y in rows]
     print("levels: out_below | right → 不在知识库, not in KB → 不在知识库 (before the matters table)")
     for out in (0.05, 0.08, 0.1, 0.12, 0.15, 0.2):
         def oos(f: dict, out: float = out) -> bool:
             return not f.get("exact") and eng.SearchEngine._confidence(f) < out
-        print(f"  {out:.2f} | {share([f for f, y in asked if y], oos)}, {share(others, oos)}")
+        print(f"  {out:.2f} | {share([f for f, y in asked if y], oos):.3f}, {share(others, oos):.3f}")
+    if best is None:
+        return levels.SURE_AT, levels.CLOSE_AT
+    print(f"chosen: SURE_AT = {best[1]}, CLOSE_AT = {best[2]} (pooled right → 确定 {best[0]:.3f})")
+    return best[1], best[2]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Fit engine.CONFIDENCE_WEIGHTS on held-out KB phrasings.")
     ap.add_argument("entries", nargs="?", type=Path, default=ENTRIES_DIR, help="directory of entry YAML files")
     ap.add_argument("--dump", type=Path, help="also pickle the samples (features, label) to this file")
+    ap.add_argument("--own", type=Path, default=OWN, help="our own labelled phrasings (query, expected, type)")
     args = ap.parse_args(argv)
-    data = samples(load_entries(args.entries), read_synonyms())
+    data = samples(load_entries(args.entries), read_synonyms(), own=args.own)
     if args.dump:
         with open(args.dump, "wb") as fh:
             pickle.dump(data, fh)
     xs = [(eng.confidence_inputs(f), y) for f, y in data]
-    w = fit(xs)
+    w = fit(xs, [OWN_WEIGHT if f["kind"].startswith("own") else 1.0 for f, _ in data])
     names = [*eng.CONFIDENCE_FEATURES, "bias"]
     held = [y for f, y in data if f["kind"] == "held-out"]
     print(f"{len(data)} samples ({sum(y for _, y in data)} positive); held-out similar questions found "
           f"first: {sum(held) / max(1, len(held)):.3f} of {len(held)}")
+    eng.CONFIDENCE_WEIGHTS = dict(zip(names, w, strict=True))   # for the levels table below
     print("CONFIDENCE_WEIGHTS = {" + ", ".join(f'"{k}": {v:.3f}' for k, v in zip(names, w, strict=True)) + "}")
-
-    def p(x: list[float]) -> float:
-        return 1 / (1 + math.exp(-(w[-1] + sum(a * b for a, b in zip(w, x, strict=False)))))
-
     levels_table(data)
-    for th in (0.3, 0.4, 0.5, 0.6, 0.7):
-        pos = [p(x) >= th for x, y in xs if y == 1]
-        neg = [p(x) < th for x, y in xs if y == 0]
-        print(f"  at {th}: positives confident {sum(pos) / max(1, len(pos)):.3f}, "
-              f"negatives not confident {sum(neg) / max(1, len(neg)):.3f}")
     return 0
 
 

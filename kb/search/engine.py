@@ -2,7 +2,8 @@
 
 Query pipeline (`_analyze`): normalize → read Latin words as pinyin → apply the synonym table →
 search tokens (fillers dropped) → add homophone corrections, synonym variants and near matches as
-lighter extra tokens. Candidates: Whoosh BM25F over question, similar questions, keywords, answer,
+lighter extra tokens → in a long spoken query, weigh the words only its story says less than its need
+statements (`spoken.asked`); two or more needs are also searched one by one (`_each_need`). Candidates: Whoosh BM25F over question, similar questions, keywords, answer,
 detail and category (precomputed per token, see `bm25`). Re-ranking of the top candidates: BM25
 relative to the best, the share of the query the entry explains (coverage), and the closeness to
 the single closest phrasing (the question or one similar question) by rapidfuzz; a query that is
@@ -40,7 +41,7 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.scoring import BM25F
 
-from kb.search import bm25, levels, lexicon
+from kb.search import bm25, levels, lexicon, spoken
 from kb.search.highlight import aligned, mark
 from kb.search.normalize import has_cjk, normalize, strip_placeholders
 from kb.search.pinyin import PinyinIndex, latin_words
@@ -62,6 +63,7 @@ FIELD_WEIGHTS = {"question": 3.0, "similar": 2.0, "keywords": 2.5, "answer": 1.0
 
 # weight of a query token by where it came from; what the caller typed always weighs most
 W_QUERY, W_SYNONYM, W_PINYIN, W_PINYIN_ALT, W_VARIANT, W_TYPO, W_NEAR = 1.0, 1.0, 0.9, 0.45, 0.6, 0.7, 0.5
+W_STORY = 0.5               # a transcript's words outside its need statements (see `_weigh_needs`)
 
 RERANK_WEIGHTS = {"bm25": 0.45, "coverage": 0.30, "fuzz": 0.45}
 EXACT_BONUS = 1.0           # the query is one of the entry's phrasings: nothing may outrank it
@@ -72,11 +74,12 @@ ANCHOR_SPECIFICITY = 2.0    # a category word this specific to the KB is its own
 COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chinese, not a typo
 
 
-# fitted by `python -m kb.search.calibrate` on the bundled KB's own held-out phrasings (never on
-# evaluation queries); refit when the features or the re-ranking change
+# fitted by `python -m kb.search.calibrate` on the bundled KB's own held-out phrasings and our own
+# caller-style phrasings in kb/search/data/calibration.tsv (never on evaluation queries); refit when
+# the features, the re-ranking or the need weighting change
 CONFIDENCE_FEATURES = ("coverage", "phrase_coverage", "overlap", "fuzz", "margin", "matched", "unmatched",
                        "slots", "domain")
-CONFIDENCE_WEIGHTS = {"coverage": -0.462, "phrase_coverage": -0.270, "overlap": -1.016, "fuzz": 0.760, "margin": 3.450, "matched": 0.913, "unmatched": -0.089, "slots": 0.102, "domain": 1.047, "bias": -3.906}
+CONFIDENCE_WEIGHTS = {"coverage": -0.451, "phrase_coverage": -0.762, "overlap": -0.965, "fuzz": 4.522, "margin": 5.437, "matched": 0.528, "unmatched": -0.727, "slots": 1.954, "domain": 0.862, "bias": -7.680}
 
 
 def confidence_inputs(f: Mapping[str, float]) -> list[float]:
@@ -122,6 +125,10 @@ class _Query:
     #: one slot per thing the caller said: {token: weight} for the word and its readings
     #: (synonym, correction, pinyin alternative); an entry explains a slot through any of them
     slots: list[dict[str, float]] = field(default_factory=list)
+    #: per slot, how much it counts: W_STORY for words only the story of a long query says
+    scale: list[float] = field(default_factory=list)
+    #: the need statements of a long spoken query (`spoken.asked`)
+    needs: list[spoken.Need] = field(default_factory=list)
     content: list[str] = field(default_factory=list)
     synonyms: list[tuple[str, str]] = field(default_factory=list)
     pinyin: list[tuple[str, list[str]]] = field(default_factory=list)
@@ -497,7 +504,33 @@ class SearchEngine:
                         for t in self._stoks(near):
                             q.add(t, W_NEAR, "near", slot)
         q.content = list(dict.fromkeys(c for c in (self._content(q.canonical), self._content(converted)) if c))
+        self._weigh_needs(q)
         return q
+
+    # --- transcript-length queries (kb.search.spoken) ------------------------------------------
+
+    def _weigh_needs(self, q: _Query) -> None:
+        """A long spoken query: what its need statements say weighs fully, words only its story says
+        weigh W_STORY (in BM25 and in the share of the query an entry explains), and each need is also
+        compared whole with the phrasings. One pass over the text and the slots: linear in length."""
+        needs = spoken.asked(q.normalized)
+        if not needs:
+            return
+        q.needs = needs
+        said = " ".join(n.question for n in needs)
+        typos = {term for typo, term in q.corrections if typo in said}
+        q.scale = []
+        for slot in q.slots:
+            in_text = [t for t in slot if t in q.normalized]
+            story = bool(in_text) and not any(t in said or t in typos for t in slot)
+            q.scale.append(W_STORY if story else 1.0)
+            if story:
+                for t in slot:
+                    q.weights[t] *= W_STORY
+        for n in needs:
+            content = self._content(n.text)
+            if content and content not in q.content:
+                q.content.append(content)
 
     def _typo_units(self, text: str) -> list[str]:
         """The pieces a typo window is made of: jieba's words, except that a word the knowledge
@@ -557,12 +590,12 @@ class SearchEngine:
     def _slot_masses(self, q: _Query) -> list[tuple[float, list[tuple[str, float]], float]]:
         """Per slot: its weight (idf of what was typed × how informative) and [(token, credit if matched)]."""
         out = []
-        for slot in q.slots:
+        for i, slot in enumerate(q.slots):
             top = max(slot.values())
             primary = max((t for t, w in slot.items() if w == top),
                           key=lambda t: (t in self._df, self._idf(t) if t in self._df else 0.0))
             idf = self._idf(primary)
-            mass = idf * self._informative(primary)
+            mass = idf * self._informative(primary) * (q.scale[i] if q.scale else 1.0)
             out.append((mass, [(t, w * min(1.0, self._idf(t) / idf)) for t, w in slot.items()],
                         max(0.0, self.domain_specificity(primary))))
         return out
@@ -691,15 +724,21 @@ class SearchEngine:
             q = self._analyze(query)
             normalized = q.normalized
             ranked = self._rank(q) if q.weights else []
+            each = self._each_need(q) if len(q.needs) > 1 else None
+            if each:
+                ranked = each + [r for r in ranked if r[1] not in {e[1] for e in each}]
             if ranked:
-                conf = self._confidence(ranked[0][3])
+                conf = min(self._confidence(r[3]) for r in each) if each else self._confidence(ranked[0][3])
                 top_score = ranked[0][0] or 1.0
-                for score, docnum, c, f in ranked[:max(limit, 2)]:
+                shown = conf
+                for i, (score, docnum, c, f) in enumerate(ranked[:max(limit, 2)]):
                     show = self._show(docnum)
-                    hits.append(Hit(id=c.id, score=round(conf * max(0.0, min(1.0, score / top_score)), 4),
-                                    question=show["q"], category=show["c"],
+                    shown = min(shown, conf if each and i < len(each) else conf * max(0.0, min(1.0, score / top_score)))
+                    hits.append(Hit(id=c.id, score=round(shown, 4), question=show["q"], category=show["c"],
                                     highlights=self._highlights(q, c, show, f)))
-            if q.normalized:
+            if each:
+                verdict = levels.several([h.question for h in hits[:len(each)]])
+            elif q.normalized:
                 verdict = self.judge(q, ranked, hits, conf)
             hits = hits[:limit]
         except Exception:  # a search box must never fail the page: log it, answer "nothing found"
@@ -710,6 +749,23 @@ class SearchEngine:
                             reason=verdict.reason, dispatch_to=verdict.dispatch_to, matter=verdict.matter,
                             pair=verdict.pair, confidence=round(conf, 4))
 
+    def _each_need(self, q: _Query) -> list[tuple[float, int, _Candidate, dict]] | None:
+        """Two or more needs in a long spoken query, each searched on its own: their first entries in
+        the order asked (one when they agree), or None unless every need finds its entry with
+        confidence (SURE_AT, no close second) and names no matter outside the knowledge base."""
+        if self.scope.matter_in(n.question for n in q.needs):
+            return None
+        firsts: dict[int, tuple[float, int, _Candidate, dict]] = {}
+        for need in q.needs:
+            ranked = self._rank(self._analyze(need.text))
+            if not ranked:
+                return None
+            f = ranked[0][3]
+            if not f.get("exact") and (self._confidence(f) < levels.SURE_AT or f.get("second", 0.0) >= levels.CLOSE_AT):
+                return None
+            firsts.setdefault(ranked[0][1], ranked[0])
+        return list(firsts.values())
+
     def judge(self, q: _Query, ranked: list, hits: list[Hit], conf: float) -> levels.Verdict:
         def brief(h: Hit | None) -> dict | None:
             return None if h is None else {"id": h.id, "question": h.question, "category": h.category}
@@ -719,7 +775,8 @@ class SearchEngine:
                             texts=(q.normalized, q.converted, q.canonical), top=brief(hits[0] if hits else None),
                             runner_up=brief(hits[1] if len(hits) > 1 else None),
                             top_text=ranked[0][2].T if ranked else "",
-                            anchors=[t for t, o in q.origin.items() if o != "near" and t in self.anchors])
+                            anchors=[t for t, o in q.origin.items() if o != "near" and t in self.anchors],
+                            asked=[n.question for n in q.needs])
 
     def _highlights(self, q: _Query, c: _Candidate, show: dict, f: Mapping[str, float]) -> dict[str, str]:
         terms = [t for t in q.weights if t in c.E or t in c.A]

@@ -5,16 +5,18 @@ The level comes from the engine's confidence (a logistic model over the top hit'
 `calibrate`), how close the second entry scored (two entries both plausible are never 确定), and the
 table of other 12345 matters (公积金, 户籍 …): a question naming one of them is out of scope, with the
 matter's usual department to dispatch to, unless the top entry speaks of that word itself and
-answers with confidence. The
-thresholds are fitted by `python -m kb.search.calibrate` on held-out phrasings of the knowledge base
-itself and the calibration questions in kb/search/data/ (never on evaluation files), and are relative
+answers with confidence, or a long spoken query tells it only in its story and asks about something
+the top entry answers with confidence. A long spoken query whose needs each find their entry with
+confidence is 确定 with all of them named (`several`). The thresholds are fitted by
+`python -m kb.search.calibrate` on held-out phrasings of the knowledge base itself and our own
+caller-style questions in kb/search/data/calibration.tsv (never on evaluation files), and are relative
 (a probability, a score ratio), so they survive entries being rewritten.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from kb.search.pinyin import latin_words, term_syllables
@@ -22,9 +24,10 @@ from kb.search.pinyin import latin_words, term_syllables
 SURE, MAYBE, OUT = "sure", "maybe", "out_of_scope"
 LABELS = {SURE: "确定", MAYBE: "可能", OUT: "不在知识库"}
 
-# chosen with `python -m kb.search.calibrate` (its "levels" table) on held-out phrasings of the
-# knowledge base, and checked on kb/search/data/calibration.tsv (our own phrasings and questions about
-# other matters), never on evaluation files: a wrong first answer is 确定 at most ~1 time in 5 there
+# chosen by `python -m kb.search.calibrate` (its "levels" table and "chosen" line) on held-out phrasings
+# of the knowledge base and kb/search/data/calibration.tsv (our own phrasings written as callers talk,
+# and questions about other matters), never on evaluation files: the most right first answers 确定
+# with at most 1 wrong one in 5 marked 确定 there
 SURE_AT = 0.55      # confidence from which the first answer may be read out …
 CLOSE_AT = 0.85     # … unless the second entry scored at least this share of the first
 OUT_BELOW = 0.10    # confidence below which nothing in the knowledge base answers the question
@@ -132,14 +135,18 @@ class Verdict:
 
 
 def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts: Iterable[str],
-          top: dict | None, runner_up: dict | None, top_text: str, anchors: Iterable[str] = ()) -> Verdict:
+          top: dict | None, runner_up: dict | None, top_text: str, anchors: Iterable[str] = (),
+          asked: Sequence[str] = ()) -> Verdict:
     """The level of a result. top / runner_up: {"id", "question", "category"} of the first two hits;
     texts: the query's normalized readings; top_text: the top entry's own phrasings and keywords;
-    anchors: the query's words that are the knowledge base's own subject (低保, 特困, 临时救助)."""
+    anchors: the query's words that are the knowledge base's own subject (低保, 特困, 临时救助);
+    asked: the asking words of a long spoken query's needs (`spoken.asked`), empty for a short one."""
     found = scope.matter_in(texts)
     if found and top is not None and confidence >= OUT_BELOW and any(
             a not in found[1] and found[1] not in a for a in anchors):
         found = None  # 退休金 in "退休金就八百，能办低保吗": the question is about 低保
+    if found and top is not None and asked and confidence >= SURE_AT and scope.matter_in(asked) is None:
+        found = None  # 退休金 told in the story, 公办养老院需要啥条件 asked: the question is the entry's
     if top is None:
         if found:
             matter, term = found
@@ -170,3 +177,11 @@ def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts:
             reason += f"。可问来电人：{pair['ask']}"
         return Verdict(MAYBE, reason, pair=pair)
     return Verdict(MAYBE, f"可能是“{top['question']}”，只对上了部分说法，请先核对条目再答复")
+
+
+def several(questions: Sequence[str]) -> Verdict:
+    """A long spoken query whose needs each found their entry with confidence (engine: `_each_need`)."""
+    if len(questions) == 1:
+        return Verdict(SURE, f"问了几句，都对得上“{questions[0]}”")
+    count = "两三四五"[min(len(questions), 5) - 2]
+    return Verdict(SURE, f"问了{count}件事：" + "；".join(f"“{q}”" for q in questions))

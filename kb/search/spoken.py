@@ -29,6 +29,8 @@ CONTEXT_CHARS = 40
 MAX_NEED = 80
 #: A need says something: fewer characters than this (after fillers) is not one.
 MIN_NEED = 4
+#: Text from this many characters is read as spoken: its needs weigh more than its story (`asked`).
+SPOKEN_FROM = 30
 
 _PAUSE_RE = re.compile(r"[\s,，。.!！?？;；、…~～:：]+")
 # Cut points inside a long run: after a question particle, before a marker that starts another need.
@@ -39,7 +41,7 @@ _QUESTION_RE = re.compile(
     r"吗|嘛|怎么|怎样|咋|如何|(?<!没)啥(?![也都])|(?<!没)什么(?![也都])|多少|多久|多长时间|哪|谁"
     r"|(?<!好)几(?:次|天|号|个月|年|岁|级|类|种)"
     r"|能不能|可不可以|行不行|中不中|算不算|有没有|是不是|够不够|给不给|会不会|要不要|用不用|能否|是否|为什么|为啥"
-    r"|好久|能.{0,12}[不没]$|[不没]$|没有$")
+    r"|好久|能.{0,12}[不没]$|(?<![也都并])(?:[不没]|没有)$")
 #: … or a request: the caller's need either way, not story.
 _REQUEST_RE = re.compile(
     r"想(?:申请|办|要|换|领|给|让|找|报|转|告|咨询|反映)|要(?:申请|办|换|补办|领)|我要(?:举报|投诉|反映)"
@@ -193,3 +195,13 @@ def focus(segments: Sequence[str], budget: int = 160) -> str:
         chosen.insert(0, need.text[-budget:])
         size += len(need.text) + 1
     return " ".join(chosen)
+
+
+def asked(text: str) -> list[Need]:
+    """The need statements of a transcript-length query (SPOKEN_FROM characters or more), whose words
+    a search weighs fully and the rest of the story less; [] for a short query or one where nothing
+    asks (all of it is then the need)."""
+    if len(text) < SPOKEN_FROM:
+        return []
+    found = needs([text])
+    return found if found and all(n.asked for n in found) else []

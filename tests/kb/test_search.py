@@ -10,7 +10,7 @@ from whoosh import query as wq
 
 from kb.search import SearchEngine, SearchResult, lexicon, normalize, read_synonyms, tokens
 from kb.search.calibrate import load_entries
-from kb.search.engine import FIELD_WEIGHTS, FIELDS
+from kb.search.engine import FIELD_WEIGHTS, FIELDS, W_STORY
 from kb.search.highlight import mark
 
 ENTRIES = load_entries()
@@ -243,3 +243,16 @@ def test_threads_can_share_one_engine(engine):
 def test_highlights_leave_placeholders_whole():
     marked = mark("本地低保标准:{{低保标准_城市}}。", ["低保"])
     assert marked == "本地<mark>低保</mark>标准:{{低保标准_城市}}。"
+
+
+def test_a_long_spoken_query_weighs_its_need_over_its_story(engine):
+    said = "我家前年着过一回火 房子烧了一半 后来慢慢修好了 现在一家吃着低保 我想问一下 低保金每个月几号发到卡上"
+    tokens = engine.explain(said, "Q010")["tokens"]
+    assert tokens["房子"]["weight"] == tokens["烧"]["weight"] == W_STORY
+    assert tokens["低保金"]["weight"] == tokens["几号"]["weight"] == 1.0
+    assert engine.search(said).hits[0].id == "Q010"
+
+
+def test_a_short_query_has_no_story(engine):
+    tokens = engine.explain("着火了低保金几号发", "Q010")["tokens"]
+    assert tokens["着火"]["weight"] == tokens["低保金"]["weight"] == 1.0

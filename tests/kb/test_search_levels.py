@@ -106,3 +106,28 @@ def test_matter_terms_typed_as_pinyin_or_initials_are_recognised():
     assert scope.matter_in(["gjj 怎么取"])[0].name == "住房公积金"
     assert scope.matter_in(["shebao jiaofei 基数"])[0].name == "社保缴费"
     assert scope.matter_in(["dibao 怎么办"]) is None
+
+
+def test_a_matter_told_only_in_the_story_of_a_long_question_stays_in_scope(engine):
+    # 退休金 is part of the account; what is asked is the entry's own subject (公办养老院)
+    result = engine.search("那个 我老伴走了 我一个人过 退休金也没有 儿女都在外地 想住进公办的养老院 得够啥条件")
+    assert result.hits[0].id == "Q077"
+    assert result.level != levels.OUT and result.dispatch_to == ""
+
+
+def test_a_matter_asked_about_at_the_end_of_a_long_question_is_out_of_scope(engine):
+    result = engine.search("你好 我在厂里干了二十年了 今年单位说要给我办手续 我想问问 退休金一个月能拿多少")
+    assert result.level == levels.OUT and result.dispatch_to
+
+
+def test_two_needs_each_found_with_confidence_are_sure_and_both_named(engine):
+    result = engine.search("你好 我外甥是孤儿 跟着我过 孤儿一个月能领多少生活费 还有 我自己的低保金每个月几号发")
+    assert [h.id for h in result.hits[:2]] == ["Q070", "Q010"]
+    assert result.level == levels.SURE and result.reason.startswith("问了两件事：")
+    assert all(h.question in result.reason for h in result.hits[:2])
+
+
+def test_a_need_without_a_confident_entry_leaves_the_whole_query_to_decide(engine):
+    # the first need (残疾证 or 两项补贴的材料) is close between two entries: no per-need answer
+    result = engine.search("我爸腿脚不好了 想给他办个残疾证 去哪办要带啥材料 还有就是 他那个低保金每个月几号发")
+    assert not result.reason.startswith("问了")

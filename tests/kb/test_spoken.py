@@ -5,7 +5,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb.search.spoken import MAX_NEED, focus, needs, pieces
+from kb.search.spoken import MAX_NEED, asked, focus, needs, pieces
 
 
 def _texts(segments):
@@ -95,3 +95,15 @@ def test_never_raises_and_every_need_is_said(segments):
     for need in needs(segments):
         assert need.text and need.question
         assert 0 <= need.segment < len(segments)
+
+
+def test_a_statement_ending_in_also_not_is_story_not_a_question():
+    assert [n.question for n in needs(["我老伴走了 退休金也没有 想住公办的养老院 需要啥条件"])] == ["需要啥条件"]
+    assert [n.question for n in needs(["上个月的钱到账了没有"])] == ["上个月的钱到账了没有"]
+
+
+def test_asked_reads_only_long_text_where_something_is_asked():
+    assert asked("低保标准是多少") == []
+    assert asked("我家里那口子前年没了 我一个人拉扯两个孩子 日子实在过不下去了") == []
+    long = "我家里那口子前年没了 我一个人拉扯两个孩子 日子过不下去了 能不能申请低保"
+    assert [n.question for n in asked(long)] == ["能不能申请低保"]
