@@ -13,6 +13,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -25,11 +26,13 @@ from core import clock, db
 from core.errors import DomainError
 from handlers.common import (
     actor,
+    database_failed,
     domain_error_response,
     json_body,
     login_required,
     now,
     roles_required,
+    serves_offline,
     writes,
 )
 from kb import index as search_index
@@ -384,25 +387,38 @@ SEARCHERS = ("operator", "kb_editor", "supervisor", "caseworker")
 
 def _search_json(query: str, limit: int, *, source: str, session_key: str = ""):
     holder = search_index.holder_for(current_app)
-    engine = holder.engine(current_app)
-    result = lookup.search(engine, query, limit)
-    payload = lookup.as_json(result, lookup.clean_query(query), holder.parameter_states(clock.today_local()),
-                             holder.answers())
+    if not g.get("database_down"):
+        try:
+            result = lookup.search(holder.engine(current_app), query, limit)
+            states, answers = holder.parameter_states(clock.today_local()), holder.answers()
+        except db.UNAVAILABLE as err:
+            database_failed(err)
+            db.session.remove()
+            g.database_down = True
+    if g.get("database_down"):
+        # This host's index answers alone, with the parameters and answer scripts as last read.
+        engine, states, answers = holder.offline()
+        result = lookup.search(engine, query, limit, offline=True)
+    payload = lookup.as_json(result, lookup.clean_query(query), states, answers)
     if payload["query"]:
         user, at = actor(), now()
-        # A search only reads; its log is written once the request's transaction has ended.
+        # A search only reads; its log is written once the request's transaction has ended (or, while
+        # the database is down, by the first request after it is back).
         db.after_request_write(lambda log_db: lookup.log_search(
-            actor=user, now=at, query=query, result=result, source=source, session_key=session_key, db=log_db))
+            actor=user, now=at, query=query, result=result, source=source, session_key=session_key, db=log_db),
+            keep=True)
     return payload
 
 
 @bp.route("/search")
+@serves_offline
 @roles_required(*SEARCHERS)
 def search():
     return render_template("kb/search.html", q=request.args.get("q", ""))
 
 
 @bp.route("/search.json")
+@serves_offline
 @roles_required(*SEARCHERS)
 def search_json():
     try:
@@ -448,6 +464,7 @@ def report():
 
 
 @api_bp.route("/kb/search")
+@serves_offline
 @roles_required()
 def api_search():
     limit = lookup.check_limit(request.args.get("limit"))

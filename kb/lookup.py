@@ -69,10 +69,14 @@ def as_json(result: SearchResult, query: str, states: dict[str, services.ParamSt
 SPARE_HITS = 3
 
 
-def search(engine: SearchEngine, query: str, limit: int) -> SearchResult:
+def search(engine: SearchEngine, query: str, limit: int, *, offline: bool = False) -> SearchResult:
     """Search, then keep only entries the database says are published now: an index that has not
     caught up yet (a build running, a host without a scheduler) never serves a retired entry.
-    The engine's table of outside matters and pair notes is read again when the KB revision moves."""
+    The engine's table of outside matters and pair notes is read again when the KB revision moves.
+    `offline`: the database is down, and the index answers alone, as it was last brought up to date."""
+    if offline:
+        result = engine.search(clean_query(query), limit=limit)
+        return replace(result, hits=result.hits[:limit])
     revision = services.current_revision()
     if getattr(engine, "scope_revision", revision) != revision:  # (a stand-in engine may have no scope)
         engine.set_scope(scope.search_scope(), revision)
