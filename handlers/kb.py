@@ -22,7 +22,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from core import clock, db
+from core import clock, config, db
 from core.errors import DomainError
 from handlers.common import (
     actor,
@@ -335,7 +335,7 @@ def pairs():
 # --- import and export ---------------------------------------------------------------------------
 
 def _upload_dir() -> Path:
-    return Path(current_app.instance_path) / "uploads"
+    return config.upload_dir(current_app.config)
 
 
 @bp.route("/import", methods=["GET", "POST"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -26,7 +25,7 @@ from flask import (
 from flask_login import current_user
 
 from audit import services as audit
-from core import clock, humanize
+from core import clock, config, humanize
 from core.errors import Conflict, DomainError, NotFound
 from core.uploads import MEDIA, content_disposition
 from handlers.common import actor, domain_error_response, form_int, json_body, now, roles_required, writes
@@ -344,7 +343,7 @@ def notice_print(notice_id: int):
 # --- rectification ---------------------------------------------------------------------------------
 
 def _evidence_store() -> services.EvidenceStore:
-    return services.EvidenceStore(directory=Path(current_app.instance_path) / "uploads" / "spotchecks",
+    return services.EvidenceStore(directory=config.upload_dir(current_app.config, "spotchecks"),
                                   max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024)
 
 
