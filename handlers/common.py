@@ -216,3 +216,16 @@ def database_failed(err: Exception) -> None:
         first_line = (str(getattr(err, "orig", None) or err).strip().splitlines() or [""])[0]
         current_app.logger.error("database unavailable (%s: %s); failures are counted, not logged, until it "
                                  "answers", type(err).__name__, first_line[:200])
+
+
+#: Rows on one page of a list that grows (rectifications, notices, the unanswered report).
+PAGE_SIZE = 50
+
+
+def paged(fetch: Callable[[int, int], list]) -> tuple[list, int, bool]:
+    """One page of a list: `fetch(limit, offset)` asked for one row more than a page, to know whether a next
+    page exists. Returns (rows, page number, whether there is more); the page comes from ?page=N."""
+    raw = (request.args.get("page") or "").strip()
+    page = min(int(raw), 10000) if raw.isdigit() and int(raw) >= 1 else 1
+    rows = fetch(PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+    return rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE

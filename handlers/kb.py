@@ -31,6 +31,7 @@ from handlers.common import (
     json_body,
     login_required,
     now,
+    paged,
     roles_required,
     serves_offline,
     writes,
@@ -459,7 +460,8 @@ def report():
         flash("日期格式应为 年-月-日", "error")
         start, end = today - timedelta(days=30), today
     lo, hi = clock.local_to_utc(datetime.combine(start, time())), clock.local_to_utc(datetime.combine(end + timedelta(days=1), time()))
-    return render_template("kb/report.html", rows=lookup.unanswered(lo, hi), totals=lookup.totals(lo, hi),
+    rows, page, more = paged(lambda limit, offset: lookup.unanswered(lo, hi, limit=limit, offset=offset))
+    return render_template("kb/report.html", rows=rows, page=page, more=more, totals=lookup.totals(lo, hi),
                            start=start, end=end)
 
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -738,7 +738,12 @@ def flag_overdue(*, now: datetime) -> int:
 
 
 def rectifications(*, state: str = "", unit_ids: set[int] | None = None, area: str = "",
-                   overdue_only: bool = False, now: datetime | None = None) -> list[Rectification]:
+                   overdue_only: bool = False, now: datetime | None = None, limit: int | None = None,
+                   offset: int = 0) -> list[Rectification]:
+    """Rectifications, open ones first, the overdue among them first, then by deadline; `limit` and
+    `offset` page them (in SQL: the ledger grows by every faulty spot check)."""
+    now = now or clock.now()
+    late = and_(Rectification.state.in_(RECTIFICATION_PENDING), Rectification.deadline_at < now)
     query = (select(Rectification).join(Unit, Rectification.unit_id == Unit.id)
              .options(contains_eager(Rectification.unit), selectinload(Rectification.call)))
     if state:
@@ -747,11 +752,11 @@ def rectifications(*, state: str = "", unit_ids: set[int] | None = None, area: s
         query = query.where(Rectification.unit_id.in_(unit_ids or {0}))
     if area:
         query = query.where(Unit.area == area)
-    if overdue_only and now is not None:
-        query = query.where(Rectification.state.in_(RECTIFICATION_PENDING), Rectification.deadline_at < now)
-    rows = list(session.execute(query).scalars())
-    now = now or clock.now()
-    return sorted(rows, key=lambda r: (r.state == "closed", not is_overdue(r, now), r.deadline_at, r.id))
+    if overdue_only:
+        query = query.where(late)
+    query = query.order_by(case((Rectification.state == "closed", 1), else_=0), case((late, 0), else_=1),
+                           Rectification.deadline_at, Rectification.id)
+    return list(session.execute(query.offset(offset).limit(limit)).scalars())
 
 
 # --- summons -------------------------------------------------------------------------------------
