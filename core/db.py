@@ -220,6 +220,9 @@ def after_request_write(write: Callable[[Session], None], *, keep: bool = False)
         session.flush()
 
 
+_backlog_taken = threading.Lock()
+
+
 def _backlog() -> deque:
     return current_app.extensions.setdefault("hotline.write_backlog", deque(maxlen=BACKLOG_LIMIT))
 
@@ -235,9 +238,10 @@ def run_queued_writes(extra: Callable[[Session], None] | None = None) -> None:
     raised: the request's own outcome is already decided."""
     backlog = _backlog()
     writes = g.pop("queued_writes", []) + ([(extra, False)] if extra else [])
-    if backlog:
+    with _backlog_taken:  # two threads of a worker must not both write the same kept writes
         waiting = list(backlog)
         backlog.clear()
+    if waiting:
         if not _write(waiting, backlog, "kept from an outage"):
             backlog.extend(item for item in writes if item[1])  # still down: no second try this request
             return
