@@ -21,7 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from wtforms import ValidationError
 
 from audit import services as audit
-from core import accounts, clock, config, db, logs, monitoring
+from core import accounts, clock, config, db, logs
 from core.errors import DomainError
 from handlers import common, health, idempotency, inputs
 
@@ -131,12 +131,40 @@ def _init_login(app: Flask) -> None:
     def _load(session_id: str):
         if _bearer_token(request) is not None or g.get("api_session_refused"):
             return None  # an API call with a token is the token's, whatever cookie comes along
-        return accounts.load_session_user(session_id, http_session.get(SESSION_KEY, ""))
+        key = http_session.get(SESSION_KEY, "")
+        try:
+            return accounts.load_session_user(session_id, key)
+        except db.UNAVAILABLE as err:
+            user = _offline_user(err, lambda: accounts.recent_session_user(session_id, key))
+            if user is None:
+                raise
+            return user
 
     @manager.request_loader
     def _from_token(req):
         raw = _bearer_token(req)
-        return accounts.user_for_token(raw, clock.now()) if raw is not None else None
+        if raw is None:
+            return None
+        try:
+            return accounts.user_for_token(raw, clock.now())
+        except db.UNAVAILABLE as err:
+            user = _offline_user(err, lambda: accounts.recent_token_user(raw, clock.now()))
+            if user is None:
+                raise
+            return user
+
+
+def _offline_user(err: Exception, recall):
+    """The user a search goes on with while the database is down: the one this process saw with the same
+    session or token within the last minute (None for every other page, which then answers 503)."""
+    if not common.offline_allowed():
+        return None
+    user = recall()
+    if user is not None:
+        common.database_failed(err)
+        g.database_down = True
+        db.session.remove()
+    return user
 
 
 def _init_request_cycle(app: Flask) -> None:
@@ -173,7 +201,7 @@ def _init_request_cycle(app: Flask) -> None:
                 db.session.commit()
             else:
                 db.session.rollback()
-        except DATABASE_DOWN as err:
+        except db.UNAVAILABLE as err:
             return _database_unavailable(app, err)
         if used and response.status_code < 500:
             _database_answered(app)
@@ -264,10 +292,6 @@ def _init_security_headers(app: Flask) -> None:
         return response
 
 
-#: What a database that is down, unreachable or out of connections raises (not bad data: DataError is a 400).
-DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
-
-
 def _render_error(status: int, message: str | None = None, code: str | None = None):
     message = message or HTTP_MESSAGES.get(status, "请求无法完成")
     if common.wants_json():
@@ -278,18 +302,14 @@ def _render_error(status: int, message: str | None = None, code: str | None = No
 def _database_unavailable(app: Flask, err: Exception):
     """A Chinese 503 (JSON in the API) instead of a bare 500 while the database is down; the outage is
     logged once per worker, not once per request."""
-    monitoring.DATABASE_DOWN.inc()
-    if db.outage.failed():
-        first_line = (str(getattr(err, "orig", None) or err).strip().splitlines() or [""])[0]
-        app.logger.error("database unavailable (%s: %s); failures are counted, not logged, until it answers",
-                         type(err).__name__, first_line[:200])
+    common.database_failed(err)
     try:
         db.session.rollback()
     except Exception:  # the connection is gone; the pool discards it
         db.session.remove()
     g._login_user = AnonymousUserMixin()  # the page must not ask the database who is signed in
     g.pop("security_event", None)
-    response = app.make_response(_render_error(503, "数据库暂时无法连接，请稍后重试。已打开的答复口径仍可照读，"
+    response = app.make_response(_render_error(503, "数据库暂不可用，检索仍可使用。其他操作请稍后重试；"
                                                     "请记下来电人的号码和诉求，恢复后补录。", "database_unavailable"))
     response.headers["Retry-After"] = "5"
     return response

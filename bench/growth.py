@@ -1,7 +1,7 @@
 """Two years of a city's data, and how the pages hold up under it.
 
     python -m bench.growth generate --instance DIR [--database URL] [--scale 1.0] [--seed 7]
-    python -m bench.growth time --instance DIR [--database URL] [--repeat 3]
+    python -m bench.growth time --instance DIR [--database URL] [--repeat 3] [--only NAME]
 
 `generate` fills a new instance (SQLite under DIR by default, or an empty PostgreSQL database) with the
 volumes of the reliability review at --scale 1.0 — 200,000 calls, 50,000 tickets with ~317,000 timeline
@@ -25,7 +25,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, func, insert, select, text
 
 PASSWORD = "Growth-bench-1"
 VOLUMES = {"calls": 200_000, "tickets": 50_000, "events_per_ticket": 6.34, "audit": 603_000, "searches": 300_000,
@@ -186,7 +186,13 @@ def generate(instance: Path, database: str | None, scale: float, seed: int) -> N
                     _bulk(session, AuditEvent.__table__, rows)
                     rows = []
             _bulk(session, AuditEvent.__table__, rows)
+            postgres = session.get_bind().dialect.name == "postgresql"
+            if postgres:  # the head's trigger lets it move one event at a time; the bulk load moves it at once
+                session.execute(text("ALTER TABLE audit_head DISABLE TRIGGER audit_head_forward_only"))
             head.seq, head.hash = seq, prev
+            session.flush()
+            if postgres:
+                session.execute(text("ALTER TABLE audit_head ENABLE TRIGGER audit_head_forward_only"))
             print(f"audit events: {n['audit']} ({time.perf_counter() - started:.0f} s)", flush=True)
 
         plans = _plans(app, now, n["weeks"])
@@ -248,6 +254,10 @@ PAGES = [
     ("supervisor", "metrics, 30 days", "/tickets/metrics?days=30"),
     ("supervisor", "metrics, one year", "/tickets/metrics?from={year_ago}&to={today}"),
     ("supervisor", "spot checks", "/spotchecks/"),
+    ("supervisor", "rectifications", "/spotchecks/rectifications"),
+    ("supervisor", "notices", "/spotchecks/notices"),
+    ("supervisor", "unanswered searches, 30 days", "/kb/report"),
+    ("supervisor", "unanswered searches, a year", "/kb/report?from={year_ago}&to={today}"),
     ("admin", "audit log", "/audit/"),
     ("admin", "audit log, page 100", "/audit/?page=100"),
     ("admin", "audit log, filtered", "/audit/?action=close"),
@@ -256,7 +266,7 @@ PAGES = [
 ]
 
 
-def time_pages(instance: Path, database: str | None, repeat: int) -> int:
+def time_pages(instance: Path, database: str | None, repeat: int, only: str = "") -> int:
     from audit import services as audit
     from core import clock
     from core.db import session
@@ -285,7 +295,7 @@ def time_pages(instance: Path, database: str | None, repeat: int) -> int:
         clients[role] = client
     print(f"{'page':<32} {'median s':>9} {'queries':>8} {'peak +MB':>9}  status")
     failures = 0
-    for role, label, path in PAGES:
+    for role, label, path in [p for p in PAGES if any(part in p[1] for part in only.split(","))]:
         url = path.format(**values)
         times, counts, peaks, status = [], [], [], 0
         for _ in range(repeat):
@@ -304,15 +314,16 @@ def time_pages(instance: Path, database: str | None, repeat: int) -> int:
         failures += slow
         print(f"{label:<32} {median:9.3f} {max(counts):8d} {max(peaks):9.1f}  {status}{'  ← over target' if slow else ''}",
               flush=True)
-    with app.app_context():
-        started = time.perf_counter()
-        result = audit.verify()
-        took = time.perf_counter() - started
-        session.remove()
-    per_million = took / max(result.count, 1) * 1e6
-    print(f"{'audit verify':<32} {took:9.3f}  {result.count} events, {'intact' if result.ok else 'BROKEN'}; "
-          f"{per_million:.1f} s per million events (target ≤ 60)")
-    print(f"{failures} of {len(PAGES)} pages over a target (≤ 1 s, ≤ 30 queries, 200)")
+    if not only:  # a chosen few pages: no audit verify
+        with app.app_context():
+            started = time.perf_counter()
+            result = audit.verify()
+            took = time.perf_counter() - started
+            session.remove()
+        per_million = took / max(result.count, 1) * 1e6
+        print(f"{'audit verify':<32} {took:9.3f}  {result.count} events, {'intact' if result.ok else 'BROKEN'}; "
+              f"{per_million:.1f} s per million events (target ≤ 60)")
+    print(f"{failures} pages over a target (≤ 1 s, ≤ 30 queries, 200)")
     return 0
 
 
@@ -328,11 +339,12 @@ def main(argv: list[str] | None = None) -> int:
             cmd.add_argument("--seed", type=int, default=7)
         else:
             cmd.add_argument("--repeat", type=int, default=3)
+            cmd.add_argument("--only", default="", help="time only the pages whose name contains one of these (comma-separated)")
     args = parser.parse_args(argv)
     if args.command == "generate":
         generate(args.instance, args.database, args.scale, args.seed)
         return 0
-    return time_pages(args.instance, args.database, args.repeat)
+    return time_pages(args.instance, args.database, args.repeat, args.only)
 
 
 if __name__ == "__main__":

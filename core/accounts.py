@@ -6,6 +6,8 @@ import hashlib
 import math
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from audit import services as audit
 from core.db import after_request_write, session
 from core.errors import DomainError, Forbidden, NotFound
-from core.models import ROLES, ApiToken, LoginAttempt, LoginSession, Unit, User
+from core.models import ROLES, ApiToken, LoginAttempt, LoginSession, SignedInPerson, Unit, User
 
 #: Hash method for new passwords; tests switch to a cheap one.
 HASH_METHOD = "scrypt"
@@ -125,6 +127,7 @@ def update_user(*, actor: User, now: datetime, user: User, display_name: str, ro
     user.display_name, user.role, user.unit_id, user.phone = display_name, role, unit_id, phone.strip()
     if before["role"] != role:
         user.session_version += 1
+        recent.forget_user(user.id)
     session.flush()
     changes = audit.diff(before, _snapshot(user))
     if changes["after"]:
@@ -140,6 +143,7 @@ def set_active(*, actor: User, now: datetime, user: User, active: bool) -> User:
     before = _snapshot(user)
     user.active = active
     user.session_version += 1
+    recent.forget_user(user.id)
     if not active:
         _revoke_sessions(user, now)
         _revoke_tokens(user, now)
@@ -155,6 +159,7 @@ def reset_password(*, actor: User | None, now: datetime, user: User, password: s
     user.password_hash = generate_password_hash(password, method=HASH_METHOD)
     user.password_changed_at = now
     user.session_version += 1
+    recent.forget_user(user.id)
     sessions = _revoke_sessions(user, now)
     tokens = _revoke_tokens(user, now)
     session.flush()
@@ -345,6 +350,7 @@ def logout(*, actor: User, now: datetime, session_key: str = "") -> None:
     """End this browser's session on the server (a copy of its cookie stops working too); the
     person's other log-ins, on other devices, go on."""
     if session_key:
+        recent.forget(_token_hash(session_key))
         session.execute(update(LoginSession).where(LoginSession.key_hash == _token_hash(session_key),
                                                    LoginSession.revoked_at.is_(None)).values(revoked_at=now))
     audit.record("logout", "user", actor.id, actor=actor, now=now)
@@ -359,12 +365,26 @@ def load_session_user(session_id: str, session_key: str = "") -> User | None:
         return None
     if not session_key or len(session_key) > 100:
         return None
-    login = session.execute(select(LoginSession).options(joinedload(LoginSession.user))
-                            .where(LoginSession.key_hash == _token_hash(session_key))).scalar_one_or_none()
+    key_hash = _token_hash(session_key)
+    login = session.execute(select(LoginSession).options(joinedload(LoginSession.user).joinedload(User.unit))
+                            .where(LoginSession.key_hash == key_hash)).scalar_one_or_none()
     if login is None or login.revoked_at is not None or login.user_id != user_id:
         return None
     user = login.user
     if not user.active or user.session_version != version:
+        return None
+    recent.remember(key_hash, user)
+    return user
+
+
+def recent_session_user(session_id: str, session_key: str = "") -> SignedIn | None:
+    """Who this log-in session belonged to when the database last answered (`recent`), while it is down."""
+    try:
+        user_id, version = (int(part) for part in session_id.split(":"))
+    except ValueError:
+        return None
+    user = recent.recall(_token_hash(session_key)) if session_key and len(session_key) <= 100 else None
+    if user is None or user.id != user_id or user.session_version != version:
         return None
     return user
 
@@ -396,6 +416,7 @@ def issue_token(*, actor: User | None, now: datetime, user: User, label: str = "
 def revoke_token(*, actor: User | None, now: datetime, token: ApiToken) -> None:
     if token.revoked_at is not None:
         return
+    recent.forget(token.token_hash)
     token.revoked_at = now
     session.flush()
     audit.record("revoke_token", "api_token", token.id, actor=actor, now=now, changes={"user_id": token.user_id})
@@ -404,15 +425,87 @@ def revoke_token(*, actor: User | None, now: datetime, token: ApiToken) -> None:
 def user_for_token(raw: str, now: datetime) -> User | None:
     if not raw or len(raw) > 200:
         return None
-    token = session.execute(select(ApiToken).options(joinedload(ApiToken.user))
+    token = session.execute(select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.unit))
                             .where(ApiToken.token_hash == _token_hash(raw))).scalar_one_or_none()
     if token is None or token.revoked_at is not None or not token.user.active:
         return None
     if token.expires_at <= now:
         return None
+    recent.remember(token.token_hash, token.user, until=token.expires_at)
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         token_id = token.id
         # Stamped after the request's own transaction, never beside it (see core.db.after_request_write).
         after_request_write(lambda db: db.execute(
             update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)))
     return token.user
+
+
+def recent_token_user(raw: str, now: datetime) -> SignedIn | None:
+    """Whose this API token was when the database last answered (`recent`), while it is down."""
+    if not raw or len(raw) > 200:
+        return None
+    return recent.recall(_token_hash(raw), now)
+
+
+# --- who was signed in a moment ago: searches go on while the database is down ------------------
+
+@dataclass(frozen=True)
+class UnitName:
+    name: str
+
+
+@dataclass(frozen=True)
+class SignedIn(SignedInPerson):
+    """A copy of a signed-in user as the database last gave it, independent of any session: enough to
+    check a role and show the name in the page's header."""
+
+    id: int
+    display_name: str
+    role: str
+    unit_id: int | None
+    unit: UnitName | None
+    session_version: int
+    is_active = True
+
+    @classmethod
+    def of(cls, user: User) -> SignedIn:
+        return cls(user.id, user.display_name, user.role, user.unit_id,
+                   UnitName(user.unit.name) if user.unit else None, user.session_version)
+
+
+class RecentCredentials:
+    """Log-in sessions and API tokens this process resolved in the last `ttl` seconds, keyed by their
+    SHA-256 (never the secret). Consulted only while the database is down, and only by the searches;
+    a log-out, a revoked token or a changed account seen by this process forgets them at once (another
+    host's change reaches here within `ttl`)."""
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[float, datetime | None, SignedIn]] = {}
+
+    def remember(self, key_hash: str, user: User, *, until: datetime | None = None) -> None:
+        entry = (time.monotonic() + self.ttl, until, SignedIn.of(user))
+        with self._lock:
+            if len(self._seen) > 10000:  # a process sees a few hundred people; drop the stale ones
+                stale = time.monotonic()
+                self._seen = {k: v for k, v in self._seen.items() if v[0] > stale}
+            self._seen[key_hash] = entry
+
+    def recall(self, key_hash: str, now: datetime | None = None) -> SignedIn | None:
+        entry = self._seen.get(key_hash)
+        if entry is None or entry[0] <= time.monotonic() or (entry[1] and now and entry[1] <= now):
+            return None
+        return entry[2]
+
+    def forget(self, key_hash: str) -> None:
+        with self._lock:
+            self._seen.pop(key_hash, None)
+
+    def forget_user(self, user_id: int) -> None:
+        with self._lock:
+            self._seen = {k: v for k, v in self._seen.items() if v[2].id != user_id}
+
+
+#: This process's recent sign-ins.
+recent = RecentCredentials()

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from audit import services as audit
 from audit.services import key_id_of
+from core.config import upload_dir
 from core.errors import DomainError
 
 FORMAT = 1
@@ -44,6 +45,8 @@ class Source:
 
     engine: Engine
     instance: Path
+    #: The uploaded files (HOTLINE_UPLOAD_DIR), backed up and restored as uploads/.
+    uploads: Path
     checkpoint_file: Path
     secret_key: str
     audit_key: str
@@ -59,7 +62,7 @@ def source_of(app: object) -> Source:
     """This app's instance as a backup sees it."""
     config = app.config  # type: ignore[attr-defined]
     return Source(engine=app.extensions["hotline.engine"], instance=Path(app.instance_path),  # type: ignore[attr-defined]
-                  checkpoint_file=Path(config["AUDIT_CHECKPOINT_FILE"]), secret_key=config["SECRET_KEY"],
+                  uploads=upload_dir(config), checkpoint_file=Path(config["AUDIT_CHECKPOINT_FILE"]), secret_key=config["SECRET_KEY"],
                   audit_key=config["AUDIT_KEY"])
 
 
@@ -147,7 +150,7 @@ def create(src: Source, target: Path, *, now: datetime) -> dict:
             _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={database}", url], env)
         else:
             raise BackupError(f"no backup for a {kind} database")
-        files = [database, *_copy_tree(src.instance / "uploads", target / "uploads")]
+        files = [database, *_copy_tree(src.uploads, target / "uploads")]
         if src.checkpoint_file.exists():
             shutil.copy2(src.checkpoint_file, target / "audit_checkpoints.jsonl")
             files.append(target / "audit_checkpoints.jsonl")
@@ -233,7 +236,7 @@ def restore(src: Source, folder: Path) -> list[str]:
         _run(["pg_restore", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
               f"--dbname={url}", str(folder / "database.dump")], env)
     done.append(f"restored the {kind} database (schema {manifest['schema_revision'] or 'unknown'})")
-    uploads = _copy_tree(folder / "uploads", src.instance / "uploads")
+    uploads = _copy_tree(folder / "uploads", src.uploads)
     done.append(f"restored {len(uploads)} uploaded files")
     if (folder / "audit_checkpoints.jsonl").exists():
         if src.checkpoint_file.exists() and src.checkpoint_file.stat().st_size:

@@ -177,8 +177,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BACKUP_DIR", None, _parse_str, "folder of the nightly backups; default instance/backups (best another disk)"),
     Setting("BACKUP_KEEP", 7, _int(1, 365), "nightly backups kept (older ones are deleted after a new one is made)"),
     Setting("MAX_UPLOAD_MB", 20, _int(1, 200), "largest accepted upload, in MB"),
+    Setting("UPLOAD_DIR", None, _parse_str,
+            "folder of ticket attachments, rectification evidence and staged imports; default instance/uploads "
+            "(with several app hosts, one shared mount every host reads and writes, e.g. NFS)"),
     Setting("EXPORT_DIR", None, _parse_str,
-            "folder of finished exports; default instance/exports (with several hosts: a folder they all mount)"),
+            "folder of finished exports; default exports/ in the upload folder (shared by every host)"),
     Setting("EXPORT_INLINE_ROWS", 2000, _int(0, 1_000_000),
             "exports up to this many rows download at once; larger ones are written in the background"),
 )
@@ -230,7 +233,15 @@ def load(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None
             raise ConfigError("HOTLINE_AUDIT_KEY must be set in production (HOTLINE_ENV=production)")
         cfg["AUDIT_KEY"] = _instance_secret(instance, "audit_key")
     cfg["AUDIT_CHECKPOINT_FILE"] = str(cfg["AUDIT_CHECKPOINT_FILE"] or instance / "audit_checkpoints.jsonl")
+    cfg["UPLOAD_DIR"] = str(cfg["UPLOAD_DIR"] or instance / "uploads")
     return cfg
+
+
+def upload_dir(config: Any, area: str = "") -> Path:
+    """Where uploaded files are kept (HOTLINE_UPLOAD_DIR), or an area's folder in it: the one place every
+    reader and writer of uploads (attachments, evidence, staged imports, backups) asks."""
+    root = Path(config["UPLOAD_DIR"])
+    return root / area if area else root
 
 
 def ensure_instance(instance: Path) -> None:

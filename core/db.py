@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -196,39 +197,81 @@ def is_postgres() -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def after_request_write(write: Callable[[Session], None]) -> None:
+#: What a database that is down, unreachable or out of connections raises (not bad data: DataError is a 400).
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+
+#: Writes kept while the database is down (the search log), per app and process; the oldest go beyond this.
+BACKLOG_LIMIT = 5000
+
+
+def after_request_write(write: Callable[[Session], None], *, keep: bool = False) -> None:
     """Queue a small write that a read needs (an API token's use stamp, the search log) for a short
     transaction of its own once the request's transaction has ended (`run_queued_writes`).
 
     It never runs beside the request's own transaction, so it cannot wait on a lock its own request
     holds; outside a request (CLI, jobs, which write anyway) it runs at once in the current session.
+    A write to `keep` (the search log) that finds the database down waits in this process's backlog
+    and is written by the first request after the database answers again.
     """
     if has_request_context():
-        g.setdefault("queued_writes", []).append(write)
+        g.setdefault("queued_writes", []).append((write, keep))
     else:
         write(session)
         session.flush()
 
 
+_backlog_taken = threading.Lock()
+
+
+def _backlog() -> deque:
+    return current_app.extensions.setdefault("hotline.write_backlog", deque(maxlen=BACKLOG_LIMIT))
+
+
+def backlog_size() -> int:
+    """Writes waiting for the database in this process."""
+    return len(_backlog())
+
+
 def run_queued_writes(extra: Callable[[Session], None] | None = None) -> None:
-    """Run the request's queued writes (and `extra`) in one short write transaction; a failure is
-    logged, never raised: the request's own outcome is already decided."""
-    writes = g.pop("queued_writes", []) + ([extra] if extra else [])
+    """Run the request's queued writes (and `extra`) in one short write transaction, after any writes
+    kept from an outage (in a transaction of their own, oldest first); a failure is logged, never
+    raised: the request's own outcome is already decided."""
+    backlog = _backlog()
+    writes = g.pop("queued_writes", []) + ([(extra, False)] if extra else [])
+    with _backlog_taken:  # two threads of a worker must not both write the same kept writes
+        waiting = list(backlog)
+        backlog.clear()
+    if waiting:
+        if not _write(waiting, backlog, "kept from an outage"):
+            backlog.extend(item for item in writes if item[1])  # still down: no second try this request
+            return
+        current_app.logger.warning("wrote %d writes kept while the database was down", len(waiting))
+    _write(writes, backlog, "after the request")
+
+
+def _write(writes: list[tuple[Callable[[Session], None], bool]], backlog: deque, what: str) -> bool:
+    """Run `writes` in one transaction; False when the database is down (the ones to keep are kept)."""
     if not writes:
-        return
+        return True
     try:
         for_write(session())
-        for write in writes:
+        for write, _keep in writes:
             write(session)
         session.commit()
-    except (OperationalError, InterfaceError, PoolTimeout) as err:
+    except UNAVAILABLE as err:
         session.remove()  # the database is down: the outage is logged once (app._database_unavailable)
+        kept = [item for item in writes if item[1]]
+        if len(backlog) + len(kept) > BACKLOG_LIMIT:
+            current_app.logger.warning("write backlog full: the oldest of %d kept writes are dropped",
+                                       len(backlog) + len(kept))
+        backlog.extend(kept)
         if outage.failed():
-            current_app.logger.error("database unavailable for a queued write after the request: %s",
-                                     type(err).__name__)
+            current_app.logger.error("database unavailable for a queued write %s: %s", what, type(err).__name__)
+        return False
     except Exception:
         session.rollback()
-        current_app.logger.exception("a queued write failed after the request")
+        current_app.logger.exception("a queued write %s failed", what)
+    return True
 
 
 @contextmanager

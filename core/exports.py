@@ -6,7 +6,7 @@ operator's search waiting 11 s. Here a request only counts the rows and records 
 trail; small exports (up to EXPORT_INLINE_ROWS) are still written at once, larger ones are queued. Every
 host's scheduler takes queued exports (a conditional update claims each for one of them), writes a chunk
 of rows at a time in a read-only transaction and reports progress through a short transaction of its own.
-The folder must be shared by every host (see the README), like the uploads.
+The folder (by default `exports/` in the upload folder) must be shared by every host, like the uploads.
 
 Areas register what they export (`Kind`, listed in composition.EXPORTS): how to count and record it, and
 how to write it into a binary file, reporting the rows written so far.
@@ -29,7 +29,7 @@ from typing import IO, Any
 from flask import current_app
 from sqlalchemy import and_, delete, or_, select, update
 
-from core import clock, db
+from core import clock, config, db
 from core.db import session
 from core.errors import DomainError
 from core.models import Export, User
@@ -82,7 +82,7 @@ def kinds() -> dict[str, Kind]:
 
 
 def export_dir() -> Path:
-    folder = Path(current_app.config["EXPORT_DIR"] or Path(current_app.instance_path) / "exports")
+    folder = Path(current_app.config["EXPORT_DIR"] or config.upload_dir(current_app.config, "exports"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

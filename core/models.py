@@ -57,7 +57,31 @@ class Unit(Base):
         return self.name
 
 
-class User(Base):
+class SignedInPerson:
+    """What a signed-in person offers Flask-Login and the role checks, for the `User` row and its copy
+    (core.accounts.SignedIn); kept here so the model needs no Flask import. Needs `id`, `role` and
+    `session_version`."""
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"  # type: ignore[attr-defined]
+
+    @property
+    def role_label(self) -> str:
+        return ROLES.get(self.role, self.role)  # type: ignore[attr-defined]
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role == "admin" or self.role in roles  # type: ignore[attr-defined]
+
+
+class User(SignedInPerson, Base):
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,28 +102,9 @@ class User(Base):
 
     unit: Mapped[Unit | None] = relationship()
 
-    # Flask-Login protocol, kept here so the model needs no Flask import.
-    @property
-    def is_authenticated(self) -> bool:
-        return True
-
     @property
     def is_active(self) -> bool:
         return self.active
-
-    @property
-    def is_anonymous(self) -> bool:
-        return False
-
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
-
-    @property
-    def role_label(self) -> str:
-        return ROLES.get(self.role, self.role)
-
-    def has_role(self, *roles: str) -> bool:
-        return self.role == "admin" or self.role in roles
 
 
 class ApiToken(Base):

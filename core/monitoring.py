@@ -31,7 +31,8 @@ SEARCH = Histogram("hotline_search_seconds", "Time to answer a knowledge-base se
                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0))
 JOBS = Counter("hotline_job_runs", "Scheduled job runs, by job and outcome (ok, failed, skipped: another "
                "host's slot)", ["job", "outcome"])
-DATABASE_DOWN = Counter("hotline_database_unavailable", "Requests answered 503 because the database was down")
+DATABASE_DOWN = Counter("hotline_database_unavailable", "Requests the database failed (answered 503, or a search "
+                        "answered from the local index)")
 
 #: Endpoints whose time is also the search latency.
 SEARCH_ENDPOINTS = frozenset({"kb.search_json", "kb_api.api_search"})

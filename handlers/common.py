@@ -8,10 +8,10 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from core import clock
+from core import clock, db, monitoring
 from core.errors import DomainError, Forbidden
 
 
@@ -196,3 +196,36 @@ def cleans_own_input(view: Callable) -> Callable:
     counts and audits a NUL user name as a failed attempt) instead of handlers.inputs refusing them."""
     view.cleans_own_input = True  # type: ignore[attr-defined]
     return view
+
+
+def serves_offline(view: Callable) -> Callable:
+    """Mark a view that goes on answering while the database is down (the searches): its user comes from
+    the recently signed-in (core.accounts.recent) and its data from this host's search index."""
+    view.serves_offline = True  # type: ignore[attr-defined]
+    return view
+
+
+def offline_allowed() -> bool:
+    return getattr(current_app.view_functions.get(request.endpoint or ""), "serves_offline", False)
+
+
+def database_failed(err: Exception) -> None:
+    """Note a request the database failed: the first of an outage is logged, the rest only counted."""
+    monitoring.DATABASE_DOWN.inc()
+    if db.outage.failed():
+        first_line = (str(getattr(err, "orig", None) or err).strip().splitlines() or [""])[0]
+        current_app.logger.error("database unavailable (%s: %s); failures are counted, not logged, until it "
+                                 "answers", type(err).__name__, first_line[:200])
+
+
+#: Rows on one page of a list that grows (rectifications, notices, the unanswered report).
+PAGE_SIZE = 50
+
+
+def paged(fetch: Callable[[int, int], list]) -> tuple[list, int, bool]:
+    """One page of a list: `fetch(limit, offset)` asked for one row more than a page, to know whether a next
+    page exists. Returns (rows, page number, whether there is more); the page comes from ?page=N."""
+    raw = (request.args.get("page") or "").strip()
+    page = min(int(raw), 10000) if raw.isdigit() and int(raw) >= 1 else 1
+    rows = fetch(PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
+    return rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE

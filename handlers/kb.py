@@ -13,6 +13,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -21,15 +22,18 @@ from flask import (
 )
 from flask_login import current_user
 
-from core import clock, db
+from core import clock, config, db
 from core.errors import DomainError
 from handlers.common import (
     actor,
+    database_failed,
     domain_error_response,
     json_body,
     login_required,
     now,
+    paged,
     roles_required,
+    serves_offline,
     writes,
 )
 from handlers.openapi import api_doc
@@ -334,7 +338,7 @@ def pairs():
 # --- import and export ---------------------------------------------------------------------------
 
 def _upload_dir() -> Path:
-    return Path(current_app.instance_path) / "uploads"
+    return config.upload_dir(current_app.config)
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -386,25 +390,38 @@ SEARCHERS = ("operator", "kb_editor", "supervisor", "caseworker")
 
 def _search_json(query: str, limit: int, *, source: str, session_key: str = ""):
     holder = search_index.holder_for(current_app)
-    engine = holder.engine(current_app)
-    result = lookup.search(engine, query, limit)
-    payload = lookup.as_json(result, lookup.clean_query(query), holder.parameter_states(clock.today_local()),
-                             holder.answers())
+    if not g.get("database_down"):
+        try:
+            result = lookup.search(holder.engine(current_app), query, limit)
+            states, answers = holder.parameter_states(clock.today_local()), holder.answers()
+        except db.UNAVAILABLE as err:
+            database_failed(err)
+            db.session.remove()
+            g.database_down = True
+    if g.get("database_down"):
+        # This host's index answers alone, with the parameters and answer scripts as last read.
+        engine, states, answers = holder.offline()
+        result = lookup.search(engine, query, limit, offline=True)
+    payload = lookup.as_json(result, lookup.clean_query(query), states, answers)
     if payload["query"]:
         user, at = actor(), now()
-        # A search only reads; its log is written once the request's transaction has ended.
+        # A search only reads; its log is written once the request's transaction has ended (or, while
+        # the database is down, by the first request after it is back).
         db.after_request_write(lambda log_db: lookup.log_search(
-            actor=user, now=at, query=query, result=result, source=source, session_key=session_key, db=log_db))
+            actor=user, now=at, query=query, result=result, source=source, session_key=session_key, db=log_db),
+            keep=True)
     return payload
 
 
 @bp.route("/search")
+@serves_offline
 @roles_required(*SEARCHERS)
 def search():
     return render_template("kb/search.html", q=request.args.get("q", ""))
 
 
 @bp.route("/search.json")
+@serves_offline
 @roles_required(*SEARCHERS)
 def search_json():
     try:
@@ -445,11 +462,13 @@ def report():
         flash("日期格式应为 年-月-日", "error")
         start, end = today - timedelta(days=30), today
     lo, hi = clock.local_to_utc(datetime.combine(start, time())), clock.local_to_utc(datetime.combine(end + timedelta(days=1), time()))
-    return render_template("kb/report.html", rows=lookup.unanswered(lo, hi), totals=lookup.totals(lo, hi),
+    rows, page, more = paged(lambda limit, offset: lookup.unanswered(lo, hi, limit=limit, offset=offset))
+    return render_template("kb/report.html", rows=rows, page=page, more=more, totals=lookup.totals(lo, hi),
                            start=start, end=end)
 
 
 @api_bp.route("/kb/search")
+@serves_offline
 @roles_required()
 @api_doc("知识库检索：来电人的话 → 推荐条目和答复口径", tags=("kb",), query=schemas.SearchQuery,
          responses={200: schemas.SearchResult}, errors=(400,))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -26,10 +25,19 @@ from flask import (
 from flask_login import current_user
 
 from audit import services as audit
-from core import clock, humanize
+from core import clock, config, humanize
 from core.errors import Conflict, DomainError, NotFound
 from core.uploads import MEDIA, content_disposition
-from handlers.common import actor, domain_error_response, form_int, json_body, now, roles_required, writes
+from handlers.common import (
+    actor,
+    domain_error_response,
+    form_int,
+    json_body,
+    now,
+    paged,
+    roles_required,
+    writes,
+)
 from handlers.openapi import api_doc
 from handlers.schemas import spotchecks as schemas
 from spotchecks import charts, dashboard, directory, hotlines, notices, reports, rubrics, services, transfer
@@ -279,7 +287,9 @@ def call(call_id: int):
 @bp.route("/notices")
 @roles_required(*SUPERVISORS)
 def notice_list():
-    return render_template("spotchecks/notices.html", notices=notices.notices(), kinds=NOTICE_KINDS, today=_today())
+    rows, page, more = paged(lambda limit, offset: notices.notices(limit=limit, offset=offset))
+    return render_template("spotchecks/notices.html", notices=rows, page=page, more=more, kinds=NOTICE_KINDS,
+                           today=_today())
 
 
 @bp.route("/notices/draft", methods=["POST"])
@@ -346,7 +356,7 @@ def notice_print(notice_id: int):
 # --- rectification ---------------------------------------------------------------------------------
 
 def _evidence_store() -> services.EvidenceStore:
-    return services.EvidenceStore(directory=Path(current_app.instance_path) / "uploads" / "spotchecks",
+    return services.EvidenceStore(directory=config.upload_dir(current_app.config, "spotchecks"),
                                   max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024)
 
 
@@ -367,9 +377,11 @@ def rectification_list():
     state = request.args.get("state", "")
     area = request.args.get("area", "")
     overdue = request.args.get("overdue") == "1"
-    rows = services.rectifications(state=state if state in RECTIFICATION_STATES else "",
-                                   unit_ids=services.scope_of(actor()), area=area, overdue_only=overdue, now=now())
-    return render_template("spotchecks/rectifications.html", rows=rows, states=RECTIFICATION_STATES, state=state,
+    rows, page, more = paged(lambda limit, offset: services.rectifications(
+        state=state if state in RECTIFICATION_STATES else "", unit_ids=services.scope_of(actor()), area=area,
+        overdue_only=overdue, now=now(), limit=limit, offset=offset))
+    return render_template("spotchecks/rectifications.html", rows=rows, page=page, more=more,
+                           states=RECTIFICATION_STATES, state=state,
                            area=area, overdue=overdue, areas=hotlines.area_order(), now=now(),
                            is_overdue=services.is_overdue)
 

@@ -24,7 +24,7 @@ from flask import (
 )
 from markupsafe import Markup
 
-from core import clock, exports, humanize, serve, units
+from core import clock, config, exports, humanize, serve, units
 from core.calendar import shared_calendar
 from core.db import read_only
 from core.db import session as db_session
@@ -85,7 +85,7 @@ METRICS_ROLES = ("supervisor",)
 
 
 def _uploads() -> Path:
-    return Path(current_app.instance_path) / "uploads" / "tickets"
+    return config.upload_dir(current_app.config, "tickets")
 
 
 def _max_upload() -> int:

@@ -314,6 +314,13 @@ class IndexHolder:
 
         threading.Thread(target=reap, name="kb-index-build", daemon=True).start()
 
+    def offline(self) -> tuple[SearchEngine, dict[str, services.ParamState], dict[str, str]]:
+        """The engine, parameters and answer scripts as last read, without asking the database (which is
+        down): searches go on from this host's index. Raises IndexUnavailable when there is none yet."""
+        if self._engine is None:
+            raise IndexUnavailable()
+        return self._engine, (self._params[2] if self._params else {}), self._answers or {}
+
     def answers(self) -> dict[str, str]:
         """Answer scripts of the published entries, read once per index revision."""
         if self._answers is None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from core.db import session
@@ -69,10 +69,14 @@ def as_json(result: SearchResult, query: str, states: dict[str, services.ParamSt
 SPARE_HITS = 3
 
 
-def search(engine: SearchEngine, query: str, limit: int) -> SearchResult:
+def search(engine: SearchEngine, query: str, limit: int, *, offline: bool = False) -> SearchResult:
     """Search, then keep only entries the database says are published now: an index that has not
     caught up yet (a build running, a host without a scheduler) never serves a retired entry.
-    The engine's table of outside matters and pair notes is read again when the KB revision moves."""
+    The engine's table of outside matters and pair notes is read again when the KB revision moves.
+    `offline`: the database is down, and the index answers alone, as it was last brought up to date."""
+    if offline:
+        result = engine.search(clean_query(query), limit=limit)
+        return replace(result, hits=result.hits[:limit])
     revision = services.current_revision()
     if getattr(engine, "scope_revision", revision) != revision:  # (a stand-in engine may have no scope)
         engine.set_scope(scope.search_scope(), revision)
@@ -136,27 +140,36 @@ class Unanswered:
     opened: list[str]
 
 
-def unanswered(start: date | datetime, end: date | datetime, *, limit: int = 200) -> list[Unanswered]:
-    """Searches with no confident answer, grouped by normalized phrasing, most frequent first."""
-    rows = session.execute(select(SearchLog).where(SearchLog.at >= start, SearchLog.at < end,
-                                                   SearchLog.confident.is_(False), SearchLog.query != "")
-                           .order_by(SearchLog.at.desc())).scalars()
-    groups: dict[str, list[SearchLog]] = defaultdict(list)
-    for row in rows:
-        groups[row.normalized or row.query].append(row)
-    out = []
-    for phrasing, items in groups.items():
-        opened = Counter(r.opened_id for r in items if r.opened_id)
-        out.append(Unanswered(phrasing=phrasing, count=len(items),
-                              zero_results=sum(r.result_ids == "[]" for r in items), last_at=items[0].at,
-                              examples=list(dict.fromkeys(r.query for r in items))[:3],
-                              opened=[i for i, _ in opened.most_common(3)]))
-    out.sort(key=lambda u: (-u.count, -u.last_at.timestamp()))
-    return out[:limit]
+def unanswered(start: date | datetime, end: date | datetime, *, limit: int = 200, offset: int = 0
+               ) -> list[Unanswered]:
+    """Searches with no confident answer, grouped by normalized phrasing, most frequent first; `limit` and
+    `offset` page the phrasings. The grouping runs in SQL; only the page's phrasings are read row by row
+    (for their examples and the entries opened)."""
+    phrasing = func.coalesce(func.nullif(SearchLog.normalized, literal_column("''")), SearchLog.query)
+    matching = (SearchLog.at >= start, SearchLog.at < end, SearchLog.confident.is_(False), SearchLog.query != "")
+    count, last_at = func.count(SearchLog.id), func.max(SearchLog.at)
+    groups = session.execute(
+        select(phrasing, count, func.sum(case((SearchLog.result_ids == "[]", 1), else_=0)), last_at)
+        .where(*matching).group_by(phrasing).order_by(count.desc(), last_at.desc(), phrasing)
+        .offset(offset).limit(limit)).all()
+    examples: dict[str, list[str]] = defaultdict(list)
+    opened: dict[str, Counter] = defaultdict(Counter)
+    if groups:
+        rows = session.execute(select(phrasing, SearchLog.query, SearchLog.opened_id)
+                               .where(*matching, phrasing.in_([g[0] for g in groups]))
+                               .order_by(SearchLog.at.desc(), SearchLog.id.desc()))
+        for key, query, opened_id in rows:
+            if query not in examples[key] and len(examples[key]) < 3:
+                examples[key].append(query)
+            if opened_id:
+                opened[key][opened_id] += 1
+    return [Unanswered(phrasing=key, count=n, zero_results=int(zero or 0), last_at=at, examples=examples[key],
+                       opened=[i for i, _ in opened[key].most_common(3)]) for key, n, zero, at in groups]
 
 
 def totals(start: date | datetime, end: date | datetime) -> dict[str, int]:
-    rows = session.execute(select(SearchLog.confident, SearchLog.result_ids, SearchLog.opened_id)
-                           .where(SearchLog.at >= start, SearchLog.at < end)).all()
-    return {"searches": len(rows), "confident": sum(1 for r in rows if r.confident),
-            "zero": sum(1 for r in rows if r.result_ids == "[]"), "opened": sum(1 for r in rows if r.opened_id)}
+    searches, confident, zero, opened = session.execute(
+        select(func.count(SearchLog.id), func.sum(case((SearchLog.confident.is_(True), 1), else_=0)),
+               func.sum(case((SearchLog.result_ids == "[]", 1), else_=0)), func.count(SearchLog.opened_id))
+        .where(SearchLog.at >= start, SearchLog.at < end)).one()
+    return {"searches": searches, "confident": int(confident or 0), "zero": int(zero or 0), "opened": opened}

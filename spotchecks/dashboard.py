@@ -8,7 +8,6 @@ from typing import Any
 from core import clock
 from core.models import User
 from spotchecks import notices, reports, services
-from spotchecks.models import RECTIFICATION_PENDING
 
 
 def week_in_view(today: date) -> tuple[str, bool]:
@@ -36,10 +35,10 @@ def front_page(user: User, now: datetime) -> dict[str, Any]:
         "week": week, "coming": coming, "today_date": clock.to_local(now).date(),
         "plan": plan, "items": items, "today": today,
         "mine": [i for i in today if i.supervisor_id == user.id], "done": sum(i.call is not None for i in items),
-        "open_rects": sum(len(services.rectifications(state=state, now=now)) for state in RECTIFICATION_PENDING),
-        "to_verify": len(services.rectifications(state="answered", now=now)),
-        "overdue": len(services.rectifications(overdue_only=True, now=now)),
-        "proposals": services.summons_list(state="proposed"), "drafts": notices.notices(status="draft")[:5],
+        "open_rects": services.count_rectifications(pending_only=True, now=now),
+        "to_verify": services.count_rectifications(state="answered", now=now),
+        "overdue": services.count_rectifications(overdue_only=True, now=now),
+        "proposals": services.summons_list(state="proposed"), "drafts": notices.notices(status="draft", limit=5),
         "unchecked": len(reports.unchecked(now)),
     }
 
@@ -47,8 +46,7 @@ def front_page(user: User, now: datetime) -> dict[str, Any]:
 def home(user: User, now: datetime) -> dict[str, Any] | None:
     """The home page's spot-check card: the day's calls (supervisors) or the unit's open rectifications."""
     if user.role == "caseworker":
-        owed = [r for r in services.rectifications(unit_ids=services.unit_scope(user), now=now)
-                if r.state in RECTIFICATION_PENDING]
+        owed = services.rectifications(unit_ids=services.unit_scope(user), pending_only=True, now=now)
         return {"role": "caseworker", "owed": owed, "overdue": sum(services.is_overdue(r, now) for r in owed)}
     if not user.has_role("supervisor"):
         return None
@@ -56,5 +54,5 @@ def home(user: User, now: datetime) -> dict[str, Any] | None:
     return {"role": "supervisor", "plan": plan, "today": today, "week": week, "coming": coming,
             "mine": [i for i in today if i.supervisor_id == user.id],
             "logged": sum(i.call is not None for i in today),
-            "overdue": len(services.rectifications(overdue_only=True, now=now)),
+            "overdue": services.count_rectifications(overdue_only=True, now=now),
             "proposals": len(services.summons_list(state="proposed"))}

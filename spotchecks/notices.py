@@ -283,11 +283,12 @@ def get_notice(notice_id: int) -> Notice:
     return get_or_404(Notice, notice_id, "通报不存在")
 
 
-def notices(*, status: str = "") -> list[Notice]:
+def notices(*, status: str = "", limit: int | None = None, offset: int = 0) -> list[Notice]:
+    """Notices, the latest period first; `limit` and `offset` page them (a daily notice a working day)."""
     query = select(Notice).order_by(Notice.period_start.desc(), Notice.kind, Notice.id.desc())
     if status:
         query = query.where(Notice.status == status)
-    return list(session.execute(query).scalars())
+    return list(session.execute(query.offset(offset).limit(limit)).scalars())
 
 
 def _snapshot(notice: Notice) -> dict:

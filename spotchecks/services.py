@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -737,21 +737,44 @@ def flag_overdue(*, now: datetime) -> int:
     return len(rows)
 
 
-def rectifications(*, state: str = "", unit_ids: set[int] | None = None, area: str = "",
-                   overdue_only: bool = False, now: datetime | None = None) -> list[Rectification]:
-    query = (select(Rectification).join(Unit, Rectification.unit_id == Unit.id)
-             .options(contains_eager(Rectification.unit), selectinload(Rectification.call)))
+def _rectifications_where(query, *, state: str, unit_ids: set[int] | None, area: str, overdue_only: bool,
+                          pending_only: bool, late):
     if state:
         query = query.where(Rectification.state == state)
+    if pending_only:
+        query = query.where(Rectification.state.in_(RECTIFICATION_PENDING))
     if unit_ids is not None:
         query = query.where(Rectification.unit_id.in_(unit_ids or {0}))
     if area:
         query = query.where(Unit.area == area)
-    if overdue_only and now is not None:
-        query = query.where(Rectification.state.in_(RECTIFICATION_PENDING), Rectification.deadline_at < now)
-    rows = list(session.execute(query).scalars())
+    if overdue_only:
+        query = query.where(late)
+    return query
+
+
+def rectifications(*, state: str = "", unit_ids: set[int] | None = None, area: str = "",
+                   overdue_only: bool = False, pending_only: bool = False, now: datetime | None = None,
+                   limit: int | None = None, offset: int = 0) -> list[Rectification]:
+    """Rectifications, open ones first, the overdue among them first, then by deadline; `limit` and
+    `offset` page them (in SQL: the ledger grows by every faulty spot check)."""
     now = now or clock.now()
-    return sorted(rows, key=lambda r: (r.state == "closed", not is_overdue(r, now), r.deadline_at, r.id))
+    late = and_(Rectification.state.in_(RECTIFICATION_PENDING), Rectification.deadline_at < now)
+    query = (select(Rectification).join(Unit, Rectification.unit_id == Unit.id)
+             .options(contains_eager(Rectification.unit), selectinload(Rectification.call)))
+    query = _rectifications_where(query, state=state, unit_ids=unit_ids, area=area, overdue_only=overdue_only,
+                                  pending_only=pending_only, late=late)
+    query = query.order_by(case((Rectification.state == "closed", 1), else_=0), case((late, 0), else_=1),
+                           Rectification.deadline_at, Rectification.id)
+    return list(session.execute(query.offset(offset).limit(limit)).scalars())
+
+
+def count_rectifications(*, state: str = "", overdue_only: bool = False, pending_only: bool = False,
+                         now: datetime | None = None) -> int:
+    """How many rectifications `rectifications` would list (the dashboards' figures), counted in SQL."""
+    late = and_(Rectification.state.in_(RECTIFICATION_PENDING), Rectification.deadline_at < (now or clock.now()))
+    query = _rectifications_where(select(func.count(Rectification.id)), state=state, unit_ids=None, area="",
+                                  overdue_only=overdue_only, pending_only=pending_only, late=late)
+    return session.execute(query).scalar_one()
 
 
 # --- summons -------------------------------------------------------------------------------------

@@ -198,7 +198,7 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Year-month-sequence in Beijing time (202611-0001), gap-free per month.
     number: Mapped[str] = mapped_column(String(20), unique=True)
-    call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id"))
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     urgency: Mapped[str] = mapped_column(String(10))
     state: Mapped[str] = mapped_column(String(20))

@@ -16,11 +16,12 @@ from core.models import Unit
 from tests.conftest import PG_URL
 
 
-def _app(instance: Path, url: str):
+def _app(instance: Path, url: str, uploads: Path | None = None):
     from app import create_app
 
     return create_app({"ENV": "testing", "DATABASE_URL": url, "INSTANCE_PATH": str(instance),
-                       "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False})
+                       "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
+                       **({"UPLOAD_DIR": str(uploads)} if uploads else {})})
 
 
 def _counts(app) -> tuple[int, int]:
@@ -81,11 +82,11 @@ def _round_trip(tmp_path, source_url: str, target_url: str) -> None:
     assert "audit_key" in manifest["keys_included"] and "audit_checkpoints.jsonl" in paths
     assert oct((folder / "audit_key").stat().st_mode & 0o777) == "0o600"
 
-    target = _app(tmp_path / "b", target_url)
+    target = _app(tmp_path / "b", target_url, uploads=tmp_path / "shared-mount")  # HOTLINE_UPLOAD_DIR
     restored = target.test_cli_runner().invoke(args=["backup", "restore", str(folder)])
     assert restored.exit_code == 0, restored.output
     assert "audit trail intact" in restored.output
-    assert (tmp_path / "b" / "uploads" / "tickets" / "abc123.pdf").read_bytes() == b"%PDF-1.4 evidence"
+    assert (tmp_path / "shared-mount" / "tickets" / "abc123.pdf").read_bytes() == b"%PDF-1.4 evidence"
     # A new process (fresh config, the restored keys) serves the same data and verifies, with the
     # restore's own event appended.
     fresh = _app(tmp_path / "b", target_url)

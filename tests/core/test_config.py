@@ -124,3 +124,17 @@ def test_an_existing_open_instance_folder_and_key_are_tightened(tmp_path):
 ])
 def test_secure_cookies_default_on_in_production_only(tmp_path, env, secure):
     assert config.load(environ={"HOTLINE_INSTANCE_PATH": str(tmp_path), **env})["SECURE_COOKIES"] is secure
+
+
+def test_the_app_refuses_to_start_on_postgresql_without_its_keys(tmp_path, monkeypatch, capsys):
+    import app as app_module
+
+    for name in ("HOTLINE_SECRET_KEY", "HOTLINE_AUDIT_KEY", "HOTLINE_ENV", "HOTLINE_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOTLINE_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app@db.example:5432/hotline")
+    with pytest.raises(SystemExit) as stopped:
+        app_module._module_app()
+    assert stopped.value.code == 2
+    assert "HOTLINE_SECRET_KEY and HOTLINE_AUDIT_KEY must be set when DATABASE_URL is PostgreSQL" in \
+        capsys.readouterr().err

@@ -88,3 +88,20 @@ def test_upgrade_masks_numbers_in_searches_logged_before(tmp_path):
         rows = conn.execute(text("SELECT query, normalized FROM kb_search_log ORDER BY id")).all()
     engine.dispose()
     assert [tuple(r) for r in rows] == [("低保 139****5678", "低保 139****5678"), ("特困供养", "特困供养")]
+
+
+def test_the_unanswered_report_is_grouped_and_paged_most_frequent_first(client, db, login, monkeypatch):
+    from handlers import common
+
+    monkeypatch.setattr(common, "PAGE_SIZE", 2)
+    now = clock.now()
+    for phrasing, times in (("驾照换证去哪里", 3), ("公积金怎么提取", 2), ("护照加急", 1)):
+        for minute in range(times):
+            _log(db, phrasing, now - timedelta(minutes=minute))
+    db.commit()
+    login("kb_editor")
+    first = client.get("/kb/report").get_data(as_text=True)
+    second = client.get("/kb/report", query_string={"page": 2}).get_data(as_text=True)
+    assert "驾照换证去哪里</td><td>3<" in first and "公积金怎么提取</td><td>2<" in first
+    assert "护照加急" not in first and "下一页" in first
+    assert "护照加急</td><td>1<" in second and "驾照换证去哪里" not in second
