@@ -365,10 +365,10 @@ def _register_blueprints(app: Flask) -> None:
     from handlers import accounts as accounts_bp
     from handlers import api as api_bp
     from handlers import audit as audit_bp
-    from handlers import calendar, eligibility, health, home, kb, spotchecks, tickets, units
+    from handlers import calendar, casework, eligibility, health, home, kb, spotchecks, tickets, units
 
-    for module in (home, accounts_bp, units, calendar, audit_bp, health, kb, eligibility, tickets, spotchecks,
-                   api_bp):
+    for module in (home, accounts_bp, units, calendar, audit_bp, health, kb, eligibility, tickets, casework,
+                   spotchecks, api_bp):
         app.register_blueprint(module.bp)
         api = getattr(module, "api_bp", None)
         if api is not None:

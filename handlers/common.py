@@ -8,7 +8,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from core import clock
@@ -196,3 +196,12 @@ def cleans_own_input(view: Callable) -> Callable:
     counts and audits a NUL user name as a failed attempt) instead of handlers.inputs refusing them."""
     view.cleans_own_input = True  # type: ignore[attr-defined]
     return view
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_download(body: bytes, name: str):
+    """A workbook sent as a download named `name`-<local time>.xlsx."""
+    stamp = clock.to_local(clock.now()).strftime("%Y%m%d-%H%M")
+    return Response(body, mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename={name}-{stamp}.xlsx"})

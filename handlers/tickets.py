@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
 from datetime import date, timedelta
 from functools import wraps
 from pathlib import Path
@@ -24,11 +22,10 @@ from flask import (
 )
 from markupsafe import Markup
 
-from core import clock, serve, units
-from core.db import read_only
-from core.db import session as db_session
+from core import clock, units
 from core.errors import DomainError
 from core.uploads import content_disposition
+from handlers import casework, streams
 from handlers.common import (
     actor,
     json_body,
@@ -39,6 +36,7 @@ from handlers.common import (
     refused,
     roles_required,
     writes,
+    xlsx_download,
 )
 from handlers.throttle import TokenBucket, retry_after
 from tickets import actions, live, metrics, policy, presenters, queries, services, shapes
@@ -240,10 +238,7 @@ def board():
 @refusals
 def board_export():
     tickets = services.export_tickets(actor=actor(), now=now(), flt=_board_filter(request.args))
-    body = presenters.board_xlsx(tickets, actor(), now())
-    stamp = clock.to_local(now()).strftime("%Y%m%d-%H%M")
-    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename=tickets-{stamp}.xlsx"})
+    return xlsx_download(presenters.board_xlsx(tickets, actor(), now()), "tickets")
 
 
 @bp.route("/mine")
@@ -313,7 +308,7 @@ def new():
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
 
 
-def _ticket_page(ticket, status: int = 200):
+def _ticket_page(ticket, status: int = 200, **extra: Any):
     user = actor()
     caseworkers = queries.active_caseworkers()
     return render_template(
@@ -321,16 +316,17 @@ def _ticket_page(ticket, status: int = 200):
         units=units.list_units(active_only=True), caseworkers=caseworkers,
         suggestions=queries.dispatch_suggestions(ticket),
         offered={a.name: a for a in actions.available(user, ticket)}, summary=presenters.event_summary,
-        action_label=actions.label, states_label=presenters.state_label), status
+        action_label=actions.label, states_label=presenters.state_label, **extra), status
 
 
 def _refused_on_page(err: DomainError, ticket_id: int):
-    """The ticket page again, as it now stands, with the refusal's message and status; only the error
-    page for someone who may not see the ticket (a co-handler whose task is over)."""
+    """The ticket page again, as it now stands, with the refusal's message and status (for a stale version
+    also what changed meanwhile and the posted text, kept to resubmit); only the error page for someone
+    who may not see the ticket (a co-handler whose task is over)."""
     ticket = queries.get_ticket(ticket_id)
     if not queries.can_view(actor(), ticket):
         return refused(err)
-    return refused(err, lambda: _ticket_page(ticket, err.status)[0])
+    return refused(err, lambda: _ticket_page(ticket, err.status, **casework.stale_context(err, ticket))[0])
 
 
 @bp.route("/<int:ticket_id>")
@@ -622,23 +618,6 @@ def api_incoming():
                               for c in hotline_calls.incoming_calls(user, now())]})
 
 
-#: The calls stream: how often it polls, how long one connection lives before the page reconnects,
-#: the heartbeat comment's interval, the reconnect delay it asks of the page (`retry:`), and how many
-#: streams one process serves at once (each holds a thread: see core/serve.py).
-STREAM_DEFAULTS = {"CALL_STREAM_POLL_SECONDS": 1.0, "CALL_STREAM_SECONDS": 240, "CALL_STREAM_HEARTBEAT_SECONDS": 15,
-                   "CALL_STREAM_RETRY_MS": 3000, "CALL_STREAMS_PER_PROCESS": serve.STREAMS_PER_WORKER}
-_stream_slots: dict[int, threading.BoundedSemaphore] = {}
-
-
-def _stream_setting(name: str) -> Any:
-    return current_app.config.get(name, STREAM_DEFAULTS[name])
-
-
-def _stream_slot() -> threading.BoundedSemaphore:
-    limit = int(_stream_setting("CALL_STREAMS_PER_PROCESS"))
-    return _stream_slots.setdefault(limit, threading.BoundedSemaphore(limit))
-
-
 @api_bp.route("/calls/stream")
 @roles_required(*call_stream.ROLES)
 @refusals
@@ -647,40 +626,8 @@ def api_call_stream():
     answered, ended, or its transcript and assist moved: the assist state), `gone` (recorded, missed or
     expired) and `bye` (the connection's lifetime is over: reconnect). Heartbeat comments keep it open.
     Polls in short read-only sessions; nothing is held open between polls."""
-    slot = _stream_slot()
-    if not slot.acquire(blocking=False):
-        response = json_error(503, "too_many_streams", "实时推送连接已满，页面将改为定时刷新")
-        response.headers["Retry-After"] = "30"
-        return response
-    app = current_app._get_current_object()
     watch = call_stream.Watch(user_id=actor().id)
-    poll_every = float(_stream_setting("CALL_STREAM_POLL_SECONDS"))
-    lifetime = float(_stream_setting("CALL_STREAM_SECONDS"))
-    heartbeat = float(_stream_setting("CALL_STREAM_HEARTBEAT_SECONDS"))
-    retry_ms = int(_stream_setting("CALL_STREAM_RETRY_MS"))
-
-    def events():
-        yield f"retry: {retry_ms}\n: calls stream\n\n"
-        started = last_sent = time.monotonic()
-        while time.monotonic() - started < lifetime:
-            with app.app_context():
-                read_only(db_session())
-                frames, going = call_stream.poll(watch, now=clock.now(), engine=_engine())
-            yield from frames
-            if not going:
-                return
-            if frames:
-                last_sent = time.monotonic()
-            elif time.monotonic() - last_sent >= heartbeat:
-                yield ": ping\n\n"
-                last_sent = time.monotonic()
-            time.sleep(poll_every)
-        yield call_stream.frame("bye", {"reason": "lifetime"})
-
-    response = Response(events(), mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-    response.call_on_close(slot.release)
-    return response
+    return streams.event_stream("calls", lambda: call_stream.poll(watch, now=clock.now(), engine=_engine()))
 
 
 @api_bp.route("/calls/<int:call_id>/entries", methods=["POST"])
@@ -734,7 +681,7 @@ def api_ticket(ticket_id: int):
 
 @api_bp.route("/tickets/<int:ticket_id>/dispatch", methods=["POST"])
 @login_required
-@refusals
+@casework.stale_refusals
 def api_dispatch(ticket_id: int):
     data = json_body()
     ticket = queries.viewable_ticket(ticket_id, actor())
@@ -745,7 +692,7 @@ def api_dispatch(ticket_id: int):
 
 @api_bp.route("/tickets/<int:ticket_id>/actions", methods=["POST"])
 @login_required
-@refusals
+@casework.stale_refusals
 def api_action(ticket_id: int):
     data = json_body()
     ticket = queries.viewable_ticket(ticket_id, actor())
