@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, render_template, request
 
+from core import pinyin
 from core.db import session
 from core.errors import DomainError
 from handlers import streams
@@ -33,6 +34,12 @@ api_bp = Blueprint("casework_api", __name__, url_prefix="/api/v1")
 #: Posted fields a refused change keeps as text to edit (the rest ride along hidden).
 TEXT_FIELDS = {"note": "说明", "reason": "理由", "request": "协办事项", "report": "协办结果",
                "resolution": "办结情况", "comment": "说明"}
+
+
+@bp.app_template_filter("initials")
+def _initials(text: str | None) -> str:
+    """The pinyin initials a type-to-filter picker matches (紫来街道 → zljd; static/picker.js)."""
+    return pinyin.initials(text or "")
 
 
 @bp.app_context_processor

@@ -490,7 +490,7 @@
         opt.disabled = !show;
       });
       var current = personSelect.selectedOptions[0];
-      if (current && current.disabled) { personSelect.value = ""; }
+      if (current && current.disabled) { personSelect.value = ""; personSelect.dispatchEvent(new Event("change")); }
     }
     unitSelect.addEventListener("change", filter);
 
@@ -500,6 +500,9 @@
       unitSelect.value = chip.dataset.pickUnit;
       filter();
       personSelect.value = chip.dataset.pickUser;
+      // the type-to-filter pickers (static/picker.js) show what the selects now hold
+      unitSelect.dispatchEvent(new Event("change"));
+      personSelect.dispatchEvent(new Event("change"));
       Array.prototype.forEach.call(root.querySelectorAll("[data-pick-user]"), function (c) {
         c.classList.toggle("picked", c === chip);
       });

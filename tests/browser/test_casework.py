@@ -92,3 +92,27 @@ def test_a_note_typed_on_a_page_someone_else_changed_survives_and_saves(login_as
         stale.locator("button[type=submit]").click()
     expect(b.locator(".timeline")).to_contain_text("B：已电话联系，下周入户核实")
     expect(b.locator("#stale")).to_have_count(0)
+
+
+def test_cohandling_unit_is_picked_by_typing_pinyin_initials(login_as, live_server):
+    ticket_id = _in_app(live_server, lambda: _ticket("in_progress", owner="b_caseworker").id)
+    page = login_as("caseworker")
+    page.goto(f"{live_server['url']}/tickets/{ticket_id}")
+    form = page.locator("form[data-action=cohandle]")
+    unit_select = form.locator("select[name=unit_id]")
+    expect(unit_select).to_be_hidden()
+    box = form.locator(".picker-input").first
+    box.click()
+    box.press_sequentially("ylbz", delay=20)
+    options = form.locator(".picker-list li[data-value]")
+    expect(options.first).to_contain_text("医疗保障局")
+    assert options.count() < 10
+    box.press("ArrowDown")
+    box.press("ArrowUp")
+    box.press("Enter")
+    expect(box).to_have_value(unit_select.evaluate("s => s.selectedOptions[0].text.trim()"))
+    assert "医疗保障局" in box.input_value() and unit_select.input_value()
+    form.locator("textarea[name=request]").fill("请核实医保报销进度")
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    expect(page.locator(".timeline")).to_contain_text("医疗保障局")

@@ -218,3 +218,23 @@ def test_my_tickets_print_lists_them(client, db, login, app):
         db.commit()
     page = client.get("/tickets/mine/print").get_data(as_text=True)
     assert number in page and "共1件" in page and "首派责任人" in page
+
+
+# --- type-to-filter pickers -------------------------------------------------------------------
+
+def test_long_selects_carry_pinyin_initials_for_the_picker(client, db, login, app):
+    from core import pinyin
+
+    login("supervisor")
+    with app.app_context():
+        owner = make_caseworker(unit=township(0), display_name="周承办")
+        ticket_id = make_ticket("pending_dispatch").id
+        db.commit()
+        town, med = township(0), department("医疗保障局")
+        town_py, med_py, owner_id = pinyin.initials(town.name), pinyin.initials(med.name), owner.id
+        med_id = med.id
+    page = client.get(f"/tickets/{ticket_id}").get_data(as_text=True)
+    assert f'<option value="{med_id}" data-py="{med_py}">' in page
+    assert f'<option value="{owner_id}" data-unit="{town.id}" data-py="zcb">' in page
+    board = client.get("/tickets/").get_data(as_text=True)
+    assert f'data-py="{town_py}"' in board and "picker.js" in board
