@@ -63,7 +63,7 @@ def notification_stream():
     ticket, a co-handling task or an overdue ticket: the page sounds), `unread` (the count moved) and `bye`
     (reconnect). Heartbeat comments keep it open; polls in short read-only sessions."""
     watch = alerts.Watch(user_id=actor().id)
-    return streams.event_stream("notifications", lambda: alerts.poll(watch))
+    return streams.event_stream("notifications", lambda: alerts.poll(watch), pool="NOTIFICATION_STREAMS_PER_PROCESS")
 
 
 @api_bp.route("/notifications/alerts")

@@ -19,25 +19,29 @@ from tickets.stream import frame
 
 #: How often a stream polls, how long one connection lives before the page reconnects, the heartbeat
 #: comment's interval, the reconnect delay it asks of the page (`retry:`), and how many streams one
-#: process serves at once, whichever the stream (each holds a thread: see core/serve.py).
+#: process serves at once, each kind of stream in its own pool (each stream holds a thread: see core/serve.py),
+#: so the alerts badges on every page never take the operators' calls streams.
 STREAM_DEFAULTS = {"CALL_STREAM_POLL_SECONDS": 1.0, "CALL_STREAM_SECONDS": 240, "CALL_STREAM_HEARTBEAT_SECONDS": 15,
-                   "CALL_STREAM_RETRY_MS": 3000, "CALL_STREAMS_PER_PROCESS": serve.STREAMS_PER_WORKER}
-_stream_slots: dict[int, threading.BoundedSemaphore] = {}
+                   "CALL_STREAM_RETRY_MS": 3000, "CALL_STREAMS_PER_PROCESS": serve.STREAMS_PER_WORKER,
+                   "NOTIFICATION_STREAMS_PER_PROCESS": serve.NOTIFICATION_STREAMS_PER_WORKER}
+_stream_slots: dict[tuple[str, int], threading.BoundedSemaphore] = {}
 
 
 def _setting(name: str) -> Any:
     return current_app.config.get(name, STREAM_DEFAULTS[name])
 
 
-def _slot() -> threading.BoundedSemaphore:
-    limit = int(_setting("CALL_STREAMS_PER_PROCESS"))
-    return _stream_slots.setdefault(limit, threading.BoundedSemaphore(limit))
+def _slot(pool: str) -> threading.BoundedSemaphore:
+    limit = int(_setting(pool))
+    return _stream_slots.setdefault((pool, limit), threading.BoundedSemaphore(limit))
 
 
-def event_stream(name: str, poll: Callable[[], tuple[list[str], bool]]) -> Response:
+def event_stream(name: str, poll: Callable[[], tuple[list[str], bool]], *,
+                 pool: str = "CALL_STREAMS_PER_PROCESS") -> Response:
     """A text/event-stream answer that calls `poll` (in a fresh read-only session each time) until it says
-    stop or the lifetime is over; `poll` returns the frames to send and whether the stream may go on."""
-    slot = _slot()
+    stop or the lifetime is over; `poll` returns the frames to send and whether the stream may go on.
+    `pool` names the setting that bounds this kind of stream per process."""
+    slot = _slot(pool)
     if not slot.acquire(blocking=False):
         response = json_error(503, "too_many_streams", "实时推送连接已满，页面将改为定时刷新")
         response.headers["Retry-After"] = "30"

@@ -39,7 +39,7 @@ from handlers.common import (
     xlsx_download,
 )
 from handlers.throttle import TokenBucket, retry_after
-from tickets import actions, live, metrics, policy, presenters, queries, services, shapes
+from tickets import actions, changes, live, metrics, policy, presenters, queries, services, shapes
 from tickets import calls as hotline_calls
 from tickets import stream as call_stream
 from tickets.models import (
@@ -316,7 +316,8 @@ def _ticket_page(ticket, status: int = 200, **extra: Any):
         units=units.list_units(active_only=True), caseworkers=caseworkers,
         suggestions=queries.dispatch_suggestions(ticket),
         offered={a.name: a for a in actions.available(user, ticket)}, summary=presenters.event_summary,
-        action_label=actions.label, states_label=presenters.state_label, **extra), status
+        action_label=actions.label, states_label=presenters.state_label,
+        people=changes.people_by_id(e.actor_id for e in ticket.events), **extra), status
 
 
 def _refused_on_page(err: DomainError, ticket_id: int):

@@ -116,3 +116,9 @@ def test_cohandling_unit_is_picked_by_typing_pinyin_initials(login_as, live_serv
     with page.expect_navigation():
         form.locator("button[type=submit]").click()
     expect(page.locator(".timeline")).to_contain_text("医疗保障局")
+
+
+def test_operator_page_follows_both_streams(login_as):
+    page = login_as("operator")
+    expect(page.locator("#call-stream-state")).to_have_class("stream-state live")
+    expect(page.locator("#alerts")).to_have_attribute("data-live", "1")

@@ -54,6 +54,20 @@ def test_stream_is_for_signed_in_people_only(client, db):
     assert client.get(STREAM).status_code == 401
 
 
+def test_alert_streams_have_their_own_pool_and_never_take_the_calls_streams(client, db, bearer, app):
+    app.config.update(CALL_STREAM_POLL_SECONDS=0, CALL_STREAM_SECONDS=60, NOTIFICATION_STREAMS_PER_PROCESS=1,
+                      CALL_STREAMS_PER_PROCESS=1)
+    operator = bearer(make_user("operator"))
+    first = client.get(STREAM, headers=operator, buffered=False)
+    assert next(iter(first.response)).startswith(b"retry:")
+    refused = client.get(STREAM, headers=bearer(make_caseworker()))
+    assert refused.status_code == 503 and refused.json["error"]["code"] == "too_many_streams"
+    calls = client.get("/api/v1/calls/stream", headers=operator, buffered=False)
+    assert calls.status_code == 200
+    calls.close()
+    first.close()
+
+
 def test_polling_fallback_gives_notifications_after_the_last_seen(client, db, bearer):
     owner, operator = make_caseworker(), make_user("operator")
     headers = bearer(owner)
@@ -238,3 +252,14 @@ def test_long_selects_carry_pinyin_initials_for_the_picker(client, db, login, ap
     assert f'<option value="{owner_id}" data-unit="{town.id}" data-py="zcb">' in page
     board = client.get("/tickets/").get_data(as_text=True)
     assert f'data-py="{town_py}"' in board and "picker.js" in board
+
+
+def test_ticket_timeline_names_people_with_their_unit(client, db, login, app):
+    login("operator")
+    with app.app_context():
+        owner = make_caseworker(unit=township(0), display_name="吴承办")
+        ticket = make_ticket("in_progress", owner=owner)
+        db.commit()
+        ticket_id, unit, username = ticket.id, owner.unit.name, owner.username
+    page = client.get(f"/tickets/{ticket_id}").get_data(as_text=True)
+    assert f"吴承办（{unit}）" in page and username not in page
