@@ -110,7 +110,7 @@
       setUnread(data.unread || 0);
     }).catch(function () { /* try again on the next tick */ });
   }
-  function startPolling() { if (!pollTimer) { pollTimer = setInterval(poll, 15000); } }
+  function startPolling() { if (!pollTimer) { poll(); pollTimer = setInterval(poll, 10000); } }
   function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
 
   // --- the stream (static/sse.js) ---

@@ -149,7 +149,8 @@ def _record(ticket: Ticket, action: str, *, actor: User | None, now: datetime, b
     """Save the changed ticket (its version check), then write the change's timeline and audit events.
 
     A service whose event data names a row it just added (a task, a request) calls `_save` first, so
-    the row has its id when the data is built.
+    the row has its id when the data is built. The event's data also keeps the version the change made,
+    so a sender refused for a stale version is told which events came after theirs (tickets.changes).
     """
     _save(ticket, now)
     after = _snapshot(ticket)

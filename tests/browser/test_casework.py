@@ -122,3 +122,26 @@ def test_operator_page_follows_both_streams(login_as):
     page = login_as("operator")
     expect(page.locator("#call-stream-state")).to_have_class("stream-state live")
     expect(page.locator("#alerts")).to_have_attribute("data-live", "1")
+
+
+def test_badge_falls_back_to_polling_when_no_stream_is_free(login_as, live_server):
+    config = live_server["app"].config
+    config["NOTIFICATION_STREAMS_PER_PROCESS"] = 0
+    try:
+        page = login_as("caseworker")
+        link = page.locator("#alerts")
+        page.wait_for_timeout(500)
+        assert link.get_attribute("data-live") in (None, "")
+        before = int(link.get_attribute("data-unread") or page.locator("[data-alert-count]").inner_text() or 0)
+
+        def dispatch():
+            from tickets import services
+
+            ticket = _ticket()
+            services.dispatch(actor=_user("b_operator"), now=clock.now(), ticket=ticket,
+                              user_id=_user("b_caseworker").id, version=ticket.version)
+
+        _in_app(live_server, dispatch)
+        expect(page.locator("[data-alert-count]")).to_have_text(str(before + 1), timeout=15000)
+    finally:
+        config.pop("NOTIFICATION_STREAMS_PER_PROCESS")
