@@ -388,6 +388,7 @@ def _register_blueprints(app: Flask) -> None:
     from handlers import audit as audit_bp
     from handlers import (
         calendar,
+        casework,
         dispatch,
         eligibility,
         exports,
@@ -400,8 +401,8 @@ def _register_blueprints(app: Flask) -> None:
         units,
     )
 
-    for module in (home, accounts_bp, units, calendar, audit_bp, health, kb, eligibility, tickets, dispatch,
-                   presets, spotchecks, exports, api_bp):
+    for module in (home, accounts_bp, units, calendar, audit_bp, health, kb, eligibility, tickets, casework,
+                   dispatch, presets, spotchecks, exports, api_bp):
         app.register_blueprint(module.bp)
         api = getattr(module, "api_bp", None)
         if api is not None:

@@ -111,6 +111,7 @@ FIELDS: dict[str, str] = {
     # filters of exports
     "action": "操作", "entity_type": "对象类型", "entity_id": "对象编号", "actor_id": "操作人", "system": "仅系统操作",
     "start": "开始时间", "end": "截止时间", "q": "关键词", "overdue": "已超期", "path": "地址",
+    "mine": "我的工单（承办人）",
 }
 
 #: Fields that mean something else on one kind of record: (entity type, field) → label.

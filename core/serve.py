@@ -18,8 +18,10 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 WORKERS = 2
-#: Calls streams one worker serves at once, and the threads left beside them for other requests.
+#: Calls streams one worker serves at once, notifications streams (every signed-in page's alerts badge),
+#: and the threads left beside them for other requests.
 STREAMS_PER_WORKER = 24
+NOTIFICATION_STREAMS_PER_WORKER = 24
 REQUEST_THREADS = 8
 
 
@@ -29,7 +31,7 @@ def gunicorn_args(bind: str, instance: Path, workers: int = WORKERS) -> list[str
     thousand requests (a slow leak never grows for ever), requests logged by the app as JSON lines (see
     core.logs)."""
     return [str(BIN / "gunicorn"), "--workers", str(workers), "--worker-class", "gthread",
-            "--threads", str(STREAMS_PER_WORKER + REQUEST_THREADS), "--bind", bind, "--graceful-timeout", "10",
+            "--threads", str(STREAMS_PER_WORKER + NOTIFICATION_STREAMS_PER_WORKER + REQUEST_THREADS), "--bind", bind, "--graceful-timeout", "10",
             "--max-requests", "5000", "--max-requests-jitter", "500",
             "--control-socket", str(instance / "gunicorn.ctl"), "app:app"]
 

@@ -8,7 +8,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from core import clock, db, monitoring
@@ -229,3 +229,12 @@ def paged(fetch: Callable[[int, int], list]) -> tuple[list, int, bool]:
     page = min(int(raw), 10000) if raw.isdigit() and int(raw) >= 1 else 1
     rows = fetch(PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)
     return rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_download(body: bytes, name: str):
+    """A workbook sent as a download named `name`-<local time>.xlsx."""
+    stamp = clock.to_local(clock.now()).strftime("%Y%m%d-%H%M")
+    return Response(body, mimetype=XLSX, headers={"Content-Disposition": f"attachment; filename={name}-{stamp}.xlsx"})

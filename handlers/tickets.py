@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
 from datetime import date, timedelta
 from functools import wraps
 from pathlib import Path
@@ -24,12 +22,11 @@ from flask import (
 )
 from markupsafe import Markup
 
-from core import clock, config, exports, humanize, serve, units
+from core import clock, config, exports, humanize, units
 from core.calendar import shared_calendar
-from core.db import read_only
-from core.db import session as db_session
 from core.errors import DomainError
 from core.uploads import content_disposition
+from handlers import casework, streams
 from handlers import exports as exports_view
 from handlers.common import (
     actor,
@@ -51,6 +48,7 @@ from handlers.throttle import TokenBucket, retry_after
 from tickets import (
     actions,
     catalogue,
+    changes,
     deadlines,
     disputes,
     floors,
@@ -80,6 +78,8 @@ api_bp = Blueprint("tickets_api", __name__, url_prefix="/api/v1")
 PAGE_SIZE = 50
 #: The ticket board and its export, and the metrics (page, workbook, API): the roles the navigation shows
 #: the 工单 and 统计 pages to, so no role reaches data through a URL its pages do not offer.
+#: A version refused as stale: the 409 tells what changed since (handlers.casework.stale_refusals).
+STALE = "版本已过期（他人已修改），未做任何修改：error中另有your_version、current_version和changes（此后的每一步：谁、何时、做了什么）"
 BOARD_ROLES = ("operator", "supervisor")
 METRICS_ROLES = ("supervisor",)
 
@@ -361,7 +361,7 @@ def _create_merged(into: Any, fields: dict[str, Any], call: Call | None):
     return redirect(url_for("tickets.show", ticket_id=target.id))
 
 
-def _ticket_page(ticket, status: int = 200):
+def _ticket_page(ticket, status: int = 200, **extra: Any):
     user = actor()
     caseworkers = queries.active_caseworkers()
     settings = _dispute_settings()
@@ -377,16 +377,18 @@ def _ticket_page(ticket, status: int = 200):
         merge_candidates=merging.candidates_for(ticket, now=now(), settings=_merge_settings())
         if user is not None and user.has_role("operator", "supervisor") else [],
         offered={a.name: a for a in actions.available(user, ticket)}, summary=presenters.event_summary,
-        action_label=actions.label, states_label=presenters.state_label), status
+        action_label=actions.label, states_label=presenters.state_label,
+        people=changes.people_by_id(e.actor_id for e in ticket.events), **extra), status
 
 
 def _refused_on_page(err: DomainError, ticket_id: int):
-    """The ticket page again, as it now stands, with the refusal's message and status; only the error
-    page for someone who may not see the ticket (a co-handler whose task is over)."""
+    """The ticket page again, as it now stands, with the refusal's message and status (for a stale version
+    also what changed meanwhile and the posted text, kept to resubmit); only the error page for someone
+    who may not see the ticket (a co-handler whose task is over)."""
     ticket = queries.get_ticket(ticket_id)
     if not queries.can_view(actor(), ticket):
         return refused(err)
-    return refused(err, lambda: _ticket_page(ticket, err.status)[0])
+    return refused(err, lambda: _ticket_page(ticket, err.status, **casework.stale_context(err, ticket))[0])
 
 
 @bp.route("/<int:ticket_id>")
@@ -688,23 +690,6 @@ def api_incoming():
                               for c in hotline_calls.incoming_calls(user, now())]})
 
 
-#: The calls stream: how often it polls, how long one connection lives before the page reconnects,
-#: the heartbeat comment's interval, the reconnect delay it asks of the page (`retry:`), and how many
-#: streams one process serves at once (each holds a thread: see core/serve.py).
-STREAM_DEFAULTS = {"CALL_STREAM_POLL_SECONDS": 1.0, "CALL_STREAM_SECONDS": 240, "CALL_STREAM_HEARTBEAT_SECONDS": 15,
-                   "CALL_STREAM_RETRY_MS": 3000, "CALL_STREAMS_PER_PROCESS": serve.STREAMS_PER_WORKER}
-_stream_slots: dict[int, threading.BoundedSemaphore] = {}
-
-
-def _stream_setting(name: str) -> Any:
-    return current_app.config.get(name, STREAM_DEFAULTS[name])
-
-
-def _stream_slot() -> threading.BoundedSemaphore:
-    limit = int(_stream_setting("CALL_STREAMS_PER_PROCESS"))
-    return _stream_slots.setdefault(limit, threading.BoundedSemaphore(limit))
-
-
 @api_bp.route("/calls/stream")
 @roles_required(*call_stream.ROLES)
 @refusals
@@ -718,40 +703,8 @@ def api_call_stream():
     answered, ended, or its transcript and assist moved: the assist state), `gone` (recorded, missed or
     expired) and `bye` (the connection's lifetime is over: reconnect). Heartbeat comments keep it open.
     Polls in short read-only sessions; nothing is held open between polls."""
-    slot = _stream_slot()
-    if not slot.acquire(blocking=False):
-        response = json_error(503, "too_many_streams", "实时推送连接已满，页面将改为定时刷新")
-        response.headers["Retry-After"] = "30"
-        return response
-    app = current_app._get_current_object()
     watch = call_stream.Watch(user_id=actor().id)
-    poll_every = float(_stream_setting("CALL_STREAM_POLL_SECONDS"))
-    lifetime = float(_stream_setting("CALL_STREAM_SECONDS"))
-    heartbeat = float(_stream_setting("CALL_STREAM_HEARTBEAT_SECONDS"))
-    retry_ms = int(_stream_setting("CALL_STREAM_RETRY_MS"))
-
-    def events():
-        yield f"retry: {retry_ms}\n: calls stream\n\n"
-        started = last_sent = time.monotonic()
-        while time.monotonic() - started < lifetime:
-            with app.app_context():
-                read_only(db_session())
-                frames, going = call_stream.poll(watch, now=clock.now(), engine=_engine())
-            yield from frames
-            if not going:
-                return
-            if frames:
-                last_sent = time.monotonic()
-            elif time.monotonic() - last_sent >= heartbeat:
-                yield ": ping\n\n"
-                last_sent = time.monotonic()
-            time.sleep(poll_every)
-        yield call_stream.frame("bye", {"reason": "lifetime"})
-
-    response = Response(events(), mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-    response.call_on_close(slot.release)
-    return response
+    return streams.event_stream("calls", lambda: call_stream.poll(watch, now=clock.now(), engine=_engine()))
 
 
 @api_bp.route("/calls/<int:call_id>/entries", methods=["POST"])
@@ -823,9 +776,9 @@ def api_ticket(ticket_id: int):
 
 @api_bp.route("/tickets/<int:ticket_id>/dispatch", methods=["POST"])
 @login_required
-@refusals
+@casework.stale_refusals
 @api_doc("派单：首次派单确定首派责任人", tags=("tickets",), body=ticket_schemas.Dispatch,
-         responses={200: ticket_schemas.Ticket}, errors=(403, 404, 409, 422))
+         responses={200: ticket_schemas.Ticket}, errors={403: None, 404: None, 409: STALE, 422: None})
 def api_dispatch(ticket_id: int, body: ticket_schemas.Dispatch):
     ticket = queries.viewable_ticket(ticket_id, actor())
     catalogue.dispatch(actor=actor(), now=now(), ticket=ticket, user_id=body.user_id, version=body.version,
@@ -835,10 +788,10 @@ def api_dispatch(ticket_id: int, body: ticket_schemas.Dispatch):
 
 @api_bp.route("/tickets/<int:ticket_id>/actions", methods=["POST"])
 @login_required
-@refusals
+@casework.stale_refusals
 @api_doc("办理操作：签收、协办、办结、回访、重新办理、督办、延期、退单/改派", tags=("tickets",),
          body=ticket_schemas.TicketAction, validate=False, responses={200: ticket_schemas.Ticket},
-         errors=(400, 403, 404, 409, 422),
+         errors={400: None, 403: None, 404: None, 409: STALE, 422: None},
          description=("accept、contact、close、cohandle、withdraw_task、request_extension、request_return仅限首派责任人；"
                       "complete_task限协办单位人员或首派责任人；callback、reopen限接线员、督查人员；"
                       "escalate、approve_extension、approve_return限督查人员。各操作按操作表读取自己的参数"

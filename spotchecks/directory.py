@@ -13,11 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
-
-from pypinyin import Style, lazy_pinyin
 
 from core.clock import to_local
+from core.pinyin import initials, spelled
 from spotchecks import hotlines
 from spotchecks.models import Hotline
 
@@ -59,19 +57,6 @@ NEEDS: tuple[Need, ...] = (
 
 def needs_of(level: str) -> tuple[Need, ...]:
     return tuple(need for need in NEEDS if level in need.levels)
-
-
-@lru_cache(maxsize=4096)
-def initials(text: str) -> str:
-    """北林区紫来街道 → blqzljd (first letters of each character's reading; Latin and digits kept)."""
-    letters = lazy_pinyin(text, style=Style.FIRST_LETTER, errors=lambda chars: list(chars))
-    return "".join(letters).lower()
-
-
-@lru_cache(maxsize=4096)
-def spelled(text: str) -> str:
-    """北林区 → beilinqu (the reading without tones, for a full-pinyin search)."""
-    return "".join(lazy_pinyin(text, errors=lambda chars: list(chars))).lower()
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@
   }
 
   // --- the call panel ---------------------------------------------------------------------------
-  // Follows the operator's calls through the calls stream (server-sent events read with fetch, since
-  // EventSource cannot send the API's X-CSRFToken header), polling while the stream is down.
+  // Follows the operator's calls through the calls stream (server-sent events, static/sse.js), polling
+  // while the stream is down.
   function callPanel() {
     var panel = $("call-panel");
     if (!panel) { return; }
@@ -71,8 +71,6 @@
     var pendingUses = [];    // uses of a typed-only call, sent once it is recorded
     var saving = false;
     var streamLive = false;
-    var streamRetry = 3000;
-    var streamFails = 0;
     var pollTimer = null;
     var doneTimer = null;
 
@@ -327,60 +325,6 @@
       streamState.textContent = live ? "● 实时 · " : "○ 定时刷新 · ";
       streamState.className = "stream-state " + (live ? "live" : "polling");
     }
-    function dispatchBlock(block) {
-      var event = "message";
-      var data = [];
-      block.split("\n").forEach(function (line) {
-        if (!line || line.charAt(0) === ":") { return; }
-        var at = line.indexOf(":");
-        var field = at < 0 ? line : line.slice(0, at);
-        var value = at < 0 ? "" : line.slice(at + 1).replace(/^ /, "");
-        if (field === "event") { event = value; }
-        else if (field === "data") { data.push(value); }
-        else if (field === "retry" && /^\d+$/.test(value)) { streamRetry = Number(value); }
-      });
-      if (!data.length) { return event; }
-      var payload;
-      try { payload = JSON.parse(data.join("\n")); } catch (err) { return event; }
-      if (event === "call") { handle(payload); } else if (event === "gone") { gone(payload); }
-      return event;
-    }
-    function connect() {
-      if (!(window.fetch && window.ReadableStream && window.TextDecoder && window.AbortController)) {
-        setStream(false); startPolling(); return;
-      }
-      var bye = false;
-      fetch(panel.dataset.streamUrl, {
-        credentials: "same-origin", cache: "no-store",
-        headers: { "Accept": "text/event-stream", "X-CSRFToken": window.Hotline ? window.Hotline.csrfToken() : "" }
-      }).then(function (resp) {
-        if (!resp.ok || !resp.body) { throw new Error("HTTP " + resp.status); }
-        setStream(true);
-        streamFails = 0;
-        stopPolling();
-        var reader = resp.body.getReader();
-        var decoder = new TextDecoder();
-        var buffer = "";
-        function pump() {
-          return reader.read().then(function (chunk) {
-            if (chunk.done) { return; }
-            buffer += decoder.decode(chunk.value, { stream: true }).replace(/\r\n?/g, "\n");
-            var blocks = buffer.split("\n\n");
-            buffer = blocks.pop();
-            blocks.forEach(function (block) { if (dispatchBlock(block) === "bye") { bye = true; } });
-            return pump();
-          });
-        }
-        return pump();
-      }).then(function () { reconnect(bye); }, function () { reconnect(false); });
-    }
-    function reconnect(planned) {
-      if (planned) { setTimeout(connect, 100); return; }  // the server ended the connection's lifetime
-      setStream(false);
-      startPolling();
-      streamFails += 1;
-      setTimeout(connect, Math.min(streamRetry * streamFails, 60000));
-    }
     function poll() {
       if (document.hidden) { return; }
       getJson(panel.dataset.incomingUrl).then(function (data) {
@@ -404,7 +348,15 @@
     function startPolling() { if (!pollTimer) { poll(); pollTimer = setInterval(poll, 4000); } }
     function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
     setStream(false);
-    connect();
+    window.HotlineStream.open(panel.dataset.streamUrl, {
+      live: function (up) {
+        setStream(up);
+        if (up) { stopPolling(); } else { startPolling(); }
+      },
+      event: function (event, payload) {
+        if (event === "call") { handle(payload); } else if (event === "gone") { gone(payload); }
+      }
+    });
 
     // --- recording: over the API, so a refusal keeps everything on the page, its message beside the field ---
     var FIELD_OF = { caller_number: number, caller_name: nameField, question: question, kb_entry_ids: entries,
@@ -538,7 +490,7 @@
         opt.disabled = !show;
       });
       var current = personSelect.selectedOptions[0];
-      if (current && current.disabled) { personSelect.value = ""; }
+      if (current && current.disabled) { personSelect.value = ""; personSelect.dispatchEvent(new Event("change")); }
     }
     unitSelect.addEventListener("change", filter);
 
@@ -548,6 +500,9 @@
       unitSelect.value = chip.dataset.pickUnit;
       filter();
       personSelect.value = chip.dataset.pickUser;
+      // the type-to-filter pickers (static/picker.js) show what the selects now hold
+      unitSelect.dispatchEvent(new Event("change"));
+      personSelect.dispatchEvent(new Event("change"));
       Array.prototype.forEach.call(root.querySelectorAll("[data-pick-user]"), function (c) {
         c.classList.toggle("picked", c === chip);
       });

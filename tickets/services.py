@@ -50,6 +50,7 @@ from tickets.policy import callback_due, deadlines_for, limit_due, policy_for
 from tickets.queries import can_view, is_unit_staff
 from tickets.validation import (
     ATTACHMENT_TYPES,
+    StaleVersion,
     TicketError,
     check_id_number,
     clean_text,
@@ -149,7 +150,8 @@ def _record(ticket: Ticket, action: str, *, actor: User | None, now: datetime, b
     """Save the changed ticket (its version check), then write the change's timeline and audit events.
 
     A service whose event data names a row it just added (a task, a request) calls `_save` first, so
-    the row has its id when the data is built.
+    the row has its id when the data is built. The event's data also keeps the version the change made,
+    so a sender refused for a stale version is told which events came after theirs (tickets.changes).
     """
     _save(ticket, now)
     after = _snapshot(ticket)
@@ -157,7 +159,7 @@ def _record(ticket: Ticket, action: str, *, actor: User | None, now: datetime, b
     event = TicketEvent(at=now, actor_id=actor.id if actor else None,
                         actor_name=actor.display_name if actor else "系统", action=action,
                         from_state=before.get("state") if moved else None, to_state=ticket.state if moved else None,
-                        note=note, data_json=audit.canonical(data or {}))
+                        note=note, data_json=audit.canonical({**(data or {}), "version": ticket.version}))
     ticket.events.append(event)
     changes = audit.diff(before, after)
     changes["number"] = ticket.number
@@ -268,8 +270,9 @@ def _check(ticket: Ticket, action: str, version: Any) -> dict[str, Any]:
     """Refuse a stale version or an illegal transition; return the ticket's snapshot before the change."""
     if version is None or version == "":
         raise TicketError("请提供工单版本号(version)", code="version_required", status=400, field="version")
-    if _as_int(version, "版本号", "version") != ticket.version:
-        raise Conflict(f"{_STALE}(当前版本为{ticket.version})", code="stale_version")
+    seen = _as_int(version, "版本号", "version")
+    if seen != ticket.version:
+        raise StaleVersion(f"{_STALE}(当前版本为{ticket.version})", ticket_id=ticket.id, seen_version=seen)
     from tickets import actions  # the state machine's table names these services: imported at call time
 
     allowed = actions.allowed_from(action)

@@ -8,12 +8,24 @@ import zipfile
 from datetime import date
 from typing import Any
 
-from core.errors import DomainError
+from core.errors import Conflict, DomainError
 from core.uploads import sniff_media
 
 
 class TicketError(DomainError):
     """The tickets area's refusal, with a message fit for the user."""
+
+
+class StaleVersion(Conflict):
+    """A change sent with a version someone else has since moved past: it names the ticket and the
+    version the sender had, so the answer can list what changed after it (tickets.changes)."""
+
+    code = "stale_version"
+
+    def __init__(self, message: str, *, ticket_id: int, seen_version: int) -> None:
+        super().__init__(message)
+        self.ticket_id = ticket_id
+        self.seen_version = seen_version
 
 
 #: Longest free text (a note, a reason, a resolution) a ticket takes.

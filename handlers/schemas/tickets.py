@@ -205,6 +205,16 @@ class Notification(Answer):
     read_at: LocalTime | None
 
 
+class AlertsQuery(Query):
+    after: str | None = Field(None, description="只要比这个编号新的通知；不填时从最新的开始")
+
+
+class Alerts(Answer):
+    unread: int = Field(description="未读通知数（导航栏角标）")
+    latest_id: int
+    notifications: list[Notification]
+
+
 class Notifications(Answer):
     unread: int
     notifications: list[Notification]
