@@ -150,9 +150,24 @@ def test_scores_are_between_0_and_1_and_ordered(engine):
     assert all(0.0 <= s <= 1.0 for s in scores) and scores == sorted(scores, reverse=True)
 
 
-def test_precomputed_bm25f_equals_whooshs_own(engine):
-    """The impact lists reproduce exactly what Whoosh's BM25F scores for the same weighted Or query."""
-    searcher = engine._searcher()
+def test_precomputed_bm25f_equals_whooshs_own(engine, tmp_path):
+    """The impact lists reproduce exactly what Whoosh's BM25F scores for the same weighted Or query
+    over a Whoosh index of the same entries' tokens."""
+    from whoosh import index as windex
+    from whoosh.analysis import SpaceSeparatedTokenizer
+    from whoosh.fields import TEXT, Schema
+    from whoosh.scoring import BM25F
+
+    from kb.search import bm25
+    from kb.search.engine import _Cutter
+
+    ix = windex.create_in(str(tmp_path), Schema(**{f: TEXT(analyzer=SpaceSeparatedTokenizer()) for f in FIELDS}))
+    writer = ix.writer()
+    for e in ENTRIES:
+        fields, _, _ = SearchEngine._prepare(_Cutter(engine._tk), e)
+        writer.add_document(**{f: " ".join(v) for f, v in fields.items()})
+    writer.commit()
+    searcher = ix.searcher(weighting=BM25F(B=bm25.B, K1=bm25.K1))
     for text in ["低保申请材料", "临时救助 标准", "残疾人两项补贴怎么申请", "孤儿基本生活费"]:
         weights = engine._analyze(text).weights
         ours = engine._impacts.top(weights, 10)
