@@ -145,8 +145,16 @@ ASPECTS = [
 ]
 
 
+FIRST_ID = 10_001
+
+
+def generated(entry_id: str) -> bool:
+    return entry_id[1:].isdigit() and int(entry_id[1:]) >= FIRST_ID
+
+
 def generate(n: int = 10_000, seed: int = 7) -> list[dict]:
-    """n entries of other departments' matters, seeded; ids C00001…, fields as the bundled entries'."""
+    """n entries of other departments' matters, seeded; ids from Q10001 (the bundled ones are Q001…Q100),
+    fields as the bundled entries'."""
     rng = random.Random(seed)
     combos = [(cat, dept, matter, names, aspect, district)
               for cat, (dept, matters) in MATTERS.items() for matter, names in matters
@@ -159,7 +167,7 @@ def generate(n: int = 10_000, seed: int = 7) -> list[dict]:
         similar = [ask.format(a=a, **fill) for ask in asks for a in [matter, *names]]
         rng.shuffle(similar)
         out.append({
-            "id": f"C{i + 1:05d}", "category": cat, "question": f"{district}" + title.format(**fill),
+            "id": f"Q{FIRST_ID + i}", "category": cat, "question": f"{district}" + title.format(**fill),
             "similar": similar[:rng.randint(6, 10)], "keywords": [matter, *names[:1], keyword, district],
             "answer": script.format(**fill), "detail": f"主管部门：{dept}。适用范围：{district}。", "department": dept,
         })
@@ -177,7 +185,7 @@ def _levels(engine, rows) -> dict:
         if r.expected:
             right += top in r.expected
         else:
-            other += top.startswith("C")
+            other += generated(top)
     return {"n": len(rows), "right": right, "other": other, "levels": levels}
 
 
