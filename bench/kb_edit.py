@@ -8,7 +8,7 @@ once and gives each of two hosts a copy under its own instance directory. Each h
 its own doing what a host does: the scheduler's `kb_search_index` job every
 SEARCH_INDEX_POLL_SECONDS, and searches through the index holder a web worker uses, ten a second.
 The parent then edits a bundled entry (a new caller phrasing, through `kb.services.save_entry`, committed)
-and each host reports when a search for that phrasing first answers with the edited entry. Prints
+and each host reports when a search for that phrasing first lists the edited entry (top 5). Prints
 per edit the seconds on each host and whether the job updated or rebuilt, then the median.
 """
 
@@ -102,8 +102,8 @@ for line in sys.stdin:
     want, query = json.loads(line)
     while True:
         with app.app_context():
-            hits = holder.engine(app).search(query, limit=1).hits
-        if hits and hits[0].id == want:
+            hits = holder.engine(app).search(query, limit=5).hits
+        if want in [h.id for h in hits]:
             print(json.dumps({"found": want, "at": time.time()}), flush=True)
             break
         time.sleep(0.1)
@@ -140,7 +140,7 @@ def main(argv=None) -> int:
             for k in range(args.edits):
                 # a bundled entry: the generated ones carry other departments' categories, which the
                 # KB's own form refuses (they are bulk-inserted)
-                entry_id, phrase = f"Q{(k * 37) % 100 + 1:03d}", f"蓝莓{k}号补贴窗口在哪里登记"
+                entry_id, phrase = f"Q{(k * 37) % 100 + 1:03d}", f"蓝莓园冷库{k}号"
                 with app.app_context(), transaction():
                     entry = services.get_entry(entry_id)
                     data = entry.as_data() | {"similar": [*entry.similar, phrase]}

@@ -215,6 +215,7 @@ class IndexHolder:
         self._engine: SearchEngine | None = None
         self._info: IndexInfo | None = None
         self._checked = 0.0
+        self._stamp: int | None = None   # the pointer file's mtime when last looked at
         self._lock = threading.Lock()
         self._building = False
         self._stale_since: float | None = None
@@ -238,9 +239,17 @@ class IndexHolder:
             if self._engine is None:
                 raise IndexUnavailable()
             return self._engine
-        if time.monotonic() - self._checked >= self.poll_seconds:
+        # the revision is asked of the database every poll; the pointer (one stat) on every search, so
+        # an index the scheduler has just written is served at once
+        if time.monotonic() - self._checked >= self.poll_seconds or self._pointer_stamp() != self._stamp:
             self._follow(app)
         return self._engine
+
+    def _pointer_stamp(self) -> int | None:
+        try:
+            return (self.root / POINTER).stat().st_mtime_ns
+        except OSError:
+            return None
 
     def _inline(self, app: Any) -> bool:
         return app is None or app.testing
@@ -268,6 +277,7 @@ class IndexHolder:
             self._start_build(app, force=False)
 
     def _swap(self, info: IndexInfo) -> None:
+        self._stamp = self._pointer_stamp()
         directory = self.root / info.directory
         check_directory(directory)
         engine = SearchEngine.open(directory, services.synonym_pairs())
@@ -283,10 +293,11 @@ class IndexHolder:
             closer.start()
 
     def _follow(self, app: Any) -> None:
+        stamp = self._pointer_stamp()
         with self._lock:
-            if time.monotonic() - self._checked < self.poll_seconds:
+            if time.monotonic() - self._checked < self.poll_seconds and stamp == self._stamp:
                 return
-            self._checked = time.monotonic()
+            self._checked, self._stamp = time.monotonic(), stamp
         revision = services.current_revision()
         pointer = read_pointer(self.root)
         if pointer and self._info and pointer.directory != self._info.directory and pointer.directory not in self._bad:

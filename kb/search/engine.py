@@ -2,18 +2,20 @@
 
 Query pipeline (`_analyze`): normalize → read Latin words as pinyin → apply the synonym table →
 search tokens (fillers dropped) → add homophone corrections, synonym variants and near matches as
-lighter extra tokens. Candidates: Whoosh BM25F over question, similar questions, keywords, answer,
-detail and category (precomputed per token, see `bm25`). Re-ranking of the top candidates: BM25
+lighter extra tokens. Candidates: BM25F as Whoosh scores it over question, similar questions,
+keywords, answer, detail and category (precomputed per token, see `bm25`). Re-ranking of the top candidates: BM25
 relative to the best, the share of the query the entry explains (coverage), and the closeness to
 the single closest phrasing (the question or one similar question) by rapidfuzz; a query that is
 one of an entry's phrasings always ranks it first. Confidence: a logistic model over the top hit's
 features (see `calibrate`: fitted on the KB's own held-out phrasings), turned into one of three
 levels with a reason (`levels`: 确定 / 可能 / 不在知识库, using the table of matters outside the KB).
 
-An index directory holds the Whoosh index (fields, statistics, each entry's stored data) and
-`search.pickle`: the segmentation dictionary, document frequencies, BM25F impacts and pinyin
-tables. Opening it needs neither the entries, the database, nor jieba's or pypinyin's start-up.
-Synonyms are applied at query time only: the index does not depend on them.
+An index directory holds `docs.sqlite` (each entry's stored data, see `store`) and `search.pickle`:
+the segmentation dictionary, document frequencies, BM25F statistics and impacts, pinyin tables and
+each entry's hash. Opening it needs neither the entries, the database, nor jieba's or pypinyin's
+start-up. `update` writes the next index from the previous one with only the changed entries cut
+again. Synonyms are applied at query time; their table is part of the index's `fingerprint`, so
+a synonym edit still rebuilds in full (as the analyzer's code and a new dictionary word do).
 """
 
 from __future__ import annotations
@@ -346,11 +348,12 @@ class SearchEngine:
             writer.cancel()
             raise
         writer.commit()
+        syllables: dict[str, tuple[str, ...]] = {}
         data = {"format": FORMAT, "fingerprint": fingerprint(synonyms), "n": len(ids), "ids": ids,
                 "hashes": hashes, "df": df_all, "df_phr": df_phr, "words": words, "dictionary": dictionary,
                 "category_counts": categories, "categories": _category_tokens(cutter, categories),
                 "impacts": impacts.build(), "stats": impacts.stats(), "updated": 0,
-                "pinyin": PinyinIndex.build(df_phr, words).to_dict()}
+                "syllables": syllables, "pinyin": PinyinIndex.build(df_phr, words, syllables=syllables).to_dict()}
         _write_data(index_dir, data)
         return cls.open(index_dir, synonyms)
 
@@ -434,7 +437,8 @@ class SearchEngine:
                     impacts=bm25.replace(data["impacts"], old_tokens, {d: impacts.impacts(doc)
                                                                         for d, doc in new_docs.items()}),
                     stats=impacts.stats(), updated=data["updated"] + len(changed) + len(removed),
-                    pinyin=PinyinIndex.build(df_phr, words, readings=data["pinyin"]["readings"]).to_dict())
+                    pinyin=PinyinIndex.build(df_phr, words, readings=data["pinyin"]["readings"],
+                                             syllables=data["syllables"]).to_dict())
         _write_data(index_dir, data)
         return cls.open(index_dir, synonyms)
 
@@ -484,6 +488,7 @@ class SearchEngine:
             data = pickle.load(fh)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"index {index_dir} was written by another version of kb.search")
+        data.pop("syllables", None)  # for updates only
         docs = store.Reader(index_dir)
         if docs.count() != data["n"]:
             docs.close()

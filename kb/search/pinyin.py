@@ -95,10 +95,13 @@ class PinyinIndex:
         self._max_full = max(map(len, full), default=0)
 
     @classmethod
-    def build(cls, df: Mapping[str, int], domain: Iterable[str] = (), readings: dict[str, str] | None = None) -> PinyinIndex:
+    def build(cls, df: Mapping[str, int], domain: Iterable[str] = (), readings: dict[str, str] | None = None,
+              syllables: dict[str, tuple[str, ...]] | None = None) -> PinyinIndex:
         """df: the vocabulary Latin input is read against ({word: entries using it});
         domain: the curated domain terms typos are corrected to (dictionary and keywords);
-        readings: `all_readings()` when the caller has them (an index being updated)."""
+        readings: `all_readings()` when the caller has them (an index being updated);
+        syllables: each term's reading, kept by the caller between builds (filled in here), so an
+        update reads only new words with pypinyin."""
         domain = set(domain)
         full: dict[str, list[tuple[int, str]]] = {}
         initials: dict[str, list[tuple[int, str]]] = {}
@@ -106,7 +109,11 @@ class PinyinIndex:
         for term, freq in df.items():
             if not (2 <= len(term) <= 8) or not all(is_cjk(c) for c in term):
                 continue
-            syl = term_syllables(term)
+            syl = syllables.get(term) if syllables is not None else None
+            if syl is None:
+                syl = term_syllables(term)
+                if syllables is not None:
+                    syllables[term] = syl
             if len(syl) != len(term):
                 continue
             full.setdefault("".join(syl), []).append((-freq, term))
