@@ -7,14 +7,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, g, jsonify, render_template, request
 
-from core import pinyin
+from core import db, pinyin
 from core.db import session
 from core.errors import DomainError
 from handlers import streams
 from handlers.common import (
     actor,
+    database_failed,
     json_error,
     login_required,
     now,
@@ -48,9 +49,16 @@ def _initials(text: str | None) -> str:
 def _alert_state() -> dict[str, Any]:
     def alert_state() -> dict[str, int]:
         user = actor()
-        if user is None:
+        if user is None or g.get("database_down"):
             return {"unread": 0, "latest_id": 0}
-        return {"unread": queries.unread_count(user), "latest_id": alerts.latest_id(user.id)}
+        try:
+            return {"unread": queries.unread_count(user), "latest_id": alerts.latest_id(user.id)}
+        except db.UNAVAILABLE as err:
+            # The pages that go on while the database is down (the search) still draw the navigation.
+            database_failed(err)
+            db.session.remove()
+            g.database_down = True
+            return {"unread": 0, "latest_id": 0}
 
     return {"alert_state": alert_state}
 

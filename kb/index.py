@@ -3,8 +3,10 @@ followed by every process.
 
 The database is the source of truth; its KB revision counts changes. Each host keeps its own
 index under instance/search/: `current.json` names the directory built for a revision. A builder
-holds an exclusive file lock and writes a new directory, so readers never see a half-built index
-and Whoosh's write lock is never contended. Processes reopen when `current.json` moves, and start a
+holds an exclusive file lock and writes a new directory, so readers never see a half-built index.
+A new revision is written incrementally: the previous directory's index with only the entries
+added, edited or removed since cut again (`SearchEngine.update`), and in full only when the
+analyzer, the lexicon or the synonyms changed, or too many entries did since the last full build. Processes reopen when `current.json` moves, and start a
 rebuild (in the background, serving the old index meanwhile) when the database is ahead.
 """
 
@@ -46,12 +48,14 @@ class IndexInfo:
     revision: int
     entries: int
     built_at: float
+    mode: str = "full"      # "full" or "update": how the directory was written
 
 
 def read_pointer(root: Path) -> IndexInfo | None:
     try:
         data = json.loads((root / POINTER).read_text(encoding="utf-8"))
-        return IndexInfo(data["directory"], int(data["revision"]), int(data["entries"]), float(data["built_at"]))
+        return IndexInfo(data["directory"], int(data["revision"]), int(data["entries"]), float(data["built_at"]),
+                         str(data.get("mode", "full")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -72,10 +76,12 @@ def _build_lock(root: Path, blocking: bool):
 
 
 def entry_documents(db: Session | None = None) -> list[dict[str, Any]]:
-    """Published entries as the engine indexes them."""
-    rows = (db or session).execute(select(Entry).where(Entry.status == "published").order_by(Entry.id)).scalars()
-    return [{"id": e.id, "category": e.category, "question": e.question, "similar": e.similar,
-             "keywords": e.keywords, "answer": e.answer, "detail": e.detail} for e in rows]
+    """Published entries as the engine indexes them (columns only: no ORM objects for 10,000 rows)."""
+    rows = (db or session).execute(
+        select(Entry.id, Entry.category, Entry.question, Entry.similar_json, Entry.keywords_json, Entry.answer,
+               Entry.detail).where(Entry.status == "published").order_by(Entry.id))
+    return [{"id": i, "category": c, "question": q, "similar": json.loads(s or "[]"),
+             "keywords": json.loads(k or "[]"), "answer": a, "detail": d} for i, c, q, s, k, a, d in rows]
 
 
 def _snapshot() -> tuple[int, list[dict[str, Any]], list[tuple[str, str]]]:
@@ -152,19 +158,36 @@ def rebuild(root: Path, *, force: bool = False, blocking: bool = True) -> IndexI
         name = f"rev-{revision}-{uuid.uuid4().hex[:8]}"
         started = time.perf_counter()
         try:
-            engine = SearchEngine.build(documents, synonyms, root / name)
+            engine = None if force or pointer is None else _update(root / pointer.directory, documents, synonyms,
+                                                                   root / name)
+            mode = "full" if engine is None else "update"
+            if engine is None:
+                engine = SearchEngine.build(documents, synonyms, root / name)
             engine.close()
             _write_manifest(root / name)
         except BaseException:
             shutil.rmtree(root / name, ignore_errors=True)
             raise
-        info = IndexInfo(name, revision, len(documents), time.time())
+        info = IndexInfo(name, revision, len(documents), time.time(), mode)
         tmp = root / (POINTER + ".tmp")
         tmp.write_text(json.dumps(info.__dict__), encoding="utf-8")
         os.replace(tmp, root / POINTER)
-        log.info("search index %s built: %d entries in %.2fs", name, len(documents), time.perf_counter() - started)
+        log.info("search index %s %s: %d entries in %.2fs", name, "built" if mode == "full" else "updated",
+                 len(documents), time.perf_counter() - started)
         _prune(root, keep={name, pointer.directory if pointer else ""})
         return info
+
+
+def _update(previous: Path, documents: list[dict[str, Any]], synonyms: list[tuple[str, str]],
+            directory: Path) -> SearchEngine | None:
+    """The previous index changed into `directory`, or None when it must be built in full (a changed
+    lexicon, or a previous index that cannot be read: then the full build replaces it)."""
+    try:
+        return SearchEngine.update(previous, documents, synonyms, directory)
+    except Exception:
+        log.exception("search index %s could not be updated; building in full", previous.name)
+        shutil.rmtree(directory, ignore_errors=True)
+        return None
 
 
 def _prune(root: Path, keep: set[str]) -> None:
@@ -192,6 +215,7 @@ class IndexHolder:
         self._engine: SearchEngine | None = None
         self._info: IndexInfo | None = None
         self._checked = 0.0
+        self._stamp: int | None = None   # the pointer file's mtime when last looked at
         self._lock = threading.Lock()
         self._building = False
         self._stale_since: float | None = None
@@ -215,9 +239,17 @@ class IndexHolder:
             if self._engine is None:
                 raise IndexUnavailable()
             return self._engine
-        if time.monotonic() - self._checked >= self.poll_seconds:
+        # the revision is asked of the database every poll; the pointer (one stat) on every search, so
+        # an index the scheduler has just written is served at once
+        if time.monotonic() - self._checked >= self.poll_seconds or self._pointer_stamp() != self._stamp:
             self._follow(app)
         return self._engine
+
+    def _pointer_stamp(self) -> int | None:
+        try:
+            return (self.root / POINTER).stat().st_mtime_ns
+        except OSError:
+            return None
 
     def _inline(self, app: Any) -> bool:
         return app is None or app.testing
@@ -245,6 +277,7 @@ class IndexHolder:
             self._start_build(app, force=False)
 
     def _swap(self, info: IndexInfo) -> None:
+        self._stamp = self._pointer_stamp()
         directory = self.root / info.directory
         check_directory(directory)
         engine = SearchEngine.open(directory, services.synonym_pairs())
@@ -260,10 +293,11 @@ class IndexHolder:
             closer.start()
 
     def _follow(self, app: Any) -> None:
+        stamp = self._pointer_stamp()
         with self._lock:
-            if time.monotonic() - self._checked < self.poll_seconds:
+            if time.monotonic() - self._checked < self.poll_seconds and stamp == self._stamp:
                 return
-            self._checked = time.monotonic()
+            self._checked, self._stamp = time.monotonic(), stamp
         revision = services.current_revision()
         pointer = read_pointer(self.root)
         if pointer and self._info and pointer.directory != self._info.directory and pointer.directory not in self._bad:

@@ -14,7 +14,8 @@ from kb import index
 
 
 def follow_search_index(now: datetime) -> str:
-    """Rebuild the index when the KB changed (here or on another host sharing the database)."""
+    """Bring this host's index to the KB's revision (changed here or on another host sharing the
+    database): the changed entries only, or in full when the lexicon changed."""
     root = Path(current_app.instance_path) / "search"
     before = index.read_pointer(root)
     # The revision is read in a session of its own and the build holds none: a build must never
@@ -22,7 +23,8 @@ def follow_search_index(now: datetime) -> str:
     if before is not None and before.revision == index.database_revision():
         return ""
     info = index.rebuild(root)
-    return f"search index rebuilt for revision {info.revision} ({info.entries} entries)"
+    done = "updated" if info.mode == "update" else "rebuilt"
+    return f"search index {done} for revision {info.revision} ({info.entries} entries)"
 
 
 def purge_search_log(now: datetime) -> str:

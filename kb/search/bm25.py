@@ -14,7 +14,7 @@ import bisect
 import heapq
 import math
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 
 from whoosh.scoring import bm25
@@ -24,50 +24,110 @@ B, K1 = 0.75, 1.2
 
 
 class ImpactBuilder:
-    """Collects term counts document by document, then computes every (token, document) impact."""
+    """Collects term counts document by document, then computes every (token, document) impact.
 
-    def __init__(self, field_weights: Mapping[str, float]):
+    The statistics (documents, per-field document frequencies and total lengths) are kept with the
+    index, so an incremental update can take a document's counts out, put new ones in and compute
+    the changed documents' impacts with the statistics of the knowledge base as it is now.
+    """
+
+    def __init__(self, field_weights: Mapping[str, float], stats: Mapping | None = None):
         self.field_weights = dict(field_weights)
         self._docs: list[dict[str, tuple[int, dict[str, int]]]] = []   # per doc: field → (length, counts)
-        self._df: dict[tuple[str, str], int] = {}
-        self._total_len = dict.fromkeys(self.field_weights, 0)
+        stats = stats or {}
+        self.n: int = stats.get("n", 0)
+        self._df: dict[str, dict[str, int]] = stats.get("df") or {f: {} for f in self.field_weights}
+        self._total_len: dict[str, int] = stats.get("total_len") or dict.fromkeys(self.field_weights, 0)
 
-    def add(self, fields: Mapping[str, Sequence[str]]) -> None:
+    def stats(self) -> dict:
+        return {"n": self.n, "df": self._df, "total_len": self._total_len}
+
+    def counts(self, fields: Mapping[str, Sequence[str]]) -> dict[str, tuple[int, dict[str, int]]]:
+        """A document's field → (length, term counts), as stored with the index."""
         doc = {}
         for f in self.field_weights:
             tokens = fields.get(f, ())
             counts: dict[str, int] = {}
             for t in tokens:
                 counts[t] = counts.get(t, 0) + 1
-            for t in counts:
-                self._df[(f, t)] = self._df.get((f, t), 0) + 1
-            self._total_len[f] += len(tokens)
             doc[f] = (len(tokens), counts)
+        return doc
+
+    def count_in(self, doc: Mapping[str, tuple[int, Mapping[str, int]]], sign: int = 1) -> None:
+        """Add (sign 1) or take out (sign -1) one document's counts from the statistics."""
+        self.n += sign
+        for f, (length, counts) in doc.items():
+            df = self._df[f]
+            for t in counts:
+                left = df.get(t, 0) + sign
+                if left > 0:
+                    df[t] = left
+                else:
+                    df.pop(t, None)
+            self._total_len[f] += sign * length
+
+    def add(self, fields: Mapping[str, Sequence[str]]) -> dict[str, tuple[int, dict[str, int]]]:
+        doc = self.counts(fields)
+        self.count_in(doc)
         self._docs.append(doc)
+        return doc
+
+    def impacts(self, doc: Mapping[str, tuple[int, Mapping[str, int]]]) -> dict[str, float]:
+        """{token: impact} of one document under the current statistics."""
+        n = self.n
+        impact: dict[str, float] = {}
+        for f, (length, counts) in doc.items():
+            if not counts:
+                continue
+            avg = (self._total_len[f] / n if n else 0.0) or 1.0
+            # Whoosh stores a field's length in one byte, so it scores with the rounded length
+            length = byte_to_length(length_to_byte(length))
+            weight = self.field_weights[f]
+            df = self._df[f]
+            for t, tf in counts.items():
+                idf = math.log(n / (df[t] + 1)) + 1
+                impact[t] = impact.get(t, 0.0) + weight * bm25(idf, tf, length, avg, B, K1)
+        return impact
 
     def build(self) -> dict[str, tuple[bytes, bytes]]:
         """{token: (docnums as uint32 bytes, impacts as float32 bytes)}, docnums in insertion order."""
-        n = len(self._docs)
-        avg = {f: (self._total_len[f] / n if n else 0.0) or 1.0 for f in self.field_weights}
         postings: dict[str, tuple[array, array]] = {}
         for docnum, doc in enumerate(self._docs):
-            impact: dict[str, float] = {}
-            for f, (length, counts) in doc.items():
-                if not counts:
-                    continue
-                # Whoosh stores a field's length in one byte, so it scores with the rounded length
-                length = byte_to_length(length_to_byte(length))
-                weight = self.field_weights[f]
-                for t, tf in counts.items():
-                    idf = math.log(n / (self._df[(f, t)] + 1)) + 1
-                    impact[t] = impact.get(t, 0.0) + weight * bm25(idf, tf, length, avg[f], B, K1)
-            for t, s in impact.items():
+            for t, s in self.impacts(doc).items():
                 p = postings.get(t)
                 if p is None:
                     p = postings[t] = (array("I"), array("f"))
                 p[0].append(docnum)
                 p[1].append(s)
+        self._docs = []
         return {t: (d.tobytes(), s.tobytes()) for t, (d, s) in postings.items()}
+
+
+def replace(raw: dict[str, tuple[bytes, bytes]], old: Mapping[int, Iterable[str]],
+            new: Mapping[int, Mapping[str, float]]) -> dict[str, tuple[bytes, bytes]]:
+    """Impact lists with the documents of `old` ({docnum: its tokens}) taken out and those of `new`
+    ({docnum: {token: impact}}) put in; every other list is shared with `raw`, unchanged."""
+    out = dict(raw)
+    touched: dict[str, list[tuple[int, float]]] = {}
+    for toks in old.values():
+        for t in toks:
+            touched.setdefault(t, [])
+    for docnum, impact in new.items():
+        for t, s in impact.items():
+            touched.setdefault(t, []).append((docnum, s))
+    gone = set(old) | set(new)
+    for t, added in touched.items():
+        docs, scores = array("I"), array("f")
+        if t in raw:
+            docs.frombytes(raw[t][0])
+            scores.frombytes(raw[t][1])
+        kept = [(d, s) for d, s in zip(docs, scores, strict=True) if d not in gone] + added
+        if not kept:
+            out.pop(t, None)
+            continue
+        kept.sort()
+        out[t] = (array("I", [d for d, _ in kept]).tobytes(), array("f", [s for _, s in kept]).tobytes())
+    return out
 
 
 def build(docs: Sequence[Mapping[str, Sequence[str]]], field_weights: Mapping[str, float]) -> dict[str, tuple[bytes, bytes]]:

@@ -3,22 +3,26 @@
 Query pipeline (`_analyze`): normalize → read Latin words as pinyin → apply the synonym table →
 search tokens (fillers dropped) → add homophone corrections, synonym variants and near matches as
 lighter extra tokens → in a long spoken query, weigh the words only its story says less than its need
-statements (`spoken.asked`); two or more needs are also searched one by one (`_each_need`). Candidates: Whoosh BM25F over question, similar questions, keywords, answer,
-detail and category (precomputed per token, see `bm25`). Re-ranking of the top candidates: BM25
+statements (`spoken.asked`); two or more needs are also searched one by one (`_each_need`). Candidates:
+BM25F as Whoosh scores it over question, similar questions, keywords, answer, detail and category
+(precomputed per token, see `bm25`). Re-ranking of the top candidates: BM25
 relative to the best, the share of the query the entry explains (coverage), and the closeness to
 the single closest phrasing (the question or one similar question) by rapidfuzz; a query that is
 one of an entry's phrasings always ranks it first. Confidence: a logistic model over the top hit's
 features (see `calibrate`: fitted on the KB's own held-out phrasings), turned into one of three
 levels with a reason (`levels`: 确定 / 可能 / 不在知识库, using the table of matters outside the KB).
 
-An index directory holds the Whoosh index (fields, statistics, each entry's stored data) and
-`search.pickle`: the segmentation dictionary, document frequencies, BM25F impacts and pinyin
-tables. Opening it needs neither the entries, the database, nor jieba's or pypinyin's start-up.
-Synonyms are applied at query time only: the index does not depend on them.
+An index directory holds `docs.sqlite` (each entry's stored data, see `store`) and `search.pickle`:
+the segmentation dictionary, document frequencies, BM25F statistics and impacts, pinyin tables and
+each entry's hash. Opening it needs neither the entries, the database, nor jieba's or pypinyin's
+start-up. `update` writes the next index from the previous one with only the changed entries cut
+again. Synonyms are applied at query time; their table is part of the index's `fingerprint`, so
+a synonym edit still rebuilds in full (as the analyzer's code and a new dictionary word do).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -34,21 +38,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
-from whoosh import index as windex
-from whoosh import query as wq
-from whoosh.analysis import SpaceSeparatedTokenizer
-from whoosh.fields import ID, STORED, TEXT, Schema
-from whoosh.filedb.filestore import FileStorage
-from whoosh.scoring import BM25F
 
-from kb.search import bm25, levels, lexicon, spoken
+from kb.search import bm25, levels, lexicon, spoken, store
 from kb.search.highlight import aligned, mark
 from kb.search.normalize import has_cjk, normalize, strip_placeholders
 from kb.search.pinyin import PinyinIndex, latin_words
 
 log = logging.getLogger(__name__)
 
-FORMAT = 5
+FORMAT = 6
 DATA_FILE = "search.pickle"
 MAX_QUERY_CHARS = 400       # longer input is cut: a caller's story fits, a pasted document does not
 MAX_LIMIT = 50
@@ -56,6 +54,8 @@ ANSWER_SNIPPET_CHARS = 120
 CANDIDATE_CACHE = 1024       # entries whose re-ranking data stays parsed (all of a 100-entry KB)
 SEGMENT_CACHE = 20000        # segmented strings kept (cleared when full)
 RERANK_N = 30               # candidates re-ranked; keeps the cost independent of the KB size
+BUILD_CACHE = 200000        # distinct clauses whose tokens a build keeps (cleared when full)
+UPDATE_MIN, UPDATE_SHARE = 20, 0.1   # entries changed since the last full build before the next one
 
 FIELDS = ("question", "similar", "keywords", "answer", "detail", "category")
 FIELD_WEIGHTS = {"question": 3.0, "similar": 2.0, "keywords": 2.5, "answer": 1.0, "detail": 0.4,
@@ -178,16 +178,6 @@ class _Candidate:
     T: str                      # phrasings and keywords as one string: does the entry speak of a term?
 
 
-def _dumps(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-
-
-def _schema() -> Schema:
-    text = {"analyzer": SpaceSeparatedTokenizer(), "phrase": False}
-    # rr: what the re-ranker reads for each candidate; show: what a hit displays (read for hits only)
-    return Schema(id=ID(stored=True, unique=True), rr=STORED(), show=STORED(), **{f: TEXT(**text) for f in FIELDS})
-
-
 def _as_list(value) -> list[str]:
     if value is None:
         return []
@@ -196,9 +186,94 @@ def _as_list(value) -> list[str]:
     return [str(v) for v in value if v is not None and str(v).strip()]
 
 
-def _content(tk, normalized: str) -> str:
-    """The words that matter, run together: what rapidfuzz compares."""
-    return "".join(t for t in lexicon.cut(tk, normalized) if lexicon.is_content(t))
+class _Cutter:
+    """Segmentation while building: normalized text is cut clause by clause (jieba never joins words
+    across a space, so the tokens are the same) and each distinct clause once; entries share many
+    (章程 wording, the same sentence in several answers)."""
+
+    def __init__(self, tk):
+        self.tk = tk
+        self._search: dict[str, tuple[str, ...]] = {}
+        self._content: dict[str, str] = {}
+
+    def search_tokens(self, normalized: str) -> list[str]:
+        out: list[str] = []
+        memo = self._search
+        for chunk in normalized.split(" "):
+            got = memo.get(chunk)
+            if got is None:
+                if len(memo) >= BUILD_CACHE:
+                    memo.clear()
+                # interned: a 10,000-entry build holds millions of tokens, mostly the same few thousand
+                got = memo[chunk] = tuple(sys.intern(t) for t in lexicon.search_tokens(self.tk, chunk))
+            out.extend(got)
+        return out
+
+    def content(self, normalized: str) -> str:
+        """The words that matter, run together: what rapidfuzz compares."""
+        memo = self._content
+        parts = []
+        for chunk in normalized.split(" "):
+            got = memo.get(chunk)
+            if got is None:
+                if len(memo) >= BUILD_CACHE:
+                    memo.clear()
+                got = memo[chunk] = "".join(t for t in lexicon.cut(self.tk, chunk) if lexicon.is_content(t))
+            parts.append(got)
+        return "".join(parts)
+
+
+def _words(entries: list[Mapping]) -> list[str]:
+    """The domain words of an index's dictionary: the bundled ones, then the entries' keywords."""
+    keywords = dict.fromkeys(k for e in entries for k in _as_list(e.get("keywords")))
+    return lexicon.domain_words(lexicon.read_dictionary() + list(keywords))
+
+
+def entry_hash(e: Mapping) -> str:
+    """What an entry contributes to the index, hashed: an edit that changes it changes this."""
+    text = json.dumps([str(e["id"]), e.get("question"), _as_list(e.get("similar")), _as_list(e.get("keywords")),
+                       e.get("answer"), e.get("detail"), e.get("category")], ensure_ascii=False, default=str)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def fingerprint(synonyms: Iterable[tuple[str, str]]) -> str:
+    """What every entry's tokens depend on besides its own text: the analyzer's code (normalization,
+    segmentation, the bundled dictionary, pinyin, BM25F), its libraries and the synonym table. When
+    it differs from an index's, the index is built again in full; so is it when an entry brings a
+    keyword the index's segmentation dictionary lacks (see `update`)."""
+    digest = hashlib.sha256()
+    for module in (sys.modules[normalize.__module__], lexicon, bm25, sys.modules[PinyinIndex.__module__]):
+        digest.update(Path(module.__file__).read_bytes())
+    import jieba
+    import opencc
+
+    parts = [FORMAT, FIELD_WEIGHTS, lexicon.read_dictionary(), sorted(map(list, synonyms)),
+             getattr(jieba, "__version__", ""), getattr(opencc, "__version__", "")]
+    digest.update(json.dumps(parts, ensure_ascii=False, default=str).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _count(df_all: dict[str, int], df_phr: dict[str, int], categories: dict[str, int], rr: Mapping,
+           show: Mapping, sign: int) -> None:
+    """Add (sign 1) or take out (sign -1) one entry from the document frequencies and category counts."""
+    for table, keys in ((df_all, set(rr["E"]).union(rr["A"])), (df_phr, rr["E"]), (categories, [show["c"]])):
+        for k in keys:
+            left = table.get(k, 0) + sign
+            if left > 0:
+                table[k] = left
+            else:
+                table.pop(k, None)
+
+
+def _category_tokens(cutter: _Cutter, categories: Mapping[str, int]) -> list[str]:
+    return sorted({t for c in categories for t in cutter.search_tokens(normalize(c))})
+
+
+def _write_data(index_dir: Path, data: dict) -> None:
+    tmp = index_dir / (DATA_FILE + ".tmp")
+    with open(tmp, "wb") as fh:
+        pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, index_dir / DATA_FILE)
 
 
 def _postings(psets: list[frozenset[str]]) -> dict[str, tuple[int, ...]]:
@@ -214,15 +289,16 @@ def _idf(n: int, df: int) -> float:
 
 
 class SearchEngine:
-    """Search over one index directory. Thread-safe (one Whoosh searcher per thread)."""
+    """Search over one index directory. Thread-safe (one store connection per thread)."""
 
-    def __init__(self, index_dir: Path, ix, data: dict, synonyms: Iterable[tuple[str, str]] = ()):
+    def __init__(self, index_dir: Path, docs: store.Reader, data: dict, synonyms: Iterable[tuple[str, str]] = ()):
         self.index_dir = Path(index_dir)
-        self._ix = ix
+        self._docs = docs
         self._df: dict[str, int] = data["df"]
         self._n = max(int(data["n"]), 1)
         self._ids: list[str] = data["ids"]
-        self._docnums = {i: n for n, i in enumerate(self._ids)}
+        self._docnums = {i: n for n, i in enumerate(self._ids) if i}
+        self._stats = data["stats"]
         self._impacts = bm25.Impacts(data["impacts"])
         self._pinyin = PinyinIndex.from_dict(data["pinyin"])
         self._tk = lexicon.tokenizer_for(*data["dictionary"])
@@ -230,9 +306,6 @@ class SearchEngine:
         #: words of the categories that are the KB's own subject (低保, 特困, 临时救助): a question saying
         #: one of them is about the KB even when it also names another matter (退休金 … 能办低保吗)
         self.anchors = frozenset(t for t in data["categories"] if self.domain_specificity(t) >= ANCHOR_SPECIFICITY)
-        self._local = threading.local()
-        self._searchers: list = []
-        self._searchers_lock = threading.Lock()
         self._cache: OrderedDict[int, _Candidate] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._seg: dict[tuple[str, str], object] = {}
@@ -253,46 +326,132 @@ class SearchEngine:
         if any(index_dir.iterdir()):
             raise ValueError(f"index directory {index_dir} is not empty")
         entries = list(entries)
-        words = lexicon.domain_words(
-            lexicon.read_dictionary() + [k for e in entries for k in _as_list(e.get("keywords"))])
+        synonyms = list(synonyms)
+        words = _words(entries)
         dictionary = lexicon.build_dictionary(words)
-        tk = lexicon.tokenizer_for(*dictionary)
+        cutter = _Cutter(lexicon.tokenizer_for(*dictionary))
 
-        # one pass: each entry is cut once, written to Whoosh, and counted for BM25F and the lexicon
-        ix = windex.create_in(str(index_dir), _schema())
-        writer = ix.writer(limitmb=128)
+        # one pass: each entry is cut once, written to the store, and counted for BM25F and the lexicon
+        writer = store.Writer(index_dir)
         impacts = bm25.ImpactBuilder(FIELD_WEIGHTS)
         ids: list[str] = []
+        hashes: dict[str, str] = {}
         df_all: dict[str, int] = {}
-        df_phr: dict[str, int] = {w: 0 for w in words}
+        df_phr: dict[str, int] = dict.fromkeys(words, 0)
+        categories: dict[str, int] = {}
+        rows = []
         try:
-            for e in entries:
-                fields, rr, show = cls._prepare(tk, e)
+            for docnum, e in enumerate(entries):
+                fields, rr, show = cls._prepare(cutter, e)
                 ids.append(show["id"])
-                impacts.add(fields)
-                for t in set(rr["E"]).union(rr["A"]):
-                    df_all[t] = df_all.get(t, 0) + 1
-                for t in rr["E"]:
-                    df_phr[t] = df_phr.get(t, 0) + 1
-                writer.add_document(id=show["id"], rr=_dumps(rr), show=_dumps(show),
-                                    **{f: " ".join(v) for f, v in fields.items()})
+                hashes[show["id"]] = entry_hash(e)
+                doc = impacts.add(fields)
+                _count(df_all, df_phr, categories, rr, show, 1)
+                rows.append((docnum, show["id"], rr, show, doc))
+                if len(rows) >= 500:
+                    writer.put_many(rows)
+                    rows = []
+            writer.put_many(rows)
         except BaseException:
             writer.cancel()
             raise
         writer.commit()
+        syllables: dict[str, tuple[str, ...]] = {}
+        data = {"format": FORMAT, "fingerprint": fingerprint(synonyms), "n": len(ids), "ids": ids,
+                "hashes": hashes, "df": df_all, "df_phr": df_phr, "words": words, "dictionary": dictionary,
+                "category_counts": categories, "categories": _category_tokens(cutter, categories),
+                "impacts": impacts.build(), "stats": impacts.stats(), "updated": 0,
+                "syllables": syllables, "pinyin": PinyinIndex.build(df_phr, words, syllables=syllables).to_dict()}
+        _write_data(index_dir, data)
+        return cls.open(index_dir, synonyms)
 
-        categories = {str(e.get("category") or "") for e in entries}
-        data = {"format": FORMAT, "n": len(ids), "ids": ids, "df": df_all, "dictionary": dictionary,
-                "categories": sorted({t for c in categories for t in lexicon.search_tokens(tk, normalize(c))}),
-                "impacts": impacts.build(), "pinyin": PinyinIndex.build(df_phr, words).to_dict()}
-        tmp = index_dir / (DATA_FILE + ".tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, index_dir / DATA_FILE)
+    @classmethod
+    def update(cls, previous_dir, entries: Iterable[Mapping], synonyms: Iterable[tuple[str, str]],
+               index_dir) -> SearchEngine | None:
+        """Index `entries` into the empty directory `index_dir` by changing a copy of the index in
+        `previous_dir`: only the entries added, edited or removed since are cut and written again.
+
+        Returns None (the caller builds in full) when the analyzer or the synonyms differ from those
+        the previous index was built with (see `fingerprint`), when a keyword is a word its
+        segmentation dictionary lacks (every entry would have to be cut again), or when more
+        entries changed since the last full build than UPDATE_SHARE of the knowledge base: the
+        other entries' BM25F impacts keep the statistics of the build that wrote them, a drift
+        that stays small while most of the knowledge base is as it was built.
+        """
+        previous_dir, index_dir = Path(previous_dir), Path(index_dir)
+        entries = list(entries)
+        synonyms = list(synonyms)
+        with open(previous_dir / DATA_FILE, "rb") as fh:
+            data = pickle.load(fh)
+        if not isinstance(data, dict) or data.get("format") != FORMAT or data["fingerprint"] != fingerprint(synonyms):
+            return None
+        words, freq = _words(entries), data["dictionary"][0]
+        if any(freq.get(w, 0) < lexicon.DOMAIN_WORD_FREQ for w in words):
+            return None
+        by_id = {str(e["id"]): e for e in entries}
+        hashes = {i: entry_hash(e) for i, e in by_id.items()}
+        docnums = {i: d for d, i in enumerate(data["ids"]) if i}
+        changed = [i for i, h in hashes.items() if data["hashes"].get(i) != h]
+        removed = [i for i in docnums if i not in by_id]
+        if data["updated"] + len(changed) + len(removed) > max(UPDATE_MIN, UPDATE_SHARE * len(entries)):
+            return None
+        index_dir.mkdir(parents=True, exist_ok=True)
+        if any(index_dir.iterdir()):
+            raise ValueError(f"index directory {index_dir} is not empty")
+
+        cutter = _Cutter(lexicon.tokenizer_for(*data["dictionary"]))
+        impacts = bm25.ImpactBuilder(FIELD_WEIGHTS, data["stats"])
+        df_all, df_phr, categories = data["df"], data["df_phr"], data["category_counts"]
+        old_reader = store.Reader(previous_dir)
+        writer = store.Writer(index_dir, copy_from=previous_dir)
+        old_tokens: dict[int, list[str]] = {}
+        new_docs: dict[int, dict] = {}
+        ids = list(data["ids"])
+        try:
+            for i in [*removed, *changed]:
+                d = docnums.get(i)
+                if d is None:
+                    continue
+                rr, show = old_reader.get(d, "rr"), old_reader.get(d, "show")
+                impacts.count_in(old_reader.get(d, "fields"), -1)
+                _count(df_all, df_phr, categories, rr, show, -1)
+                old_tokens[d] = [*rr["E"], *rr["A"]]
+                if i in removed:
+                    writer.delete(d)
+                    ids[d] = ""
+            for i in changed:
+                d = docnums.get(i)
+                if d is None:
+                    d = len(ids)
+                    ids.append(i)
+                fields, rr, show = cls._prepare(cutter, by_id[i])
+                doc = impacts.counts(fields)
+                impacts.count_in(doc)
+                _count(df_all, df_phr, categories, rr, show, 1)
+                writer.put(d, i, rr, show, doc)
+                new_docs[d] = doc
+        except BaseException:
+            writer.cancel()
+            raise
+        finally:
+            old_reader.close()
+        writer.commit()
+        for w in set(data["words"]).difference(words):  # a keyword no entry has any more
+            if not df_phr.get(w):
+                df_phr.pop(w, None)
+        for w in words:  # domain words stay in the pinyin vocabulary when no entry's phrasing uses them
+            df_phr.setdefault(w, 0)
+        data.update(n=len(by_id), ids=ids, words=words, hashes=hashes, categories=_category_tokens(cutter, categories),
+                    impacts=bm25.replace(data["impacts"], old_tokens, {d: impacts.impacts(doc)
+                                                                        for d, doc in new_docs.items()}),
+                    stats=impacts.stats(), updated=data["updated"] + len(changed) + len(removed),
+                    pinyin=PinyinIndex.build(df_phr, words, readings=data["pinyin"]["readings"],
+                                             syllables=data["syllables"]).to_dict())
+        _write_data(index_dir, data)
         return cls.open(index_dir, synonyms)
 
     @staticmethod
-    def _prepare(tk, e: Mapping) -> tuple[dict[str, list[str]], dict, dict]:
+    def _prepare(cutter: _Cutter, e: Mapping) -> tuple[dict[str, list[str]], dict, dict]:
         question = str(e.get("question") or "")
         similar = _as_list(e.get("similar"))
         keywords = _as_list(e.get("keywords"))
@@ -300,21 +459,22 @@ class SearchEngine:
         category = str(e.get("category") or "")
 
         def toks(text: str) -> list[str]:
-            # interned: a 10,000-entry build holds millions of tokens, mostly the same few thousand
-            return [sys.intern(t) for t in lexicon.search_tokens(tk, normalize(strip_placeholders(text)))]
+            return cutter.search_tokens(normalize(strip_placeholders(text)))
 
+        phrasings, phrase_toks = [], []
+        for text in [question, *similar]:
+            norm = normalize(text)
+            stoks = cutter.search_tokens(norm)
+            phrase_toks.append(stoks if "{" not in text else toks(text))
+            phrasings.append([cutter.content(norm), sorted(set(stoks))])
         fields = {
-            "question": toks(question),
-            "similar": [t for s in similar for t in toks(s)],
+            "question": phrase_toks[0],
+            "similar": [t for p in phrase_toks[1:] for t in p],
             "keywords": [t for k in keywords for t in toks(k)],
             "answer": toks(answer),
             "detail": toks(str(e.get("detail") or "")),
             "category": toks(category),
         }
-        phrasings = []
-        for text in [question, *similar]:
-            norm = normalize(text)
-            phrasings.append([_content(tk, norm), sorted(set(lexicon.search_tokens(tk, norm)))])
         rr = {
             "P": phrasings,
             "E": sorted(set(fields["question"]) | set(fields["similar"]) | set(fields["keywords"])
@@ -330,16 +490,18 @@ class SearchEngine:
 
     @classmethod
     def open(cls, index_dir, synonyms: Iterable[tuple[str, str]] = ()) -> SearchEngine:
-        """Open an index written by `build`, read-only (safe for many worker processes)."""
+        """Open an index written by `build` or `update`, read-only (safe for many worker processes)."""
         index_dir = Path(index_dir)
         with open(index_dir / DATA_FILE, "rb") as fh:
             data = pickle.load(fh)
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"index {index_dir} was written by another version of kb.search")
-        ix = FileStorage(str(index_dir), readonly=True).open_index()
-        if ix.doc_count_all() != data["n"]:
-            raise ValueError(f"index {index_dir} is inconsistent: {ix.doc_count_all()} != {data['n']} entries")
-        return cls(index_dir, ix, data, synonyms)
+        data.pop("syllables", None)  # for updates only
+        docs = store.Reader(index_dir)
+        if docs.count() != data["n"]:
+            docs.close()
+            raise ValueError(f"index {index_dir} is inconsistent: {docs.count()} != {data['n']} entries")
+        return cls(index_dir, docs, data, synonyms)
 
     def set_synonyms(self, synonyms: Iterable[tuple[str, str]]) -> None:
         """Apply an edited synonym table to the following queries (no reindexing needed)."""
@@ -358,12 +520,8 @@ class SearchEngine:
         self.scope, self.scope_revision = scope, revision
 
     def close(self) -> None:
-        """Close the index files (every thread's searcher); the engine is unusable afterwards."""
-        with self._searchers_lock:
-            searchers, self._searchers = self._searchers, []
-        for s in searchers:
-            s.close()
-        self._ix.close()
+        """Close the index files (every thread's connection); the engine is unusable afterwards."""
+        self._docs.close()
 
     @property
     def doc_count(self) -> int:
@@ -389,19 +547,11 @@ class SearchEngine:
         general = (self._tk.FREQ.get(word, 0) + 1) / self._tk.total
         return math.log((df / self._n) / general) - DOMAIN_SPECIFIC_FROM
 
-    def _searcher(self):
-        s = getattr(self._local, "searcher", None)
-        if s is None:
-            s = self._local.searcher = self._ix.searcher(weighting=BM25F(B=bm25.B, K1=bm25.K1))
-            with self._searchers_lock:
-                self._searchers.append(s)
-        return s
-
     def _candidate(self, docnum: int) -> _Candidate:
         """The re-ranker's view of an entry, kept in a bounded cache (tokens interned: entries share them)."""
         c = self._cache.get(docnum)
         if c is None:
-            rr = json.loads(self._searcher().stored_fields(docnum)["rr"])
+            rr = self._docs.get(docnum, "rr")
             intern = sys.intern
             psets = [frozenset(map(intern, p[1])) for p in rr["P"]]
             c = _Candidate(docnum=docnum, id=self._ids[docnum], E=frozenset(map(intern, rr["E"])),
@@ -420,7 +570,7 @@ class SearchEngine:
     def _show(self, docnum: int) -> dict:
         show = self._shows.get(docnum)
         if show is None:
-            show = json.loads(self._searcher().stored_fields(docnum)["show"])
+            show = self._docs.get(docnum, "show")
             with self._cache_lock:
                 self._shows[docnum] = show
                 if len(self._shows) > CANDIDATE_CACHE:
@@ -479,8 +629,10 @@ class SearchEngine:
                 for tok in variants:
                     slot = q.add(tok, W_VARIANT, "variant", slot)
         # homophone typos from the input method (低包 → 低保), checked against the domain vocabulary;
-        # what the typo was cut into (低/包, or a word the KB never uses: 零时) leaves the query
-        known = set(q.weights)
+        # what the typo was cut into (低/包, or a word the KB never uses: 零时) leaves the query. Only query
+        # words the knowledge base uses are safe from correction: a rare word it never uses is what speech
+        # recognition writes for a domain term it mishears (地保 for 低保).
+        known = {t for t in q.weights if t in self._df}
         for chunk in q.canonical.split():
             for typo, term in self._pinyin.homophones(self._typo_units(chunk), known, self._is_common,
                                                       lexicon.STOPWORDS):
@@ -804,19 +956,14 @@ class SearchEngine:
         out["found"] = True
         c = self._candidate(docnum)
         show = self._show(docnum)
-        # per-field BM25F contributions, asked of Whoosh itself
-        s = self._searcher()
-        only = wq.Term("id", str(entry_id))
+        # per-field BM25F contributions, from the entry's term counts and the index's statistics
+        builder = bm25.ImpactBuilder(FIELD_WEIGHTS, self._stats)
         field_matches = {}
-        for f in FIELDS:
-            terms = [wq.Term(f, t, boost=FIELD_WEIGHTS[f] * w) for t, w in q.weights.items()]
-            if not terms:
-                continue
-            res = s.search(wq.And([only, wq.Or(terms)]), limit=1, terms=True)
-            if res:
-                matched = sorted({text.decode() if isinstance(text, bytes) else text
-                                  for fld, text in res.matched_terms() if fld == f})
-                field_matches[f] = {"tokens": matched, "bm25": round(res[0].score, 4)}
+        for f, (length, counts) in self._docs.get(docnum, "fields").items():
+            matched = sorted(t for t in q.weights if t in counts)
+            if matched:
+                one = builder.impacts({f: (length, {t: counts[t] for t in matched})})
+                field_matches[f] = {"tokens": matched, "bm25": round(sum(q.weights[t] * one[t] for t in matched), 4)}
         out["field_matches"] = field_matches
         ranked = self._rank(q) if q.weights else []
         rank = next((i + 1 for i, r in enumerate(ranked) if r[1] == docnum), None)

@@ -10,16 +10,20 @@ import html
 import unicodedata
 from collections.abc import Iterable
 
-from kb.search.normalize import PLACEHOLDER_RE, to_simplified
+from kb.search.normalize import PLACEHOLDER_RE, CharTable, to_simplified
+
+
+def _one(ch: str) -> str:
+    n = unicodedata.normalize("NFKC", ch).lower()
+    return n if len(n) == 1 else ch.lower()[:1] or " "
+
+
+_ALIGN_TABLE = CharTable(_one)
 
 
 def aligned(text: str) -> str:
     """A normalized copy of `text` with exactly one character per original character."""
-    chars = []
-    for ch in text:
-        n = unicodedata.normalize("NFKC", ch).lower()
-        chars.append(n if len(n) == 1 else ch.lower()[:1] or " ")
-    out = "".join(chars)
+    out = text.translate(_ALIGN_TABLE)
     converted = to_simplified(out)
     return converted if len(converted) == len(out) else out
 

@@ -42,6 +42,8 @@ _LATIN_TOKEN_RE = re.compile(r"^[a-z]+$")
 #: jieba words rarer than this are left out of an index's segmentation dictionary: they are mostly
 #: names and rare compounds, and cut into shorter words they match just as well on both sides.
 MIN_WORD_FREQ = 5
+#: the least frequency a domain word gets in an index's dictionary (enough to beat its parts)
+DOMAIN_WORD_FREQ = 3
 
 log = logging.getLogger(__name__)
 _default: jieba.Tokenizer | None = None
@@ -107,8 +109,8 @@ def build_dictionary(words: Iterable[str]) -> tuple[dict[str, int], int]:
     tk = _tokenizer(*_general_dictionary())
     for w in words:
         # as jieba's suggest_freq: just enough for the domain word to beat its parts
-        if tk.FREQ.get(w, 0) < 3:
-            tk.add_word(w, freq=max(tk.suggest_freq(w, False), 3))
+        if tk.FREQ.get(w, 0) < DOMAIN_WORD_FREQ:
+            tk.add_word(w, freq=max(tk.suggest_freq(w, False), DOMAIN_WORD_FREQ))
     return tk.FREQ, tk.total
 
 

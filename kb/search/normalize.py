@@ -48,6 +48,22 @@ def _keep(ch: str) -> bool:
     return cat[0] in "LN" and cat != "Nl" or ch == " "
 
 
+class CharTable(dict):
+    """A `str.translate` table filled in as characters are met: `rule(ch)` is computed once per
+    character, and every later text is mapped in C instead of a Python loop per character."""
+
+    def __init__(self, rule):
+        super().__init__()
+        self._rule = rule
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = self._rule(chr(code))
+        return value
+
+
+_KEEP_TABLE = CharTable(lambda ch: ch if _keep(ch) else " ")
+
+
 def normalize(text: object) -> str:
     """Normalize a query or a field for matching; never raises, returns "" for nothing usable."""
     if text is None:
@@ -59,7 +75,7 @@ def normalize(text: object) -> str:
     text = unicodedata.normalize("NFKC", text)
     # Lone surrogates (from broken UTF-16) cannot be encoded for OpenCC: drop them first.
     text = text.encode("utf-8", "ignore").decode("utf-8")
-    text = "".join(ch if _keep(ch) else " " for ch in text)
+    text = text.translate(_KEEP_TABLE)
     text = _SPACES_RE.sub(" ", text).strip()
     if not text:
         return ""

@@ -13,6 +13,7 @@ whatever the size of the knowledge base:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Mapping
@@ -73,11 +74,12 @@ def all_readings() -> dict[str, str]:
     return out
 
 
-def term_syllables(term: str) -> list[str]:
+@functools.lru_cache(maxsize=200_000)
+def term_syllables(term: str) -> tuple[str, ...]:
     """Readings of a word in context (重庆 → chong qing), as pypinyin's phrase dictionary gives them."""
     from pypinyin import Style, lazy_pinyin
 
-    return [x.replace("ü", "v") for x in lazy_pinyin(term, style=Style.NORMAL, errors="ignore")]
+    return tuple(x.replace("ü", "v") for x in lazy_pinyin(term, style=Style.NORMAL, errors="ignore"))
 
 
 class PinyinIndex:
@@ -93,9 +95,13 @@ class PinyinIndex:
         self._max_full = max(map(len, full), default=0)
 
     @classmethod
-    def build(cls, df: Mapping[str, int], domain: Iterable[str] = ()) -> PinyinIndex:
+    def build(cls, df: Mapping[str, int], domain: Iterable[str] = (), readings: dict[str, str] | None = None,
+              syllables: dict[str, tuple[str, ...]] | None = None) -> PinyinIndex:
         """df: the vocabulary Latin input is read against ({word: entries using it});
-        domain: the curated domain terms typos are corrected to (dictionary and keywords)."""
+        domain: the curated domain terms typos are corrected to (dictionary and keywords);
+        readings: `all_readings()` when the caller has them (an index being updated);
+        syllables: each term's reading, kept by the caller between builds (filled in here), so an
+        update reads only new words with pypinyin."""
         domain = set(domain)
         full: dict[str, list[tuple[int, str]]] = {}
         initials: dict[str, list[tuple[int, str]]] = {}
@@ -103,7 +109,11 @@ class PinyinIndex:
         for term, freq in df.items():
             if not (2 <= len(term) <= 8) or not all(is_cjk(c) for c in term):
                 continue
-            syl = term_syllables(term)
+            syl = syllables.get(term) if syllables is not None else None
+            if syl is None:
+                syl = term_syllables(term)
+                if syllables is not None:
+                    syllables[term] = syl
             if len(syl) != len(term):
                 continue
             full.setdefault("".join(syl), []).append((-freq, term))
@@ -114,7 +124,7 @@ class PinyinIndex:
         def top(d: dict[str, list[tuple[int, str]]]) -> dict[str, list[str]]:
             return {k: [t for _, t in sorted(v)[:_KEEP]] for k, v in d.items()}
 
-        return cls(top(full), top(initials), top(homo), frozenset(df), all_readings())
+        return cls(top(full), top(initials), top(homo), frozenset(df), readings or all_readings())
 
     def to_dict(self) -> dict:
         return {"full": self.full, "initials": self.initials, "homo": self.homo, "vocab": self.vocab,

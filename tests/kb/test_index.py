@@ -198,3 +198,55 @@ def test_parameter_change_reaches_every_worker_without_a_search(app, db, tmp_pat
                            effective_date=today)
     assert before[0] == before[1] != "987元/人·月"
     assert [w.parameter_states(today)["低保标准_城市"].rendered for w in workers] == ["987元/人·月"] * 2
+
+
+def _rows(directory):
+    import sqlite3
+
+    with sqlite3.connect(directory / "docs.sqlite") as db:
+        return {i: (rr, show) for i, rr, show in db.execute("SELECT id, rr, show FROM doc")}
+
+
+def _impacts(directory):
+    import pickle
+
+    with open(directory / "search.pickle", "rb") as fh:
+        return pickle.load(fh)["impacts"]
+
+
+def test_an_edit_rewrites_only_that_entry_in_the_index(app, db, root):
+    before = index.rebuild(root)
+    entry = services.get_entry("Q005")
+    data = entry.as_data() | {"answer": entry.answer + "另可拨打蓝莓热线咨询。"}
+    services.save_entry(actor=None, now=clock.now(), data=data, note="补充咨询方式")
+    after = index.rebuild(root)
+    assert (before.mode, after.mode) == ("full", "update") and after.directory != before.directory
+    old, new = _rows(root / before.directory), _rows(root / after.directory)
+    assert [i for i in new if new[i] != old[i]] == ["Q005"] and new.keys() == old.keys()
+    old_impacts, new_impacts = _impacts(root / before.directory), _impacts(root / after.directory)
+    q005_tokens = {t for rows in (old, new) for part in ("E", "A") for t in json.loads(rows["Q005"][0])[part]}
+    assert {t for t in new_impacts if new_impacts[t] != old_impacts.get(t)} <= q005_tokens
+    engine = index.IndexHolder(root).engine(app)
+    assert "Q005" in [h.id for h in engine.search("蓝莓热线", limit=5).hits]
+
+
+def test_an_incremental_update_finds_added_and_removed_entries(app, db, root):
+    index.rebuild(root)
+    make_entry(id="Q904", question="冬季送炭到户补助怎么领?", keywords=["临时救助"])
+    services.set_status(actor=None, now=clock.now(), entry=services.get_entry("Q079"), status="retired", note="测试")
+    info = index.rebuild(root)
+    assert info.mode == "update" and info.entries == len(index.entry_documents())
+    engine = index.IndexHolder(root).engine(app)
+    assert engine.search("冬季送炭到户补助", limit=1).hits[0].id == "Q904"
+    question = services.get_entry("Q079").question
+    assert all(h.id != "Q079" for h in engine.search(question, limit=10).hits)
+
+
+def test_a_lexicon_change_rebuilds_the_index_in_full(app, db, root):
+    index.rebuild(root)
+    services.save_synonym(actor=None, now=clock.now(), term="蓝莓钱", canonical_term="临时救助")
+    assert index.rebuild(root).mode == "full"
+    make_entry(id="Q905", question="新词条目", keywords=["蓝莓种植补贴"])  # a word the dictionary lacks
+    assert index.rebuild(root).mode == "full"
+    make_entry(id="Q906", question="另一个条目", keywords=["临时救助"])
+    assert index.rebuild(root).mode == "update"
