@@ -27,7 +27,7 @@ def _sign_in(page, url: str) -> None:
     page.fill("input[name=username]", "b_supervisor")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state("load")
 
 
 @pytest.mark.parametrize("viewport", [{"width": 390, "height": 844}, {"width": 1366, "height": 768}],
@@ -44,10 +44,10 @@ def test_supervisor_reads_filters_and_pages_the_audit_log(browser, live_server, 
         assert "登录" in text and "浏览器supervisor" in text and "b_supervisor" not in text
         assert not re.search(r"\b(login|create|update|hotline)\b", text), text[:2000]  # no raw codes
 
-        page.select_option("select[name=entity_type]", "hotline")
-        page.select_option("select[name=action]", "create")
+        page.select_option("select[name=entity_type]", "hotline", force=True)
+        page.select_option("select[name=action]", "create", force=True)
         page.get_by_role("button", name="筛选").click()
-        page.wait_for_load_state("networkidle")
+        page.wait_for_load_state("load")
         assert "共 183 条，本页为第 1–50 条" in page.locator(".audit-count").inner_text()
         first = page.locator("table.audit-log tbody tr").first.inner_text()
         assert "新建" in first and "救助热线" in first and "系统" in first and "电话号码：0455-" in first and "所属单位：" in first
@@ -57,7 +57,7 @@ def test_supervisor_reads_filters_and_pages_the_audit_log(browser, live_server, 
         page.screenshot(path=str(shots / f"audit-{viewport['width']}.png"))
 
         page.get_by_role("link", name=re.compile("下一页")).click()
-        page.wait_for_load_state("networkidle")
+        page.wait_for_load_state("load")
         assert "本页为第 51–100 条" in page.locator(".audit-count").inner_text()
         assert page.locator("select[name=entity_type]").input_value() == "hotline"  # the filter is kept
         assert page.locator("select[name=action]").input_value() == "create"

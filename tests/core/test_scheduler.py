@@ -95,7 +95,8 @@ def test_a_singleton_job_must_write():
 
 def test_the_jobs_of_the_app_say_which_are_per_host(app):
     per_host = {j.name for j in scheduler.jobs_of(app) if j.per_host}
-    assert per_host == {"kb_search_index", "audit_checkpoint"}
+    # exports: every host takes queued ones, each claimed by a conditional update (core.exports._claim)
+    assert per_host == {"kb_search_index", "audit_checkpoint", "exports"}
 
 
 def test_two_schedulers_at_the_same_moment_run_the_job_once(committing_app, frozen):
