@@ -605,10 +605,13 @@
           root.insertBefore(box, root.firstChild);
         }
         if (!data.suggestions.length) {
-          box.innerHTML = '<span class="muted small">该乡镇暂无推荐的承办人,请按单位选择</span>';
+          var unit = data.catalogue && data.catalogue.unit;
+          box.innerHTML = '<span class="muted small">' + (unit
+            ? escapeHtml(unit.name) + "还没有承办人账号：可按单位另选承办人，或先不指定，由督查人员派单"
+            : "该乡镇暂无推荐的承办人，请按单位选择") + "</span>";
           return;
         }
-        box.innerHTML = '<span class="muted small">推荐:</span>' + data.suggestions.map(function (s) {
+        box.innerHTML = '<span class="muted small">推荐：</span>' + data.suggestions.map(function (s) {
           return '<button type="button" class="chip" data-pick-user="' + s.id + '" data-pick-unit="' + s.unit_id +
             '" title="' + escapeHtml(s.reason) + '">' + escapeHtml(s.name) + '<span class="muted small">·' +
             escapeHtml(s.unit) + "</span></button>";

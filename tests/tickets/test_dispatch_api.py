@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from core import clock
+from core import clock, humanize
 from tests.builders import make_unit, make_user, workbook_bytes
 from tests.tickets.builders import make_caseworker, make_ticket, township
 from tickets import catalogue
@@ -227,3 +227,20 @@ def test_a_refused_change_on_the_page_keeps_the_typed_matter_and_writes_no_versi
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and "已停用" in page and 'value="改派停用单位"' in page
     assert _versions(db) == count
+
+
+def test_the_objection_on_the_ticket_page_names_its_owner_by_unit_and_says_its_deadline_and_times(client, db, login):
+    owner = login("caseworker", unit_id=township(4).id)
+    ticket = _dispatched(owner)
+    db.commit()
+    who = f"{owner.display_name}（{township(4).name}）"
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "下班前提出" in page and " 00:00" not in page
+    client.post(f"/tickets/{ticket.id}/action", data={"action": "object_dispatch", "version": ticket.version,
+                                                     "reason": "户籍在邻镇"})
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    objection = next(r for r in ticket.requests if r.kind == "objection")
+    local = clock.to_local(objection.requested_at)
+    said = f"{humanize.day_with_short_weekday(local.date())}{local:%H:%M}"
+    assert f"{said} {who}：户籍在邻镇" in page
+    assert "异议期限：" in page and "异议期限:" not in page
