@@ -498,10 +498,14 @@
         var uses = pendingUses.slice();
         callId.value = call.id;
         uses.forEach(function (u) { note(u[0], u[1]); });
-        if (outcome === "ticket") { window.location.href = panel.dataset.newTicketUrl + call.id; return; }
-        clearPanel();
-        showDone("来电已记录（" + call.outcome_label + "）。");
-        if (search && search.clear) { search.clear(); }
+        // The 初步研判 the operator worked through goes onto the call first, so its ticket carries it.
+        var kept = window.HotlineEligibility ? window.HotlineEligibility.keepOn(call.id) : Promise.resolve(null);
+        kept.then(function () {
+          if (outcome === "ticket") { window.location.href = panel.dataset.newTicketUrl + call.id; return; }
+          clearPanel();
+          showDone("来电已记录（" + call.outcome_label + "）。");
+          if (search && search.clear) { search.clear(); }
+        });
       }).catch(function () {
         saving = false;
         submitButton.disabled = false;

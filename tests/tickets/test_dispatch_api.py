@@ -244,3 +244,16 @@ def test_the_objection_on_the_ticket_page_names_its_owner_by_unit_and_says_its_d
     said = f"{humanize.day_with_short_weekday(local.date())}{local:%H:%M}"
     assert f"{said} {who}：户籍在邻镇" in page
     assert "异议期限：" in page and "异议期限:" not in page
+
+
+def test_dispatching_from_the_desk_says_who_by_unit_and_the_catalogue_version_it_added(client, db, login):
+    login("supervisor")
+    ticket = make_ticket(topic="其他救助与福利", citizen_phone="13512347777")
+    owner = make_caseworker(unit=township(4))
+    db.commit()
+    who = f"{owner.display_name}（{township(4).name}）"
+    r = client.post(f"/tickets/{ticket.id}/dispatch", data={"user_id": str(owner.id), "version": ticket.version,
+                                                           "add_to_catalogue": "1"}, follow_redirects=True)
+    page = r.get_data(as_text=True)
+    number = catalogue.current_version().number
+    assert f"已派单给{who}；该事项已加入派单目录（第{number}版）" in page
