@@ -79,6 +79,11 @@
     }
     return null;
   }
+  // “4个项目在等这项，一问大约能定下3项”: whole programmes, as an operator counts them (the score is an average).
+  function waitingText(q) {
+    var settles = Math.round(q.decides);
+    return q.programs.length + "个项目在等这项" + (settles >= 1 ? "，一问大约能定下" + settles + "项" : "");
+  }
   function callId() { var el = $("call-id"); return el ? el.value : ""; }
 
   function reset() {
@@ -214,7 +219,7 @@
       if (!key || shown[key]) { return ""; }
       shown[key] = true;
       return '<li data-group="' + key + '"><span class="elig-q">' + esc(q.label) + '</span> <span class="muted small">' +
-        "可确定约" + q.decides + "项，" + q.programs.length + "个项目在等这项</span><br>" + groupHtml(key) + "</li>";
+        waitingText(q) + "</span><br>" + groupHtml(key) + "</li>";
     }).join("") || '<li class="muted">暂时没有要问的了。</li>';
     var known = Object.keys(GROUPS).filter(function (key) { return !shown[key] && hasValue(key); });
     knownHead.hidden = !known.length;

@@ -112,6 +112,8 @@ def test_a_call_typed_by_hand_keeps_the_panels_check_when_recorded_and_its_ticke
     Keys(page).press("Alt+E")
     page.locator('#elig-panel [data-key="age:0"]').wait_for()
     page.wait_for_selector('#elig-results .elig-card[data-program="dibao"]')
+    hints = page.inner_text("#elig-questions")  # whole programmes, never “约2.7项”
+    assert "个项目在等这项，一问大约能定下" in hints and not re.search(r"\d\.\d", hints)
     page.click("#elig-save")
     assert "记录来电" in page.inner_text("#elig-saved")
     page.check("input[name=outcome][value=ticket]")
