@@ -257,3 +257,18 @@ def test_dispatching_from_the_desk_says_who_by_unit_and_the_catalogue_version_it
     page = r.get_data(as_text=True)
     number = catalogue.current_version().number
     assert f"已派单给{who}；该事项已加入派单目录（第{number}版）" in page
+
+
+def test_upholding_an_objection_never_offers_the_owner_who_objected(client, db, login):
+    owner = make_caseworker(unit=township(4))
+    other = make_caseworker(unit=township(5))
+    ticket = _dispatched(owner)
+    from tickets import disputes
+
+    disputes.file_objection(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, reason="户籍在邻镇")
+    login("supervisor")
+    db.commit()
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    form = page.split('data-action="decide_objection"', 1)[1].split("</form>", 1)[0]
+    assert f'<option value="{other.id}" data-unit' in form and f'<option value="{owner.id}" data-unit' not in form
+    assert f'data-pick-user="{owner.id}"' not in form
