@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from core import clock, humanize
 from tests.builders import make_unit, make_user, workbook_bytes
 from tests.tickets.builders import make_caseworker, make_ticket, township
-from tickets import catalogue
+from tickets import catalogue, disputes
 from tickets.models import CatalogueVersion, Ticket
 
 MONDAY = clock.local_to_utc(datetime(2026, 11, 23, 9, 0))
@@ -263,8 +263,6 @@ def test_upholding_an_objection_never_offers_the_owner_who_objected(client, db, 
     owner = make_caseworker(unit=township(4))
     other = make_caseworker(unit=township(5))
     ticket = _dispatched(owner)
-    from tickets import disputes
-
     disputes.file_objection(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, reason="户籍在邻镇")
     login("supervisor")
     db.commit()
