@@ -424,7 +424,7 @@ def action(ticket_id: int):
         return _refused_on_page(err, ticket_id)
     done = actions.get(request.form.get("action", ""))
     label = done.label if done is not None else "操作"
-    flash(f"{label}:已完成", "success")
+    flash(f"{label}：已完成", "success")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
 
 

@@ -236,9 +236,10 @@ def test_the_objection_on_the_ticket_page_names_its_owner_by_unit_and_says_its_d
     who = f"{owner.display_name}（{township(4).name}）"
     page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
     assert "下班前提出" in page and " 00:00" not in page
-    client.post(f"/tickets/{ticket.id}/action", data={"action": "object_dispatch", "version": ticket.version,
-                                                     "reason": "户籍在邻镇"})
-    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    page = client.post(f"/tickets/{ticket.id}/action", data={"action": "object_dispatch", "version": ticket.version,
+                                                            "reason": "户籍在邻镇"}, follow_redirects=True
+                       ).get_data(as_text=True)
+    assert "：已完成" in page and ":已完成" not in page
     objection = next(r for r in ticket.requests if r.kind == "objection")
     local = clock.to_local(objection.requested_at)
     said = f"{humanize.day_with_short_weekday(local.date())}{local:%H:%M}"
