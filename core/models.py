@@ -98,6 +98,11 @@ class User(Base):
     def role_label(self) -> str:
         return ROLES.get(self.role, self.role)
 
+    @property
+    def name_and_unit(self) -> str:
+        """李建国（北林区民政局）: a person as colleagues know them, never by the login name."""
+        return f"{self.display_name}（{self.unit.name}）" if self.unit else self.display_name
+
     def has_role(self, *roles: str) -> bool:
         return self.role == "admin" or self.role in roles
 

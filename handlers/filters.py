@@ -45,9 +45,7 @@ def said_time(value: datetime | None) -> str:
 
 def person_unit(user) -> str:
     """李建国（北林区民政局）: a person as colleagues know them, by name and unit, never the login name."""
-    if user is None:
-        return ""
-    return f"{user.display_name}（{user.unit.name}）" if user.unit else user.display_name
+    return user.name_and_unit if user is not None else ""
 
 
 def nl2br(value: str | None) -> Markup:

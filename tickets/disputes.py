@@ -62,7 +62,7 @@ def file_objection(*, actor: User, now: datetime, ticket: Ticket, version: Any, 
     services._record(ticket, "object_dispatch", actor=actor, now=now, before=before, note=reason,
                      data={"request_id": req.id, "objection_deadline": deadline})
     services.notify(services.supervisor_ids(), ticket, "objection_filed",
-                    f"派单异议待审核：{ticket.number}，{actor.display_name}认为不属本单位职责", actor=actor, now=now)
+                    f"派单异议待审核：{ticket.number}，{actor.name_and_unit}认为不属本单位职责", actor=actor, now=now)
     return req
 
 

@@ -12,6 +12,7 @@ from core.errors import Forbidden
 from tests.builders import make_user
 from tests.tickets.builders import make_caseworker, make_ticket, township
 from tickets import disputes, metrics
+from tickets.models import Notification
 from tickets.validation import TicketError
 
 #: Monday 2026-11-23 09:00 in Beijing.
@@ -143,3 +144,11 @@ def test_rejected_objections_are_counted_by_unit_on_the_metrics(db):
                               version=ticket.version, upheld=False)
     figures = metrics.compute(date(2026, 11, 23), date(2026, 11, 23), MONDAY + timedelta(days=1))
     assert {"id": owner.unit_id, "name": owner.unit.name, "rejected": 1} in figures["rejected_objections"]
+
+
+def test_the_supervisors_are_told_who_objected_by_name_and_unit(db):
+    supervisor = make_user("supervisor")
+    ticket, owner, _ = _disputed()
+    sent = db.execute(select(Notification).where(Notification.user_id == supervisor.id,
+                                                 Notification.ticket_id == ticket.id)).scalar_one()
+    assert f"{owner.display_name}（{owner.unit.name}）认为不属本单位职责" in sent.message
