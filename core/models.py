@@ -10,9 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import Base
 
 #: Unit levels, as the hotline registry and ticket routing use them.
-UNIT_LEVELS = {"city": "市级", "county": "县级", "township": "乡镇(街道)"}
+UNIT_LEVELS = {"city": "市级", "county": "县级", "township": "乡镇（街道）"}
 #: Unit kinds: civil-affairs bureaus, township governments, and other departments that co-handle tickets.
-UNIT_KINDS = {"civil_affairs": "民政部门", "township": "乡镇(街道)", "department": "其他部门"}
+UNIT_KINDS = {"civil_affairs": "民政部门", "township": "乡镇（街道）", "department": "其他部门"}
 
 ROLES = {
     "operator": "接线员",
@@ -105,6 +105,11 @@ class User(SignedInPerson, Base):
     @property
     def is_active(self) -> bool:
         return self.active
+
+    @property
+    def name_and_unit(self) -> str:
+        """李建国（北林区民政局）: a person as colleagues know them, never by the login name."""
+        return f"{self.display_name}（{self.unit.name}）" if self.unit else self.display_name
 
 
 class ApiToken(Base):

@@ -483,12 +483,12 @@ def evaluate(household: Household, params: dict[str, Parameter]) -> list[Verdict
             verdict, reasons, missing = "unlikely", [failed[0].says], []
         elif unknown:
             verdict = "need_info"
-            reasons = [c.says for c in unknown]
+            reasons = list(dict.fromkeys(c.says for c in unknown))  # two checks may wait on the same parameter
             missing = list(dict.fromkeys(m for c in unknown for m in c.missing))
         else:
             # The figures first; "not already receiving X" last.
             order = sorted(zip(rule.conditions, checks, strict=True), key=lambda pair: pair[0]["check"] == "not_receiving")
-            verdict, reasons, missing = "likely", [c.says for _cond, c in order], []
+            verdict, reasons, missing = "likely", list(dict.fromkeys(c.says for _cond, c in order)), []
         ctx.verdicts[code] = verdict
         ctx.missing[code] = missing
         verdicts.append(Verdict(code, rule.name, verdict, reasons, missing, list(rule.entry_ids), rule.where,

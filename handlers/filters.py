@@ -34,6 +34,20 @@ def weekday_date(value: date | datetime | None, year: bool = False) -> str:
     return humanize.day_with_weekday(value, year=year)
 
 
+def said_time(value: datetime | None) -> str:
+    """12月6日（周日）18:25: a moment as people say it (the year only when it is not this year's)."""
+    if value is None:
+        return ""
+    local = clock.to_local(value)
+    other_year = local.year != clock.to_local(clock.now()).year
+    return f"{humanize.day_with_short_weekday(local.date(), year=other_year)}{local:%H:%M}"
+
+
+def person_unit(user) -> str:
+    """李建国（北林区民政局）: a person as colleagues know them, by name and unit, never the login name."""
+    return user.name_and_unit if user is not None else ""
+
+
 def nl2br(value: str | None) -> Markup:
     if not value:
         return Markup("")
@@ -53,6 +67,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(localdate)
     app.add_template_filter(nl2br)
     app.add_template_filter(weekday_date)
+    app.add_template_filter(said_time)
+    app.add_template_filter(person_unit)
     app.add_template_filter(humanize.week_label, "week_label")
     app.add_template_filter(humanize.duration, "duration")
     app.add_template_filter(humanize.number, "figure")

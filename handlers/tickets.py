@@ -39,6 +39,7 @@ from handlers.common import (
     roles_required,
     writes,
 )
+from handlers.filters import person_unit
 from handlers.openapi import ERRORS, api_doc
 from handlers.openapi import document as api_document
 from handlers.schemas import base
@@ -408,7 +409,10 @@ def dispatch(ticket_id: int):
                            add_to_catalogue=request.form.get("add_to_catalogue") == "1")
     except DomainError as err:
         return _refused_on_page(err, ticket_id)
-    flash(f"已派单给{ticket.first_owner.display_name}", "success")
+    added = request.form.get("add_to_catalogue") == "1"
+    current = catalogue.current_version() if added else None
+    flash(f"已派单给{person_unit(ticket.first_owner)}"
+          + (f"；该事项已加入派单目录（第{current.number}版）" if current else ""), "success")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
 
 
@@ -422,7 +426,7 @@ def action(ticket_id: int):
         return _refused_on_page(err, ticket_id)
     done = actions.get(request.form.get("action", ""))
     label = done.label if done is not None else "操作"
-    flash(f"{label}:已完成", "success")
+    flash(f"{label}：已完成", "success")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
 
 

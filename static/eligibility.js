@@ -68,6 +68,7 @@
   var questions = [];   // the server's ranking: [{fact, label, programs, decides}]
   var labels = JSON.parse(root.dataset.factLabels || "{}");  // fact -> its question, for "missing" lists
   var callSeen = null;
+  var changed = false;  // the household differs from the last check saved on the call
   var timer = null;
   var asked = 0;
 
@@ -78,10 +79,15 @@
     }
     return null;
   }
+  // “4个项目在等这项，一问大约能定下3项”: whole programmes, as an operator counts them (the score is an average).
+  function waitingText(q) {
+    var settles = Math.round(q.decides);
+    return q.programs.length + "个项目在等这项" + (settles >= 1 ? "，一问大约能定下" + settles + "项" : "");
+  }
   function callId() { var el = $("call-id"); return el ? el.value : ""; }
 
   function reset() {
-    form = {}; members = [{ relation: "self" }]; marks = {}; touched = {}; questions = [];
+    form = {}; members = [{ relation: "self" }]; marks = {}; touched = {}; questions = []; changed = false;
     resultsBox.innerHTML = ""; savedText.textContent = ""; showError(null, "");
   }
 
@@ -213,7 +219,7 @@
       if (!key || shown[key]) { return ""; }
       shown[key] = true;
       return '<li data-group="' + key + '"><span class="elig-q">' + esc(q.label) + '</span> <span class="muted small">' +
-        "可确定约" + q.decides + "项，" + q.programs.length + "个项目在等这项</span><br>" + groupHtml(key) + "</li>";
+        waitingText(q) + "</span><br>" + groupHtml(key) + "</li>";
     }).join("") || '<li class="muted">暂时没有要问的了。</li>';
     var known = Object.keys(GROUPS).filter(function (key) { return !shown[key] && hasValue(key); });
     knownHead.hidden = !known.length;
@@ -296,6 +302,7 @@
   }
   function assess(then) {
     var n = ++asked;
+    changed = true;
     post(root.dataset.assessUrl, { household: household() }).then(function (res) {
       if (n !== asked) { return; }
       if (!res.ok) {
@@ -317,7 +324,7 @@
 
   function save() {
     var id = callId();
-    if (!id) { savedText.textContent = "这通电话还没有来电记录：先记录来电，或等话务平台接入后再保存。"; return; }
+    if (!id) { savedText.textContent = "这通电话还没有来电记录：按“记录来电”时会一并保存这份研判。"; return; }
     saveButton.disabled = true;
     var key = "elig-" + id + "-" + Date.now() + "-" + Math.random().toString(36).slice(2);
     post(root.dataset.saveUrl.replace(/\/0\//, "/" + id + "/"), { household: household() }, key).then(function (res) {
@@ -329,6 +336,7 @@
         return;
       }
       showError(null, "");
+      changed = false;
       var at = new Date(res.body.checked_at);
       savedText.textContent = "已保存到来电（" + at.getHours() + ":" + ("0" + at.getMinutes()).slice(-2) +
         "），转工单时会带入工单。";
@@ -398,6 +406,20 @@
     }
   });
   saveButton.addEventListener("click", save);
+  // Recording the call keeps what the panel holds (unless it shows an error or was saved as it stands): a
+  // call typed by hand has no record until 记录来电, so 保存 could not, and its ticket would carry nothing.
+  window.HotlineEligibility = {
+    keepOn: function (id) {
+      var entered = callSeen !== null && (Object.keys(touched).length || Object.keys(marks).length);
+      var key = "elig-" + id + "-" + Date.now() + "-" + Math.random().toString(36).slice(2);
+      var saving = id && entered && errorBox.hidden && changed
+        ? post(root.dataset.saveUrl.replace(/\/0\//, "/" + id + "/"), { household: household() }, key)
+          .catch(function () { return null; })
+        : Promise.resolve(null);
+      // The household belonged to that call: the next call's panel starts empty.
+      return saving.then(function (res) { callSeen = null; changed = false; return res; });
+    }
+  };
 
   function open() {
     if (callSeen !== callId() || !members.length) { reset(); callSeen = callId(); }

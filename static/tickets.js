@@ -450,10 +450,14 @@
         var uses = pendingUses.slice();
         callId.value = call.id;
         uses.forEach(function (u) { note(u[0], u[1]); });
-        if (outcome === "ticket") { window.location.href = panel.dataset.newTicketUrl + call.id; return; }
-        clearPanel();
-        showDone("来电已记录（" + call.outcome_label + "）。");
-        if (search && search.clear) { search.clear(); }
+        // The 初步研判 the operator worked through goes onto the call first, so its ticket carries it.
+        var kept = window.HotlineEligibility ? window.HotlineEligibility.keepOn(call.id) : Promise.resolve(null);
+        kept.then(function () {
+          if (outcome === "ticket") { window.location.href = panel.dataset.newTicketUrl + call.id; return; }
+          clearPanel();
+          showDone("来电已记录（" + call.outcome_label + "）。");
+          if (search && search.clear) { search.clear(); }
+        });
       }).catch(function () {
         saving = false;
         submitButton.disabled = false;
@@ -560,10 +564,13 @@
           root.insertBefore(box, root.firstChild);
         }
         if (!data.suggestions.length) {
-          box.innerHTML = '<span class="muted small">该乡镇暂无推荐的承办人,请按单位选择</span>';
+          var unit = data.catalogue && data.catalogue.unit;
+          box.innerHTML = '<span class="muted small">' + (unit
+            ? escapeHtml(unit.name) + "还没有承办人账号：可按单位另选承办人，或先不指定，由督查人员派单"
+            : "该乡镇暂无推荐的承办人，请按单位选择") + "</span>";
           return;
         }
-        box.innerHTML = '<span class="muted small">推荐:</span>' + data.suggestions.map(function (s) {
+        box.innerHTML = '<span class="muted small">推荐：</span>' + data.suggestions.map(function (s) {
           return '<button type="button" class="chip" data-pick-user="' + s.id + '" data-pick-unit="' + s.unit_id +
             '" title="' + escapeHtml(s.reason) + '">' + escapeHtml(s.name) + '<span class="muted small">·' +
             escapeHtml(s.unit) + "</span></button>";

@@ -8,6 +8,7 @@ reads as it stood. A ticket whose matter is in no row waits on the supervisor's 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -232,8 +233,11 @@ def _ids(value: Any) -> list[Any]:
     return [p for p in str(value).replace("，", ",").replace("、", ",").split(",") if p.strip()]
 
 
-def check_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[RowError]]:
-    """Every row cleaned, and every problem of every row (nothing stops at the first)."""
+def check_rows(rows: list[dict[str, Any]], where: Callable[[int], str] | None = None
+               ) -> tuple[list[dict[str, Any]], list[RowError]]:
+    """Every row cleaned, and every problem of every row (nothing stops at the first); `where` names a row
+    for the user (the sheet's row number on an import), by default 第N条事项."""
+    where = where or (lambda index: f"第{index + 1}条事项")
     from kb.models import CATEGORIES, Entry
 
     errors: list[RowError] = []
@@ -286,7 +290,7 @@ def check_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[R
         key = (category if not entry_id else "", entry_id, kind)
         if len(errors) == before:
             if key in seen:
-                err("category", f"与第{seen[key] + 1}条事项重复（同一类别/条目和工单类型只能有一条）")
+                err("category", f"与{where(seen[key])}重复（同一类别/条目和工单类型只能有一条）")
                 continue
             seen[key] = i
             clean.append({"category": category, "entry_id": entry_id, "kind": kind, "level": level,
@@ -431,14 +435,19 @@ def seed_catalogue(now: datetime) -> str:
 
 # --- xlsx ----------------------------------------------------------------------------------------
 
+def _half_width(text: str) -> str:
+    return text.replace("（", "(").replace("）", ")")
+
+
 SHEET = "派单目录"
 MAX_BYTES = 2 * 1024 * 1024
 SHEET_LIMITS = uploads.SheetLimits(max_unpacked_bytes=20 * 1024 * 1024, max_rows=2000, max_columns=20)
 #: (field, header): the import layout, which the export writes.
-COLUMNS = (("category", "问题类别"), ("entry_id", "知识库条目编号"), ("kind", "工单类型(空为全部)"),
-           ("level", "责任层级"), ("unit_id", "首派单位(空为所在乡镇或县)"), ("cohandling_ids", "协办单位(用、分隔)"),
+COLUMNS = (("category", "问题类别"), ("entry_id", "知识库条目编号"), ("kind", "工单类型（空为全部）"),
+           ("level", "责任层级"), ("unit_id", "首派单位（空为所在乡镇或县）"), ("cohandling_ids", "协办单位（用、分隔）"),
            ("note", "说明"))
 HEADERS = {header: name for name, header in COLUMNS}
+HEADERS.update({_half_width(header): name for name, header in COLUMNS})  # sheets exported with half-width brackets
 LABELS = dict(COLUMNS)
 
 
@@ -501,6 +510,7 @@ def plan_import(content: bytes) -> list[dict[str, Any]]:
             by_name.setdefault(name, []).append(u)
     kinds = {label: code for code, label in KINDS.items()}
     levels = {label: code for code, label in UNIT_LEVELS.items()}
+    levels.update({_half_width(label): code for code, label in UNIT_LEVELS.items()})
     errors: list[str] = []
     records: list[tuple[int, dict[str, Any]]] = []
 
@@ -540,7 +550,7 @@ def plan_import(content: bytes) -> list[dict[str, Any]]:
             errors.append(f"{place(number, 'kind')}：工单类型“{kind}”无效（可选：{'、'.join(KINDS.values())}，或留空）")
             continue
         records.append((number, record))
-    clean, row_errors = check_rows([r for _, r in records])
+    clean, row_errors = check_rows([r for _, r in records], where=lambda index: f"第{records[index][0]}行")
     for e in row_errors:
         errors.append(f"{place(records[e.index][0], e.field)}：{e.message}")
     if not records and not errors:

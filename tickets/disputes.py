@@ -2,8 +2,8 @@
 dispatch; a supervisor upholds it (改派 to another owner) or rejects it (the owner keeps the ticket).
 
 While an objection waits, the closure clock pauses by default (TICKET_DISPUTE_PAUSES_CLOSURE): on the
-decision the first-contact and closure limits move later by the time the objection waited, so neither
-owner loses days to the desk's deliberation.
+decision the first-contact and closure limits move later by each working day the objection was waiting on
+(by the hours waited for a limit in hours), so neither owner loses days to the desk's deliberation.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from core import clock
 from core.calendar import WorkCalendar, load_calendar
 from core.models import User
-from tickets import services
+from tickets import deadlines, services
 from tickets.models import Ticket, TicketRequest
 from tickets.validation import TicketError, clean_text
 
@@ -36,10 +36,11 @@ class DisputeSettings:
 
 def objection_deadline(ticket: Ticket, settings: DisputeSettings, calendar: WorkCalendar | None = None
                        ) -> datetime | None:
-    """The last moment the current first owner may object: the window counts from the latest dispatch."""
+    """The last moment the current first owner may object: the end of the window's last working day (下班前,
+    never midnight), counted from the day after the latest dispatch like every other limit."""
     if ticket.dispatched_at is None:
         return None
-    return (calendar or load_calendar()).add_working_days(ticket.dispatched_at, settings.window_working_days)
+    return (calendar or load_calendar()).due_after(ticket.dispatched_at, settings.window_working_days)
 
 
 @services._guarded
@@ -51,16 +52,17 @@ def file_objection(*, actor: User, now: datetime, ticket: Ticket, version: Any, 
     services._require_owner(actor, ticket, "提出派单异议")
     before = services._check(ticket, "object_dispatch", version)
     reason = clean_text(reason, "异议理由", "reason", required=True)
+    calendar = calendar or load_calendar()
     deadline = objection_deadline(ticket, settings, calendar)
     if deadline is None or now > deadline:
-        when = clock.to_local(deadline).strftime("%m月%d日%H:%M") if deadline else "派单时"
+        when = deadlines.due_text(deadline, calendar, now) if deadline else "派单时"
         raise TicketError(f"派单异议须在派单后{settings.window_working_days}个工作日内提出（截止{when}），"
                           "已超过期限，不能再提出；如确非本单位职责，请申请退单", code="too_late", field="reason")
     req = services._new_request(ticket, "objection", actor=actor, now=now, reason=reason)
     services._record(ticket, "object_dispatch", actor=actor, now=now, before=before, note=reason,
                      data={"request_id": req.id, "objection_deadline": deadline})
     services.notify(services.supervisor_ids(), ticket, "objection_filed",
-                    f"派单异议待审核：{ticket.number}，{actor.display_name}认为不属本单位职责", actor=actor, now=now)
+                    f"派单异议待审核：{ticket.number}，{actor.name_and_unit}认为不属本单位职责", actor=actor, now=now)
     return req
 
 
@@ -89,11 +91,12 @@ def decide_objection(*, actor: User, now: datetime, ticket: Ticket, version: Any
                             "old_owner": services._person(old_owner) if old_owner else None,
                             "dispute_seconds": int(waited.total_seconds()), "paused": settings.pauses_closure}
     if settings.pauses_closure:
+        calendar = load_calendar()
         if ticket.closure_due_at is not None:
-            ticket.closure_due_at = ticket.closure_due_at + waited
+            ticket.closure_due_at = postponed(ticket.closure_due_at, req.requested_at, now, calendar)
             data["closure_due_at"] = ticket.closure_due_at
         if ticket.first_contact_at is None and ticket.first_contact_due_at is not None:
-            ticket.first_contact_due_at = ticket.first_contact_due_at + waited
+            ticket.first_contact_due_at = postponed(ticket.first_contact_due_at, req.requested_at, now, calendar)
     if ok:
         ticket.first_owner, ticket.unit, ticket.state = new_owner, new_owner.unit, "pending_accept"
         ticket.dispatched_at, ticket.accepted_at = now, None
@@ -105,6 +108,21 @@ def decide_objection(*, actor: User, now: datetime, ticket: Ticket, version: Any
     services.notify([req.requested_by_id], ticket, "objection_decided",
                     f"派单异议{'已支持，工单已改派' if ok else '被驳回，请继续办理'}：{ticket.number}", actor=actor, now=now)
     return ticket
+
+
+def postponed(due: datetime, filed: datetime, decided: datetime, calendar: WorkCalendar) -> datetime:
+    """A limit moved later for the time an objection waited. A limit in working days (due at the end of a
+    working day) moves by the working days the dispute touched, so it still falls due 下班前; a limit in
+    hours moves by the hours waited."""
+    local_due = clock.to_local(due)
+    if local_due.time().replace(tzinfo=None) != calendar.workday_end or not calendar.is_working_day(local_due.date()):
+        return due + (decided - filed)
+    first, last = clock.to_local(filed).date(), clock.to_local(decided).date()
+    days = calendar.working_days_after(first, last) + calendar.is_working_day(first)
+    day = local_due.date()
+    for _ in range(days):
+        day = calendar.next_working_day(day)
+    return calendar.end_of_day(day)
 
 
 def time_in_dispute(ticket: Ticket, now: datetime) -> timedelta:

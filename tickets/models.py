@@ -464,6 +464,7 @@ class DeadlinePresetVersion(Base):
     table_json: Mapped[str] = mapped_column(Text)
     saved_at: Mapped[datetime]
     saved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    saved_by: Mapped[User | None] = relationship()
 
     __table_args__ = (UniqueConstraint("preset_id", "version"),)
 

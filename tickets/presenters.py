@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import IO, Any
 
-from core import clock, xlsx
+from core import clock, humanize, xlsx
 from core.calendar import shared_calendar
 from core.clock import to_local
 from core.masking import mask_numbers
@@ -176,41 +176,40 @@ def event_summary(event: TicketEvent) -> str:
     data = event.data
     parts: list[str] = []
     if "owner" in data and data["owner"]:
-        parts.append(f"首派责任人:{data['owner']['name']}({data['owner'].get('unit', '')})")
+        parts.append(f"首派责任人：{data['owner']['name']}（{data['owner'].get('unit', '')}）")
     if data.get("old_owner") and data.get("new_owner"):
-        parts.append(f"原责任人:{data['old_owner']['name']} → 新责任人:{data['new_owner']['name']}")
+        parts.append(f"原责任人：{data['old_owner']['name']} → 新责任人：{data['new_owner']['name']}")
     elif data.get("old_owner") and event.action == "approve_return":
-        parts.append(f"原责任人:{data['old_owner']['name']},退回待派单")
+        parts.append(f"原责任人：{data['old_owner']['name']}，退回待派单")
     if data.get("old_owner") and event.action == "reject_objection":
         parts.append(f"异议被驳回，{data['old_owner']['name']}继续办理")
     if data.get("reason") and event.action in ("reassign", "approve_return", "reject_return", "reject_objection"):
-        parts.append(f"{'异议' if data.get('objection') else '退单'}理由:{data['reason']}")
+        parts.append(f"{'异议' if data.get('objection') else '退单'}理由：{data['reason']}")
     if "dispute_seconds" in data:
-        hours = data["dispute_seconds"] / 3600
-        parts.append(f"争议用时:{hours:.1f}小时" + (",办结时限顺延" if data.get("paused") else ""))
+        parts.append(f"争议用时：{humanize.duration(data['dispute_seconds'])}" + ("，时限顺延" if data.get("paused") else ""))
     if data.get("objection_deadline"):
-        parts.append(f"异议期限:{_local(data['objection_deadline'])}")
+        parts.append(f"异议期限：{_local(data['objection_deadline'])}")
     if data.get("into"):
-        parts.append(f"并入工单:{data['into']['number']}")
+        parts.append(f"并入工单：{data['into']['number']}")
     if data.get("merged") and event.action == "merge_in":
-        parts.append(f"并入:{data['merged']['number']}({data['merged']['citizen_name']})")
+        parts.append(f"并入：{data['merged']['number']}（{data['merged']['citizen_name']}）")
     if data.get("split"):
-        parts.append(f"拆出:{data['split']['number']}")
+        parts.append(f"拆出：{data['split']['number']}")
     if "from" in data and "to" in data:
-        parts.append(f"办结时限:{_local(data['from'])} → {_local(data['to'])}")
+        parts.append(f"办结时限：{_local(data['from'])} → {_local(data['to'])}")
     if "days" in data and event.action == "request_extension":
         parts.append(f"申请延期{data['days']}个工作日")
     if data.get("unit") and event.action in ("cohandle", "complete_task", "withdraw_task"):
-        parts.append(f"协办单位:{data['unit']}")
+        parts.append(f"协办单位：{data['unit']}")
     if data.get("due_at") and event.action == "cohandle":
-        parts.append(f"协办时限:{_local(data['due_at'])}")
+        parts.append(f"协办时限：{_local(data['due_at'])}")
     if data.get("satisfaction"):
-        parts.append(f"满意度:{SATISFACTION.get(data['satisfaction'], data['satisfaction'])}")
+        parts.append(f"满意度：{SATISFACTION.get(data['satisfaction'], data['satisfaction'])}")
     if data.get("closure_due_at") and event.action == "reopen":
-        parts.append(f"新办结时限:{_local(data['closure_due_at'])}")
+        parts.append(f"新办结时限：{_local(data['closure_due_at'])}")
     if data.get("deadline"):
-        parts.append(f"时限:{_local(data['deadline'])}")
-    return ";".join(parts)
+        parts.append(f"时限：{_local(data['deadline'])}")
+    return "；".join(parts)
 
 
 def _local(value: Any) -> str:

@@ -99,3 +99,29 @@ def test_the_panel_prefills_asks_updates_saves_and_the_ticket_shows_the_check(lo
     check = page.inner_text("#eligibility-check")
     assert "初步研判" in check and "初步研判，以审核确认为准" in check
     assert "最低生活保障（低保）" in check and "可能符合" in check
+
+
+def test_a_call_typed_by_hand_keeps_the_panels_check_when_recorded_and_its_ticket_shows_it(login_as, live_server):
+    """Without the phone platform the call has no record until 记录来电, so 保存 cannot; recording it keeps
+    the 初步研判 the operator worked through, and the ticket made from the call carries it."""
+    page = login_as("operator")
+    page.set_default_timeout(WAIT)
+    page.goto(f"{live_server['url']}/tickets/calls/new")
+    page.fill("#call-number", "13845561234")
+    page.fill("#call-question", "我妈七十三了，农村户口，一个月就三百来块钱")
+    Keys(page).press("Alt+E")
+    page.locator('#elig-panel [data-key="age:0"]').wait_for()
+    page.wait_for_selector('#elig-results .elig-card[data-program="dibao"]')
+    hints = page.inner_text("#elig-questions")  # whole programmes, never “约2.7项”
+    assert "个项目在等这项，一问大约能定下" in hints and not re.search(r"\d\.\d", hints)
+    page.click("#elig-save")
+    assert "记录来电" in page.inner_text("#elig-saved")
+    page.check("input[name=outcome][value=ticket]")
+    page.click("#call-form button[type=submit]")
+    page.wait_for_url("**/tickets/new?call_id=*")
+    page.fill("input[name=citizen_name]", "吴桂兰")
+    page.select_option("select[name=township_id]", label="紫来街道办事处", force=True)
+    with page.expect_navigation():
+        page.click("#ticket-form button.primary")
+    check = page.inner_text("#eligibility-check")
+    assert "初步研判，以审核确认为准" in check and "高龄津贴" in check

@@ -19,7 +19,7 @@ def test_operator_records_a_call_and_opens_a_dispatched_ticket(login_as, live_se
     page.fill("input[name=citizen_name]", "张三")
     page.select_option("select[name=township_id]", index=1, force=True)
     page.select_option("select[data-unit-select]", label="北林区民政局", force=True)
-    page.select_option("select[name=user_id]", label="浏览器caseworker(北林区民政局)", force=True)
+    page.select_option("select[name=user_id]", label="浏览器caseworker（北林区民政局）", force=True)
     page.click("#ticket-form button[type=submit]")
     page.wait_for_url("**/tickets/*")
     assert page.locator("h1 .state").inner_text() == "待签收"

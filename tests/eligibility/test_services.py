@@ -110,3 +110,17 @@ def test_an_answer_to_the_first_question_decides_programmes():
     undecided = sum(v.verdict == "need_info" for v in before)
     after = [engine.evaluate(parse(answer(household.model_dump(mode="json"))), {}) for answer in asking.ANSWERS[first["fact"]]]
     assert min(sum(v.verdict == "need_info" for v in verdicts) for verdicts in after) < undecided
+
+
+def test_a_reason_shared_by_two_checks_is_said_once():
+    """单人保 checks the local standard twice (household income and the member's own); with it unset the
+    operator reads “需核对本地标准” once, not twice."""
+    household = parse({"hukou": "urban", "monthly_income_per_capita": 900,
+                       "members": [{"relation": "parent", "age": 73}]})
+    for verdict in engine.evaluate(household, {}):
+        assert len(verdict.reasons) == len(set(verdict.reasons)), (verdict.program, verdict.reasons)
+
+
+def test_where_to_apply_never_repeats_a_phrase():
+    for code, rule in engine.rules().items():
+        assert "户籍所在地户籍所在地" not in rule.where, code

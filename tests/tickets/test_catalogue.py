@@ -170,3 +170,26 @@ def test_an_exported_catalogue_imports_back_as_a_new_version_with_the_same_matte
     assert after == before | {("其他救助与福利", "", "county", None)}
     added = next(m for m in version.matters if m.category == "其他救助与福利")
     assert added.cohandling_ids == [department("慈善总会").id]
+
+
+def test_a_duplicate_row_in_an_import_names_the_sheet_row_it_repeats(db):
+    content = _sheet([
+        ["医疗救助", "", "", "省级", "", "", ""],
+        ["最低生活保障", "", "", "乡镇（街道）", "", "", ""],
+        ["最低生活保障", "", "", "县级", "", "", ""],
+    ])
+    with pytest.raises(catalogue.CatalogueImportError) as refused:
+        catalogue.plan_import(content)
+    duplicate = next(e for e in refused.value.errors if "重复" in e)
+    assert duplicate.startswith("工作表“派单目录”第4行") and "与第3行重复" in duplicate
+
+
+def test_the_export_writes_full_width_brackets_and_a_sheet_with_the_older_half_width_headers_still_imports(db):
+    content = catalogue.export_xlsx(actor=make_user("admin"), now=clock.now())
+    header = [c.value for c in load_workbook(io.BytesIO(content))[catalogue.SHEET][1]]
+    assert "工单类型（空为全部）" in header and not any("(" in h for h in header)
+    old = ["问题类别", "知识库条目编号", "工单类型(空为全部)", "责任层级", "首派单位(空为所在乡镇或县)",
+           "协办单位(用、分隔)", "说明"]
+    rows = catalogue.plan_import(workbook_bytes([old, ["最低生活保障", "", "投诉", "乡镇(街道)", "", "", ""]],
+                                                title=catalogue.SHEET))
+    assert rows[0]["kind"] == "complaint" and rows[0]["level"] == "township"

@@ -5,10 +5,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from core import clock
+from core import clock, humanize
 from tests.builders import make_unit, make_user, workbook_bytes
 from tests.tickets.builders import make_caseworker, make_ticket, township
-from tickets import catalogue
+from tickets import catalogue, disputes
 from tickets.models import CatalogueVersion, Ticket
 
 MONDAY = clock.local_to_utc(datetime(2026, 11, 23, 9, 0))
@@ -227,3 +227,47 @@ def test_a_refused_change_on_the_page_keeps_the_typed_matter_and_writes_no_versi
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and "已停用" in page and 'value="改派停用单位"' in page
     assert _versions(db) == count
+
+
+def test_the_objection_on_the_ticket_page_names_its_owner_by_unit_and_says_its_deadline_and_times(client, db, login):
+    owner = login("caseworker", unit_id=township(4).id)
+    ticket = _dispatched(owner)
+    db.commit()
+    who = f"{owner.display_name}（{township(4).name}）"
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert "下班前提出" in page and " 00:00" not in page
+    page = client.post(f"/tickets/{ticket.id}/action", data={"action": "object_dispatch", "version": ticket.version,
+                                                            "reason": "户籍在邻镇"}, follow_redirects=True
+                       ).get_data(as_text=True)
+    assert "：已完成" in page and ":已完成" not in page
+    objection = next(r for r in ticket.requests if r.kind == "objection")
+    local = clock.to_local(objection.requested_at)
+    said = f"{humanize.day_with_short_weekday(local.date())}{local:%H:%M}"
+    assert f"{said} {who}：户籍在邻镇" in page
+    assert "异议期限：" in page and "异议期限:" not in page
+
+
+def test_dispatching_from_the_desk_says_who_by_unit_and_the_catalogue_version_it_added(client, db, login):
+    login("supervisor")
+    ticket = make_ticket(topic="其他救助与福利", citizen_phone="13512347777")
+    owner = make_caseworker(unit=township(4))
+    db.commit()
+    who = f"{owner.display_name}（{township(4).name}）"
+    r = client.post(f"/tickets/{ticket.id}/dispatch", data={"user_id": str(owner.id), "version": ticket.version,
+                                                           "add_to_catalogue": "1"}, follow_redirects=True)
+    page = r.get_data(as_text=True)
+    number = catalogue.current_version().number
+    assert f"已派单给{who}；该事项已加入派单目录（第{number}版）" in page
+
+
+def test_upholding_an_objection_never_offers_the_owner_who_objected(client, db, login):
+    owner = make_caseworker(unit=township(4))
+    other = make_caseworker(unit=township(5))
+    ticket = _dispatched(owner)
+    disputes.file_objection(actor=owner, now=clock.now(), ticket=ticket, version=ticket.version, reason="户籍在邻镇")
+    login("supervisor")
+    db.commit()
+    page = client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    form = page.split('data-action="decide_objection"', 1)[1].split("</form>", 1)[0]
+    assert f'<option value="{other.id}" data-unit' in form and f'<option value="{owner.id}" data-unit' not in form
+    assert f'data-pick-user="{owner.id}"' not in form

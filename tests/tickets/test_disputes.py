@@ -7,10 +7,12 @@ from sqlalchemy import select
 
 from audit.models import AuditEvent
 from core import clock
+from core.calendar import load_calendar
 from core.errors import Forbidden
 from tests.builders import make_user
 from tests.tickets.builders import make_caseworker, make_ticket, township
 from tickets import disputes, metrics
+from tickets.models import Notification
 from tickets.validation import TicketError
 
 #: Monday 2026-11-23 09:00 in Beijing.
@@ -92,14 +94,39 @@ def test_upholding_needs_a_new_owner(db):
                                   upheld=True)
 
 
-def test_the_closure_clock_pauses_for_the_time_in_dispute_by_default(db):
+def test_the_closure_clock_pauses_a_working_day_for_each_working_day_in_dispute_and_stays_due_at_day_end(db):
     ticket, _, _ = _disputed()
     due = ticket.closure_due_at
-    decided = MONDAY + timedelta(hours=8)  # filed at +2h: six hours in dispute
+    assert clock.to_local(due).strftime("%H:%M") == "17:30"
+    decided = MONDAY + timedelta(hours=8)  # filed at +2h: six hours of Monday in dispute
     disputes.decide_objection(actor=make_user("supervisor"), now=decided, ticket=ticket, version=ticket.version,
                               upheld=False)
-    assert ticket.closure_due_at == due + timedelta(hours=6)
+    calendar = load_calendar()
+    assert ticket.closure_due_at == calendar.end_of_day(calendar.next_working_day(clock.to_local(due).date()))
     assert disputes.time_in_dispute(ticket, decided + timedelta(days=3)) == timedelta(hours=6)
+
+
+def test_a_dispute_from_friday_to_monday_moves_a_working_day_limit_two_working_days(db):
+    calendar = load_calendar()
+    due = calendar.end_of_day(date(2026, 12, 2))  # Wednesday
+    filed, decided = FRIDAY, clock.local_to_utc(datetime(2026, 11, 30, 10, 0))
+    assert disputes.postponed(due, filed, decided, calendar) == calendar.end_of_day(date(2026, 12, 4))
+
+
+def test_a_limit_in_hours_moves_by_the_hours_in_dispute(db):
+    due = clock.local_to_utc(datetime(2026, 11, 23, 14, 5))
+    moved = disputes.postponed(due, MONDAY, MONDAY + timedelta(hours=3), load_calendar())
+    assert moved == due + timedelta(hours=3)
+
+
+def test_the_objection_window_ends_at_the_end_of_its_last_working_day_and_the_refusal_says_so(db):
+    owner = make_caseworker(unit=township(1))
+    ticket = make_ticket("in_progress", owner=owner, now=MONDAY)
+    deadline = disputes.objection_deadline(ticket, disputes.DisputeSettings())
+    assert clock.to_local(deadline) == datetime(2026, 11, 24, 17, 30, tzinfo=clock.LOCAL)
+    with pytest.raises(TicketError, match="截止11月24日（周二）下班前"):
+        disputes.file_objection(actor=owner, now=deadline + timedelta(minutes=1), ticket=ticket,
+                                version=ticket.version, reason="不属本单位")
 
 
 def test_without_the_pause_the_closure_limit_stays(db):
@@ -117,3 +144,11 @@ def test_rejected_objections_are_counted_by_unit_on_the_metrics(db):
                               version=ticket.version, upheld=False)
     figures = metrics.compute(date(2026, 11, 23), date(2026, 11, 23), MONDAY + timedelta(days=1))
     assert {"id": owner.unit_id, "name": owner.unit.name, "rejected": 1} in figures["rejected_objections"]
+
+
+def test_the_supervisors_are_told_who_objected_by_name_and_unit(db):
+    supervisor = make_user("supervisor")
+    ticket, owner, _ = _disputed()
+    sent = db.execute(select(Notification).where(Notification.user_id == supervisor.id,
+                                                 Notification.ticket_id == ticket.id)).scalar_one()
+    assert f"{owner.display_name}（{owner.unit.name}）认为不属本单位职责" in sent.message

@@ -270,7 +270,7 @@ def test_supervisor_decides_requests_on_the_ticket_page(app, client, login):
                                                           "approved": "1", "note": "同意"})
     assert r.status_code == 302
     page = _text(client.get(f"/tickets/{ticket_id}"))
-    assert "批准延期" in page and "办结时限:" in page and "延期申请待审批" not in page
+    assert "批准延期" in page and "办结时限：" in page and "延期申请待审批" not in page
 
 
 def test_board_export_writes_formula_like_text_as_text(app, client, login):

@@ -9,7 +9,7 @@ from audit.models import AuditEvent
 from core import clock
 from core.errors import Conflict
 from tests.builders import make_user
-from tests.tickets.builders import make_ticket
+from tests.tickets.builders import make_ticket, township
 from tickets import policy, presets
 from tickets.models import DeadlinePreset, DeadlinePresetVersion
 
@@ -138,3 +138,17 @@ def test_the_api_lists_creates_edits_and_activates_presets(client, db, bearer):
     assert active.status_code == 200 and active.json["active"]
     assert [p["name"] for p in client.get("/api/v1/presets", headers=headers).json["presets"] if p["active"]] \
         == ["本市试行"]
+
+
+def test_the_preset_page_names_who_saved_each_version_by_unit_and_when_as_people_say_it(client, db, login):
+    admin = login("admin", unit_id=township(1).id)
+    who = f"{admin.display_name}（{township(1).name}）"
+    preset = by_name(db, "广东式（按诉求类型）")
+    saved_at = local(2026, 12, 4, 9, 15)  # a Friday
+    presets.update_preset(actor=admin, now=saved_at, preset=preset, version=preset.version,
+                          limits=_rows(consult__normal__closure="4 工作日"))
+    db.commit()
+    page = client.get(f"/tickets/policies/{preset.id}").get_data(as_text=True)
+    assert who in page
+    assert "12月4日（周五）09:15" in page and "2026-12-04" not in page
+    assert "系统（示例预设）" in page
