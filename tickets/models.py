@@ -265,6 +265,7 @@ class Ticket(Base):
         Index("ix_ticket_first_owner_id", "first_owner_id"),
         Index("ix_ticket_citizen_phone", "citizen_phone"),
         Index("ix_ticket_created_at", "created_at"),
+        Index("ix_ticket_call_id", "call_id"),
     )
 
     @property
