@@ -27,7 +27,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, func, insert, select, text
 
 PASSWORD = "Growth-bench-1"
 VOLUMES = {"calls": 200_000, "tickets": 50_000, "events_per_ticket": 6.34, "audit": 603_000, "searches": 300_000,
@@ -192,6 +192,10 @@ def generate(instance: Path, database: str | None, scale: float, seed: int) -> N
                     _bulk(session, AuditEvent.__table__, rows)
                     rows = []
             _bulk(session, AuditEvent.__table__, rows)
+            if session.get_bind().dialect.name == "postgresql":
+                # The head's trigger lets it move one event at a time; this bulk load moves it once, past them all
+                # (the events themselves form a valid chain: `audit verify` checks it). This transaction only.
+                session.execute(text("SET LOCAL session_replication_role = replica"))
             head.seq, head.hash = seq, prev
             print(f"audit events: {n['audit']} ({time.perf_counter() - started:.0f} s)", flush=True)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from core.db import session
@@ -137,26 +137,36 @@ class Unanswered:
 
 
 def unanswered(start: date | datetime, end: date | datetime, *, limit: int = 200) -> list[Unanswered]:
-    """Searches with no confident answer, grouped by normalized phrasing, most frequent first."""
-    rows = session.execute(select(SearchLog).where(SearchLog.at >= start, SearchLog.at < end,
-                                                   SearchLog.confident.is_(False), SearchLog.query != "")
-                           .order_by(SearchLog.at.desc())).scalars()
-    groups: dict[str, list[SearchLog]] = defaultdict(list)
-    for row in rows:
-        groups[row.normalized or row.query].append(row)
-    out = []
-    for phrasing, items in groups.items():
-        opened = Counter(r.opened_id for r in items if r.opened_id)
-        out.append(Unanswered(phrasing=phrasing, count=len(items),
-                              zero_results=sum(r.result_ids == "[]" for r in items), last_at=items[0].at,
-                              examples=list(dict.fromkeys(r.query for r in items))[:3],
-                              opened=[i for i, _ in opened.most_common(3)]))
-    out.sort(key=lambda u: (-u.count, -u.last_at.timestamp()))
-    return out[:limit]
+    """Searches with no confident answer, grouped by normalized phrasing, most frequent first.
+
+    Grouped and counted by the database; only the shown phrasings' searches are read back (as plain rows) for
+    their examples and opened entries — a year's log is never loaded as objects (8 s at two years' data)."""
+    phrasing = func.coalesce(func.nullif(SearchLog.normalized, ""), SearchLog.query)
+    unsure = (SearchLog.at >= start, SearchLog.at < end, SearchLog.confident.is_(False), SearchLog.query != "")
+    last_at = func.max(SearchLog.at)
+    top = session.execute(select(phrasing, func.count(), func.sum(case((SearchLog.result_ids == "[]", 1), else_=0)),
+                                 last_at).where(*unsure).group_by(phrasing)
+                          .order_by(func.count().desc(), last_at.desc()).limit(limit)).all()
+    if not top:
+        return []
+    examples: dict[str, list[str]] = defaultdict(list)
+    opened: dict[str, Counter] = defaultdict(Counter)
+    for key, query, opened_id in session.execute(
+            select(phrasing, SearchLog.query, SearchLog.opened_id)
+            .where(*unsure, phrasing.in_([row[0] for row in top])).order_by(SearchLog.at.desc())):
+        examples[key].append(query)
+        if opened_id:
+            opened[key][opened_id] += 1
+    return [Unanswered(phrasing=key, count=count, zero_results=zero or 0, last_at=at,
+                       examples=list(dict.fromkeys(examples[key]))[:3],
+                       opened=[i for i, _ in opened[key].most_common(3)])
+            for key, count, zero, at in top]
 
 
 def totals(start: date | datetime, end: date | datetime) -> dict[str, int]:
-    rows = session.execute(select(SearchLog.confident, SearchLog.result_ids, SearchLog.opened_id)
-                           .where(SearchLog.at >= start, SearchLog.at < end)).all()
-    return {"searches": len(rows), "confident": sum(1 for r in rows if r.confident),
-            "zero": sum(1 for r in rows if r.result_ids == "[]"), "opened": sum(1 for r in rows if r.opened_id)}
+    """Counted by the database, not read row by row."""
+    searches, confident, zero, opened = session.execute(
+        select(func.count(), func.sum(case((SearchLog.confident.is_(True), 1), else_=0)),
+               func.sum(case((SearchLog.result_ids == "[]", 1), else_=0)),
+               func.count(SearchLog.opened_id)).where(SearchLog.at >= start, SearchLog.at < end)).one()
+    return {"searches": searches, "confident": confident or 0, "zero": zero or 0, "opened": opened}
