@@ -263,6 +263,7 @@ PAGES = [
     ("supervisor", "metrics, one year", "/tickets/metrics?from={year_ago}&to={today}"),
     ("supervisor", "metrics, one year (API)", "/api/v1/metrics?from={year_ago}&to={today}"),
     ("supervisor", "metrics export (xlsx)", "/tickets/metrics.xlsx?from={year_ago}&to={today}"),
+    ("supervisor", "unanswered report, 30 days", "/kb/report"),
     ("supervisor", "unanswered report, one year", "/kb/report?from={year_ago}&to={today}"),
     ("supervisor", "spot checks", "/spotchecks/"),
     ("supervisor", "rectifications", "/spotchecks/rectifications"),
@@ -359,8 +360,9 @@ def time_pages(instance: Path, database: str | None, repeat: int) -> int:
         with app.app_context():
             done, took, queries, peak = meter.measure(lambda: exports.run_pending(clock.now()))
             session.remove()
-        print(f"{label + ', written':<32} {took:9.3f} {queries:8d} {peak:9.1f}  {done or 'nothing written'}"
-              f"{'  ← over 300 MB' if peak > 300 else ''}", flush=True)
+        rss = _peak_kb() / 1024
+        print(f"{label + ', written':<32} {took:9.3f} {queries:8d} {peak:9.1f}  {done or 'nothing written'}; "
+              f"the runner's peak RSS {rss:.0f} MB{'  ← over 300 MB' if rss > 300 else ''}", flush=True)
 
     with app.app_context():
         result, took, _queries, peak = meter.measure(audit.verify)
