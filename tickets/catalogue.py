@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from openpyxl.utils import get_column_letter
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from audit import services as audit
 from core import uploads, xlsx
@@ -24,8 +25,8 @@ from core.db import session
 from core.errors import Forbidden, NotFound
 from core.models import UNIT_LEVELS, Unit, User
 from tickets import services
-from tickets.models import KINDS, CatalogueMatter, CatalogueVersion, Ticket
-from tickets.queries import Suggestion, suggest_owners
+from tickets.models import KINDS, Call, CatalogueMatter, CatalogueVersion, Ticket
+from tickets.queries import LIST_LOADS, Suggestion, suggest_owners
 from tickets.validation import TicketError
 
 DATA = Path(__file__).resolve().parent / "data" / "catalogue.yaml"
@@ -205,8 +206,10 @@ def propose_for(ticket: Ticket) -> Proposal:
 
 def desk_tickets() -> list[Ticket]:
     """The supervisor's desk: tickets waiting for dispatch whose matter is in no row of the catalogue."""
+    # The call's KB entries (to match) and what the list shows, loaded for all the waiting tickets at once.
     waiting = session.execute(select(Ticket).where(Ticket.state == "pending_dispatch")
-                              .order_by(Ticket.created_at, Ticket.id)).scalars()
+                              .order_by(Ticket.created_at, Ticket.id)
+                              .options(selectinload(Ticket.call).selectinload(Call.entries), *LIST_LOADS)).scalars()
     matters = current_matters()
     return [t for t in waiting
             if match(t.topic, t.kind, t.call.kb_entry_ids if t.call else [], matters=matters) is None]

@@ -11,12 +11,12 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select
 
 from core import humanize
 from core.db import session
 from core.models import Unit
-from tickets.metrics import local_range
+from tickets.metrics import json_text, local_range
 from tickets.models import Ticket, TicketEvent
 
 
@@ -26,18 +26,24 @@ def unit_floors(start: date, end: date, now: datetime, *, satisfaction_floor: in
     and which floors it is under; flagged units first."""
     lo, hi = local_range(start, end)
     counts: dict[int, dict[str, int]] = defaultdict(lambda: {"callbacks": 0, "satisfied": 0, "due": 0, "replied": 0})
-    callbacks = session.execute(select(TicketEvent, Ticket.unit_id).join(Ticket, Ticket.id == TicketEvent.ticket_id)
+    # Counted by the database: a year's tickets and callbacks are never loaded as objects (that took ~15 s
+    # at the review's two years).
+    is_satisfied = json_text(TicketEvent.data_json, "satisfaction").in_(("satisfied", "basic"))
+    callbacks = session.execute(select(Ticket.unit_id, func.count(), func.sum(case((is_satisfied, 1), else_=0)))
+                                .join(Ticket, Ticket.id == TicketEvent.ticket_id)
                                 .where(TicketEvent.action == "callback", TicketEvent.at >= lo, TicketEvent.at < hi,
-                                       Ticket.unit_id.is_not(None))).all()
-    for event, unit_id in callbacks:
-        counts[unit_id]["callbacks"] += 1
-        counts[unit_id]["satisfied"] += event.data.get("satisfaction") in ("satisfied", "basic")
-    tickets = session.execute(select(Ticket).where(Ticket.unit_id.is_not(None), Ticket.closure_due_at.is_not(None),
-                                                   Ticket.closure_due_at >= lo, Ticket.closure_due_at < hi,
-                                                   Ticket.closure_due_at <= now)).scalars().all()
-    for t in tickets:
-        counts[t.unit_id]["due"] += 1
-        counts[t.unit_id]["replied"] += t.closed_at is not None and t.closed_at <= t.closure_due_at
+                                       Ticket.unit_id.is_not(None)).group_by(Ticket.unit_id))
+    for unit_id, n_callbacks, n_satisfied in callbacks:
+        counts[unit_id]["callbacks"] += n_callbacks
+        counts[unit_id]["satisfied"] += n_satisfied or 0
+    replied = and_(Ticket.closed_at.is_not(None), Ticket.closed_at <= Ticket.closure_due_at)
+    due = session.execute(select(Ticket.unit_id, func.count(), func.sum(case((replied, 1), else_=0)))
+                          .where(Ticket.unit_id.is_not(None), Ticket.closure_due_at.is_not(None),
+                                 Ticket.closure_due_at >= lo, Ticket.closure_due_at < hi, Ticket.closure_due_at <= now)
+                          .group_by(Ticket.unit_id))
+    for unit_id, n_due, n_replied in due:
+        counts[unit_id]["due"] += n_due
+        counts[unit_id]["replied"] += n_replied or 0
     names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(list(counts)))).all()) if counts else {}
     rows = []
     for unit_id, c in counts.items():

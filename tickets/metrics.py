@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import Counter
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 from openpyxl import Workbook
-from sqlalchemy import Date, and_, case, cast, func, literal_column, or_, select
+from sqlalchemy import JSON, Date, and_, case, cast, func, literal_column, or_, select
 
 from core import xlsx
 from core.clock import LOCAL
@@ -46,8 +45,15 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _hours(values: list[timedelta]) -> float | None:
-    return round(statistics.median(v.total_seconds() for v in values) / 3600, 2) if values else None
+def _hours(seconds: list[float]) -> float | None:
+    return round(statistics.median(seconds) / 3600, 2) if seconds else None
+
+
+def _seconds_between(earlier: Any, later: Any) -> Any:
+    """`later - earlier` in seconds, in SQL: plain numbers come back, not two datetimes per row to convert."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400
 
 
 @dataclass
@@ -71,6 +77,13 @@ def _local_day(column: Any) -> Any:
 
 def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def json_text(column: Any, key: str) -> Any:
+    """One text field of a JSON text column, in SQL (the satisfaction a callback event records)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(column, JSON).op("->>")(key)
+    return func.json_extract(column, f"$.{key}")
 
 
 def _count_if(condition: Any) -> Any:
@@ -114,13 +127,16 @@ def compute(start: date, end: date, now: datetime) -> dict[str, Any]:
     by_state = Counter(dict(session.execute(select(Ticket.state, func.count()).where(*opened)
                                             .group_by(Ticket.state)).all()))
     n_tickets, n_closed, n_on_time, n_overdue = (v or 0 for v in session.execute(select(*tally).where(*opened)).one())
-    to_contact = [b - a for a, b in session.execute(select(Ticket.created_at, Ticket.first_contact_at)
-                                                    .where(*opened, Ticket.first_contact_at.is_not(None)))]
-    to_close = [b - a for a, b in session.execute(select(Ticket.created_at, Ticket.closed_at).where(*opened, is_closed))]
-    callbacks = [json.loads(data or "{}") for data in session.execute(
-        select(TicketEvent.data_json).where(TicketEvent.action == "callback", TicketEvent.at >= lo,
-                                            TicketEvent.at < hi)).scalars()]
-    satisfaction = Counter(data.get("satisfaction") for data in callbacks)
+    to_contact = [float(v) for v in session.execute(
+        select(_seconds_between(Ticket.created_at, Ticket.first_contact_at))
+        .where(*opened, Ticket.first_contact_at.is_not(None))).scalars()]
+    to_close = [float(v) for v in session.execute(
+        select(_seconds_between(Ticket.created_at, Ticket.closed_at)).where(*opened, is_closed)).scalars()]
+    answer = json_text(TicketEvent.data_json, "satisfaction")
+    satisfaction = Counter(dict(session.execute(
+        select(answer, func.count()).where(TicketEvent.action == "callback", TicketEvent.at >= lo,
+                                           TicketEvent.at < hi).group_by(answer)).all()))
+    n_callbacks = sum(satisfaction.values())
     satisfied = satisfaction["satisfied"] + satisfaction["basic"]
 
     def _grouped(key: Any) -> dict[Any, dict[str, int]]:
@@ -156,8 +172,8 @@ def compute(start: date, end: date, now: datetime) -> dict[str, Any]:
             "median_hours_to_closure": _hours(to_close),
             "closed": n_closed, "closed_on_time": n_on_time, "on_time_closure_rate": _rate(n_on_time, n_closed),
         },
-        "callbacks": {"total": len(callbacks), **{k: satisfaction[k] for k in SATISFACTION},
-                      "satisfaction_rate": _rate(satisfied, len(callbacks))},
+        "callbacks": {"total": n_callbacks, **{k: satisfaction[k] for k in SATISFACTION},
+                      "satisfaction_rate": _rate(satisfied, n_callbacks)},
         "per_unit": _finish(per_unit, lambda k: {"name": units.get(k, "未派单")}),
         "rejected_objections": rejected_objections(lo, hi, units),
         "per_person": _finish(per_person, lambda k: {

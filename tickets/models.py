@@ -82,6 +82,8 @@ class Call(Base):
     __table_args__ = (
         Index("ix_call_caller_number", "caller_number"),
         Index("ix_call_started_at", "started_at"),
+        # Covers the metrics' counts of a period's calls by outcome and day (read from the index alone).
+        Index("ix_call_status_started_at_outcome", "status", "started_at", "outcome"),
         Index("ix_call_status", "status"),
     )
 
@@ -362,7 +364,8 @@ class TicketEvent(Base):
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
 
-    __table_args__ = (Index("ix_ticket_event_ticket_id", "ticket_id"), Index("ix_ticket_event_at", "at"))
+    __table_args__ = (Index("ix_ticket_event_ticket_id", "ticket_id"), Index("ix_ticket_event_at", "at"),
+                      Index("ix_ticket_event_action_at", "action", "at"))
 
     @property
     def data(self) -> dict[str, Any]:

@@ -105,3 +105,24 @@ def test_the_unanswered_report_is_grouped_and_paged_most_frequent_first(client, 
     assert "驾照换证去哪里</td><td>3<" in first and "公积金怎么提取</td><td>2<" in first
     assert "护照加急" not in first and "下一页" in first
     assert "护照加急</td><td>1<" in second and "驾照换证去哪里" not in second
+
+
+def test_the_unanswered_report_groups_counts_and_examples_by_phrasing_in_the_database(db):
+    from kb import lookup
+
+    now = clock.now()
+    for minutes, query, normalized, results, opened in (
+            (50, "低保 怎么办", "低保怎么办", "[]", None), (40, "低保怎么办？", "低保怎么办", '["Q001"]', "Q001"),
+            (30, "低保怎么办", "低保怎么办", '["Q001"]', "Q001"), (20, "低保怎么办", "低保怎么办", "[]", "Q002"),
+            (10, "驾照换证", "", "[]", None)):
+        row = _log(db, query, now - timedelta(minutes=minutes))
+        row.normalized, row.result_ids, row.opened_id = normalized, results, opened
+    answered = _log(db, "低保标准", now - timedelta(minutes=5))
+    answered.confident, answered.result_ids = True, '["Q003"]'
+    db.flush()
+    rows = lookup.unanswered(now - timedelta(hours=1), now + timedelta(minutes=1))
+    assert [(r.phrasing, r.count, r.zero_results) for r in rows] == [("低保怎么办", 4, 2), ("驾照换证", 1, 1)]
+    assert rows[0].examples == ["低保怎么办", "低保怎么办？", "低保 怎么办"]
+    assert rows[0].opened == ["Q001", "Q002"] and rows[0].last_at == now - timedelta(minutes=20)
+    assert lookup.totals(now - timedelta(hours=1), now + timedelta(minutes=1)) == {
+        "searches": 6, "confident": 1, "zero": 3, "opened": 3}

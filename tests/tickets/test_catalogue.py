@@ -193,3 +193,34 @@ def test_the_export_writes_full_width_brackets_and_a_sheet_with_the_older_half_w
     rows = catalogue.plan_import(workbook_bytes([old, ["最低生活保障", "", "投诉", "乡镇(街道)", "", "", ""]],
                                                 title=catalogue.SHEET))
     assert rows[0]["kind"] == "complaint" and rows[0]["level"] == "township"
+
+
+def _statements(db, work) -> int:
+    from sqlalchemy import event
+
+    count = [0]
+
+    def counted(*_args, **_kwargs):
+        count[0] += 1
+
+    engine = db.get_bind().engine
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    return count[0]
+
+
+def test_the_desk_reads_its_tickets_in_the_same_few_queries_however_many_wait(client, login, db):
+    login("supervisor")
+    for n in range(2):
+        make_ticket(topic="其他救助与福利", citizen_phone=f"1390000001{n}")
+    db.commit()
+    client.get("/tickets/desk")  # the first request fills the app's caches
+    few = _statements(db, lambda: client.get("/tickets/desk"))
+    for n in range(2, 7):
+        make_ticket(topic="其他救助与福利", citizen_phone=f"1390000001{n}", township_id=township(n).id)
+    db.commit()
+    many = _statements(db, lambda: client.get("/tickets/desk"))
+    assert many == few
