@@ -107,7 +107,7 @@ def test_a_call_typed_by_hand_keeps_the_panels_check_when_recorded_and_its_ticke
     page = login_as("operator")
     page.set_default_timeout(WAIT)
     page.goto(f"{live_server['url']}/tickets/calls/new")
-    page.fill("#call-number", "13845561234")
+    page.fill("#call-number", "13845560110")
     page.fill("#call-question", "我妈七十三了，农村户口，一个月就三百来块钱")
     Keys(page).press("Alt+E")
     page.locator('#elig-panel [data-key="age:0"]').wait_for()
