@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from core import clock, units
 from core.errors import DomainError
@@ -27,8 +37,7 @@ READERS = ("operator", "supervisor")
 
 
 def merge_settings() -> merging.MergeSettings:
-    from flask import current_app
-
+    """The repeat-request window and rules as configured (the ticket pages use it too)."""
     return merging.MergeSettings.from_config(current_app.config)
 
 

@@ -39,6 +39,7 @@ from handlers.common import (
     roles_required,
     writes,
 )
+from handlers.dispatch import merge_settings
 from handlers.filters import person_unit
 from handlers.openapi import ERRORS, api_doc
 from handlers.openapi import document as api_document
@@ -95,10 +96,6 @@ def _max_upload() -> int:
 
 def _dispute_settings() -> disputes.DisputeSettings:
     return disputes.DisputeSettings.from_config(current_app.config)
-
-
-def _merge_settings() -> merging.MergeSettings:
-    return merging.MergeSettings.from_config(current_app.config)
 
 
 def _action_options() -> dict[str, Any]:
@@ -341,7 +338,7 @@ def new():
     if not form.get("new_anyway"):
         offer = merging.candidates(now=now(), phone=form.get("citizen_phone", "") or (call.caller_number if call else ""),
                                    id_number=form.get("citizen_id_number", ""), name=form.get("citizen_name", ""),
-                                   topic=form.get("topic", ""), settings=_merge_settings())
+                                   topic=form.get("topic", ""), settings=merge_settings())
         if offer:  # a repeat request: offer merging before a second case is opened
             return _form_page(call=call, merge_candidates=offer)
     try:
@@ -375,7 +372,7 @@ def _ticket_page(ticket, status: int = 200, **extra: Any):
         suggestions=_proposed_first(proposal, suggestions) if proposal else suggestions, proposal=proposal,
         describe=catalogue.describe, dispute=dispute, dispute_text=humanize.duration(dispute["seconds"]),
         objection_deadline=disputes.objection_deadline(ticket, settings) if dispute["objection_deadline"] else None,
-        merge_candidates=merging.candidates_for(ticket, now=now(), settings=_merge_settings())
+        merge_candidates=merging.candidates_for(ticket, now=now(), settings=merge_settings())
         if user is not None and user.has_role("operator", "supervisor") else [],
         offered={a.name: a for a in actions.available(user, ticket)}, summary=presenters.event_summary,
         action_label=actions.label, states_label=presenters.state_label,
@@ -764,7 +761,7 @@ def api_tickets():
         return jsonify({**presenters.ticket_json(target, user, now()),
                         "merged_ticket": {"id": made.id, "number": made.number, "state": made.state}}), 201
     ticket = services.create_ticket(actor=user, now=now(), owner_id=_first(data, "user_id", "owner_id"), **fields)
-    offer = merging.candidates_for(ticket, now=now(), settings=_merge_settings())
+    offer = merging.candidates_for(ticket, now=now(), settings=merge_settings())
     return jsonify({**presenters.ticket_json(ticket, user, now()),
                     "merge_candidates": [merging.merge_json(c) for c in offer],
                     "proposal": catalogue.propose_for(ticket).as_json() if ticket.first_owner is None else None}), 201

@@ -23,6 +23,16 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 B, K1 = 0.75, 1.2
 
 
+def bump(table: dict[str, int], keys: Iterable[str], sign: int) -> None:
+    """Count `keys` in (sign 1) or out (sign -1) of a frequency table, dropping what reaches zero."""
+    for k in keys:
+        left = table.get(k, 0) + sign
+        if left > 0:
+            table[k] = left
+        else:
+            table.pop(k, None)
+
+
 class ImpactBuilder:
     """Collects term counts document by document, then computes every (token, document) impact.
 
@@ -57,13 +67,7 @@ class ImpactBuilder:
         """Add (sign 1) or take out (sign -1) one document's counts from the statistics."""
         self.n += sign
         for f, (length, counts) in doc.items():
-            df = self._df[f]
-            for t in counts:
-                left = df.get(t, 0) + sign
-                if left > 0:
-                    df[t] = left
-                else:
-                    df.pop(t, None)
+            bump(self._df[f], counts, sign)
             self._total_len[f] += sign * length
 
     def add(self, fields: Mapping[str, Sequence[str]]) -> dict[str, tuple[int, dict[str, int]]]:

@@ -257,12 +257,7 @@ def _count(df_all: dict[str, int], df_phr: dict[str, int], categories: dict[str,
            show: Mapping, sign: int) -> None:
     """Add (sign 1) or take out (sign -1) one entry from the document frequencies and category counts."""
     for table, keys in ((df_all, set(rr["E"]).union(rr["A"])), (df_phr, rr["E"]), (categories, [show["c"]])):
-        for k in keys:
-            left = table.get(k, 0) + sign
-            if left > 0:
-                table[k] = left
-            else:
-                table.pop(k, None)
+        bm25.bump(table, keys, sign)
 
 
 def _category_tokens(cutter: _Cutter, categories: Mapping[str, int]) -> list[str]:
