@@ -267,6 +267,8 @@ class Ticket(Base):
         Index("ix_ticket_first_owner_id", "first_owner_id"),
         Index("ix_ticket_citizen_phone", "citizen_phone"),
         Index("ix_ticket_created_at", "created_at"),
+        # The owners suggested for a ticket: who handled the township's tickets on its topic (queries.suggest_owners).
+        Index("ix_ticket_township_topic_owner", "township_id", "topic", "first_owner_id"),
     )
 
     @property
