@@ -1,7 +1,7 @@
 """Two years of a city's data, and how the pages hold up under it.
 
     python -m bench.growth generate --instance DIR [--database URL] [--scale 1.0] [--seed 7]
-    python -m bench.growth time --instance DIR [--database URL] [--repeat 3]
+    python -m bench.growth time --instance DIR [--database URL] [--repeat 3] [--only LABEL]
 
 `generate` fills a new instance (SQLite under DIR by default, or an empty PostgreSQL database) with the
 volumes of the reliability review at --scale 1.0 — 200,000 calls, 50,000 tickets with ~317,000 timeline
@@ -28,6 +28,7 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import event, func, insert, select, text
 
@@ -268,6 +269,11 @@ PAGES = [
     ("supervisor", "board, page 200", "/tickets/?page=200"),
     ("supervisor", "ticket page", "/tickets/{ticket}"),
     ("supervisor", "ticket (API)", "/api/v1/tickets/{ticket}"),
+    # The newest ticket is most often finished; one awaiting dispatch also suggests owners (from the township's
+    # past tickets on its topic) and offers the catalogue.
+    ("supervisor", "ticket awaiting dispatch", "/tickets/{waiting}"),
+    # What the intake form asks as the operator picks a township and topic.
+    ("supervisor", "owner suggestions (API)", "/api/v1/tickets/suggestions?township_id={township}&topic={topic}"),
     ("supervisor", "dispatch desk", "/tickets/desk"),
     ("supervisor", "dispatch desk (API)", "/api/v1/tickets/desk"),
     ("supervisor", "calls list", "/tickets/calls/list"),
@@ -329,7 +335,8 @@ def _line(label: str, seconds: float, cpu: float, queries: int, peak_mb: float, 
             f"{'  ← over target' if over else ''}")
 
 
-def time_pages(instance: Path, database: str | None, repeat: int) -> int:
+def time_pages(instance: Path, database: str | None, repeat: int, only: str | None = None) -> int:
+    """Time every page, export and `audit verify`; with `only`, just the pages whose label contains it."""
     from audit import services as audit
     from audit.models import AuditEvent
     from core import clock, exports
@@ -340,10 +347,14 @@ def time_pages(instance: Path, database: str | None, repeat: int) -> int:
     meter = _Meter(app.extensions["hotline.engine"])
     with app.app_context():
         ticket = session.execute(select(func.max(Ticket.id))).scalar()
+        waiting = session.execute(select(func.max(Ticket.id)).where(Ticket.state == "pending_dispatch")).scalar()
+        township, topic = session.execute(select(Ticket.township_id, Ticket.topic).where(
+            Ticket.id == (waiting or ticket))).one()
         last_seq = session.execute(select(func.max(AuditEvent.seq))).scalar() or 0
         session.remove()
     today = clock.today_local()
-    values = {"ticket": ticket, "today": today.isoformat(), "year_ago": (today - timedelta(days=365)).isoformat(),
+    values = {"ticket": ticket, "waiting": waiting or ticket, "township": township, "topic": quote(topic),
+              "today": today.isoformat(), "year_ago": (today - timedelta(days=365)).isoformat(),
               "month_ago": (today - timedelta(days=30)).isoformat(),
               "retention_ago": (today - timedelta(days=90)).isoformat(), "audit_deep": max(1, last_seq - 100 * 100)}
     clients = {}
@@ -363,7 +374,8 @@ def time_pages(instance: Path, database: str | None, repeat: int) -> int:
         response.get_data()
         return response
 
-    for role, label, path in PAGES:
+    pages = [p for p in PAGES if only is None or only in p[1]]
+    for role, label, path in pages:
         url = path.format(**values)
         runs = []
         for _ in range(repeat):
@@ -374,6 +386,9 @@ def time_pages(instance: Path, database: str | None, repeat: int) -> int:
         over += slow
         print(_line(label, median, cpu, queries, peak, status, slow), flush=True)
 
+    if only is not None:
+        print(f"{over} of {len(pages)} pages over a target; load average {_load()} at the end")
+        return 0
     for role, label, url in EXPORTS:
         response, took, queries, peak = meter.measure(lambda role=role, url=url: get(role, url))
         queued = response.status_code in (302, 303) and "/exports/" in response.headers.get("Location", "")
@@ -422,11 +437,12 @@ def main(argv: list[str] | None = None) -> int:
             cmd.add_argument("--seed", type=int, default=7)
         else:
             cmd.add_argument("--repeat", type=int, default=3)
+            cmd.add_argument("--only", default=None, help="time only the pages whose label contains this")
     args = parser.parse_args(argv)
     if args.command == "generate":
         generate(args.instance, args.database, args.scale, args.seed)
         return 0
-    return time_pages(args.instance, args.database, args.repeat)
+    return time_pages(args.instance, args.database, args.repeat, args.only)
 
 
 if __name__ == "__main__":
