@@ -119,3 +119,20 @@ def test_the_app_gives_the_audit_trail_its_settings_in_each_app_context(app):
         assert audit.settings().key == "n" * 64
     with pytest.raises(RuntimeError, match="no audit settings"):
         audit.settings()
+
+
+def test_the_audit_page_counts_every_event_it_pages_through(db):
+    _record(5)
+    audit.record("close", "thing", 99, actor=None, now=clock.now())
+    everything = db.execute(select(AuditEvent.seq).order_by(AuditEvent.seq.desc())).scalars().all()
+    assert audit.count_events(audit.EventFilter()) == len(everything) >= 6
+    assert audit.count_events(audit.EventFilter(action="close")) == 1
+    assert audit.count_events(audit.EventFilter(action="update", entity_type="thing")) == 5
+
+    first = audit.page_of_events(audit.EventFilter(), size=2)
+    assert first.total == len(everything) and first.newer_count == 0
+    deeper = audit.page_of_events(audit.EventFilter(), before=first.older, size=2)
+    assert deeper.total == len(everything) and deeper.newer_count == 2
+    assert [e.seq for e in deeper.events] == everything[2:4]
+    updates = audit.page_of_events(audit.EventFilter(action="update"), before=everything[1], size=2)
+    assert updates.total == 5 and updates.newer_count == 1  # the newest update, above this page
