@@ -97,8 +97,6 @@ def compute(start: date, end: date, now: datetime) -> dict[str, Any]:
     (that took 3.4–5.0 s and ~500 MB at the review's volumes)."""
     lo, hi = local_range(start, end)
     in_period = (Call.status == "recorded", Call.started_at >= lo, Call.started_at < hi)
-    by_outcome = Counter(dict(session.execute(select(Call.outcome, func.count()).where(*in_period)
-                                              .group_by(Call.outcome)).all()))
     days: dict[date, Row] = {}
     d = start
     while d <= end:
@@ -108,15 +106,18 @@ def compute(start: date, end: date, now: datetime) -> dict[str, Any]:
     for d in days:
         iso = d.isocalendar()
         weeks.setdefault((iso.year, iso.week), Row((iso.year, iso.week), f"{iso.year}-W{iso.week:02d}"))
+    # One pass over the period's calls, by day and outcome: the outcomes' totals and the days' rates.
     day = _local_day(Call.started_at)
-    for value, count, answered in session.execute(
-            select(day, func.count(), _count_if(Call.outcome == "answered")).where(*in_period).group_by(day)):
+    by_outcome: Counter = Counter()
+    for value, outcome, count in session.execute(
+            select(day, Call.outcome, func.count()).where(*in_period).group_by(day, Call.outcome)):
+        by_outcome[outcome] += count
         d = _as_date(value)
         iso = d.isocalendar()
         for row in (days.get(d), weeks.get((iso.year, iso.week))):
             if row is not None:
                 row.total += count
-                row.answered += answered or 0
+                row.answered += count if outcome == "answered" else 0
 
     # A ticket merged into another (并单) counts once, as the open ticket it joined.
     opened = (Ticket.created_at >= lo, Ticket.created_at < hi, Ticket.state != "merged")
@@ -124,9 +125,13 @@ def compute(start: date, end: date, now: datetime) -> dict[str, Any]:
     is_on_time = and_(is_closed, or_(Ticket.closure_due_at.is_(None), Ticket.closed_at <= Ticket.closure_due_at))
     is_overdue = overdue_clause(now)
     tally = (func.count(), _count_if(is_closed), _count_if(is_on_time), _count_if(is_overdue))
-    by_state = Counter(dict(session.execute(select(Ticket.state, func.count()).where(*opened)
-                                            .group_by(Ticket.state)).all()))
-    n_tickets, n_closed, n_on_time, n_overdue = (v or 0 for v in session.execute(select(*tally).where(*opened)).one())
+    by_state: Counter = Counter()
+    n_tickets = n_closed = n_on_time = n_overdue = 0
+    for state, n, closed, on_time, overdue in session.execute(
+            select(Ticket.state, *tally).where(*opened).group_by(Ticket.state)):
+        by_state[state] = n
+        n_tickets, n_closed = n_tickets + n, n_closed + (closed or 0)
+        n_on_time, n_overdue = n_on_time + (on_time or 0), n_overdue + (overdue or 0)
     to_contact = [float(v) for v in session.execute(
         select(_seconds_between(Ticket.created_at, Ticket.first_contact_at))
         .where(*opened, Ticket.first_contact_at.is_not(None))).scalars()]

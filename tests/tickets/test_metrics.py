@@ -15,6 +15,7 @@ def test_on_the_spot_rate_by_day_and_week_equals_the_recorded_calls(db):
     m = metrics.compute(monday.date(), (monday + timedelta(days=6)).date(), clock.now())
     assert m["calls"]["total"] == 22 and m["calls"]["answered_on_the_spot"] == 20
     assert m["calls"]["on_the_spot_rate"] == round(20 / 22, 4)
+    assert {k: n for k, n in m["calls"]["by_outcome"].items() if n} == {"answered": 20, "ticket": 1, "dropped": 1}
     assert [d["rate"] for d in m["by_day"][:3]] == [0.95, 0.5, None]
     assert m["by_week"] == [{"week": "2026-W47", "calls": 22, "answered": 20, "rate": round(20 / 22, 4)}]
 
@@ -56,6 +57,7 @@ def test_ticket_figures(db):
     today = clock.today_local()
     m = metrics.compute(today - timedelta(days=1), today + timedelta(days=1), clock.now())
     assert m["tickets"]["by_state"]["closed"] == 1 and m["tickets"]["by_state"]["pending_dispatch"] == 1
+    assert (m["tickets"]["total"], m["tickets"]["closed"], m["tickets"]["closed_on_time"]) == (2, 1, 1)
     assert m["tickets"]["median_hours_to_first_contact"] == 2.0
     assert m["tickets"]["median_hours_to_closure"] == 10.0
     assert m["tickets"]["on_time_closure_rate"] == 1.0
