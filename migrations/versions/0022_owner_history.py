@@ -9,7 +9,7 @@ Create Date: 2026-12-06 13:00:00
 
 from alembic import op
 
-revision = 'owner_history'
+revision = '0022'
 down_revision = '0021'
 branch_labels = None
 depends_on = None
