@@ -2,7 +2,7 @@
 (those who handled the township's tickets on its topic before) are counted from the index instead of a scan of
 every ticket (41 ms at 50,000 tickets on PostgreSQL, twice per suggestion request; 0.09 ms with it)
 
-Revision ID: owner_history
+Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-06 13:00:00
 """
