@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             ids = _queue_exports(app, admin_id, supervisor_id)
             peaks: list[tuple[float, float]] = []
             runners = [_runner(env, peaks) for _ in ids]
-            loaded = searcher.run_while(lambda: any(r.is_alive() for r in runners))
+            loaded = searcher.run_while(lambda runners=runners: any(r.is_alive() for r in runners))
             done = _finished(app, ids)
             row = {"idle_p50": _percentile(idle, 0.5), "idle_p99": _percentile(idle, 0.99),
                    "loaded_p50": _percentile(loaded, 0.5), "loaded_p99": _percentile(loaded, 0.99),
