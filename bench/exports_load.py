@@ -1,26 +1,29 @@
-"""An operator's search while two large exports are written: idle and loaded, side by side.
+"""An operator's search while two large exports are written, against the same search without them,
+interleaved.
 
-    python -m bench.exports_load --instance DIR [--database URL] [--rounds 3] [--idle 15]
+    python -m bench.exports_load --instance DIR [--database URL] [--rounds 3] [--window 5]
 
 On an instance with the growth data (`python -m bench.growth generate --instance DIR --scale 0.25`) this
 starts gunicorn as `core.serve` does (two threaded workers) and asks /api/v1/kb/search one query after
-another, as an operator's search box does. Each round measures the search first alone (`--idle` seconds),
-then while two exports of everything are written — the full audit trail as CSV and the whole ticket board
-as xlsx — by two runners of the `exports` job (`flask --app app scheduler --once exports`, one per export,
-as two hosts' schedulers would). It prints each round's p50/p99 and the ratio of the p99s, the runners'
-peak memory (their VmHWM, from wait4) and time, then the medians over the rounds. Targets (issue 14):
-search p99 with two exports running ≤ 2× idle, a runner ≤ 300 MB.
-
-Idle and loaded are measured back to back in every round, so load from other work on the machine
-falls on both; read the ratio, and the load average printed with it.
+another, as an operator's search box does. Each round queues two exports of everything — the full audit
+trail as CSV and the whole ticket board as xlsx — and starts two runners of the `exports` job
+(`flask --app app scheduler --once exports`, one per export, as two hosts' schedulers would). Until they
+finish, the runners are stopped (SIGSTOP) and continued (SIGCONT) every `--window` seconds: the searches
+made while they run are "loaded", those made while they are stopped (holding the same open read
+transactions) are "idle". Interleaving the two keeps load from other work on a shared machine on both sides.
+Printed per round: p50/p99 of each and the ratio of the p99s, the runners' peak memory (VmHWM, from
+wait4) and the exports' time; then the medians over the rounds. Targets (issue 14): search p99 with two
+exports running ≤ 2× idle, a runner ≤ 300 MB.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -48,17 +51,20 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _prepare(app) -> tuple[str, list[str], int, int]:
     """A bearer token of an operator, the queries (the KB's own phrasings), the admin's and supervisor's ids."""
-    from sqlalchemy import select
+    from sqlalchemy import select, update
 
     from core import accounts, clock
     from core.db import session, transaction
-    from core.models import User
+    from core.models import Export, User
     from kb.index import entry_documents
 
     with app.app_context(), transaction():
         admin = session.execute(select(User).where(User.role == "admin", User.active)).scalars().first()
         supervisor = session.execute(select(User).where(User.role == "supervisor", User.active)).scalars().first()
         operator = session.execute(select(User).where(User.role == "operator", User.active)).scalars().first()
+        # exports left queued or running by an interrupted run would be taken by this run's runners
+        session.execute(update(Export).where(Export.state.in_(("queued", "running")))
+                        .values(state="failed", error="导出失败：基准测试中断"))
         token = accounts.issue_token(actor=None, now=clock.now(), user=operator or supervisor, label="exports bench",
                                      days=1)
         queries = [p for doc in entry_documents()[:60] for p in [doc["question"], *doc["similar"][:2]]]
@@ -139,21 +145,51 @@ class Searcher:
         return times
 
 
-def _runner(env: dict[str, str], peaks: list[tuple[float, float]]) -> threading.Thread:
-    """One `exports` job run in its own process; its peak memory (MB) and wall time go to `peaks`."""
+def _runner(env: dict[str, str], peaks: list[tuple[float, float]]) -> tuple[threading.Thread, int]:
+    """One `exports` job run in its own process (its pid returned); its peak memory (MB) and wall time go to
+    `peaks` when it ends."""
     bin_dir = Path(sys.executable).parent
+    started = time.perf_counter()
+    child = subprocess.Popen([str(bin_dir / "flask"), "--app", "app", "scheduler", "--once", "exports"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def run() -> None:
-        started = time.perf_counter()
-        child = subprocess.Popen([str(bin_dir / "flask"), "--app", "app", "scheduler", "--once", "exports"], env=env,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def reap() -> None:
         _pid, _status, usage = os.wait4(child.pid, 0)
         child.returncode = 0
         peaks.append((usage.ru_maxrss / 1024, time.perf_counter() - started))
 
-    thread = threading.Thread(target=run, daemon=True)
+    thread = threading.Thread(target=reap, daemon=True)
     thread.start()
-    return thread
+    return thread, child.pid
+
+
+def _signal(pids: list[int], sig: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+def _interleaved(searcher: Searcher, runners: list[tuple[threading.Thread, int]], window: float
+                 ) -> tuple[list[float], list[float]]:
+    """(idle, loaded) search times: the runners continued and stopped by turns until they are done."""
+    pids = [pid for _, pid in runners]
+    idle: list[float] = []
+    loaded: list[float] = []
+    running = True
+
+    def alive() -> bool:
+        return any(thread.is_alive() for thread, _ in runners)
+
+    try:
+        while alive():
+            until = time.monotonic() + window
+            (loaded if running else idle).extend(
+                searcher.run_while(lambda until=until: time.monotonic() < until and alive()))
+            running = not running
+            _signal(pids, signal.SIGCONT if running else signal.SIGSTOP)
+    finally:
+        _signal(pids, signal.SIGCONT)
+    return idle, loaded
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instance", type=Path, required=True, help="an instance made by bench.growth generate")
     parser.add_argument("--database", default=None, help="its PostgreSQL URL (SQLite in the instance otherwise)")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--idle", type=float, default=15.0, help="seconds of searching alone per round")
+    parser.add_argument("--window", type=float, default=5.0, help="seconds the runners run, then are stopped")
     args = parser.parse_args(argv)
 
     from core import monitoring, serve
@@ -184,12 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(50):  # both workers open the index and warm their caches
             searcher.one()
         for number in range(1, args.rounds + 1):
-            until = time.monotonic() + args.idle
-            idle = searcher.run_while(lambda until=until: time.monotonic() < until)
             ids = _queue_exports(app, admin_id, supervisor_id)
             peaks: list[tuple[float, float]] = []
-            runners = [_runner(env, peaks) for _ in ids]
-            loaded = searcher.run_while(lambda runners=runners: any(r.is_alive() for r in runners))
+            idle, loaded = _interleaved(searcher, [_runner(env, peaks) for _ in ids], args.window)
             done = _finished(app, ids)
             row = {"idle_p50": _percentile(idle, 0.5), "idle_p99": _percentile(idle, 0.99),
                    "loaded_p50": _percentile(loaded, 0.5), "loaded_p99": _percentile(loaded, 0.99),
