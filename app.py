@@ -161,9 +161,7 @@ def _offline_user(err: Exception, recall):
         return None
     user = recall()
     if user is not None:
-        common.database_failed(err)
-        g.database_down = True
-        db.session.remove()
+        common.go_offline(err)
     return user
 
 
@@ -179,8 +177,9 @@ def _init_request_cycle(app: Flask) -> None:
         http_session.permanent = True
         _mark_transaction(app)
         # Each request resolves its own user; an app context reused across requests (tests) must not
-        # carry the previous request's user over.
-        g.pop("_login_user", None)
+        # carry the previous request's user over, nor its finding that the database was down.
+        for name in ("_login_user", "database_down", "database_error"):
+            g.pop(name, None)
 
     @app.teardown_request
     def _end_reading(_exc: BaseException | None) -> None:

@@ -15,7 +15,7 @@ from core.errors import DomainError
 from handlers import streams
 from handlers.common import (
     actor,
-    database_failed,
+    go_offline,
     json_error,
     login_required,
     now,
@@ -55,9 +55,7 @@ def _alert_state() -> dict[str, Any]:
             return {"unread": queries.unread_count(user), "latest_id": alerts.latest_id(user.id)}
         except db.UNAVAILABLE as err:
             # The pages that go on while the database is down (the search) still draw the navigation.
-            database_failed(err)
-            db.session.remove()
-            g.database_down = True
+            go_offline(err)
             return {"unread": 0, "latest_id": 0}
 
     return {"alert_state": alert_state}

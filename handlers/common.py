@@ -218,6 +218,15 @@ def database_failed(err: Exception) -> None:
                                  "answers", type(err).__name__, first_line[:200])
 
 
+def go_offline(err: Exception) -> None:
+    """The database failed a request that goes on without it (a search, the card, the navigation): note the
+    failure, drop the broken session and remember for the rest of the request (g.database_error is the
+    error to answer with where nothing can be served without the database)."""
+    database_failed(err)
+    db.session.remove()
+    g.database_down, g.database_error = True, err
+
+
 #: Rows on one page of a list that grows (rectifications, notices, the unanswered report).
 PAGE_SIZE = 50
 

@@ -4,7 +4,7 @@ search API (`api_bp`, /api/v1/kb/search)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from flask import (
@@ -26,8 +26,8 @@ from core import clock, config, db
 from core.errors import DomainError
 from handlers.common import (
     actor,
-    database_failed,
     domain_error_response,
+    go_offline,
     json_body,
     login_required,
     now,
@@ -388,17 +388,25 @@ def export(fmt: str):
 SEARCHERS = ("operator", "kb_editor", "supervisor", "caseworker")
 
 
+def _unless_database_down(read):
+    """`read()`, or None when the database is down (found earlier in this request, or now): the request then
+    goes on from this host's search index."""
+    if g.get("database_down"):
+        return None
+    try:
+        return read()
+    except db.UNAVAILABLE as err:
+        go_offline(err)
+        return None
+
+
 def _search_json(query: str, limit: int, *, source: str, session_key: str = ""):
     holder = search_index.holder_for(current_app)
-    if not g.get("database_down"):
-        try:
-            result = lookup.search(holder.engine(current_app), query, limit)
-            states, answers = holder.parameter_states(clock.today_local()), holder.answers()
-        except db.UNAVAILABLE as err:
-            database_failed(err)
-            db.session.remove()
-            g.database_down = True
-    if g.get("database_down"):
+    found = _unless_database_down(lambda: (lookup.search(holder.engine(current_app), query, limit),
+                                           holder.parameter_states(clock.today_local()), holder.answers()))
+    if found is not None:
+        result, states, answers = found
+    else:
         # This host's index answers alone, with the parameters and answer scripts as last read.
         engine, states, answers = holder.offline()
         result = lookup.search(engine, query, limit, offline=True)
@@ -441,14 +449,30 @@ def search_opened():
 
 
 @bp.route("/<entry_id>/card")
+@serves_offline
 @roles_required(*SEARCHERS)
 def card(entry_id: str):
-    """The entry as a panel for the search page (answer script first)."""
-    entry = _visible_entry(entry_id)
-    states = search_index.holder_for(current_app).parameter_states(clock.today_local())
-    data = entry.as_data()
-    return render_template("kb/_card.html", entry=entry, data=data, labels=FIELD_LABELS, render=_renderer(states),
-                           view=review.entry_view(data, states), review_kinds=REVIEW_KINDS)
+    """The entry as a panel for the search page and the call panel (answer script first); while the
+    database is down, the copy kept with this host's search index, marked as such."""
+    holder = search_index.holder_for(current_app)
+
+    def online():
+        entry = _visible_entry(entry_id)
+        states = holder.parameter_states(clock.today_local())
+        data = entry.as_data()
+        return render_template("kb/_card.html", data=data, labels=FIELD_LABELS, render=_renderer(states),
+                               view=review.entry_view(data, states), review_kinds=REVIEW_KINDS)
+
+    page = _unless_database_down(online)
+    if page is not None:
+        return page
+    kept = holder.offline_card(entry_id)
+    if kept is None:  # a draft, or an unknown id: only the database knows
+        raise g.database_error
+    data, states = kept
+    return render_template("kb/_card.html", data=data, labels=FIELD_LABELS, render=_renderer(states),
+                           view=review.offline_view(data, states), review_kinds=REVIEW_KINDS,
+                           offline_since=datetime.fromtimestamp(holder.info.built_at, UTC))
 
 
 @bp.route("/report")

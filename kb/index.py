@@ -8,6 +8,8 @@ A new revision is written incrementally: the previous directory's index with onl
 added, edited or removed since cut again (`SearchEngine.update`), and in full only when the
 analyzer, the lexicon or the synonyms changed, or too many entries did since the last full build. Processes reopen when `current.json` moves, and start a
 rebuild (in the background, serving the old index meanwhile) when the database is ahead.
+Each directory also keeps the published entries' cards and the local parameters (kb.cards), so the
+card opened from a search result is served while the database is down.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import clock
 from core.db import new_session, read_only, session
 from core.errors import DomainError
-from kb import services
+from kb import cards, services
 from kb.models import Entry, KbRevision, Synonym
 from kb.search import SearchEngine
 
@@ -76,22 +79,30 @@ def _build_lock(root: Path, blocking: bool):
 
 
 def entry_documents(db: Session | None = None) -> list[dict[str, Any]]:
-    """Published entries as the engine indexes them (columns only: no ORM objects for 10,000 rows)."""
+    """Published entries as the engine indexes them, with the rest of their card (kb.cards) — columns only:
+    no ORM objects for 10,000 rows."""
     rows = (db or session).execute(
         select(Entry.id, Entry.category, Entry.question, Entry.similar_json, Entry.keywords_json, Entry.answer,
-               Entry.detail).where(Entry.status == "published").order_by(Entry.id))
+               Entry.detail, Entry.policy_basis_json, Entry.level, Entry.eligibility, Entry.materials,
+               Entry.process, Entry.handling_unit, Entry.contact, Entry.review_date)
+        .where(Entry.status == "published").order_by(Entry.id))
     return [{"id": i, "category": c, "question": q, "similar": json.loads(s or "[]"),
-             "keywords": json.loads(k or "[]"), "answer": a, "detail": d} for i, c, q, s, k, a, d in rows]
+             "keywords": json.loads(k or "[]"), "answer": a, "detail": d, "policy_basis": json.loads(pb or "[]"),
+             "level": lv, "eligibility": el, "materials": m, "process": pr, "handling_unit": hu, "contact": co,
+             "review_date": rd.isoformat() if rd else ""}
+            for i, c, q, s, k, a, d, pb, lv, el, m, pr, hu, co, rd in rows]
 
 
-def _snapshot() -> tuple[int, list[dict[str, Any]], list[tuple[str, str]]]:
+def _snapshot() -> tuple[int, list[dict[str, Any]], list[tuple[str, str]], dict[str, Any]]:
     """Read what the index is built from in a short session of its own, so a slow build holds no
-    database transaction (on SQLite that would be the write lock) and never touches the caller's."""
+    database transaction (on SQLite that would be the write lock) and never touches the caller's.
+    The local parameters come along for the cards (a parameter change bumps the revision too)."""
     with new_session() as db:
         read_only(db)
         row = db.get(KbRevision, 1)
         synonyms = [(t, c) for t, c in db.execute(select(Synonym.term, Synonym.canonical))]
-        return (row.revision if row else 0), entry_documents(db), synonyms
+        params = cards.param_data(services.parameter_states(clock.today_local(), db=db))
+        return (row.revision if row else 0), entry_documents(db), synonyms, params
 
 
 MANIFEST = "manifest.json"
@@ -151,9 +162,10 @@ def rebuild(root: Path, *, force: bool = False, blocking: bool = True) -> IndexI
         if not locked:
             return None
         _prune(root, keep=set())  # half-built directories of builds that were killed
-        revision, documents, synonyms = _snapshot()
+        revision, documents, synonyms, params = _snapshot()
         pointer = read_pointer(root)
-        if not force and pointer and pointer.revision == revision and (root / pointer.directory).is_dir():
+        if (not force and pointer and pointer.revision == revision and (root / pointer.directory).is_dir()
+                and cards.present(root / pointer.directory)):
             return pointer
         name = f"rev-{revision}-{uuid.uuid4().hex[:8]}"
         started = time.perf_counter()
@@ -164,6 +176,7 @@ def rebuild(root: Path, *, force: bool = False, blocking: bool = True) -> IndexI
             if engine is None:
                 engine = SearchEngine.build(documents, synonyms, root / name)
             engine.close()
+            cards.write(root / name, documents, params, copy_from=root / pointer.directory if mode == "update" else None)
             _write_manifest(root / name)
         except BaseException:
             shutil.rmtree(root / name, ignore_errors=True)
@@ -222,6 +235,7 @@ class IndexHolder:
         self._bad: set[str] = set()
         self._params: tuple[Any, int, dict[str, services.ParamState]] | None = None
         self._answers: dict[str, str] | None = None
+        self._cards: cards.Reader | None = None
 
     @property
     def info(self) -> IndexInfo | None:
@@ -284,13 +298,15 @@ class IndexHolder:
         if info.entries and engine.doc_count != info.entries:
             engine.close()
             raise ValueError(f"index {info.directory} holds {engine.doc_count} entries, expected {info.entries}")
-        old = self._engine
+        old, old_cards = self._engine, self._cards
         self._engine, self._info, self._answers = engine, info, None
+        self._cards = cards.Reader(directory) if cards.present(directory) else None
         self._checked = time.monotonic()
-        if old is not None:
-            closer = threading.Timer(30, old.close)  # let in-flight searches on the old index finish
-            closer.daemon = True
-            closer.start()
+        for closing in (old, old_cards):
+            if closing is not None:
+                closer = threading.Timer(30, closing.close)  # let in-flight searches on the old index finish
+                closer.daemon = True
+                closer.start()
 
     def _follow(self, app: Any) -> None:
         stamp = self._pointer_stamp()
@@ -353,7 +369,23 @@ class IndexHolder:
         down): searches go on from this host's index. Raises IndexUnavailable when there is none yet."""
         if self._engine is None:
             raise IndexUnavailable()
-        return self._engine, (self._params[2] if self._params else {}), self._answers or {}
+        answers: Any = self._answers if self._answers is not None else (cards.Answers(self._cards) if self._cards else {})
+        return self._engine, self._offline_parameters(), answers
+
+    def _offline_parameters(self) -> dict[str, services.ParamState]:
+        """The parameters as this process last read them, else as the index was written with."""
+        if self._params is not None:
+            return self._params[2]
+        return self._cards.parameter_states(clock.today_local()) if self._cards else {}
+
+    def offline_card(self, entry_id: str) -> tuple[dict[str, Any], dict[str, services.ParamState]] | None:
+        """A published entry's card data and the parameters to fill it with, from this host's index, without
+        asking the database (which is down); None when the index holds no such entry (or no cards).
+        Raises IndexUnavailable when there is no index yet."""
+        if self._engine is None:
+            raise IndexUnavailable()
+        found = self._cards.card(entry_id) if self._cards else None
+        return None if found is None else (found, self._offline_parameters())
 
     def answers(self) -> dict[str, str]:
         """Answer scripts of the published entries, read once per index revision."""

@@ -10,7 +10,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from flask import current_app
 
 from core.scheduler import Job
-from kb import index
+from kb import cards, index
 
 
 def follow_search_index(now: datetime) -> str:
@@ -20,7 +20,8 @@ def follow_search_index(now: datetime) -> str:
     before = index.read_pointer(root)
     # The revision is read in a session of its own and the build holds none: a build must never
     # keep a transaction (on SQLite, the write lock) open while it runs.
-    if before is not None and before.revision == index.database_revision():
+    if (before is not None and before.revision == index.database_revision()
+            and cards.present(root / before.directory)):  # an index written before the cards were kept gets them
         return ""
     info = index.rebuild(root)
     done = "updated" if info.mode == "update" else "rebuilt"

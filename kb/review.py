@@ -297,6 +297,13 @@ def entry_view(data: dict[str, Any], states: dict[str, services.ParamState], *, 
                      pending=pending_for(entry_id) if saved and entry_id else None)
 
 
+def offline_view(data: dict[str, Any], states: dict[str, services.ParamState]) -> EntryView:
+    """The view of a card served from the search index while the database is down: the unset parameters
+    only (the policy register, review flags and reviews are in the database)."""
+    return EntryView(links=register.basis_links(data.get("policy_basis") or [], docs={}),
+                     unset=services.unset_parameters(data, states), flags=[], last=None, pending=None)
+
+
 def reviews_of(entry_id: str) -> list[EntryReview]:
     return list(session.execute(select(EntryReview).where(EntryReview.entry_id == entry_id)
                                 .order_by(EntryReview.reviewed_at.desc(), EntryReview.id.desc())).scalars())

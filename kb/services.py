@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from audit import services as audit
@@ -409,10 +410,10 @@ def unset_gap(label: str) -> str:
     return f"【未设置：{label}】"
 
 
-def parameter_states(today: date) -> dict[str, ParamState]:
+def parameter_states(today: date, db: Session | None = None) -> dict[str, ParamState]:
     """Every parameter with the value in effect today (and the next scheduled change, if any)."""
     states = {}
-    for param in session.execute(select(Parameter).order_by(Parameter.name)).scalars():
+    for param in (db or session).execute(select(Parameter).order_by(Parameter.name)).scalars():
         current = None
         upcoming = None
         for value in param.values:

@@ -4,16 +4,21 @@ people named by name and unit."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
 from core import xlsx
 from core.clock import to_local
+from core.db import session
 from core.models import User
 from tickets import actions, presenters, queries, services
 from tickets.changes import people_by_id
-from tickets.models import Ticket
+from tickets.models import Task, Ticket
 
 #: Printed on every work order: it holds a citizen's personal data (the numbers as the viewer may see them).
 CONFIDENTIALITY = "内部资料　注意保密：含群众个人信息，不得外传、不得用于办理以外的用途"
@@ -94,12 +99,24 @@ def mine_rows(owned: list[Ticket], cohandled: list[Ticket], viewer: User, now: d
     return rows
 
 
+def _load_for_rows(tickets: list[Ticket]) -> None:
+    """What mine_rows reads of each ticket, loaded for all of them in a few queries (not five per ticket:
+    2,000 open tickets took 3.3 s of CPU one by one)."""
+    for start in range(0, len(tickets), 500):
+        ids = [t.id for t in tickets[start:start + 500]]
+        session.execute(select(Ticket).where(Ticket.id.in_(ids)).options(
+            selectinload(Ticket.township), selectinload(Ticket.unit),
+            selectinload(Ticket.first_owner).selectinload(User.unit),
+            selectinload(Ticket.tasks).selectinload(Task.unit))).scalars().all()
+
+
 def my_tickets_xlsx(*, actor: User, now: datetime) -> bytes:
-    """"My tickets" as a workbook (audited like every export)."""
+    """"My tickets" as a workbook (audited like every export), written row by row."""
     owned, cohandled = queries.my_tickets(actor, now)
+    _load_for_rows(owned + cohandled)
     rows = mine_rows(owned, cohandled, actor, now)
     services.record_export(actor=actor, now=now, what="ticket", filters={"mine": actor.id}, rows=len(rows))
-    wb = xlsx.new_workbook()
-    xlsx.add_sheet(wb, "我的工单", MINE_HEADER, rows,
-                   widths=(10, 14, 8, 8, 8, 10, 14, 18, 40, 18, 18, 24, 10, 17, 8, 17))
-    return xlsx.to_bytes(wb)
+    out = io.BytesIO()
+    xlsx.stream_sheet(out, "我的工单", MINE_HEADER, rows,
+                      widths=(10, 14, 8, 8, 8, 10, 14, 18, 40, 18, 18, 24, 10, 17, 8, 17))
+    return out.getvalue()

@@ -57,13 +57,15 @@ class Writer:
         self._db.close()
 
 
-class Reader:
-    """Read-only access to a finished index's rows; one connection per thread."""
+class ImmutableFile:
+    """A finished index's SQLite file, read-only: one connection per thread, closed together."""
+
+    FILE = FILE
 
     def __init__(self, directory: Path):
-        self.path = Path(directory) / FILE
+        self.path = Path(directory) / self.FILE
         if not self.path.is_file():
-            raise ValueError(f"index {directory} has no {FILE}")
+            raise ValueError(f"index {directory} has no {self.FILE}")
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -77,6 +79,16 @@ class Reader:
                 self._all.append(db)
         return db
 
+    def close(self) -> None:
+        with self._lock:
+            dbs, self._all = self._all, []
+        for db in dbs:
+            db.close()
+
+
+class Reader(ImmutableFile):
+    """Read-only access to a finished index's rows."""
+
     def get(self, docnum: int, column: str) -> dict:
         if column not in COLUMNS:
             raise ValueError(column)
@@ -87,9 +99,3 @@ class Reader:
 
     def count(self) -> int:
         return self._db().execute("SELECT count(*) FROM doc").fetchone()[0]
-
-    def close(self) -> None:
-        with self._lock:
-            dbs, self._all = self._all, []
-        for db in dbs:
-            db.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import threading
 from datetime import timedelta
 
 import pytest
@@ -112,6 +114,33 @@ def test_a_failing_export_is_marked_failed_with_a_message_and_leaves_no_file(liv
         assert list((tmp_path / "exports").iterdir()) == []
     finally:
         del live.extensions["hotline.exports"]["broken"]
+
+
+def test_an_export_is_written_at_lower_cpu_priority_leaving_the_schedulers_thread_as_it_was(live):
+    def thread_priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    seen = {}
+
+    def write(_params, viewer, _now, out, _progress):
+        seen["priority"], seen["viewer"] = thread_priority(), viewer.id
+        out.write(b"rows")
+        return 1
+
+    live.extensions["hotline.exports"]["probe"] = Kind("probe", "探测", "csv", "text/csv", ("supervisor",),
+                                                       lambda params, viewer, now: ({}, 10), write)
+    try:
+        with live.app_context():
+            user = make_user(role="supervisor")
+            exports.request_export(actor=user, now=clock.now(), kind="probe", params={})
+            session.commit()
+            user_id = user.id
+        before = thread_priority()
+        assert "1 written" in _run(live)
+        assert seen == {"priority": min(19, before + exports.NICENESS), "viewer": user_id}
+        assert thread_priority() == before
+    finally:
+        del live.extensions["hotline.exports"]["probe"]
 
 
 def test_a_run_whose_host_died_is_taken_again_and_old_files_are_removed(live, tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -15,9 +16,11 @@ from sqlalchemy.exc import OperationalError
 
 from core import accounts, clock
 from core import db as core_db
+from kb import index, services
 from kb.models import SearchLog
 from tests.builders import make_user
 from tests.conftest import PG_URL
+from tests.kb.builders import make_entry
 
 QUERY = "低保怎么申请"
 
@@ -104,6 +107,58 @@ def test_a_logged_out_session_is_refused_during_an_outage(app, client, db, login
         answer = client.get("/kb/search.json", query_string={"q": QUERY})
     assert answer.status_code in (302, 401, 503)
     assert answer.status_code != 200
+
+
+def _index_now(app) -> None:
+    """Write the index for what the test made (a revision number of a rolled-back test may repeat)."""
+    index.rebuild(Path(app.instance_path) / "search", force=True)
+
+
+def test_the_card_is_served_from_the_index_during_an_outage(app, client, db, login, fresh_outage):
+    services.set_parameter(actor=make_user("admin"), now=clock.now(), name="低保标准_城市", value="812", unit="",
+                           effective_date=clock.today_local())
+    entry = make_entry(question="测试问题:城市低保每月多少钱", answer="本地城市低保标准:{{低保标准_城市}}。",
+                       materials="户口簿、身份证", contact="市社会救助服务热线")
+    draft = make_entry(status="draft")
+    db.commit()
+    _index_now(app)
+    login("operator")
+    assert client.get("/kb/search.json", query_string={"q": "特困"}).status_code == 200
+    online = client.get(f"/kb/{entry.id}/card").get_data(as_text=True)
+    assert "离线副本" not in online and "812元/人·月" in online
+    # a worker started during the outage has read neither the parameters nor the answer scripts
+    holder = index.holder_for(app)
+    holder._params, holder._answers = None, None
+    with statements_fail(app):
+        card = client.get(f"/kb/{entry.id}/card")
+        unknown = client.get(f"/kb/{draft.id}/card")
+        found = client.get("/kb/search.json", query_string={"q": "城市低保每月多少钱"})
+    body = card.get_data(as_text=True)
+    assert card.status_code == 200, body
+    assert "离线副本" in body and "数据库暂不可用，检索仍可使用" in body
+    assert "本地城市低保标准:812元/人·月。" in body and "户口簿、身份证" in body and "市社会救助服务热线" in body
+    assert "社会救助暂行办法" in body and "复制口径" in body
+    assert unknown.status_code == 503 and "数据库暂不可用" in unknown.get_data(as_text=True)
+    hit = next(r for r in found.json["results"] if r["id"] == entry.id)
+    assert hit["answer"] == "本地城市低保标准:812元/人·月。"
+    assert "离线副本" not in client.get(f"/kb/{entry.id}/card").get_data(as_text=True)
+
+
+def test_a_card_edited_after_the_index_was_written_is_served_as_edited(app, client, db, login, fresh_outage):
+    entry = make_entry(answer="旧的口径。")
+    db.commit()
+    _index_now(app)
+    login("operator")
+    assert client.get("/kb/search.json", query_string={"q": "临时救助"}).status_code == 200
+    data = entry.as_data() | {"answer": "新的口径。", "contact": "新的联系方式"}
+    services.save_entry(actor=make_user("admin"), now=clock.now(), data=data, note="改口径")
+    db.commit()
+    info = index.rebuild(Path(app.instance_path) / "search")  # what the scheduler does after an edit
+    assert info.mode == "update"
+    assert client.get("/kb/search.json", query_string={"q": "临时救助"}).status_code == 200  # opens it
+    with statements_fail(app):
+        body = client.get(f"/kb/{entry.id}/card").get_data(as_text=True)
+    assert "离线副本" in body and "新的口径。" in body and "新的联系方式" in body and "旧的口径" not in body
 
 
 # --- PostgreSQL behind a proxy that can be cut -------------------------------------------------------
@@ -206,8 +261,11 @@ def test_searches_go_on_while_postgresql_is_cut_off(proxied_app):
     page = client.get("/kb/search.json", query_string={"q": QUERY, "sid": "pg-outage"})
     api = client.get("/api/v1/kb/search", query_string={"q": QUERY}, headers=headers)
     other = client.get("/tickets/")
+    card = client.get(f"/kb/{page.json['results'][0]['id']}/card")
     assert page.status_code == 200 and page.json["results"]
     assert api.status_code == 200 and api.json["results"]
+    assert card.status_code == 200 and "离线副本" in card.get_data(as_text=True)
+    assert page.json["results"][0]["answer"][:12] in card.get_data(as_text=True)  # the script, from the index
     assert other.status_code == 503 and "数据库暂不可用，检索仍可使用" in other.get_data(as_text=True)
 
     proxy.restore()
