@@ -93,6 +93,17 @@ class PinyinIndex:
         self.vocab = vocab
         self.readings = readings
         self._max_full = max(map(len, full), default=0)
+        self._fuzzy: dict[tuple[str, bool], list[str]] = {}
+
+    def _fuzzy_readings(self, char: str, usual_only: bool) -> list[str]:
+        """A character's readings as `fuzzy` syllables, each once (only the usual one for a function
+        word); kept per character, as queries keep meeting the same few thousand."""
+        key = (char, usual_only)
+        got = self._fuzzy.get(key)
+        if got is None:
+            r = self.readings.get(char, "").split()
+            got = self._fuzzy[key] = list(dict.fromkeys(map(fuzzy, r[:1] if usual_only else r)))
+        return got
 
     @classmethod
     def build(cls, df: Mapping[str, int], domain: Iterable[str] = (), readings: dict[str, str] | None = None,
@@ -222,11 +233,7 @@ class PinyinIndex:
                     continue
                 if not all(is_cjk(c) for c in window):
                     break
-                readings = []
-                for w in words[i:j + 1]:
-                    for c in w:
-                        r = self.readings.get(c, "").split()
-                        readings.append(list(dict.fromkeys(map(fuzzy, r[:1] if w in function_words else r))))
+                readings = [self._fuzzy_readings(c, w in function_words) for w in words[i:j + 1] for c in w]
                 if not all(readings) or (is_common is not None and is_common(window)):
                     continue
                 for combo in itertools.islice(itertools.product(*readings), _MAX_COMBOS):
