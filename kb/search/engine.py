@@ -46,7 +46,7 @@ from kb.search.pinyin import PinyinIndex, latin_words
 
 log = logging.getLogger(__name__)
 
-FORMAT = 6
+FORMAT = 7
 DATA_FILE = "search.pickle"
 MAX_QUERY_CHARS = 400       # longer input is cut: a caller's story fits, a pasted document does not
 MAX_LIMIT = 50
@@ -171,11 +171,30 @@ class _Candidate:
     id: str
     E: frozenset[str]           # tokens of question, similar questions, keywords, category
     A: frozenset[str]           # tokens of answer and detail
-    P: list[frozenset[str]]     # tokens of each phrasing (question, then each similar question)
-    Pc: list[str]               # content string of each phrasing, for rapidfuzz
+    Pc: list[str]               # content string of each phrasing (question, then each similar question)
     Pm: list[float]             # idf mass of each phrasing
-    Pi: dict[str, tuple[int, ...]]  # token → the phrasings holding it (overlap without a pass over all of them)
+    Pi: dict[str, list[int]]    # token → the phrasings holding it (overlap without a pass over all of them)
     T: str                      # phrasings and keywords as one string: does the entry speak of a term?
+
+
+@dataclass(slots=True)
+class _Slots:
+    """The query's slots as the re-ranker weighs them, and for each token the slots it is in."""
+
+    #: per slot: (mass, [(token, credit if matched)], domain specificity)
+    masses: list[tuple[float, list[tuple[str, float]], float]]
+    total: float                                    # the masses' sum (1 when 0)
+    tokens: frozenset[str]
+    where: dict[str, tuple[tuple[int, float], ...]]   # token → (slot, credit) for each slot holding it
+
+    @classmethod
+    def of(cls, masses: list[tuple[float, list[tuple[str, float]], float]]) -> _Slots:
+        where: dict[str, list[tuple[int, float]]] = {}
+        for i, (_, alts, _) in enumerate(masses):
+            for tok, credit in alts:
+                where.setdefault(tok, []).append((i, credit))
+        return cls(masses, sum(s[0] for s in masses) or 1.0, frozenset(where),
+                   {t: tuple(v) for t, v in where.items()})
 
 
 def _as_list(value) -> list[str]:
@@ -271,12 +290,32 @@ def _write_data(index_dir: Path, data: dict) -> None:
     os.replace(tmp, index_dir / DATA_FILE)
 
 
-def _postings(psets: list[frozenset[str]]) -> dict[str, tuple[int, ...]]:
+def _postings(phrasings: list[list[str]]) -> dict[str, list[int]]:
+    """token → the phrasings holding it (each phrasing's tokens are distinct)."""
     out: dict[str, list[int]] = {}
-    for i, p in enumerate(psets):
+    for i, p in enumerate(phrasings):
         for t in p:
-            out.setdefault(t, []).append(i)
-    return {t: tuple(v) for t, v in out.items()}
+            held = out.get(t)
+            if held is None:
+                out[t] = [i]
+            else:
+                held.append(i)
+    return out
+
+
+class _Table(dict):
+    """A dict that computes and keeps the value of a missing key (a lookup of a kept one stays in C);
+    emptied when it reaches `limit` keys, as what queries bring is unbounded."""
+
+    def __init__(self, compute, limit: int = SEGMENT_CACHE):
+        super().__init__()
+        self._compute, self._limit = compute, limit
+
+    def __missing__(self, key):
+        if len(self) >= self._limit:
+            self.clear()
+        value = self[key] = self._compute(key)
+        return value
 
 
 def _idf(n: int, df: int) -> float:
@@ -291,10 +330,12 @@ class SearchEngine:
         self._docs = docs
         self._df: dict[str, int] = data["df"]
         self._n = max(int(data["n"]), 1)
+        #: each token's idf, computed the first time a query or an entry needs it
+        self._idfs = _Table(lambda tok: _idf(self._n, self._df.get(tok, 0)))
         self._ids: list[str] = data["ids"]
         self._docnums = {i: n for n, i in enumerate(self._ids) if i}
         self._stats = data["stats"]
-        self._impacts = bm25.Impacts(data["impacts"])
+        self._impacts = bm25.Impacts(data["impacts"], len(self._ids))
         self._pinyin = PinyinIndex.from_dict(data["pinyin"])
         self._tk = lexicon.tokenizer_for(*data["dictionary"])
         self._by_len: dict[int, list[str]] | None = None
@@ -546,13 +587,13 @@ class SearchEngine:
         """The re-ranker's view of an entry, kept in a bounded cache (tokens interned: entries share them)."""
         c = self._cache.get(docnum)
         if c is None:
-            rr = self._docs.get(docnum, "rr")
-            intern = sys.intern
-            psets = [frozenset(map(intern, p[1])) for p in rr["P"]]
-            c = _Candidate(docnum=docnum, id=self._ids[docnum], E=frozenset(map(intern, rr["E"])),
-                           A=frozenset(map(intern, rr["A"])), P=psets, Pc=[p[0] for p in rr["P"]],
-                           Pm=[sum(self._idf(t) for t in p) for p in psets], Pi=_postings(psets),
-                           T="|".join([p[0] for p in rr["P"]] + rr["E"]))
+            rr = self._docs.get(docnum, "rr")   # its tokens come back interned (see `store`)
+            phrasings = rr["P"]
+            idf = self._idfs.__getitem__
+            c = _Candidate(docnum=docnum, id=self._ids[docnum], E=frozenset(rr["E"]), A=frozenset(rr["A"]),
+                           Pc=[p[0] for p in phrasings], Pm=[sum(map(idf, p[1])) for p in phrasings],
+                           Pi=_postings([p[1] for p in phrasings]),
+                           T="|".join([p[0] for p in phrasings] + rr["E"]))
             with self._cache_lock:
                 self._cache[docnum] = c
                 if len(self._cache) > CANDIDATE_CACHE:
@@ -575,7 +616,7 @@ class SearchEngine:
     # --- query analysis ----------------------------------------------------------------------
 
     def _idf(self, tok: str) -> float:
-        return _idf(self._n, self._df.get(tok, 0))
+        return self._idfs[tok]
 
     def _is_common(self, word: str) -> bool:
         return self._tk.FREQ.get(word, 0) >= COMMON_WORD_FREQ
@@ -734,7 +775,7 @@ class SearchEngine:
         surprisal = math.log(self._tk.total / (self._tk.FREQ.get(tok, 0) + 1))
         return min(1.0, max(0.1, (surprisal - INFORMATIVE_FROM) / INFORMATIVE_SPAN))
 
-    def _slot_masses(self, q: _Query) -> list[tuple[float, list[tuple[str, float]], float]]:
+    def _slot_masses(self, q: _Query) -> _Slots:
         """Per slot: its weight (idf of what was typed × how informative) and [(token, credit if matched)]."""
         out = []
         for i, slot in enumerate(q.slots):
@@ -745,35 +786,48 @@ class SearchEngine:
             mass = idf * self._informative(primary) * (q.scale[i] if q.scale else 1.0)
             out.append((mass, [(t, w * min(1.0, self._idf(t) / idf)) for t, w in slot.items()],
                         max(0.0, self.domain_specificity(primary))))
-        return out
+        return _Slots.of(out)
 
-    def _features(self, q: _Query, slots: list[tuple[float, list[tuple[str, float]], float]], c: _Candidate,
-                  bm25_score: float, top_bm25: float) -> dict[str, float]:
-        E, A = c.E, c.A
-        total = sum(s[0] for s in slots) or 1.0
+    def _features(self, q: _Query, slots: _Slots, c: _Candidate, bm25_score: float,
+                  top_bm25: float) -> dict[str, float]:
+        # only the tokens the entry shares with the query are visited (set intersections in C); the sums
+        # still run slot by slot in order, so every feature is what a pass over all slots gives
+        masses, where, total = slots.masses, slots.where, slots.total
+        best: dict[int, float] = {}
+        best_e: dict[int, float] = {}
+        in_e = slots.tokens & c.E
+        for tok in in_e:
+            for i, credit in where[tok]:
+                if credit > best.get(i, 0.0):
+                    best[i] = credit
+                if credit > best_e.get(i, 0.0):
+                    best_e[i] = credit
+        for tok in (slots.tokens & c.A) - in_e:
+            for i, credit in where[tok]:
+                half = 0.5 * credit
+                if half > best.get(i, 0.0):
+                    best[i] = half
         num = domain = 0.0
-        for mass, alts, specificity in slots:
-            best = best_e = 0.0
-            for tok, credit in alts:
-                got = credit if tok in E else 0.5 * credit if tok in A else 0.0
-                if got > best:
-                    best = got
-                if tok in E and credit > best_e:
-                    best_e = credit
-            num += mass * best
-            domain += specificity * best_e
+        for i in sorted(best):
+            num += masses[i][0] * best[i]
+        for i in sorted(best_e):
+            domain += masses[i][2] * best_e[i]
         coverage = min(1.0, num / total)
 
         overlap, phrase_cov, best_p = 0.0, 0.0, 0
-        inters: dict[int, float] = {}
         postings = c.Pi
-        for mass, alts, _ in slots:
-            best_in: dict[int, float] = {}
-            for tok, credit in alts:
-                for i in postings.get(tok, ()):
+        by_slot: dict[int, dict[int, float]] = {}
+        for tok in slots.tokens & postings.keys():
+            held = postings[tok]
+            for si, credit in where[tok]:
+                best_in = by_slot.setdefault(si, {})
+                for i in held:
                     if credit > best_in.get(i, 0.0):
                         best_in[i] = credit
-            for i, b in best_in.items():
+        inters: dict[int, float] = {}
+        for si in sorted(by_slot):
+            mass = masses[si][0]
+            for i, b in by_slot[si].items():
                 inters[i] = inters.get(i, 0.0) + mass * b
         for i in sorted(inters):
             inter = inters[i]
@@ -798,12 +852,11 @@ class SearchEngine:
                 "best_phrasing": best_p}
 
     @staticmethod
-    def _rival(slots: list[tuple[float, list[tuple[str, float]], float]], first: _Candidate,
-               runner: _Candidate) -> float:
+    def _rival(slots: _Slots, first: _Candidate, runner: _Candidate) -> float:
         """Share of the query's weight that the runner-up's phrasings explain and the first's do not."""
-        total = sum(s[0] for s in slots) or 1.0
+        total = slots.total
         only = 0.0
-        for mass, alts, _ in slots:
+        for mass, alts, _ in slots.masses:
             if any(t in runner.E for t, _ in alts) and not any(t in first.E for t, _ in alts):
                 only += mass
         return only / total
