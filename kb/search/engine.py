@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +46,7 @@ from kb.search.pinyin import PinyinIndex, latin_words
 
 log = logging.getLogger(__name__)
 
-FORMAT = 7
+FORMAT = 8
 DATA_FILE = "search.pickle"
 MAX_QUERY_CHARS = 400       # longer input is cut: a caller's story fits, a pasted document does not
 MAX_LIMIT = 50
@@ -152,7 +152,7 @@ class _Query:
     def slot_of(self, tok: str) -> dict[str, float] | None:
         return next((s for s in self.slots if tok in s), None)
 
-    def merge(self, toks: list[str]) -> dict[str, float] | None:
+    def merge(self, toks: Sequence[str]) -> dict[str, float] | None:
         """One slot for several tokens (a colloquial term and its canonical wording)."""
         found = [s for s in self.slots if any(t in s for t in toks)]
         if not found:
@@ -171,9 +171,9 @@ class _Candidate:
     id: str
     E: frozenset[str]           # tokens of question, similar questions, keywords, category
     A: frozenset[str]           # tokens of answer and detail
-    Pc: list[str]               # content string of each phrasing (question, then each similar question)
-    Pm: list[float]             # idf mass of each phrasing
-    Pi: dict[str, list[int]]    # token → the phrasings holding it (overlap without a pass over all of them)
+    Pc: tuple[str, ...]         # content string of each phrasing (question, then each similar question)
+    Pm: tuple[float, ...]       # idf mass of each phrasing
+    Pi: dict[str, int]          # token → the phrasings holding it, a bit mask (overlap without a pass over all)
     T: str                      # phrasings and keywords as one string: does the entry speak of a term?
 
 
@@ -290,16 +290,14 @@ def _write_data(index_dir: Path, data: dict) -> None:
     os.replace(tmp, index_dir / DATA_FILE)
 
 
-def _postings(phrasings: list[list[str]]) -> dict[str, list[int]]:
-    """token → the phrasings holding it (each phrasing's tokens are distinct)."""
-    out: dict[str, list[int]] = {}
+def _postings(phrasings: list[list[str]]) -> dict[str, int]:
+    """token → the phrasings holding it, as a bit mask (bit i: phrasing i; see `_BITS`). Computed when
+    the index is built; numbers, not containers, so that a cache of a thousand entries does not hand
+    the garbage collector some 150,000 more objects to look through."""
+    out: dict[str, int] = {}
     for i, p in enumerate(phrasings):
         for t in p:
-            held = out.get(t)
-            if held is None:
-                out[t] = [i]
-            else:
-                held.append(i)
+            out[t] = out.get(t, 0) | 1 << i
     return out
 
 
@@ -316,6 +314,10 @@ class _Table(dict):
             self.clear()
         value = self[key] = self._compute(key)
         return value
+
+
+#: a bit mask → the indices of its bits, in increasing order
+_BITS = _Table(lambda mask: tuple(i for i in range(mask.bit_length()) if mask >> i & 1))
 
 
 def _idf(n: int, df: int) -> float:
@@ -516,6 +518,7 @@ class SearchEngine:
             "E": sorted(set(fields["question"]) | set(fields["similar"]) | set(fields["keywords"])
                         | set(fields["category"])),
             "A": sorted(set(fields["answer"]) | set(fields["detail"])),
+            "Pi": _postings([p[1] for p in phrasings]),
         }
         show = {
             "id": str(e["id"]), "q": question, "c": category, "a": answer, "s": similar,
@@ -591,8 +594,8 @@ class SearchEngine:
             phrasings = rr["P"]
             idf = self._idfs.__getitem__
             c = _Candidate(docnum=docnum, id=self._ids[docnum], E=frozenset(rr["E"]), A=frozenset(rr["A"]),
-                           Pc=[p[0] for p in phrasings], Pm=[sum(map(idf, p[1])) for p in phrasings],
-                           Pi=_postings([p[1] for p in phrasings]),
+                           Pc=tuple(p[0] for p in phrasings), Pm=tuple(sum(map(idf, p[1])) for p in phrasings),
+                           Pi=rr["Pi"],
                            T="|".join([p[0] for p in phrasings] + rr["E"]))
             with self._cache_lock:
                 self._cache[docnum] = c
@@ -742,11 +745,12 @@ class SearchEngine:
             got = self._seg[key] = compute()
         return got
 
-    def _stoks(self, text: str) -> list[str]:
-        return self._memo("s", text, lambda: lexicon.search_tokens(self._tk, text))
+    # tuples, which the garbage collector stops tracking: the cache holds up to SEGMENT_CACHE of them
+    def _stoks(self, text: str) -> tuple[str, ...]:
+        return self._memo("s", text, lambda: tuple(lexicon.search_tokens(self._tk, text)))
 
-    def _cut(self, text: str) -> list[str]:
-        return self._memo("c", text, lambda: lexicon.cut(self._tk, text))
+    def _cut(self, text: str) -> tuple[str, ...]:
+        return self._memo("c", text, lambda: tuple(lexicon.cut(self._tk, text)))
 
     def _content(self, text: str) -> str:
         return self._memo("t", text, lambda: "".join(t for t in self._cut(text) if lexicon.is_content(t)))
@@ -818,7 +822,7 @@ class SearchEngine:
         postings = c.Pi
         by_slot: dict[int, dict[int, float]] = {}
         for tok in slots.tokens & postings.keys():
-            held = postings[tok]
+            held = _BITS[postings[tok]]
             for si, credit in where[tok]:
                 best_in = by_slot.setdefault(si, {})
                 for i in held:
