@@ -39,6 +39,11 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
+try:
+    import numpy
+except ImportError:  # rapidfuzz then compares entry by entry: the same scores, more calls
+    numpy = None
+
 from kb.search import bm25, levels, lexicon, spoken, store
 from kb.search.highlight import aligned, mark
 from kb.search.normalize import has_cjk, normalize, strip_placeholders
@@ -792,8 +797,10 @@ class SearchEngine:
                         max(0.0, self.domain_specificity(primary))))
         return _Slots.of(out)
 
-    def _features(self, q: _Query, slots: _Slots, c: _Candidate, bm25_score: float,
-                  top_bm25: float) -> dict[str, float]:
+    def _features(self, q: _Query, slots: _Slots, c: _Candidate, bm25_score: float, top_bm25: float,
+                  closest: list[tuple[str, float, int] | None] | None = None) -> dict[str, float]:
+        """The re-ranker's features of one entry; `closest`: per content string of the query, the entry's
+        closest phrasing as rapidfuzz's extractOne gives it (found here when not given)."""
         # only the tokens the entry shares with the query are visited (set intersections in C); the sums
         # still run slot by slot in order, so every feature is what a pass over all slots gives
         masses, where, total = slots.masses, slots.where, slots.total
@@ -818,31 +825,46 @@ class SearchEngine:
             domain += masses[i][2] * best_e[i]
         coverage = min(1.0, num / total)
 
-        overlap, phrase_cov, best_p = 0.0, 0.0, 0
-        postings = c.Pi
-        by_slot: dict[int, dict[int, float]] = {}
-        for tok in slots.tokens & postings.keys():
-            held = _BITS[postings[tok]]
+        # per phrasing, the query's weight it explains: a slot counts once, through its best token there
+        by_slot: dict[int, list[tuple[float, int]]] = {}
+        for tok in slots.tokens & c.Pi.keys():
+            mask = c.Pi[tok]
             for si, credit in where[tok]:
-                best_in = by_slot.setdefault(si, {})
-                for i in held:
+                got = by_slot.get(si)
+                if got is None:
+                    by_slot[si] = [(credit, mask)]
+                else:
+                    got.append((credit, mask))
+        inters = [0.0] * len(c.Pm)
+        for si in sorted(by_slot):
+            mass, alts = masses[si][0], by_slot[si]
+            if len(alts) == 1:
+                credit, mask = alts[0]
+                if credit > 0.0:
+                    part = mass * credit
+                    for i in _BITS[mask]:
+                        inters[i] += part
+                continue
+            best_in: dict[int, float] = {}
+            for credit, mask in alts:
+                for i in _BITS[mask]:
                     if credit > best_in.get(i, 0.0):
                         best_in[i] = credit
-        inters: dict[int, float] = {}
-        for si in sorted(by_slot):
-            mass = masses[si][0]
-            for i, b in by_slot[si].items():
-                inters[i] = inters.get(i, 0.0) + mass * b
-        for i in sorted(inters):
-            inter = inters[i]
+            for i, b in best_in.items():
+                inters[i] += mass * b
+        overlap, phrase_cov, best_p = 0.0, 0.0, 0
+        for i, inter in enumerate(inters):
             if inter:
                 dice = 2.0 * inter / (total + c.Pm[i])
                 if dice > overlap:
                     overlap, best_p = dice, i
-                phrase_cov = max(phrase_cov, inter / total)
+                share = inter / total
+                if share > phrase_cov:
+                    phrase_cov = share
         fz, exact = 0.0, False
-        for content in q.content:
-            best = process.extractOne(content, c.Pc, scorer=fuzz.ratio)
+        if closest is None:
+            closest = [process.extractOne(content, c.Pc, scorer=fuzz.ratio) for content in q.content]
+        for best in closest:
             if best is not None:
                 if best[1] >= 100.0:
                     exact = True
@@ -854,6 +876,32 @@ class SearchEngine:
                 "domain": domain,
                 "overlap": min(1.0, overlap), "phrase_coverage": min(1.0, phrase_cov), "fuzz": fz, "exact": 1.0 if exact else 0.0,
                 "best_phrasing": best_p}
+
+    @staticmethod
+    def _closest(contents: list[str], entries: list[_Candidate]) -> list[list[tuple[str, float, int] | None]]:
+        """Per entry, per content string: its closest phrasing (phrasing, score, index), as
+        `process.extractOne(content, entry.Pc, scorer=fuzz.ratio)` gives it, the first of equals; in one
+        rapidfuzz call for all the entries (when numpy is there) instead of one per entry."""
+        if numpy is None or not contents:
+            return [[process.extractOne(t, c.Pc, scorer=fuzz.ratio) for t in contents] for c in entries]
+        flat = [p for c in entries for p in c.Pc]
+        rows = process.cdist(contents, flat, scorer=fuzz.ratio, dtype=numpy.float64).tolist()
+        out = []
+        start = 0
+        for c in entries:
+            end = start + len(c.Pc)
+            per = []
+            for row in rows:
+                scores = row[start:end]
+                if not scores:
+                    per.append(None)
+                    continue
+                best = max(scores)
+                i = scores.index(best)
+                per.append((c.Pc[i], best, i))
+            out.append(per)
+            start = end
+        return out
 
     @staticmethod
     def _rival(slots: _Slots, first: _Candidate, runner: _Candidate) -> float:
@@ -892,9 +940,9 @@ class SearchEngine:
         slots = self._slot_masses(q)
         top = cands[0][1]
         ranked = []
-        for docnum, score in cands:
-            c = self._candidate(docnum)
-            f = self._features(q, slots, c, score, top)
+        entries = [self._candidate(docnum) for docnum, _ in cands]
+        for (docnum, score), c, closest in zip(cands, entries, self._closest(q.content, entries), strict=True):
+            f = self._features(q, slots, c, score, top, closest)
             f["bm25_raw"] = score
             ranked.append((self._score(f), docnum, c, f))
         ranked.sort(key=lambda r: (-r[0], r[1]))

@@ -6,9 +6,10 @@ from array import array
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz import fuzz, process
 
 from kb.search import bm25
-from kb.search.engine import _Slots
+from kb.search.engine import SearchEngine, _Candidate, _Slots
 
 DOCS = 60
 
@@ -55,3 +56,18 @@ def test_slots_index_every_token_with_its_slots():
     assert slots.total == 3.0 and slots.tokens == {"低保", "低包", "申请"}
     assert slots.where["低保"] == ((0, 1.0), (1, 0.3)) and slots.where["申请"] == ((1, 1.0),)
     assert _Slots.of([]).total == 1.0
+
+
+def _entry(*phrasings: str) -> _Candidate:
+    return _Candidate(docnum=0, id="Q", E=frozenset(), A=frozenset(), Pc=phrasings, Pm=(1.0,) * len(phrasings),
+                      Pi={}, T="")
+
+
+def test_closest_phrasings_found_together_are_those_found_entry_by_entry():
+    entries = [_entry("低保申请条件", "申请低保要啥条件", "低保申请条件"), _entry("临时救助"), _entry(""),
+               _entry("特困人员供养标准", "五保供养")]
+    contents = ["低保申请条件", "申请低保条件", "五保"]
+    expected = [[process.extractOne(t, e.Pc, scorer=fuzz.ratio) for t in contents] for e in entries]
+    assert SearchEngine._closest(contents, entries) == expected
+    assert SearchEngine._closest(contents, entries)[0][0] == ("低保申请条件", 100.0, 0)   # the first of equals
+    assert SearchEngine._closest([], entries) == [[], [], [], []]
