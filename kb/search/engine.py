@@ -346,6 +346,7 @@ class SearchEngine:
         self._pinyin = PinyinIndex.from_dict(data["pinyin"])
         self._tk = lexicon.tokenizer_for(*data["dictionary"])
         self._by_len: dict[int, list[str]] | None = None
+        self._nears = _Table(self._find_near)
         #: words of the categories that are the KB's own subject (低保, 特困, 临时救助): a question saying
         #: one of them is about the KB even when it also names another matter (退休金 … 能办低保吗)
         self.anchors = frozenset(t for t in data["categories"] if self.domain_specificity(t) >= ANCHOR_SPECIFICITY)
@@ -761,6 +762,10 @@ class SearchEngine:
         return self._memo("t", text, lambda: "".join(t for t in self._cut(text) if lexicon.is_content(t)))
 
     def _near(self, tok: str) -> str | None:
+        """The domain word closest in writing to a longer word the KB does not use (kept per word)."""
+        return self._nears[tok]
+
+    def _find_near(self, tok: str) -> str | None:
         if self._by_len is None:
             by_len: dict[int, list[str]] = {}
             for t in self._pinyin.vocab:

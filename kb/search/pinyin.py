@@ -18,7 +18,7 @@ import itertools
 import re
 from collections.abc import Iterable, Mapping
 
-from kb.search.normalize import is_cjk
+from kb.search.normalize import all_cjk, is_cjk
 
 SYLLABLES = frozenset("""
 a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu ca cai can cang cao ce
@@ -233,7 +233,7 @@ class PinyinIndex:
                     break
                 if len(window) < 2 or window in seen or window in known or window in self.vocab:
                     continue
-                if not all(is_cjk(c) for c in window):
+                if not all_cjk(window):
                     break
                 if is_common is not None and is_common(window):
                     continue
