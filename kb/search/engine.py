@@ -768,7 +768,9 @@ class SearchEngine:
     def _find_near(self, tok: str) -> str | None:
         if self._by_len is None:
             by_len: dict[int, list[str]] = {}
-            for t in self._pinyin.vocab:
+            # sorted: of several equally close words, extractOne returns the first, which must not
+            # depend on the order of a set (different in every process: two web workers disagreed)
+            for t in sorted(self._pinyin.vocab):
                 if len(t) >= 3 and has_cjk(t):
                     by_len.setdefault(len(t), []).append(t)
             self._by_len = by_len
