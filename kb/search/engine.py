@@ -23,6 +23,7 @@ a synonym edit still rebuilds in full (as the analyzer's code and a new dictiona
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import logging
 import math
@@ -319,6 +320,13 @@ class _Table(dict):
             self.clear()
         value = self[key] = self._compute(key)
         return value
+
+
+def _bound(bm25_score: float, top_bm25: float, closest: list[tuple[str, float, int] | None]) -> dict[str, float]:
+    """The most of `_features` that `_score` reads, before the rest is computed: coverage 1."""
+    fz = max((best[1] for best in closest if best is not None), default=0.0)
+    return {"bm25": bm25_score / top_bm25 if top_bm25 > 0 else 0.0, "coverage": 1.0, "fuzz": fz / 100.0,
+            "exact": 1.0 if fz >= 100.0 else 0.0}
 
 
 #: a bit mask → the indices of its bits, in increasing order
@@ -935,12 +943,15 @@ class SearchEngine:
 
     def top_features(self, query: str) -> dict | None:
         """The re-ranker's features of the top hit, with its id (for calibration)."""
-        ranked = self._rank(self._analyze(query))
+        ranked = self._rank(self._analyze(query), keep=2)
         if not ranked:
             return None
         return {**ranked[0][3], "id": ranked[0][2].id}
 
-    def _rank(self, q: _Query, n: int = RERANK_N) -> list[tuple[float, int, _Candidate, dict]]:
+    def _rank(self, q: _Query, n: int = RERANK_N, keep: int | None = None) -> list[tuple[float, int, _Candidate, dict]]:
+        """The BM25F candidates re-ranked, best first; with `keep`, only the first `keep` of that order
+        are sure to be there (and are exactly those): a candidate whose score cannot reach theirs, even
+        explaining the whole query, is left out unscored."""
         cands = self._impacts.top(q.weights, n)
         if not cands:
             return []
@@ -948,10 +959,21 @@ class SearchEngine:
         top = cands[0][1]
         ranked = []
         entries = [self._candidate(docnum) for docnum, _ in cands]
-        for (docnum, score), c, closest in zip(cands, entries, self._closest(q.content, entries), strict=True):
-            f = self._features(q, slots, c, score, top, closest)
+        closest = self._closest(q.content, entries)
+        order: Iterable[int] = range(len(cands))
+        bounds: list[float] = []
+        if keep is not None and keep < len(cands):
+            bounds = [self._score(_bound(score, top, near)) for (_, score), near in zip(cands, closest, strict=True)]
+            order = sorted(order, key=lambda i: -bounds[i])
+        scores: list[float] = []
+        for i in order:
+            if bounds and len(scores) >= keep and bounds[i] < heapq.nlargest(keep, scores)[-1]:
+                break   # neither this one nor any after it (lower bounds) reaches the keep-th score
+            docnum, score = cands[i]
+            f = self._features(q, slots, entries[i], score, top, closest[i])
             f["bm25_raw"] = score
-            ranked.append((self._score(f), docnum, c, f))
+            ranked.append((self._score(f), docnum, entries[i], f))
+            scores.append(ranked[-1][0])
         ranked.sort(key=lambda r: (-r[0], r[1]))
         second = ranked[1][0] if len(ranked) > 1 else 0.0
         top = ranked[0][3]
@@ -1016,7 +1038,7 @@ class SearchEngine:
             return None
         firsts: dict[int, tuple[float, int, _Candidate, dict]] = {}
         for need in q.needs:
-            ranked = self._rank(self._analyze(need.text))
+            ranked = self._rank(self._analyze(need.text), keep=2)
             if not ranked:
                 return None
             f = ranked[0][3]

@@ -292,3 +292,17 @@ def test_results_do_not_depend_on_the_process(index_dir):
                              check=True, cwd=Path(__file__).resolve().parents[2])
         seen.add(out.stdout)
     assert len(seen) == 1, seen
+
+
+def test_ranking_only_the_first_two_gives_the_same_first_two(engine):
+    """`_rank(keep=2)` leaves out candidates that cannot reach the second place: the first two and all
+    their features are those of the full ranking."""
+    queries = ["低保怎么申请", "临时救助 标准", "我家孩子上学有没有补助 还有低保金啥时候发",
+               "俺娘八十多了瘫在床上 有啥补贴不 护理补贴咋申请", "dibao shenqing", "公积金怎么提取"]
+    queries += [s for e in ENTRIES[:40] for s in e.get("similar", [])[:1]]
+    for text in queries:
+        q = engine._analyze(text)
+        if not q.weights:
+            continue
+        full, kept = engine._rank(q), engine._rank(q, keep=2)
+        assert [(s, d, f) for s, d, _, f in kept[:2]] == [(s, d, f) for s, d, _, f in full[:2]], text
