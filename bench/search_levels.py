@@ -1,7 +1,8 @@
 """Search quality with its three levels on the four dev files, and in-process cost per query by length
 band beside SQLite FTS5 + jieba on the same KB, in the same process.
 
-    python -m bench.search_levels [FILE.tsv …] [--passes N] [--citywide N]   (or python bench/search_levels.py …)
+    python -m bench.search_levels [FILE.tsv …] [--passes N] [--citywide N] [--before REF]
+    (or python bench/search_levels.py …)
 
 Builds the engine from kb/data/entries/*.yaml with the bundled table of matters outside the KB
 (kb/data/matters.yaml), as `kb eval` does on a fresh database. For each file: top-1/top-3/MRR, how
@@ -10,14 +11,20 @@ the share at each level. Then every query of all files is timed by its length in
 (≤20, 21–40, 41–80, 81–120, >120), kb.search and the FTS5 baseline alternating query by query after
 a warm-up pass, with p50/p99 per band and their ratio. `--citywide N` times the same queries again on
 the bundled entries plus N generated ones from other departments (`bench.citywide`), both systems
-built on those entries, with the index's build time.
+built on those entries, with the index's build time. `--before REF` also times the search engine of
+git revision REF (its kb/search, imported under another name) in the same rotation, on an index it
+builds itself: a change's before and after measured side by side, on the same machine at the same load.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import io
 import statistics
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -44,6 +51,7 @@ def main(argv=None) -> int:
     ap.add_argument("files", nargs="*", type=Path)
     ap.add_argument("--passes", type=int, default=5, help="timed passes over the queries (after one warm-up)")
     ap.add_argument("--citywide", type=int, default=0, help="also time on the KB plus N generated entries")
+    ap.add_argument("--before", metavar="REF", help="also time the search engine of git revision REF")
     args = ap.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))   # also run as a script: python bench/search_levels.py
@@ -56,6 +64,7 @@ def main(argv=None) -> int:
     files = args.files or [f for f in DEV_FILES if f.exists()]
     entries = load_entries()
     with tempfile.TemporaryDirectory(prefix="kbsearch-levels-") as tmp:
+        old = engine_at(args.before, Path(tmp) / "before") if args.before else None
         engine = SearchEngine.build(entries, read_synonyms(), Path(tmp) / "index")
         engine.set_scope(levels.Scope.of(read_seed()))
         print(f"knowledge base: {len(entries)} entries; matters outside it: {len(read_seed())}")
@@ -67,7 +76,8 @@ def main(argv=None) -> int:
             report = evaluation.evaluate(lambda q: engine.search(q, limit=10), rows)
             print(evaluation.format_report(report, confused_limit=5))
 
-        print_times(f"{len(entries)} entries", time_bands(engine, fts5_baseline(entries), queries, args.passes),
+        print_times(f"{len(entries)} entries", time_bands(engine, fts5_baseline(entries), queries, args.passes,
+                                                          before_search(old, entries, Path(tmp) / "b1")),
                     args.passes)
         engine.close()
         if args.citywide:
@@ -79,23 +89,53 @@ def main(argv=None) -> int:
             print(f"\nindex of {len(big)} entries built in {time.process_time() - cpu:.1f} s CPU "
                   f"({time.perf_counter() - wall:.1f} s wall)")
             engine.set_scope(levels.Scope.of(read_seed()))
-            print_times(f"{len(big)} entries", time_bands(engine, fts5_baseline(big), queries, args.passes),
+            print_times(f"{len(big)} entries", time_bands(engine, fts5_baseline(big), queries, args.passes,
+                                                          before_search(old, big, Path(tmp) / "b2")),
                         args.passes)
             engine.close()
     return 0
 
 
-def time_bands(engine, fts5, queries: list[str], passes: int) -> dict[str, dict[str, list[float]]]:
-    """Milliseconds per query by length band, kb.search and FTS5 alternating query by query: wall time,
-    and this thread's CPU time (what a shared, busy machine inflates least)."""
+def engine_at(ref: str, directory: Path):
+    """The `kb.search` package of git revision `ref`, imported as `kbsearch_before` (from `directory`)."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "kb/search"], capture_output=True,
+                             check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(directory, filter="data")
+    package = directory / "kbsearch_before"
+    (directory / "kb" / "search").rename(package)
+    for path in package.glob("*.py"):
+        path.write_text(path.read_text(encoding="utf-8").replace("kb.search", "kbsearch_before"), encoding="utf-8")
+    (package.parent / "data").symlink_to(ROOT / "kb" / "data")   # lexicon's DATA_DIR: the package's parent
+    sys.path.insert(0, str(directory))
+    return importlib.import_module("kbsearch_before")
+
+
+def before_search(old, entries: list, directory: Path):
+    """The search of the `engine_at` package on `entries`, or None."""
+    if old is None:
+        return None
+    from kb.scope import read_seed
+
+    engine = old.SearchEngine.build(entries, old.read_synonyms(), directory)
+    engine.set_scope(old.levels.Scope.of(read_seed()))
+    return engine.search
+
+
+def time_bands(engine, fts5, queries: list[str], passes: int, before=None) -> dict[str, dict[str, list[float]]]:
+    """Milliseconds per query by length band, kb.search and FTS5 (and `before`, the engine of another
+    revision) alternating query by query: wall time, and this thread's CPU time (what a shared, busy
+    machine inflates least)."""
+    systems = [("kb.search", engine.search), ("fts5", fts5)] + ([("before", before)] if before else [])
     for q in queries:  # warm-up: caches, jieba's dictionary, SQLite pages
-        engine.search(q)
-        fts5(q)
+        for _, run in systems:
+            run(q)
     times: dict[str, dict[str, list[float]]] = {}
     for _ in range(passes):
         for q in queries:
-            band = times.setdefault(band_of(q), {"kb.search": [], "fts5": [], "kb cpu": [], "fts5 cpu": []})
-            for name, run in (("kb.search", engine.search), ("fts5", fts5)):
+            band = times.setdefault(band_of(q), {"kb.search": [], "fts5": [], "kb cpu": [], "fts5 cpu": [],
+                                                 "before": [], "before cpu": []})
+            for name, run in systems:
                 t, c = time.perf_counter(), time.thread_time()
                 run(q)
                 band[name].append((time.perf_counter() - t) * 1000.0)
@@ -118,6 +158,14 @@ def print_times(label: str, times: dict[str, dict[str, list[float]]], passes: in
               f"{percentile(kb, 0.99) / max(percentile(ft, 0.99), 1e-9):>10.1f}×"
               f"  |      {statistics.median(kc):>7.2f}{percentile(kc, 0.99):>8.2f}{statistics.median(fc):>10.3f}"
               f"{percentile(fc, 0.99):>10.3f}{percentile(kc, 0.99) / max(percentile(fc, 0.99), 1e-9):>10.1f}×")
+    if any(t["before cpu"] for t in times.values()):
+        print("CPU ms, the engine of the --before revision beside this one, in the same rotation:")
+        print(f"{'band':<9}{'queries':>8}{'p50':>9}{'p99':>9}{'now p50':>9}{'now p99':>9}")
+        for name in order:
+            if name in times:
+                bc, kc = times[name]["before cpu"], times[name]["kb cpu"]
+                print(f"{name:<9}{len(bc) // passes:>8}{statistics.median(bc):>9.2f}{percentile(bc, 0.99):>9.2f}"
+                      f"{statistics.median(kc):>9.2f}{percentile(kc, 0.99):>9.2f}")
 
 
 if __name__ == "__main__":

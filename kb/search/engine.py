@@ -23,6 +23,7 @@ a synonym edit still rebuilds in full (as the analyzer's code and a new dictiona
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import logging
 import math
@@ -33,11 +34,16 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
+
+try:
+    import numpy
+except ImportError:  # rapidfuzz then compares entry by entry: the same scores, more calls
+    numpy = None
 
 from kb.search import bm25, levels, lexicon, spoken, store
 from kb.search.highlight import aligned, mark
@@ -46,7 +52,7 @@ from kb.search.pinyin import PinyinIndex, latin_words
 
 log = logging.getLogger(__name__)
 
-FORMAT = 6
+FORMAT = 8
 DATA_FILE = "search.pickle"
 MAX_QUERY_CHARS = 400       # longer input is cut: a caller's story fits, a pasted document does not
 MAX_LIMIT = 50
@@ -152,7 +158,7 @@ class _Query:
     def slot_of(self, tok: str) -> dict[str, float] | None:
         return next((s for s in self.slots if tok in s), None)
 
-    def merge(self, toks: list[str]) -> dict[str, float] | None:
+    def merge(self, toks: Sequence[str]) -> dict[str, float] | None:
         """One slot for several tokens (a colloquial term and its canonical wording)."""
         found = [s for s in self.slots if any(t in s for t in toks)]
         if not found:
@@ -171,11 +177,30 @@ class _Candidate:
     id: str
     E: frozenset[str]           # tokens of question, similar questions, keywords, category
     A: frozenset[str]           # tokens of answer and detail
-    P: list[frozenset[str]]     # tokens of each phrasing (question, then each similar question)
-    Pc: list[str]               # content string of each phrasing, for rapidfuzz
-    Pm: list[float]             # idf mass of each phrasing
-    Pi: dict[str, tuple[int, ...]]  # token → the phrasings holding it (overlap without a pass over all of them)
+    Pc: tuple[str, ...]         # content string of each phrasing (question, then each similar question)
+    Pm: tuple[float, ...]       # idf mass of each phrasing
+    Pi: dict[str, int]          # token → the phrasings holding it, a bit mask (overlap without a pass over all)
     T: str                      # phrasings and keywords as one string: does the entry speak of a term?
+
+
+@dataclass(slots=True)
+class _Slots:
+    """The query's slots as the re-ranker weighs them, and for each token the slots it is in."""
+
+    #: per slot: (mass, [(token, credit if matched)], domain specificity)
+    masses: list[tuple[float, list[tuple[str, float]], float]]
+    total: float                                    # the masses' sum (1 when 0)
+    tokens: frozenset[str]
+    where: dict[str, tuple[tuple[int, float], ...]]   # token → (slot, credit) for each slot holding it
+
+    @classmethod
+    def of(cls, masses: list[tuple[float, list[tuple[str, float]], float]]) -> _Slots:
+        where: dict[str, list[tuple[int, float]]] = {}
+        for i, (_, alts, _) in enumerate(masses):
+            for tok, credit in alts:
+                where.setdefault(tok, []).append((i, credit))
+        return cls(masses, sum(s[0] for s in masses) or 1.0, frozenset(where),
+                   {t: tuple(v) for t, v in where.items()})
 
 
 def _as_list(value) -> list[str]:
@@ -271,12 +296,41 @@ def _write_data(index_dir: Path, data: dict) -> None:
     os.replace(tmp, index_dir / DATA_FILE)
 
 
-def _postings(psets: list[frozenset[str]]) -> dict[str, tuple[int, ...]]:
-    out: dict[str, list[int]] = {}
-    for i, p in enumerate(psets):
+def _postings(phrasings: list[list[str]]) -> dict[str, int]:
+    """token → the phrasings holding it, as a bit mask (bit i: phrasing i; see `_BITS`). Computed when
+    the index is built; numbers, not containers, so that a cache of a thousand entries does not hand
+    the garbage collector some 150,000 more objects to look through."""
+    out: dict[str, int] = {}
+    for i, p in enumerate(phrasings):
         for t in p:
-            out.setdefault(t, []).append(i)
-    return {t: tuple(v) for t, v in out.items()}
+            out[t] = out.get(t, 0) | 1 << i
+    return out
+
+
+class _Table(dict):
+    """A dict that computes and keeps the value of a missing key (a lookup of a kept one stays in C);
+    emptied when it reaches `limit` keys, as what queries bring is unbounded."""
+
+    def __init__(self, compute, limit: int = SEGMENT_CACHE):
+        super().__init__()
+        self._compute, self._limit = compute, limit
+
+    def __missing__(self, key):
+        if len(self) >= self._limit:
+            self.clear()
+        value = self[key] = self._compute(key)
+        return value
+
+
+def _bound(bm25_score: float, top_bm25: float, closest: list[tuple[str, float, int] | None]) -> dict[str, float]:
+    """The most of `_features` that `_score` reads, before the rest is computed: coverage 1."""
+    fz = max((best[1] for best in closest if best is not None), default=0.0)
+    return {"bm25": bm25_score / top_bm25 if top_bm25 > 0 else 0.0, "coverage": 1.0, "fuzz": fz / 100.0,
+            "exact": 1.0 if fz >= 100.0 else 0.0}
+
+
+#: a bit mask → the indices of its bits, in increasing order
+_BITS = _Table(lambda mask: tuple(i for i in range(mask.bit_length()) if mask >> i & 1))
 
 
 def _idf(n: int, df: int) -> float:
@@ -291,13 +345,16 @@ class SearchEngine:
         self._docs = docs
         self._df: dict[str, int] = data["df"]
         self._n = max(int(data["n"]), 1)
+        #: each token's idf, computed the first time a query or an entry needs it
+        self._idfs = _Table(lambda tok: _idf(self._n, self._df.get(tok, 0)))
         self._ids: list[str] = data["ids"]
         self._docnums = {i: n for n, i in enumerate(self._ids) if i}
         self._stats = data["stats"]
-        self._impacts = bm25.Impacts(data["impacts"])
+        self._impacts = bm25.Impacts(data["impacts"], len(self._ids))
         self._pinyin = PinyinIndex.from_dict(data["pinyin"])
         self._tk = lexicon.tokenizer_for(*data["dictionary"])
         self._by_len: dict[int, list[str]] | None = None
+        self._nears = _Table(self._find_near)
         #: words of the categories that are the KB's own subject (低保, 特困, 临时救助): a question saying
         #: one of them is about the KB even when it also names another matter (退休金 … 能办低保吗)
         self.anchors = frozenset(t for t in data["categories"] if self.domain_specificity(t) >= ANCHOR_SPECIFICITY)
@@ -475,6 +532,7 @@ class SearchEngine:
             "E": sorted(set(fields["question"]) | set(fields["similar"]) | set(fields["keywords"])
                         | set(fields["category"])),
             "A": sorted(set(fields["answer"]) | set(fields["detail"])),
+            "Pi": _postings([p[1] for p in phrasings]),
         }
         show = {
             "id": str(e["id"]), "q": question, "c": category, "a": answer, "s": similar,
@@ -546,13 +604,13 @@ class SearchEngine:
         """The re-ranker's view of an entry, kept in a bounded cache (tokens interned: entries share them)."""
         c = self._cache.get(docnum)
         if c is None:
-            rr = self._docs.get(docnum, "rr")
-            intern = sys.intern
-            psets = [frozenset(map(intern, p[1])) for p in rr["P"]]
-            c = _Candidate(docnum=docnum, id=self._ids[docnum], E=frozenset(map(intern, rr["E"])),
-                           A=frozenset(map(intern, rr["A"])), P=psets, Pc=[p[0] for p in rr["P"]],
-                           Pm=[sum(self._idf(t) for t in p) for p in psets], Pi=_postings(psets),
-                           T="|".join([p[0] for p in rr["P"]] + rr["E"]))
+            rr = self._docs.get(docnum, "rr")   # its tokens come back interned (see `store`)
+            phrasings = rr["P"]
+            idf = self._idfs.__getitem__
+            c = _Candidate(docnum=docnum, id=self._ids[docnum], E=frozenset(rr["E"]), A=frozenset(rr["A"]),
+                           Pc=tuple(p[0] for p in phrasings), Pm=tuple(sum(map(idf, p[1])) for p in phrasings),
+                           Pi=rr["Pi"],
+                           T="|".join([p[0] for p in phrasings] + rr["E"]))
             with self._cache_lock:
                 self._cache[docnum] = c
                 if len(self._cache) > CANDIDATE_CACHE:
@@ -575,7 +633,7 @@ class SearchEngine:
     # --- query analysis ----------------------------------------------------------------------
 
     def _idf(self, tok: str) -> float:
-        return _idf(self._n, self._df.get(tok, 0))
+        return self._idfs[tok]
 
     def _is_common(self, word: str) -> bool:
         return self._tk.FREQ.get(word, 0) >= COMMON_WORD_FREQ
@@ -701,19 +759,26 @@ class SearchEngine:
             got = self._seg[key] = compute()
         return got
 
-    def _stoks(self, text: str) -> list[str]:
-        return self._memo("s", text, lambda: lexicon.search_tokens(self._tk, text))
+    # tuples, which the garbage collector stops tracking: the cache holds up to SEGMENT_CACHE of them
+    def _stoks(self, text: str) -> tuple[str, ...]:
+        return self._memo("s", text, lambda: tuple(lexicon.search_tokens(self._tk, text)))
 
-    def _cut(self, text: str) -> list[str]:
-        return self._memo("c", text, lambda: lexicon.cut(self._tk, text))
+    def _cut(self, text: str) -> tuple[str, ...]:
+        return self._memo("c", text, lambda: tuple(lexicon.cut(self._tk, text)))
 
     def _content(self, text: str) -> str:
         return self._memo("t", text, lambda: "".join(t for t in self._cut(text) if lexicon.is_content(t)))
 
     def _near(self, tok: str) -> str | None:
+        """The domain word closest in writing to a longer word the KB does not use (kept per word)."""
+        return self._nears[tok]
+
+    def _find_near(self, tok: str) -> str | None:
         if self._by_len is None:
             by_len: dict[int, list[str]] = {}
-            for t in self._pinyin.vocab:
+            # sorted: of several equally close words, extractOne returns the first, which must not
+            # depend on the order of a set (different in every process: two web workers disagreed)
+            for t in sorted(self._pinyin.vocab):
                 if len(t) >= 3 and has_cjk(t):
                     by_len.setdefault(len(t), []).append(t)
             self._by_len = by_len
@@ -734,7 +799,7 @@ class SearchEngine:
         surprisal = math.log(self._tk.total / (self._tk.FREQ.get(tok, 0) + 1))
         return min(1.0, max(0.1, (surprisal - INFORMATIVE_FROM) / INFORMATIVE_SPAN))
 
-    def _slot_masses(self, q: _Query) -> list[tuple[float, list[tuple[str, float]], float]]:
+    def _slot_masses(self, q: _Query) -> _Slots:
         """Per slot: its weight (idf of what was typed × how informative) and [(token, credit if matched)]."""
         out = []
         for i, slot in enumerate(q.slots):
@@ -745,46 +810,76 @@ class SearchEngine:
             mass = idf * self._informative(primary) * (q.scale[i] if q.scale else 1.0)
             out.append((mass, [(t, w * min(1.0, self._idf(t) / idf)) for t, w in slot.items()],
                         max(0.0, self.domain_specificity(primary))))
-        return out
+        return _Slots.of(out)
 
-    def _features(self, q: _Query, slots: list[tuple[float, list[tuple[str, float]], float]], c: _Candidate,
-                  bm25_score: float, top_bm25: float) -> dict[str, float]:
-        E, A = c.E, c.A
-        total = sum(s[0] for s in slots) or 1.0
+    def _features(self, q: _Query, slots: _Slots, c: _Candidate, bm25_score: float, top_bm25: float,
+                  closest: list[tuple[str, float, int] | None] | None = None) -> dict[str, float]:
+        """The re-ranker's features of one entry; `closest`: per content string of the query, the entry's
+        closest phrasing as rapidfuzz's extractOne gives it (found here when not given)."""
+        # only the tokens the entry shares with the query are visited (set intersections in C); the sums
+        # still run slot by slot in order, so every feature is what a pass over all slots gives
+        masses, where, total = slots.masses, slots.where, slots.total
+        best: dict[int, float] = {}
+        best_e: dict[int, float] = {}
+        in_e = slots.tokens & c.E
+        for tok in in_e:
+            for i, credit in where[tok]:
+                if credit > best.get(i, 0.0):
+                    best[i] = credit
+                if credit > best_e.get(i, 0.0):
+                    best_e[i] = credit
+        for tok in (slots.tokens & c.A) - in_e:
+            for i, credit in where[tok]:
+                half = 0.5 * credit
+                if half > best.get(i, 0.0):
+                    best[i] = half
         num = domain = 0.0
-        for mass, alts, specificity in slots:
-            best = best_e = 0.0
-            for tok, credit in alts:
-                got = credit if tok in E else 0.5 * credit if tok in A else 0.0
-                if got > best:
-                    best = got
-                if tok in E and credit > best_e:
-                    best_e = credit
-            num += mass * best
-            domain += specificity * best_e
+        for i in sorted(best):
+            num += masses[i][0] * best[i]
+        for i in sorted(best_e):
+            domain += masses[i][2] * best_e[i]
         coverage = min(1.0, num / total)
 
-        overlap, phrase_cov, best_p = 0.0, 0.0, 0
-        inters: dict[int, float] = {}
-        postings = c.Pi
-        for mass, alts, _ in slots:
+        # per phrasing, the query's weight it explains: a slot counts once, through its best token there
+        by_slot: dict[int, list[tuple[float, int]]] = {}
+        for tok in slots.tokens & c.Pi.keys():
+            mask = c.Pi[tok]
+            for si, credit in where[tok]:
+                got = by_slot.get(si)
+                if got is None:
+                    by_slot[si] = [(credit, mask)]
+                else:
+                    got.append((credit, mask))
+        inters = [0.0] * len(c.Pm)
+        for si in sorted(by_slot):
+            mass, alts = masses[si][0], by_slot[si]
+            if len(alts) == 1:
+                credit, mask = alts[0]
+                if credit > 0.0:
+                    part = mass * credit
+                    for i in _BITS[mask]:
+                        inters[i] += part
+                continue
             best_in: dict[int, float] = {}
-            for tok, credit in alts:
-                for i in postings.get(tok, ()):
+            for credit, mask in alts:
+                for i in _BITS[mask]:
                     if credit > best_in.get(i, 0.0):
                         best_in[i] = credit
             for i, b in best_in.items():
-                inters[i] = inters.get(i, 0.0) + mass * b
-        for i in sorted(inters):
-            inter = inters[i]
+                inters[i] += mass * b
+        overlap, phrase_cov, best_p = 0.0, 0.0, 0
+        for i, inter in enumerate(inters):
             if inter:
                 dice = 2.0 * inter / (total + c.Pm[i])
                 if dice > overlap:
                     overlap, best_p = dice, i
-                phrase_cov = max(phrase_cov, inter / total)
+                share = inter / total
+                if share > phrase_cov:
+                    phrase_cov = share
         fz, exact = 0.0, False
-        for content in q.content:
-            best = process.extractOne(content, c.Pc, scorer=fuzz.ratio)
+        if closest is None:
+            closest = [process.extractOne(content, c.Pc, scorer=fuzz.ratio) for content in q.content]
+        for best in closest:
             if best is not None:
                 if best[1] >= 100.0:
                     exact = True
@@ -798,12 +893,37 @@ class SearchEngine:
                 "best_phrasing": best_p}
 
     @staticmethod
-    def _rival(slots: list[tuple[float, list[tuple[str, float]], float]], first: _Candidate,
-               runner: _Candidate) -> float:
+    def _closest(contents: list[str], entries: list[_Candidate]) -> list[list[tuple[str, float, int] | None]]:
+        """Per entry, per content string: its closest phrasing (phrasing, score, index), as
+        `process.extractOne(content, entry.Pc, scorer=fuzz.ratio)` gives it, the first of equals; in one
+        rapidfuzz call for all the entries (when numpy is there) instead of one per entry."""
+        if numpy is None or not contents:
+            return [[process.extractOne(t, c.Pc, scorer=fuzz.ratio) for t in contents] for c in entries]
+        flat = [p for c in entries for p in c.Pc]
+        rows = process.cdist(contents, flat, scorer=fuzz.ratio, dtype=numpy.float64).tolist()
+        out = []
+        start = 0
+        for c in entries:
+            end = start + len(c.Pc)
+            per = []
+            for row in rows:
+                scores = row[start:end]
+                if not scores:
+                    per.append(None)
+                    continue
+                best = max(scores)
+                i = scores.index(best)
+                per.append((c.Pc[i], best, i))
+            out.append(per)
+            start = end
+        return out
+
+    @staticmethod
+    def _rival(slots: _Slots, first: _Candidate, runner: _Candidate) -> float:
         """Share of the query's weight that the runner-up's phrasings explain and the first's do not."""
-        total = sum(s[0] for s in slots) or 1.0
+        total = slots.total
         only = 0.0
-        for mass, alts, _ in slots:
+        for mass, alts, _ in slots.masses:
             if any(t in runner.E for t, _ in alts) and not any(t in first.E for t, _ in alts):
                 only += mass
         return only / total
@@ -823,23 +943,37 @@ class SearchEngine:
 
     def top_features(self, query: str) -> dict | None:
         """The re-ranker's features of the top hit, with its id (for calibration)."""
-        ranked = self._rank(self._analyze(query))
+        ranked = self._rank(self._analyze(query), keep=2)
         if not ranked:
             return None
         return {**ranked[0][3], "id": ranked[0][2].id}
 
-    def _rank(self, q: _Query, n: int = RERANK_N) -> list[tuple[float, int, _Candidate, dict]]:
+    def _rank(self, q: _Query, n: int = RERANK_N, keep: int | None = None) -> list[tuple[float, int, _Candidate, dict]]:
+        """The BM25F candidates re-ranked, best first; with `keep`, only the first `keep` of that order
+        are sure to be there (and are exactly those): a candidate whose score cannot reach theirs, even
+        explaining the whole query, is left out unscored."""
         cands = self._impacts.top(q.weights, n)
         if not cands:
             return []
         slots = self._slot_masses(q)
         top = cands[0][1]
         ranked = []
-        for docnum, score in cands:
-            c = self._candidate(docnum)
-            f = self._features(q, slots, c, score, top)
+        entries = [self._candidate(docnum) for docnum, _ in cands]
+        closest = self._closest(q.content, entries)
+        order: Iterable[int] = range(len(cands))
+        bounds: list[float] = []
+        if keep is not None and keep < len(cands):
+            bounds = [self._score(_bound(score, top, near)) for (_, score), near in zip(cands, closest, strict=True)]
+            order = sorted(order, key=lambda i: -bounds[i])
+        scores: list[float] = []
+        for i in order:
+            if bounds and len(scores) >= keep and bounds[i] < heapq.nlargest(keep, scores)[-1]:
+                break   # neither this one nor any after it (lower bounds) reaches the keep-th score
+            docnum, score = cands[i]
+            f = self._features(q, slots, entries[i], score, top, closest[i])
             f["bm25_raw"] = score
-            ranked.append((self._score(f), docnum, c, f))
+            ranked.append((self._score(f), docnum, entries[i], f))
+            scores.append(ranked[-1][0])
         ranked.sort(key=lambda r: (-r[0], r[1]))
         second = ranked[1][0] if len(ranked) > 1 else 0.0
         top = ranked[0][3]
@@ -904,7 +1038,7 @@ class SearchEngine:
             return None
         firsts: dict[int, tuple[float, int, _Candidate, dict]] = {}
         for need in q.needs:
-            ranked = self._rank(self._analyze(need.text))
+            ranked = self._rank(self._analyze(need.text), keep=2)
             if not ranked:
                 return None
             f = ranked[0][3]

@@ -208,6 +208,7 @@ class Synonyms:
                 table[t] = c
         self.table = table
         self.single = {t: c for t, c in table.items() if len(t) == 1}
+        self._single = frozenset(self.single)
         multi = sorted((t for t in table if len(t) > 1), key=lambda t: (-len(t), t))
         self._re = re.compile("|".join(map(re.escape, multi))) if multi else None
         # canonical → its other spellings, to expand a query written in either form
@@ -228,7 +229,7 @@ class Synonyms:
                 applied.append((m.group(0), self.table[m.group(0)]))
                 return self.table[m.group(0)]
             text = self._re.sub(sub, text)
-        if self.single:
+        if not self._single.isdisjoint(text):   # cut only a text holding one of the characters
             parts = tk.lcut(text, HMM=False)
             changed = False
             for i, p in enumerate(parts):

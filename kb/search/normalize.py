@@ -17,6 +17,7 @@ PLACEHOLDER_RE = re.compile(r"\{\{\s*[^{}]{0,60}?\s*\}\}")
 
 _SPACES_RE = re.compile(r"\s+")
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_ALL_CJK_RE = re.compile(_CJK_RE.pattern + "+")
 _LATIN_RE = re.compile(r"[a-z]+")
 
 # OpenCC's "tw2s" is t2s plus the Taiwan variant table; plain t2s leaves 著 (跟著, 睡著) alone,
@@ -95,6 +96,11 @@ def is_cjk(ch: str) -> bool:
 
 def has_cjk(text: str) -> bool:
     return bool(_CJK_RE.search(text))
+
+
+def all_cjk(text: str) -> bool:
+    """Every character of `text` is a CJK one (`is_cjk`), and there is one at least."""
+    return bool(_ALL_CJK_RE.fullmatch(text))
 
 
 def latin_runs(text: str) -> list[str]:

@@ -18,7 +18,7 @@ import itertools
 import re
 from collections.abc import Iterable, Mapping
 
-from kb.search.normalize import is_cjk
+from kb.search.normalize import all_cjk, is_cjk
 
 SYLLABLES = frozenset("""
 a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu ca cai can cang cao ce
@@ -43,6 +43,7 @@ _MAX_SYLLABLE = max(map(len, SYLLABLES))
 
 _KEEP = 4           # candidates kept per key (most frequent in the knowledge base first)
 _MAX_COMBOS = 16    # reading combinations tried for one window of polyphonic characters
+_WINDOWS_KEPT = 50_000   # windows whose reading is kept (emptied when full)
 _LATIN_WORD_RE = re.compile(r"[a-z]+")
 # Sounds people (and the northeast especially) do not tell apart when typing pinyin: flat and
 # curled tongue (z/zh, c/ch, s/sh) and front and back nasals (in/ing, en/eng): 零时 for 临时.
@@ -93,6 +94,18 @@ class PinyinIndex:
         self.vocab = vocab
         self.readings = readings
         self._max_full = max(map(len, full), default=0)
+        self._fuzzy: dict[tuple[str, bool], list[str]] = {}
+        self._windows: dict[tuple[tuple[str, bool], ...], str | None] = {}
+
+    def _fuzzy_readings(self, char: str, usual_only: bool) -> list[str]:
+        """A character's readings as `fuzzy` syllables, each once (only the usual one for a function
+        word); kept per character, as queries keep meeting the same few thousand."""
+        key = (char, usual_only)
+        got = self._fuzzy.get(key)
+        if got is None:
+            r = self.readings.get(char, "").split()
+            got = self._fuzzy[key] = list(dict.fromkeys(map(fuzzy, r[:1] if usual_only else r)))
+        return got
 
     @classmethod
     def build(cls, df: Mapping[str, int], domain: Iterable[str] = (), readings: dict[str, str] | None = None,
@@ -220,23 +233,33 @@ class PinyinIndex:
                     break
                 if len(window) < 2 or window in seen or window in known or window in self.vocab:
                     continue
-                if not all(is_cjk(c) for c in window):
+                if not all_cjk(window):
                     break
-                readings = []
-                for w in words[i:j + 1]:
-                    for c in w:
-                        r = self.readings.get(c, "").split()
-                        readings.append(list(dict.fromkeys(map(fuzzy, r[:1] if w in function_words else r))))
-                if not all(readings) or (is_common is not None and is_common(window)):
+                if is_common is not None and is_common(window):
                     continue
+                term = self._reads_as(tuple((w, w in function_words) for w in words[i:j + 1]))
+                if term is not None and term != window:
+                    found.append((window, term))
+                    seen.add(window)
+        return found
+
+    def _reads_as(self, window: tuple[tuple[str, bool], ...]) -> str | None:
+        """The domain term a window of (word, is a function word) reads as, or None; kept per window,
+        as the same few words recur in query after query."""
+        got = self._windows.get(window, False)
+        if got is False:
+            if len(self._windows) >= _WINDOWS_KEPT:
+                self._windows.clear()
+            got = None
+            readings = [self._fuzzy_readings(c, usual) for w, usual in window for c in w]
+            if all(readings):
                 for combo in itertools.islice(itertools.product(*readings), _MAX_COMBOS):
                     terms = self.homo.get(" ".join(combo))
                     if terms:
-                        if terms[0] != window:
-                            found.append((window, terms[0]))
-                            seen.add(window)
+                        got = terms[0]
                         break
-        return found
+            self._windows[window] = got
+        return got
 
 
 def latin_words(text: str) -> list[str]:

@@ -1,6 +1,7 @@
 """The search index follows the database: built once, rebuilt on change, never served half-built."""
 
 import json
+import marshal
 import os
 import shutil
 import threading
@@ -224,7 +225,7 @@ def test_an_edit_rewrites_only_that_entry_in_the_index(app, db, root):
     old, new = _rows(root / before.directory), _rows(root / after.directory)
     assert [i for i in new if new[i] != old[i]] == ["Q005"] and new.keys() == old.keys()
     old_impacts, new_impacts = _impacts(root / before.directory), _impacts(root / after.directory)
-    q005_tokens = {t for rows in (old, new) for part in ("E", "A") for t in json.loads(rows["Q005"][0])[part]}
+    q005_tokens = {t for rows in (old, new) for part in ("E", "A") for t in marshal.loads(rows["Q005"][0])[part]}
     assert {t for t in new_impacts if new_impacts[t] != old_impacts.get(t)} <= q005_tokens
     engine = index.IndexHolder(root).engine(app)
     assert "Q005" in [h.id for h in engine.search("蓝莓热线", limit=5).hits]
