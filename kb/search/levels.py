@@ -136,11 +136,12 @@ class Verdict:
 
 def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts: Iterable[str],
           top: dict | None, runner_up: dict | None, top_text: str, anchors: Iterable[str] = (),
-          asked: Sequence[str] = ()) -> Verdict:
+          asked: Sequence[str] = (), department: str = "") -> Verdict:
     """The level of a result. top / runner_up: {"id", "question", "category"} of the first two hits;
     texts: the query's normalized readings; top_text: the top entry's own phrasings and keywords;
     anchors: the query's words that are the knowledge base's own subject (低保, 特困, 临时救助);
-    asked: the asking words of a long spoken query's needs (`spoken.asked`), empty for a short one."""
+    asked: the asking words of a long spoken query's needs (`spoken.asked`), empty for a short one;
+    department: the top entry's department when it is another department's (a city-wide KB)."""
     found = scope.matter_in(texts)
     if found and top is not None and confidence >= OUT_BELOW and any(
             a not in found[1] and found[1] not in a for a in anchors):
@@ -153,6 +154,13 @@ def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts:
             return Verdict(OUT, f"问的是{matter.name}（“{term}”），知识库里没有这方面的条目",
                            matter.department, matter.name)
         return Verdict(OUT, "知识库里没有相关条目")
+    if department:  # another department's entry came first (a city-wide KB): the matters table names it better
+        if found:
+            matter, term = found
+            return Verdict(OUT, f"问的是{matter.name}（“{term}”），最接近的是{department}的“{top['question']}”",
+                           matter.department, matter.name)
+        return Verdict(OUT, f"问的是{top['category']}，最接近的是{department}的“{top['question']}”",
+                       department, top["category"])
     # a matter's word in a question the top entry answers with confidence and speaks of itself (申请低保
     # 会查公积金吗 → the entry on checking household finances) keeps it in scope; otherwise it is the matter
     if found and not exact and (found[1] not in top_text or confidence < SPOKEN_OF_AT):
