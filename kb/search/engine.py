@@ -80,7 +80,7 @@ COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chin
 # the features, the re-ranking or the need weighting change
 CONFIDENCE_FEATURES = ("coverage", "phrase_coverage", "overlap", "fuzz", "margin", "matched", "unmatched",
                        "slots", "domain")
-CONFIDENCE_WEIGHTS = {"coverage": -0.451, "phrase_coverage": -0.762, "overlap": -0.965, "fuzz": 4.522, "margin": 5.437, "matched": 0.528, "unmatched": -0.727, "slots": 1.954, "domain": 0.862, "bias": -7.680}
+CONFIDENCE_WEIGHTS = {"coverage": -0.625, "phrase_coverage": -0.627, "overlap": -1.065, "fuzz": 4.641, "margin": 5.432, "matched": 0.529, "unmatched": -0.779, "slots": 2.013, "domain": 0.867, "bias": -7.721}
 
 
 def confidence_inputs(f: Mapping[str, float]) -> list[float]:

@@ -199,3 +199,12 @@ def test_the_home_kb_statistics_follow_an_update(citywide, tmp_path):
     finally:
         updated.close()
         built.close()
+
+
+@pytest.mark.parametrize("query, entry", [
+    ("低保审核没过，我想讨个说法，该找谁", "Q017"),
+    ("临时救助交上去俩月了没动静，上哪查", "Q091"),
+])
+def test_a_caller_refused_or_left_waiting_finds_the_entry_for_that(engine, query, entry):
+    # the refusal and waiting words callers use (审核没过, 讨个说法, 没动静) are the KB's 不予批准, 异议, 办理进度
+    assert engine.search(query).hits[0].id == entry
