@@ -880,6 +880,10 @@ class SearchEngine:
         first = ranked[0][0]
         if self._mixed and not ranked[0][2].department:
             first, runner = self._home_view(q, ranked)
+            # how close another department's entry came (the question may be theirs): scores as ranked
+            other = next((r for r in ranked[1:] if r[2].department), None)
+            if other is not None and ranked[0][0] > 0:
+                top["outside"], top["outside_department"] = other[0] / ranked[0][0], other[2].department
         second = runner[0] if runner else 0.0
         if runner:  # how the runner-up compares: what it explains that the first does not
             for k in ("coverage", "fuzz", "overlap"):
@@ -990,6 +994,7 @@ class SearchEngine:
         return levels.judge(self.scope, confidence=conf, exact=bool(f.get("exact")), second=f.get("second", 0.0),
                             texts=(q.normalized, q.converted, q.canonical), top=brief(hits[0] if hits else None),
                             runner_up=runner_up, department=f.get("department", ""),
+                            outside=(f.get("outside_department", ""), f.get("outside", 0.0)),
                             top_text=ranked[0][2].T if ranked else "",
                             anchors=[t for t, o in q.origin.items() if o != "near" and t in self.anchors],
                             asked=[n.question for n in q.needs])

@@ -208,3 +208,21 @@ def test_the_home_kb_statistics_follow_an_update(citywide, tmp_path):
 def test_a_caller_refused_or_left_waiting_finds_the_entry_for_that(engine, query, entry):
     # the refusal and waiting words callers use (审核没过, 讨个说法, 没动静) are the KB's 不予批准, 异议, 办理进度
     assert engine.search(query).hits[0].id == entry
+
+
+def test_another_departments_entry_close_below_ours_keeps_it_from_sure():
+    verdict = levels.judge(levels.Scope(), confidence=0.99, exact=False, second=0.5, texts=["残疾人生活补贴"],
+                           top=TOP, runner_up=RUNNER, top_text="", outside=("市公安局", 0.9))
+    assert verdict.level == levels.MAYBE and "市公安局" in verdict.reason
+    far = levels.judge(levels.Scope(), confidence=0.99, exact=False, second=0.5, texts=["残疾人生活补贴"],
+                       top=TOP, runner_up=RUNNER, top_text="", outside=("市公安局", 0.6))
+    assert far.level == levels.SURE
+
+
+def test_a_matter_the_top_entry_speaks_of_is_out_of_scope_when_its_department_comes_close():
+    scope = levels.Scope.of([levels.Matter("供暖", "市供热办", ("暖气费",))])
+    args = dict(confidence=0.97, exact=False, second=0.5, texts=["暖气费啥时候交"], top=TOP, runner_up=RUNNER,
+                top_text="暖气费补贴")
+    assert levels.judge(scope, **args).level == levels.SURE
+    verdict = levels.judge(scope, **args, outside=("市城市管理和综合执法局", 0.9))
+    assert verdict.level == levels.OUT and verdict.dispatch_to == "市供热办"
