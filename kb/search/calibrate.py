@@ -19,7 +19,8 @@ A logistic regression over the re-ranker's features of the top hit is fitted on 
 method), and the weights are printed for `engine.CONFIDENCE_WEIGHTS`, with a table of how the level
 thresholds in `levels` (SURE_AT, CLOSE_AT, OUT_BELOW) sort the samples and the pair chosen: the most
 right first answers 确定 with at most WRONG_SURE of the wrong ones and NOT_IN_KB_SURE of questions the
-KB does not answer marked 确定. kb/search/data/check.tsv and the evaluation files are never used here.
+KB does not answer marked 确定 (near-ties, within TIE, going to the pair marking the fewest wrong ones).
+kb/search/data/check.tsv and the evaluation files are never used here.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ the single closest phrasing (the question or one similar question) by rapidfuzz;
 one of an entry's phrasings always ranks it first. Confidence: a logistic model over the top hit's
 features (see `calibrate`: fitted on the KB's own held-out phrasings), turned into one of three
 levels with a reason (`levels`: 确定 / 可能 / 不在知识库, using the table of matters outside the KB).
+In a city-wide KB (entries with another `department` beside the KB's own) the confidence is taken at the
+own entries' statistics (`_home_view`), so the other departments' entries do not move the levels.
 
 An index directory holds `docs.sqlite` (each entry's stored data, see `store`) and `search.pickle`:
 the segmentation dictionary, document frequencies, BM25F statistics and impacts, pinyin tables and

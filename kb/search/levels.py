@@ -7,7 +7,10 @@ table of other 12345 matters (公积金, 户籍 …): a question naming one of t
 matter's usual department to dispatch to, unless the top entry speaks of that word itself and
 answers with confidence, or a long spoken query tells it only in its story and asks about something
 the top entry answers with confidence. A long spoken query whose needs each find their entry with
-confidence is 确定 with all of them named (`several`). The thresholds are fitted by
+confidence is 确定 with all of them named (`several`). In a city-wide KB (other departments' entries
+beside ours) the confidence is the own entries' (see `engine._home_view`), another department's entry
+first makes the question 不在知识库 with that department, and one close below ours keeps it from 确定.
+The thresholds are fitted by
 `python -m kb.search.calibrate` on held-out phrasings of the knowledge base itself and our own
 caller-style questions in kb/search/data/calibration.tsv (never on evaluation files), and are relative
 (a probability, a score ratio), so they survive entries being rewritten.
@@ -27,7 +30,7 @@ LABELS = {SURE: "确定", MAYBE: "可能", OUT: "不在知识库"}
 # chosen by `python -m kb.search.calibrate` (its "levels" table and "chosen" line) on held-out phrasings
 # of the knowledge base and kb/search/data/calibration.tsv (our own phrasings written as callers talk,
 # and questions about other matters), never on evaluation files: the most right first answers 确定
-# with at most 1 wrong one in 5 marked 确定 there
+# with at most 1 wrong one in 5 marked 确定 there, near-ties going to the fewest wrong ones
 SURE_AT = 0.55      # confidence from which the first answer may be read out …
 CLOSE_AT = 0.85     # … unless the second entry scored at least this share of the first
 OUT_BELOW = 0.10    # confidence below which nothing in the knowledge base answers the question
