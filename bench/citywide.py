@@ -10,8 +10,10 @@ where, how long, fees, online, …) in one district, with a title, an answer scr
 office, caller phrasings, keywords and the department; the engine normalizes them like any entry.
 
 Prints, for the four dev files, top-1 on the 100 bundled entries and on the 10,100 (the same queries:
-the bundled entries' phrasings must still find their entry), and for the out-of-scope files the share
-whose first answer is another department's entry rather than a social-assistance one (and the levels);
+the bundled entries' phrasings must still find their entry), for the out-of-scope files the share
+whose first answer is another department's entry rather than a social-assistance one, the levels at
+both sizes, and over all files the right and wrong first answers marked 确定 and the out-of-scope
+questions marked 不在知识库 at both sizes;
 then the build time (CPU and wall) and the peak memory of the 10,100-entry build.
 """
 
@@ -175,8 +177,9 @@ def generate(n: int = 10_000, seed: int = 7) -> list[dict]:
 
 
 def _levels(engine, rows) -> dict:
-    """Top-1 right share; for out-of-scope rows the share whose first answer is a generated entry."""
-    right = other = 0
+    """Top-1 right share, right and wrong first answers marked 确定, and the levels; for out-of-scope
+    rows the share whose first answer is a generated entry and the share marked 不在知识库."""
+    right = other = right_sure = wrong_sure = out = 0
     levels: dict[str, int] = {}
     for r in rows:
         res = engine.search(r.query, limit=3)
@@ -184,9 +187,13 @@ def _levels(engine, rows) -> dict:
         levels[res.level] = levels.get(res.level, 0) + 1
         if r.expected:
             right += top in r.expected
+            right_sure += top in r.expected and res.level == "sure"
+            wrong_sure += top not in r.expected and res.level == "sure"
         else:
             other += generated(top)
-    return {"n": len(rows), "right": right, "other": other, "levels": levels}
+            out += res.level == "out_of_scope"
+    return {"n": len(rows), "right": right, "other": other, "levels": levels, "right_sure": right_sure,
+            "wrong_sure": wrong_sure, "out": out, "inside": sum(1 for r in rows if r.expected)}
 
 
 def main(argv=None) -> int:
@@ -218,15 +225,27 @@ def main(argv=None) -> int:
         for engine in (small, big):
             engine.set_scope(levels.Scope.of(read_seed()))
         print(f"{'file':<36}{'n':>5}{'top-1 (100)':>13}{'top-1 (' + str(big.doc_count) + ')':>15}"
-              f"{'other dept first':>18}  levels at {big.doc_count} (sure/maybe/out)")
+              f"{'other dept first':>18}  levels at {small.doc_count} | {big.doc_count} (sure/maybe/out)")
+        totals = {size: {} for size in ("small", "big")}
         for path in files:
             rows = evaluation.read_tsv([path])
             a, b = _levels(small, rows), _levels(big, rows)
-            inside = sum(1 for r in rows if r.expected) or 1
-            outside = len(rows) - sum(1 for r in rows if r.expected)
-            lv = "/".join(str(b["levels"].get(k, 0)) for k in (levels.SURE, levels.MAYBE, levels.OUT))
+            for size, got in (("small", a), ("big", b)):
+                for k in ("right", "right_sure", "wrong_sure", "out", "inside", "n"):
+                    totals[size][k] = totals[size].get(k, 0) + got[k]
+            inside = a["inside"] or 1
+            outside = len(rows) - a["inside"]
+            lv = " | ".join("/".join(str(x["levels"].get(k, 0)) for k in (levels.SURE, levels.MAYBE, levels.OUT))
+                            for x in (a, b))
             print(f"{path.name:<36}{len(rows):>5}{a['right'] / inside:>13.3f}{b['right'] / inside:>15.3f}"
                   + (f"{b['other'] / outside:>18.3f}" if outside else f"{'':>18}") + f"  {lv}")
+        for size, engine in (("small", small), ("big", big)):
+            t = totals[size]
+            wrong, oos = t["inside"] - t["right"], t["n"] - t["inside"]
+            print(f"all files, {engine.doc_count} entries: right first answers marked 确定 "
+                  f"{t['right_sure'] / max(1, t['right']):.3f} ({t['right_sure']}/{t['right']}), wrong ones "
+                  f"{t['wrong_sure'] / max(1, wrong):.3f} ({t['wrong_sure']}/{wrong}), out of scope marked 不在知识库 "
+                  f"{t['out'] / max(1, oos):.3f} ({t['out']}/{oos})")
         small.close()
         big.close()
     print(f"build of {len(bundled) + len(city)} entries: {cpu:.1f} s CPU, {wall:.1f} s wall; "

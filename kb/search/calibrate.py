@@ -19,7 +19,8 @@ A logistic regression over the re-ranker's features of the top hit is fitted on 
 method), and the weights are printed for `engine.CONFIDENCE_WEIGHTS`, with a table of how the level
 thresholds in `levels` (SURE_AT, CLOSE_AT, OUT_BELOW) sort the samples and the pair chosen: the most
 right first answers 确定 with at most WRONG_SURE of the wrong ones and NOT_IN_KB_SURE of questions the
-KB does not answer marked 确定. kb/search/data/check.tsv and the evaluation files are never used here.
+KB does not answer marked 确定 (near-ties, within TIE, going to the pair marking the fewest wrong ones).
+kb/search/data/check.tsv and the evaluation files are never used here.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ OWN_WEIGHT = 10.0
 #: the levels are chosen among those marking at most these shares 确定: of wrong first answers (the
 #: issue's target) and of questions the KB does not answer
 WRONG_SURE, NOT_IN_KB_SURE = 0.20, 0.15
+#: pairs marking this close to the most right first answers 确定 count as marking as many: the one of
+#: them marking the fewest wrong ones is chosen (0.1 % more right ones is not worth 1.3 % more wrong ones)
+TIE = 0.005
 SURE_GRID = (0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
 CLOSE_GRID = (0.8, 0.85, 0.9, 0.95, 1.01)
 
@@ -211,7 +215,8 @@ def levels_table(data: list[tuple[dict, int]]) -> tuple[float, float]:
     questions whose entry came first (right) or not (wrong), the KB's held-out phrasings and our own
     apart, and questions the KB does not answer. Returns the (SURE_AT, CLOSE_AT) marking the most right
     first answers 确定 among those marking at most WRONG_SURE of the wrong ones and NOT_IN_KB_SURE of
-    the questions the KB does not answer 确定 (both sets pooled, an own phrasing counting OWN_WEIGHT)."""
+    the questions the KB does not answer 确定 (both sets pooled, an own phrasing counting OWN_WEIGHT);
+    of pairs within TIE of the most right ones, the one marking the fewest wrong ones."""
     groups = {name: [(f, y) for f, y in data if f["kind"] in kinds] for name, kinds in IN_SCOPE.items()}
     inside = {k for kinds in IN_SCOPE.values() for k in kinds}
     others = [f for f, _ in data if f["kind"] not in inside]
@@ -223,7 +228,7 @@ def levels_table(data: list[tuple[dict, int]]) -> tuple[float, float]:
         return sum(weight(f) for f in rows if test(f)) / max(1e-9, sum(weight(f) for f in rows))
 
     print("levels: sure_at close_at | right → 确定, wrong → 确定 (held-out; own | pooled) | not in KB → 确定")
-    best: tuple[float, float, float] | None = None
+    allowed: list[tuple[float, float, float, float]] = []
     for sure_at in SURE_GRID:
         for close_at in CLOSE_GRID:
             def sure(f: dict, sure_at: float = sure_at, close_at: float = close_at) -> bool:
@@ -237,18 +242,20 @@ def levels_table(data: list[tuple[dict, int]]) -> tuple[float, float]:
             outside = share(others, sure)
             print(f"  {sure_at:.2f} {close_at:.2f} | {'; '.join(cells)} | pooled {right:.3f}, {wrong:.3f}"
                   f" | {outside:.3f}")
-            if wrong <= WRONG_SURE and outside <= NOT_IN_KB_SURE and (best is None or right > best[0] + 1e-9):
-                best = (right, sure_at, close_at)
+            if wrong <= WRONG_SURE and outside <= NOT_IN_KB_SURE:
+                allowed.append((right, wrong, sure_at, close_at))
     asked = [(f, y) for rows in groups.values() for f, y in rows]
     print("levels: out_below | right → 不在知识库, not in KB → 不在知识库 (before the matters table)")
     for out in (0.05, 0.08, 0.1, 0.12, 0.15, 0.2):
         def oos(f: dict, out: float = out) -> bool:
             return not f.get("exact") and eng.SearchEngine._confidence(f) < out
         print(f"  {out:.2f} | {share([f for f, y in asked if y], oos):.3f}, {share(others, oos):.3f}")
-    if best is None:
+    if not allowed:
         return levels.SURE_AT, levels.CLOSE_AT
-    print(f"chosen: SURE_AT = {best[1]}, CLOSE_AT = {best[2]} (pooled right → 确定 {best[0]:.3f})")
-    return best[1], best[2]
+    most = max(a[0] for a in allowed)
+    right, wrong, sure_at, close_at = min((a for a in allowed if a[0] >= most - TIE), key=lambda a: (a[1], -a[0]))
+    print(f"chosen: SURE_AT = {sure_at}, CLOSE_AT = {close_at} (pooled right → 确定 {right:.3f}, wrong → 确定 {wrong:.3f})")
+    return sure_at, close_at
 
 
 def main(argv: list[str] | None = None) -> int:

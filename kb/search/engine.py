@@ -11,6 +11,8 @@ the single closest phrasing (the question or one similar question) by rapidfuzz;
 one of an entry's phrasings always ranks it first. Confidence: a logistic model over the top hit's
 features (see `calibrate`: fitted on the KB's own held-out phrasings), turned into one of three
 levels with a reason (`levels`: 确定 / 可能 / 不在知识库, using the table of matters outside the KB).
+In a city-wide KB (entries with another `department` beside the KB's own) the confidence is taken at the
+own entries' statistics (`_home_view`), so the other departments' entries do not move the levels.
 
 An index directory holds `docs.sqlite` (each entry's stored data, see `store`) and `search.pickle`:
 the segmentation dictionary, document frequencies, BM25F statistics and impacts, pinyin tables and
@@ -52,7 +54,7 @@ from kb.search.pinyin import PinyinIndex, latin_words
 
 log = logging.getLogger(__name__)
 
-FORMAT = 8
+FORMAT = 9
 DATA_FILE = "search.pickle"
 MAX_QUERY_CHARS = 400       # longer input is cut: a caller's story fits, a pasted document does not
 MAX_LIMIT = 50
@@ -60,6 +62,7 @@ ANSWER_SNIPPET_CHARS = 120
 CANDIDATE_CACHE = 1024       # entries whose re-ranking data stays parsed (all of a 100-entry KB)
 SEGMENT_CACHE = 20000        # segmented strings kept (cleared when full)
 RERANK_N = 30               # candidates re-ranked; keeps the cost independent of the KB size
+HOME_RUNNERS = 5            # a city-wide KB: home entries after the first weighed again at its statistics
 BUILD_CACHE = 200000        # distinct clauses whose tokens a build keeps (cleared when full)
 UPDATE_MIN, UPDATE_SHARE = 20, 0.1   # entries changed since the last full build before the next one
 
@@ -85,7 +88,7 @@ COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chin
 # the features, the re-ranking or the need weighting change
 CONFIDENCE_FEATURES = ("coverage", "phrase_coverage", "overlap", "fuzz", "margin", "matched", "unmatched",
                        "slots", "domain")
-CONFIDENCE_WEIGHTS = {"coverage": -0.451, "phrase_coverage": -0.762, "overlap": -0.965, "fuzz": 4.522, "margin": 5.437, "matched": 0.528, "unmatched": -0.727, "slots": 1.954, "domain": 0.862, "bias": -7.680}
+CONFIDENCE_WEIGHTS = {"coverage": -0.625, "phrase_coverage": -0.627, "overlap": -1.065, "fuzz": 4.641, "margin": 5.432, "matched": 0.529, "unmatched": -0.779, "slots": 2.013, "domain": 0.867, "bias": -7.721}
 
 
 def confidence_inputs(f: Mapping[str, float]) -> list[float]:
@@ -179,8 +182,10 @@ class _Candidate:
     A: frozenset[str]           # tokens of answer and detail
     Pc: tuple[str, ...]         # content string of each phrasing (question, then each similar question)
     Pm: tuple[float, ...]       # idf mass of each phrasing
+    Ph: tuple[float, ...]       # … at the home KB's idf (the same tuple unless the KB is city-wide)
     Pi: dict[str, int]          # token → the phrasings holding it, a bit mask (overlap without a pass over all)
     T: str                      # phrasings and keywords as one string: does the entry speak of a term?
+    department: str             # another department's entry in a city-wide KB ("" for the home KB's own)
 
 
 @dataclass(slots=True)
@@ -256,8 +261,11 @@ def _words(entries: list[Mapping]) -> list[str]:
 
 def entry_hash(e: Mapping) -> str:
     """What an entry contributes to the index, hashed: an edit that changes it changes this."""
-    text = json.dumps([str(e["id"]), e.get("question"), _as_list(e.get("similar")), _as_list(e.get("keywords")),
-                       e.get("answer"), e.get("detail"), e.get("category")], ensure_ascii=False, default=str)
+    parts = [str(e["id"]), e.get("question"), _as_list(e.get("similar")), _as_list(e.get("keywords")),
+             e.get("answer"), e.get("detail"), e.get("category")]
+    if e.get("department"):
+        parts.append(e["department"])
+    text = json.dumps(parts, ensure_ascii=False, default=str)
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
@@ -279,10 +287,15 @@ def fingerprint(synonyms: Iterable[tuple[str, str]]) -> str:
 
 
 def _count(df_all: dict[str, int], df_phr: dict[str, int], categories: dict[str, int], rr: Mapping,
-           show: Mapping, sign: int) -> None:
-    """Add (sign 1) or take out (sign -1) one entry from the document frequencies and category counts."""
-    for table, keys in ((df_all, set(rr["E"]).union(rr["A"])), (df_phr, rr["E"]), (categories, [show["c"]])):
+           show: Mapping, sign: int, home: dict) -> None:
+    """Add (sign 1) or take out (sign -1) one entry from the document frequencies and category counts,
+    and from the home knowledge base's (`home`: {"n", "df"}) when it is not another department's."""
+    tokens = set(rr["E"]).union(rr["A"])
+    for table, keys in ((df_all, tokens), (df_phr, rr["E"]), (categories, [show["c"]])):
         bm25.bump(table, keys, sign)
+    if not rr.get("d"):
+        bm25.bump(home["df"], tokens, sign)
+        home["n"] += sign
 
 
 def _category_tokens(cutter: _Cutter, categories: Mapping[str, int]) -> list[str]:
@@ -350,6 +363,12 @@ class SearchEngine:
         self._ids: list[str] = data["ids"]
         self._docnums = {i: n for n, i in enumerate(self._ids) if i}
         self._stats = data["stats"]
+        #: the home knowledge base (entries of no other department): the confidence's statistics, so that
+        #: other departments' entries beside it (a city-wide KB) do not move the levels
+        self._df_home: dict[str, int] = data["home"]["df"]
+        self._n_home = max(int(data["home"]["n"]), 1)
+        self._mixed = self._n_home < self._n
+        self._home_idfs = _Table(lambda tok: _idf(self._n_home, self._df_home.get(tok, 0)))
         self._impacts = bm25.Impacts(data["impacts"], len(self._ids))
         self._pinyin = PinyinIndex.from_dict(data["pinyin"])
         self._tk = lexicon.tokenizer_for(*data["dictionary"])
@@ -391,6 +410,7 @@ class SearchEngine:
         df_all: dict[str, int] = {}
         df_phr: dict[str, int] = dict.fromkeys(words, 0)
         categories: dict[str, int] = {}
+        home: dict = {"n": 0, "df": {}}
         rows = []
         try:
             for docnum, e in enumerate(entries):
@@ -398,7 +418,7 @@ class SearchEngine:
                 ids.append(show["id"])
                 hashes[show["id"]] = entry_hash(e)
                 doc = impacts.add(fields)
-                _count(df_all, df_phr, categories, rr, show, 1)
+                _count(df_all, df_phr, categories, rr, show, 1, home)
                 rows.append((docnum, show["id"], rr, show, doc))
                 if len(rows) >= 500:
                     writer.put_many(rows)
@@ -412,7 +432,7 @@ class SearchEngine:
         data = {"format": FORMAT, "fingerprint": fingerprint(synonyms), "n": len(ids), "ids": ids,
                 "hashes": hashes, "df": df_all, "df_phr": df_phr, "words": words, "dictionary": dictionary,
                 "category_counts": categories, "categories": _category_tokens(cutter, categories),
-                "impacts": impacts.build(), "stats": impacts.stats(), "updated": 0,
+                "home": home, "impacts": impacts.build(), "stats": impacts.stats(), "updated": 0,
                 "syllables": syllables, "pinyin": PinyinIndex.build(df_phr, words, syllables=syllables).to_dict()}
         _write_data(index_dir, data)
         return cls.open(index_dir, synonyms)
@@ -453,7 +473,7 @@ class SearchEngine:
 
         cutter = _Cutter(lexicon.tokenizer_for(*data["dictionary"]))
         impacts = bm25.ImpactBuilder(FIELD_WEIGHTS, data["stats"])
-        df_all, df_phr, categories = data["df"], data["df_phr"], data["category_counts"]
+        df_all, df_phr, categories, home = data["df"], data["df_phr"], data["category_counts"], data["home"]
         old_reader = store.Reader(previous_dir)
         writer = store.Writer(index_dir, copy_from=previous_dir)
         old_tokens: dict[int, list[str]] = {}
@@ -466,7 +486,7 @@ class SearchEngine:
                     continue
                 rr, show = old_reader.get(d, "rr"), old_reader.get(d, "show")
                 impacts.count_in(old_reader.get(d, "fields"), -1)
-                _count(df_all, df_phr, categories, rr, show, -1)
+                _count(df_all, df_phr, categories, rr, show, -1, home)
                 old_tokens[d] = [*rr["E"], *rr["A"]]
                 if i in removed:
                     writer.delete(d)
@@ -479,7 +499,7 @@ class SearchEngine:
                 fields, rr, show = cls._prepare(cutter, by_id[i])
                 doc = impacts.counts(fields)
                 impacts.count_in(doc)
-                _count(df_all, df_phr, categories, rr, show, 1)
+                _count(df_all, df_phr, categories, rr, show, 1, home)
                 writer.put(d, i, rr, show, doc)
                 new_docs[d] = doc
         except BaseException:
@@ -528,6 +548,7 @@ class SearchEngine:
             "category": toks(category),
         }
         rr = {
+            "d": str(e.get("department") or ""),  # another department's entry (city-wide KB); "" for ours
             "P": phrasings,
             "E": sorted(set(fields["question"]) | set(fields["similar"]) | set(fields["keywords"])
                         | set(fields["category"])),
@@ -535,7 +556,7 @@ class SearchEngine:
             "Pi": _postings([p[1] for p in phrasings]),
         }
         show = {
-            "id": str(e["id"]), "q": question, "c": category, "a": answer, "s": similar,
+            "id": str(e["id"]), "q": question, "c": category, "d": rr["d"], "a": answer, "s": similar,
             # normalized one character for one, for highlighting without normalizing at query time
             "qn": aligned(question), "an": aligned(answer), "sn": [aligned(x) for x in similar],
         }
@@ -593,12 +614,13 @@ class SearchEngine:
         return word in self._df
 
     def domain_specificity(self, word: str) -> float:
-        """log(share of entries using `word` / its frequency in general Chinese): > 0 for 低保, 救助."""
-        df = self._df.get(word, 0)
+        """log(share of the home KB's entries using `word` / its frequency in general Chinese): > 0 for
+        低保, 救助 (other departments' entries in a city-wide KB do not dilute it)."""
+        df = self._df_home.get(word, 0)
         if not df:
             return 0.0
         general = (self._tk.FREQ.get(word, 0) + 1) / self._tk.total
-        return math.log((df / self._n) / general) - DOMAIN_SPECIFIC_FROM
+        return math.log((df / self._n_home) / general) - DOMAIN_SPECIFIC_FROM
 
     def _candidate(self, docnum: int) -> _Candidate:
         """The re-ranker's view of an entry, kept in a bounded cache (tokens interned: entries share them)."""
@@ -607,10 +629,11 @@ class SearchEngine:
             rr = self._docs.get(docnum, "rr")   # its tokens come back interned (see `store`)
             phrasings = rr["P"]
             idf = self._idfs.__getitem__
+            pm = tuple(sum(map(idf, p[1])) for p in phrasings)
+            ph = tuple(sum(map(self._home_idfs.__getitem__, p[1])) for p in phrasings) if self._mixed else pm
             c = _Candidate(docnum=docnum, id=self._ids[docnum], E=frozenset(rr["E"]), A=frozenset(rr["A"]),
-                           Pc=tuple(p[0] for p in phrasings), Pm=tuple(sum(map(idf, p[1])) for p in phrasings),
-                           Pi=rr["Pi"],
-                           T="|".join([p[0] for p in phrasings] + rr["E"]))
+                           Pc=tuple(p[0] for p in phrasings), Pm=pm, Ph=ph, Pi=rr["Pi"],
+                           T="|".join([p[0] for p in phrasings] + rr["E"]), department=rr.get("d", ""))
             with self._cache_lock:
                 self._cache[docnum] = c
                 if len(self._cache) > CANDIDATE_CACHE:
@@ -634,6 +657,9 @@ class SearchEngine:
 
     def _idf(self, tok: str) -> float:
         return self._idfs[tok]
+
+    def _home_idf(self, tok: str) -> float:
+        return self._home_idfs[tok]
 
     def _is_common(self, word: str) -> bool:
         return self._tk.FREQ.get(word, 0) >= COMMON_WORD_FREQ
@@ -799,16 +825,18 @@ class SearchEngine:
         surprisal = math.log(self._tk.total / (self._tk.FREQ.get(tok, 0) + 1))
         return min(1.0, max(0.1, (surprisal - INFORMATIVE_FROM) / INFORMATIVE_SPAN))
 
-    def _slot_masses(self, q: _Query) -> _Slots:
-        """Per slot: its weight (idf of what was typed × how informative) and [(token, credit if matched)]."""
+    def _slot_masses(self, q: _Query, home: bool = False) -> _Slots:
+        """Per slot: its weight (idf of what was typed × how informative) and [(token, credit if matched)];
+        home: with the idf of the home knowledge base alone (the confidence's view, see `_rank`)."""
         out = []
+        of = self._home_idf if home else self._idf
         for i, slot in enumerate(q.slots):
             top = max(slot.values())
             primary = max((t for t, w in slot.items() if w == top),
                           key=lambda t: (t in self._df, self._idf(t) if t in self._df else 0.0))
-            idf = self._idf(primary)
+            idf = of(primary)
             mass = idf * self._informative(primary) * (q.scale[i] if q.scale else 1.0)
-            out.append((mass, [(t, w * min(1.0, self._idf(t) / idf)) for t, w in slot.items()],
+            out.append((mass, [(t, w * min(1.0, of(t) / idf)) for t, w in slot.items()],
                         max(0.0, self.domain_specificity(primary))))
         return _Slots.of(out)
 
@@ -816,9 +844,31 @@ class SearchEngine:
                   closest: list[tuple[str, float, int] | None] | None = None) -> dict[str, float]:
         """The re-ranker's features of one entry; `closest`: per content string of the query, the entry's
         closest phrasing as rapidfuzz's extractOne gives it (found here when not given)."""
-        # only the tokens the entry shares with the query are visited (set intersections in C); the sums
-        # still run slot by slot in order, so every feature is what a pass over all slots gives
+        f = self._explained(slots, c)
+        fz, exact, best_p = 0.0, False, f.pop("best_phrasing")
+        if closest is None:
+            closest = [process.extractOne(content, c.Pc, scorer=fuzz.ratio) for content in q.content]
+        for best in closest:
+            if best is not None:
+                if best[1] >= 100.0:
+                    exact = True
+                if best[1] / 100.0 > fz:
+                    fz = best[1] / 100.0
+                    if fz > f["overlap"]:
+                        best_p = best[2]
+        f.update(bm25=bm25_score / top_bm25 if top_bm25 > 0 else 0.0, fuzz=fz, exact=1.0 if exact else 0.0,
+                 best_phrasing=best_p)
+        return f
+
+    @staticmethod
+    def _explained(slots: _Slots, c: _Candidate, home: bool = False) -> dict[str, float]:
+        """How much of the query (weighed by `slots`) the entry explains: in all (coverage), in its
+        closest phrasing (overlap, phrase_coverage), and in domain words; home: slots at the home KB's idf.
+
+        Only the tokens the entry shares with the query are visited (set intersections in C); the sums
+        still run slot by slot in order, so every feature is what a pass over all slots gives."""
         masses, where, total = slots.masses, slots.where, slots.total
+        phrasing_mass = c.Ph if home else c.Pm
         best: dict[int, float] = {}
         best_e: dict[int, float] = {}
         in_e = slots.tokens & c.E
@@ -870,27 +920,14 @@ class SearchEngine:
         overlap, phrase_cov, best_p = 0.0, 0.0, 0
         for i, inter in enumerate(inters):
             if inter:
-                dice = 2.0 * inter / (total + c.Pm[i])
+                dice = 2.0 * inter / (total + phrasing_mass[i])
                 if dice > overlap:
                     overlap, best_p = dice, i
                 share = inter / total
                 if share > phrase_cov:
                     phrase_cov = share
-        fz, exact = 0.0, False
-        if closest is None:
-            closest = [process.extractOne(content, c.Pc, scorer=fuzz.ratio) for content in q.content]
-        for best in closest:
-            if best is not None:
-                if best[1] >= 100.0:
-                    exact = True
-                if best[1] / 100.0 > fz:
-                    fz = best[1] / 100.0
-                    if fz > overlap:
-                        best_p = best[2]
-        return {"bm25": bm25_score / top_bm25 if top_bm25 > 0 else 0.0, "coverage": coverage, "mass": total,
-                "domain": domain,
-                "overlap": min(1.0, overlap), "phrase_coverage": min(1.0, phrase_cov), "fuzz": fz, "exact": 1.0 if exact else 0.0,
-                "best_phrasing": best_p}
+        return {"coverage": coverage, "mass": total, "domain": domain, "overlap": min(1.0, overlap),
+                "phrase_coverage": min(1.0, phrase_cov), "best_phrasing": best_p}
 
     @staticmethod
     def _closest(contents: list[str], entries: list[_Candidate]) -> list[list[tuple[str, float, int] | None]]:
@@ -975,18 +1012,49 @@ class SearchEngine:
             ranked.append((self._score(f), docnum, entries[i], f))
             scores.append(ranked[-1][0])
         ranked.sort(key=lambda r: (-r[0], r[1]))
-        second = ranked[1][0] if len(ranked) > 1 else 0.0
+        runner = ranked[1] if len(ranked) > 1 else None
         top = ranked[0][3]
-        if len(ranked) > 1:  # how the runner-up compares: what it explains that the first does not
-            runner = ranked[1][3]
+        first = ranked[0][0]
+        if self._mixed and not ranked[0][2].department:
+            first, runner = self._home_view(q, ranked)
+            # how close another department's entry came (the question may be theirs): scores as ranked
+            other = next((r for r in ranked[1:] if r[2].department), None)
+            if other is not None and ranked[0][0] > 0:
+                top["outside"], top["outside_department"] = other[0] / ranked[0][0], other[2].department
+        second = runner[0] if runner else 0.0
+        if runner:  # how the runner-up compares: what it explains that the first does not
             for k in ("coverage", "fuzz", "overlap"):
-                top["d_" + k] = top[k] - runner[k]
-            top["rival"] = self._rival(slots, ranked[0][2], ranked[1][2])
-        ranked[0][3]["margin"] = ranked[0][0] - second
-        ranked[0][3]["second"] = second / ranked[0][0] if ranked[0][0] > 0 else 0.0
-        ranked[0][3]["second_id"] = ranked[1][2].id if len(ranked) > 1 else ""
-        ranked[0][3]["slots"] = len(q.slots)
+                top["d_" + k] = top[k] - runner[3][k]
+            top["rival"] = self._rival(slots, ranked[0][2], runner[2])
+        top["margin"] = first - second
+        top["second"] = second / first if first > 0 else 0.0
+        top["second_id"] = runner[2].id if runner else ""
+        top["slots"] = len(q.slots)
+        top["department"] = ranked[0][2].department
         return ranked
+
+    def _home_view(self, q: _Query, ranked: list) -> tuple[float, tuple | None]:
+        """A city-wide KB whose first entry is the home KB's: its features and its score and the best of
+        the next HOME_RUNNERS home entries' as if the other departments' entries were not there (the home
+        KB's idf, BM25 relative to the best home entry's), so that their number does not move the
+        confidence. Returns the first's score and (score, docnum, candidate, features) of that runner-up."""
+        slots = self._slot_masses(q, home=True)
+        homes = [r for r in ranked if not r[2].department][:HOME_RUNNERS + 1]
+        # BM25 with each token's idf as the home KB's (Whoosh's idf, log(n / (df + 1)) + 1, by whole entry)
+        weights = {t: w * (math.log(self._n_home / (self._df_home.get(t, 0) + 1)) + 1)
+                   / (math.log(self._n / (self._df.get(t, 0) + 1)) + 1) for t, w in q.weights.items()}
+        bm = [self._impacts.score(weights, r[1]) for r in homes]
+        best_bm25 = max(bm) or 1.0
+        scored = []
+        for r, b in zip(homes, bm, strict=True):
+            f = {**r[3], **self._explained(slots, r[2], home=True), "best_phrasing": r[3]["best_phrasing"]}
+            f["bm25"] = b / best_bm25
+            scored.append((self._score(f), r[1], r[2], f))
+        top = ranked[0][3]
+        top.update({k: v for k, v in scored[0][3].items() if k in ("coverage", "mass", "domain", "overlap",
+                                                                    "phrase_coverage", "bm25")})
+        runner = max(scored[1:], key=lambda r: (r[0], -r[1]), default=None)
+        return scored[0][0], runner
 
     # --- public API --------------------------------------------------------------------------
 
@@ -1042,6 +1110,8 @@ class SearchEngine:
             if not ranked:
                 return None
             f = ranked[0][3]
+            if f.get("department"):
+                return None
             if not f.get("exact") and (self._confidence(f) < levels.SURE_AT or f.get("second", 0.0) >= levels.CLOSE_AT):
                 return None
             firsts.setdefault(ranked[0][1], ranked[0])
@@ -1052,9 +1122,16 @@ class SearchEngine:
             return None if h is None else {"id": h.id, "question": h.question, "category": h.category}
 
         f = ranked[0][3] if ranked else {}
+        runner = next((r for r in ranked[1:] if r[2].id == f.get("second_id")), None)
+        if runner is not None:  # the next entry of the home KB, which need not be shown second in a city-wide KB
+            show = self._show(runner[1])
+            runner_up = {"id": runner[2].id, "question": show["q"], "category": show["c"]}
+        else:
+            runner_up = brief(hits[1] if len(hits) > 1 else None)
         return levels.judge(self.scope, confidence=conf, exact=bool(f.get("exact")), second=f.get("second", 0.0),
                             texts=(q.normalized, q.converted, q.canonical), top=brief(hits[0] if hits else None),
-                            runner_up=brief(hits[1] if len(hits) > 1 else None),
+                            runner_up=runner_up, department=f.get("department", ""),
+                            outside=(f.get("outside_department", ""), f.get("outside", 0.0)),
                             top_text=ranked[0][2].T if ranked else "",
                             anchors=[t for t, o in q.origin.items() if o != "near" and t in self.anchors],
                             asked=[n.question for n in q.needs])

@@ -7,7 +7,10 @@ table of other 12345 matters (公积金, 户籍 …): a question naming one of t
 matter's usual department to dispatch to, unless the top entry speaks of that word itself and
 answers with confidence, or a long spoken query tells it only in its story and asks about something
 the top entry answers with confidence. A long spoken query whose needs each find their entry with
-confidence is 确定 with all of them named (`several`). The thresholds are fitted by
+confidence is 确定 with all of them named (`several`). In a city-wide KB (other departments' entries
+beside ours) the confidence is the own entries' (see `engine._home_view`), another department's entry
+first makes the question 不在知识库 with that department, and one close below ours keeps it from 确定.
+The thresholds are fitted by
 `python -m kb.search.calibrate` on held-out phrasings of the knowledge base itself and our own
 caller-style questions in kb/search/data/calibration.tsv (never on evaluation files), and are relative
 (a probability, a score ratio), so they survive entries being rewritten.
@@ -27,7 +30,7 @@ LABELS = {SURE: "确定", MAYBE: "可能", OUT: "不在知识库"}
 # chosen by `python -m kb.search.calibrate` (its "levels" table and "chosen" line) on held-out phrasings
 # of the knowledge base and kb/search/data/calibration.tsv (our own phrasings written as callers talk,
 # and questions about other matters), never on evaluation files: the most right first answers 确定
-# with at most 1 wrong one in 5 marked 确定 there
+# with at most 1 wrong one in 5 marked 确定 there, near-ties going to the fewest wrong ones
 SURE_AT = 0.55      # confidence from which the first answer may be read out …
 CLOSE_AT = 0.85     # … unless the second entry scored at least this share of the first
 OUT_BELOW = 0.10    # confidence below which nothing in the knowledge base answers the question
@@ -136,11 +139,14 @@ class Verdict:
 
 def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts: Iterable[str],
           top: dict | None, runner_up: dict | None, top_text: str, anchors: Iterable[str] = (),
-          asked: Sequence[str] = ()) -> Verdict:
+          asked: Sequence[str] = (), department: str = "", outside: tuple[str, float] = ("", 0.0)) -> Verdict:
     """The level of a result. top / runner_up: {"id", "question", "category"} of the first two hits;
     texts: the query's normalized readings; top_text: the top entry's own phrasings and keywords;
     anchors: the query's words that are the knowledge base's own subject (低保, 特困, 临时救助);
-    asked: the asking words of a long spoken query's needs (`spoken.asked`), empty for a short one."""
+    asked: the asking words of a long spoken query's needs (`spoken.asked`), empty for a short one;
+    department: the top entry's department when it is another department's (a city-wide KB);
+    outside: the department of the best other department's entry below a top entry of ours, and its
+    score as a share of the top's."""
     found = scope.matter_in(texts)
     if found and top is not None and confidence >= OUT_BELOW and any(
             a not in found[1] and found[1] not in a for a in anchors):
@@ -153,9 +159,20 @@ def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts:
             return Verdict(OUT, f"问的是{matter.name}（“{term}”），知识库里没有这方面的条目",
                            matter.department, matter.name)
         return Verdict(OUT, "知识库里没有相关条目")
+    if department:  # another department's entry came first (a city-wide KB): the matters table names it better
+        if found:
+            matter, term = found
+            return Verdict(OUT, f"问的是{matter.name}（“{term}”），最接近的是{department}的“{top['question']}”",
+                           matter.department, matter.name)
+        return Verdict(OUT, f"问的是{top['category']}，最接近的是{department}的“{top['question']}”",
+                       department, top["category"])
+    # another department's entry as close below ours as a second entry of ours would make them both 可能:
+    # the question may be theirs (暖气费 … 网上交)
+    rival_department = outside[0] if outside[0] and outside[1] >= CLOSE_AT and not exact else ""
     # a matter's word in a question the top entry answers with confidence and speaks of itself (申请低保
-    # 会查公积金吗 → the entry on checking household finances) keeps it in scope; otherwise it is the matter
-    if found and not exact and (found[1] not in top_text or confidence < SPOKEN_OF_AT):
+    # 会查公积金吗 → the entry on checking household finances) keeps it in scope, unless another
+    # department's entry comes close; otherwise it is the matter
+    if found and not exact and (found[1] not in top_text or confidence < SPOKEN_OF_AT or rival_department):
         matter, term = found
         return Verdict(OUT, f"问的是{matter.name}（“{term}”），知识库只有{top['category']}",
                        matter.department, matter.name)
@@ -165,7 +182,7 @@ def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts:
         note = scope.note_for(top["id"], runner_up["id"])
         pair = {"ids": [top["id"], runner_up["id"]], "questions": [top["question"], runner_up["question"]],
                 "note": note.note if note else "", "ask": note.question if note else ""}
-    if exact or (confidence >= SURE_AT and not close):
+    if exact or (confidence >= SURE_AT and not close and not rival_department):
         return Verdict(SURE, f"对得上“{top['question']}”")
     if confidence < OUT_BELOW:
         return Verdict(OUT, f"知识库里没有相近的问题（最接近的“{top['question']}”只有个别词对得上）")
@@ -176,6 +193,8 @@ def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts:
         if pair["ask"]:
             reason += f"。可问来电人：{pair['ask']}"
         return Verdict(MAYBE, reason, pair=pair)
+    if rival_department:
+        return Verdict(MAYBE, f"可能是“{top['question']}”，也可能是{rival_department}的事，请先核对条目再答复")
     return Verdict(MAYBE, f"可能是“{top['question']}”，只对上了部分说法，请先核对条目再答复")
 
 

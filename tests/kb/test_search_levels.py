@@ -131,3 +131,98 @@ def test_a_need_without_a_confident_entry_leaves_the_whole_query_to_decide(engin
     # the first need (残疾证 or 两项补贴的材料) is close between two entries: no per-need answer
     result = engine.search("我爸腿脚不好了 想给他办个残疾证 去哪办要带啥材料 还有就是 他那个低保金每个月几号发")
     assert not result.reason.startswith("问了")
+
+
+def other_departments(n: int) -> list[dict]:
+    """n entries of another department beside the bundled ones (a city-wide KB), each its own matter."""
+    places = ["北林区", "望奎县", "兰西县", "青冈县", "庆安县"]
+    asks = [("补办护照", "护照丢了怎么补办", "出入境证件补办请带身份证到出入境窗口办理。"),
+            ("办理港澳通行证", "去香港要办什么证", "往来港澳通行证在出入境窗口或线上办理。"),
+            ("驾驶证换证", "驾照到期了怎么换", "驾驶证期满换证可在车管所或交管12123办理。"),
+            ("违章处理", "交通违章罚单怎么处理", "交通违法可在交管12123或违法处理窗口处理。")]
+    out = []
+    for i in range(n):
+        title, ask, answer = asks[i % len(asks)]
+        place = places[(i // len(asks)) % len(places)]
+        out.append({"id": f"Q{20001 + i}", "category": "出入境和交通", "question": f"{place}{title}要多久？",
+                    "similar": [f"{place}{ask}", f"{ask}，{place}在哪办", f"{title}第{i}问"],
+                    "keywords": [title, place], "answer": f"{place}：{answer}", "department": "市公安局"})
+    return out
+
+
+#: the bundled entries with their first similar question held out, to be asked
+HELD_OUT = [{**e, "similar": e["similar"][1:]} for e in ENTRIES]
+
+
+@pytest.fixture(scope="module")
+def citywide(tmp_path_factory):
+    engine = SearchEngine.build(HELD_OUT + other_departments(1500), read_synonyms(),
+                                tmp_path_factory.mktemp("citywide") / "index")
+    engine.set_scope(levels.Scope())
+    yield engine
+    engine.close()
+
+
+def test_other_departments_entries_do_not_move_the_confidence(citywide, tmp_path):
+    # the levels were calibrated on the home KB: its statistics, not the city's, give the confidence
+    home = SearchEngine.build(HELD_OUT, read_synonyms(), tmp_path / "home")
+    moved, same = [], 0
+    try:
+        for e in ENTRIES:
+            small, big = home.search(e["similar"][0], limit=3), citywide.search(e["similar"][0], limit=3)
+            if small.hits[0].id == big.hits[0].id:
+                same += 1
+                moved.append(abs(big.confidence - small.confidence))
+        assert same >= 90
+        assert sum(moved) / len(moved) <= 0.035  # 0.048 at the whole KB's statistics
+        assert citywide.domain_specificity("低保") == pytest.approx(home.domain_specificity("低保"))
+    finally:
+        home.close()
+
+
+def test_a_question_finding_another_departments_entry_is_out_of_scope_with_that_department(citywide):
+    result = citywide.search("护照丢了怎么补办呢")
+    assert result.hits[0].id.startswith("Q2")
+    assert result.level == levels.OUT and not result.confident
+    assert result.dispatch_to == "市公安局" and "市公安局" in result.reason
+
+
+def test_the_home_kb_statistics_follow_an_update(citywide, tmp_path):
+    # an incremental update counts entries in and out of the home KB as the full build does
+    entries = HELD_OUT[1:] + other_departments(1500)[1:]
+    updated = SearchEngine.update(citywide.index_dir, entries, read_synonyms(), tmp_path / "next")
+    built = SearchEngine.build(entries, read_synonyms(), tmp_path / "full")
+    try:
+        assert updated is not None
+        for word in ("低保", "救助", "护照", "补贴"):
+            assert updated.domain_specificity(word) == pytest.approx(built.domain_specificity(word))
+    finally:
+        updated.close()
+        built.close()
+
+
+@pytest.mark.parametrize("query, entry", [
+    ("低保审核没过，我想讨个说法，该找谁", "Q017"),
+    ("临时救助交上去俩月了没动静，上哪查", "Q091"),
+])
+def test_a_caller_refused_or_left_waiting_finds_the_entry_for_that(engine, query, entry):
+    # the refusal and waiting words callers use (审核没过, 讨个说法, 没动静) are the KB's 不予批准, 异议, 办理进度
+    assert engine.search(query).hits[0].id == entry
+
+
+def test_another_departments_entry_close_below_ours_keeps_it_from_sure():
+    verdict = levels.judge(levels.Scope(), confidence=0.99, exact=False, second=0.5, texts=["残疾人生活补贴"],
+                           top=TOP, runner_up=RUNNER, top_text="", outside=("市公安局", 0.9))
+    assert verdict.level == levels.MAYBE and "市公安局" in verdict.reason
+    far = levels.judge(levels.Scope(), confidence=0.99, exact=False, second=0.5, texts=["残疾人生活补贴"],
+                       top=TOP, runner_up=RUNNER, top_text="", outside=("市公安局", 0.6))
+    assert far.level == levels.SURE
+
+
+def test_a_matter_the_top_entry_speaks_of_is_out_of_scope_when_its_department_comes_close():
+    scope = levels.Scope.of([levels.Matter("供暖", "市供热办", ("暖气费",))])
+    args = dict(confidence=0.97, exact=False, second=0.5, texts=["暖气费啥时候交"], top=TOP, runner_up=RUNNER,
+                top_text="暖气费补贴")
+    assert levels.judge(scope, **args).level == levels.SURE
+    verdict = levels.judge(scope, **args, outside=("市城市管理和综合执法局", 0.9))
+    assert verdict.level == levels.OUT and verdict.dispatch_to == "市供热办"

@@ -59,8 +59,9 @@ def test_slots_index_every_token_with_its_slots():
 
 
 def _entry(*phrasings: str) -> _Candidate:
-    return _Candidate(docnum=0, id="Q", E=frozenset(), A=frozenset(), Pc=phrasings, Pm=(1.0,) * len(phrasings),
-                      Pi={}, T="")
+    masses = (1.0,) * len(phrasings)
+    return _Candidate(docnum=0, id="Q", E=frozenset(), A=frozenset(), Pc=phrasings, Pm=masses, Ph=masses,
+                      Pi={}, T="", department="")
 
 
 def test_closest_phrasings_found_together_are_those_found_entry_by_entry():
