@@ -392,8 +392,9 @@ def _search_json(query: str, limit: int, *, source: str, session_key: str = ""):
     holder = search_index.holder_for(current_app)
     if not g.get("database_down"):
         try:
-            result = lookup.search(holder.engine(current_app), query, limit)
-            states, answers = holder.parameter_states(clock.today_local()), holder.answers()
+            engine, revision = holder.engine(current_app), holder.revision()
+            result = lookup.search(engine, query, limit, revision=revision, published=holder.published(revision))
+            states, answers = holder.parameter_states(clock.today_local(), revision), holder.answers()
         except db.UNAVAILABLE as err:
             database_failed(err)
             db.session.remove()
@@ -409,7 +410,7 @@ def _search_json(query: str, limit: int, *, source: str, session_key: str = ""):
         # the database is down, by the first request after it is back).
         db.after_request_write(lambda log_db: lookup.log_search(
             actor=user, now=at, query=query, result=result, source=source, session_key=session_key, db=log_db),
-            keep=True)
+            keep=True, gather=current_app.config["SEARCH_LOG_BATCH_SECONDS"])
     return payload
 
 
