@@ -7,6 +7,7 @@ import time
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from core import accounts, clock
 from core import db as core_db
@@ -139,3 +140,29 @@ def test_gathered_writes_are_written_by_their_thread_without_a_request(app):
     while len(gathered) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert len(gathered) == 0
+
+
+def test_gathered_writes_that_find_the_database_down_wait_in_the_backlog(app):
+    def down(_db):
+        raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+
+    gathered = core_db.Gathered(app)
+    with app.app_context():
+        before = core_db.backlog_size()
+        gathered._writes.append((down, True))
+        assert gathered.flush() == 1
+        try:
+            assert core_db.backlog_size() == before + 1
+        finally:
+            app.extensions["hotline.write_backlog"].clear()
+            core_db.outage.answered()
+
+
+def test_page_search_rows_are_written_at_once_for_the_entry_opened_next(app, client, db, login):
+    app.config["SEARCH_LOG_BATCH_SECONDS"] = 60
+    user = login("operator")
+    assert client.get("/kb/search.json", query_string={"q": "低保怎么申请", "sid": "opened-next"}).status_code == 200
+    assert client.post("/kb/search/opened", data={"sid": "opened-next", "id": "Q001"}).status_code == 200
+    db.expire_all()
+    row = db.execute(select(SearchLog).where(SearchLog.user_id == user.id)).scalar_one()
+    assert row.opened_id == "Q001"
