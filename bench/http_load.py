@@ -72,11 +72,15 @@ def _setup(instance: Path, root: Path = ROOT) -> tuple[dict, str]:
     return env, token
 
 
-def gunicorn_command(bind: str, instance: Path, workers: int, worker_class: str) -> list[str]:
-    """core.serve's command line (what `make run` starts); `sync`: the same with sync workers."""
+def gunicorn_command(bind: str, instance: Path, workers: int, worker_class: str,
+                     max_requests: int | None = None) -> list[str]:
+    """core.serve's command line (what `make run` starts); `sync`: the same with sync workers;
+    `max_requests`: recycle workers after that many requests instead (0: never)."""
     from core import serve
 
     args = serve.gunicorn_args(bind, instance, workers)
+    if max_requests is not None:
+        args[args.index("--max-requests") + 1] = str(max_requests)
     if worker_class == "sync":
         at = args.index("--worker-class")
         del args[at:at + 4]  # --worker-class gthread --threads N
@@ -85,11 +89,12 @@ def gunicorn_command(bind: str, instance: Path, workers: int, worker_class: str)
 
 
 class Server:
-    def __init__(self, env: dict, instance: Path, workers: int, worker_class: str, root: Path = ROOT):
+    def __init__(self, env: dict, instance: Path, workers: int, worker_class: str, root: Path = ROOT,
+                 max_requests: int | None = None):
         from core import monitoring
 
         self.port = _free_port()
-        self.args = gunicorn_command(f"127.0.0.1:{self.port}", instance, workers, worker_class)
+        self.args = gunicorn_command(f"127.0.0.1:{self.port}", instance, workers, worker_class, max_requests)
         env = dict(env, HOTLINE_LOG_LEVEL="info",
                    **{monitoring.MULTIPROC_ENV: str(monitoring.prepare_multiproc_dir(instance))})
         self.log = open(instance / "gunicorn.log", "w")  # noqa: SIM115 -- closed in stop()
@@ -216,7 +221,9 @@ def _line(r: dict) -> str:
         line += (f"\n{'':>14}/healthz beside it: p50 {r['healthz_p50']:>7.1f} ms  p99 {r['healthz_p99']:>7.1f} ms  "
                  f"max {r['healthz_max']:>7.1f} ms; search p99 / healthz p99 = {r['p99'] / r['healthz_p99']:.2f}× "
                  f"({'meets' if meets(r) else 'misses'} ≤ {TARGET_RATIO:.0f}×)")
-    line += (f"\n{'':>14}CPU: server {r['server_cpu']:.2f} cores, load generator {r['client_cpu']:.2f} cores; "
+    server = (f"{r['server_cpu']:.2f} cores ({r['server_cpu'] * 1000 / r['throughput']:.1f} ms per request)"
+              if not r["recycled"] else "not counted (a recycled worker's CPU leaves with it)")
+    line += (f"\n{'':>14}CPU: server {server}, load generator {r['client_cpu']:.2f} cores; "
              f"load average {r['load']:.2f}; workers recycled during the run: {r['recycled']}")
     if r["client_cpu"] > 0.7:
         line += "\n              the load generator used most of a core: it may have sent late, read the figures with care"
@@ -237,12 +244,14 @@ def main() -> int:
                         help="/healthz requests per second on the same loop, measured beside the searches")
     parser.add_argument("--rounds", type=int, default=1, help="repeat the run at each --rate and print the medians")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout gunicorn serves (default: this one)")
+    parser.add_argument("--max-requests", type=int, default=None,
+                        help="recycle workers after this many requests (default: as core.serve; 0: never)")
     args = parser.parse_args()
     queries = _queries()
     rates = [float(r) for r in args.rate.split(",")]
     with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
         env, token = _setup(Path(tmp), args.root)
-        server = Server(env, Path(tmp), args.workers, args.worker_class, args.root.resolve())
+        server = Server(env, Path(tmp), args.workers, args.worker_class, args.root.resolve(), args.max_requests)
         try:
             server.wait_ready(token)
             asyncio.run(_run(server.port, token, 50, 3, queries))  # warm both workers

@@ -223,7 +223,7 @@ class IndexHolder:
         self._building = False
         self._stale_since: float | None = None
         self._bad: set[str] = set()
-        self._params: tuple[Any, int, dict[str, services.ParamState]] | None = None
+        self._params: tuple[Any, int, int, dict[str, services.ParamState]] | None = None  # (day, rev, local, states)
         self._answers: dict[str, str] | None = None
 
     @property

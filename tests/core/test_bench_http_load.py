@@ -34,3 +34,8 @@ def test_target_is_twice_the_healthz_p99_while_keeping_up():
 
 def test_saturated_run_misses_though_both_p99s_are_equally_long():
     assert not http_load.meets(_run(10000, 9900, 218))
+
+
+def test_worker_recycling_can_be_turned_off_for_a_run():
+    args = http_load.gunicorn_command("127.0.0.1:1", Path("/tmp/instance"), 2, "deployed", max_requests=0)
+    assert args[args.index("--max-requests") + 1] == "0"
