@@ -145,6 +145,12 @@ def _init_login(app: Flask) -> None:
         raw = _bearer_token(req)
         if raw is None:
             return None
+        if common.offline_allowed():
+            # A search trusts a token this process resolved a moment ago (accounts.TOKEN_CACHE_SECONDS)
+            # instead of asking the database on every keystroke's request.
+            user = accounts.recent_token_user(raw, clock.now(), within=accounts.TOKEN_CACHE_SECONDS)
+            if user is not None:
+                return user
         try:
             return accounts.user_for_token(raw, clock.now())
         except db.UNAVAILABLE as err:
@@ -174,7 +180,9 @@ def _init_request_cycle(app: Flask) -> None:
         supplied = request.headers.get("X-Request-ID", "")
         g.client_request_id = supplied if _REQUEST_ID.match(supplied) else ""
         audit.set_origin(g.request_id, common.client_address())
-        http_session.permanent = True
+        if _bearer_token(request) is None:
+            # (an API call with a token has no log-in session: marking one would sign and send a cookie)
+            http_session.permanent = True
         _mark_transaction(app)
         # Each request resolves its own user; an app context reused across requests (tests) must not
         # carry the previous request's user over, nor its finding that the database was down.

@@ -8,6 +8,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -440,11 +441,20 @@ def user_for_token(raw: str, now: datetime) -> User | None:
     return token.user
 
 
-def recent_token_user(raw: str, now: datetime) -> SignedIn | None:
-    """Whose this API token was when the database last answered (`recent`), while it is down."""
+def recent_token_user(raw: str, now: datetime, *, within: float | None = None) -> SignedIn | None:
+    """Whose this API token was when the database last answered (`recent`): while it is down, or, with
+    `within`, for the searches when this process resolved it in the last `within` seconds (see
+    TOKEN_CACHE_SECONDS)."""
     if not raw or len(raw) > 200:
         return None
-    return recent.recall(_token_hash(raw), now)
+    return recent.recall(_token_hash(raw), now, within=within)
+
+
+#: How long a search may go on trusting an API token this process resolved, without asking the database:
+#: a token revoked or an account deactivated by another worker or host stops working for the searches
+#: within this many seconds (by this process: at once, `recent.forget`). Every other endpoint asks the
+#: database each time.
+TOKEN_CACHE_SECONDS = 5.0
 
 
 # --- who was signed in a moment ago: searches go on while the database is down ------------------
@@ -479,22 +489,25 @@ class RecentCredentials:
     a log-out, a revoked token or a changed account seen by this process forgets them at once (another
     host's change reaches here within `ttl`)."""
 
-    def __init__(self, ttl: float = 60.0) -> None:
+    def __init__(self, ttl: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
+        self.clock = clock
         self._lock = threading.Lock()
-        self._seen: dict[str, tuple[float, datetime | None, SignedIn]] = {}
+        self._seen: dict[str, tuple[float, datetime | None, SignedIn]] = {}  # hash → (seen at, until, user)
 
     def remember(self, key_hash: str, user: User, *, until: datetime | None = None) -> None:
-        entry = (time.monotonic() + self.ttl, until, SignedIn.of(user))
+        entry = (self.clock(), until, SignedIn.of(user))
         with self._lock:
             if len(self._seen) > 10000:  # a process sees a few hundred people; drop the stale ones
-                stale = time.monotonic()
+                stale = self.clock() - self.ttl
                 self._seen = {k: v for k, v in self._seen.items() if v[0] > stale}
             self._seen[key_hash] = entry
 
-    def recall(self, key_hash: str, now: datetime | None = None) -> SignedIn | None:
+    def recall(self, key_hash: str, now: datetime | None = None, *, within: float | None = None) -> SignedIn | None:
+        """The user behind `key_hash` if resolved in the last `ttl` seconds (or `within`, when shorter)."""
         entry = self._seen.get(key_hash)
-        if entry is None or entry[0] <= time.monotonic() or (entry[1] and now and entry[1] <= now):
+        age = min(self.ttl, self.ttl if within is None else within)
+        if entry is None or entry[0] <= self.clock() - age or (entry[1] and now and entry[1] <= now):
             return None
         return entry[2]
 

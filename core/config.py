@@ -156,6 +156,12 @@ SETTINGS: tuple[Setting, ...] = (
             "a KB change that would go live waits for a second kb_editor's approval (admins may publish alone, audited)"),
     Setting("KB_REVIEW_DUE_DAYS", 30, _int(0, 365), "days ahead of an entry's review date it joins the due-for-review list"),
     Setting("SEARCH_INDEX_POLL_SECONDS", 2, _int(1, 3600), "how often web workers check the KB revision"),
+    Setting("SEARCH_REVISION_SECONDS", 1, _int(0, 60),
+            "how long a web worker's searches trust the KB revision they last read (0: read it for every search); "
+            "a change made on another worker or host (an entry retired, a parameter edited) reaches them within it"),
+    Setting("SEARCH_LOG_BATCH_SECONDS", 1, _int(0, 60),
+            "how long a web worker gathers search-log rows before writing them in one transaction (0: after each "
+            "search); a worker that is killed loses at most this much of the log"),
     Setting("SEARCH_LOG_RETENTION_DAYS", 90, _int(1, 3650), "days the search log is kept before the nightly purge"),
     Setting("TRANSCRIPT_RETENTION_DAYS", 180, _int(1, 3650),
             "days a call's transcript is kept before the nightly purge deletes it (audited)"),

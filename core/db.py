@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import threading
 import time
 from collections import deque
@@ -204,16 +206,20 @@ UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 BACKLOG_LIMIT = 5000
 
 
-def after_request_write(write: Callable[[Session], None], *, keep: bool = False) -> None:
+def after_request_write(write: Callable[[Session], None], *, keep: bool = False, gather: float = 0) -> None:
     """Queue a small write that a read needs (an API token's use stamp, the search log) for a short
     transaction of its own once the request's transaction has ended (`run_queued_writes`).
 
     It never runs beside the request's own transaction, so it cannot wait on a lock its own request
     holds; outside a request (CLI, jobs, which write anyway) it runs at once in the current session.
     A write to `keep` (the search log) that finds the database down waits in this process's backlog
-    and is written by the first request after the database answers again.
+    and is written by the first request after the database answers again. A write to `gather` for
+    that many seconds joins this process's others in one transaction written by a thread of its own
+    (`Gathered`): a search costs no write transaction of its own.
     """
-    if has_request_context():
+    if has_request_context() and gather > 0:
+        _gathered().add(write, keep, gather)
+    elif has_request_context():
         g.setdefault("queued_writes", []).append((write, keep))
     else:
         write(session)
@@ -247,6 +253,66 @@ def run_queued_writes(extra: Callable[[Session], None] | None = None) -> None:
             return
         current_app.logger.warning("wrote %d writes kept while the database was down", len(waiting))
     _write(writes, backlog, "after the request")
+
+
+class Gathered:
+    """Writes a process gathers for a few seconds and writes in one transaction (the search log): a thread
+    started with the first one writes them every `seconds`, and what is left when the process exits
+    (a worker recycled or stopped) is written then. A write that finds the database down goes to the
+    backlog like any kept write."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.pid = os.getpid()
+        self._lock = threading.Lock()
+        self._writes: list[tuple[Callable[[Session], None], bool]] = []
+        self._thread: threading.Thread | None = None
+
+    def add(self, write: Callable[[Session], None], keep: bool, seconds: float) -> None:
+        with self._lock:
+            self._writes.append((write, keep))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, args=(seconds,), name="gathered-writes",
+                                                daemon=True)
+                self._thread.start()
+                atexit.register(self.flush)
+
+    def __len__(self) -> int:
+        return len(self._writes)
+
+    def _run(self, seconds: float) -> None:
+        while True:
+            time.sleep(seconds)
+            try:
+                self.flush()
+            except Exception:  # never let the thread die: the next round tries again
+                self.app.logger.exception("gathered writes failed")
+
+    def flush(self) -> int:
+        """Write what has been gathered, in one transaction of its own app context; returns how many."""
+        with self._lock:
+            writes, self._writes = self._writes, []
+        if writes:
+            with self.app.app_context():
+                try:
+                    _write(writes, _backlog(), "gathered")
+                finally:
+                    session.remove()
+        return len(writes)
+
+
+def _gathered() -> Gathered:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    gathered = app.extensions.get("hotline.gathered_writes")
+    if gathered is None or gathered.pid != os.getpid():  # a forked worker starts its own
+        gathered = app.extensions["hotline.gathered_writes"] = Gathered(app)
+    return gathered
+
+
+def flush_gathered() -> int:
+    """Write this process's gathered writes now (tests, and a worker about to stop)."""
+    gathered = current_app.extensions.get("hotline.gathered_writes")
+    return gathered.flush() if gathered is not None else 0
 
 
 def _write(writes: list[tuple[Callable[[Session], None], bool]], backlog: deque, what: str) -> bool:

@@ -402,8 +402,13 @@ def _unless_database_down(read):
 
 def _search_json(query: str, limit: int, *, source: str, session_key: str = ""):
     holder = search_index.holder_for(current_app)
-    found = _unless_database_down(lambda: (lookup.search(holder.engine(current_app), query, limit),
-                                           holder.parameter_states(clock.today_local()), holder.answers()))
+
+    def read():
+        engine, revision = holder.engine(current_app), holder.revision()
+        return (lookup.search(engine, query, limit, revision=revision, published=holder.published(revision)),
+                holder.parameter_states(clock.today_local(), revision), holder.answers())
+
+    found = _unless_database_down(read)
     if found is not None:
         result, states, answers = found
     else:
@@ -414,10 +419,12 @@ def _search_json(query: str, limit: int, *, source: str, session_key: str = ""):
     if payload["query"]:
         user, at = actor(), now()
         # A search only reads; its log is written once the request's transaction has ended (or, while
-        # the database is down, by the first request after it is back).
+        # the database is down, by the first request after it is back). The API's rows are gathered for
+        # one write a second; the page's are written at once, since the entry the operator opens next is
+        # noted on its row (search_opened).
         db.after_request_write(lambda log_db: lookup.log_search(
             actor=user, now=at, query=query, result=result, source=source, session_key=session_key, db=log_db),
-            keep=True)
+            keep=True, gather=0 if session_key else current_app.config["SEARCH_LOG_BATCH_SECONDS"])
     return payload
 
 

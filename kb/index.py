@@ -222,9 +222,12 @@ class IndexHolder:
     tests build in line.
     """
 
-    def __init__(self, root: Path, poll_seconds: float = 2.0):
+    def __init__(self, root: Path, poll_seconds: float = 2.0, revision_seconds: float = 0.0):
         self.root = Path(root)
         self.poll_seconds = poll_seconds
+        self.revision_seconds = revision_seconds
+        self._revision: tuple[float, int, int] | None = None  # (read at, local changes then, revision)
+        self._published: tuple[tuple[int, int], frozenset[str]] | None = None
         self._engine: SearchEngine | None = None
         self._info: IndexInfo | None = None
         self._checked = 0.0
@@ -233,7 +236,7 @@ class IndexHolder:
         self._building = False
         self._stale_since: float | None = None
         self._bad: set[str] = set()
-        self._params: tuple[Any, int, dict[str, services.ParamState]] | None = None
+        self._params: tuple[Any, int, int, dict[str, services.ParamState]] | None = None  # (day, rev, local, states)
         self._answers: dict[str, str] | None = None
         self._cards: cards.Reader | None = None
 
@@ -375,7 +378,7 @@ class IndexHolder:
     def _offline_parameters(self) -> dict[str, services.ParamState]:
         """The parameters as this process last read them, else as the index was written with."""
         if self._params is not None:
-            return self._params[2]
+            return self._params[3]
         return self._cards.parameter_states(clock.today_local()) if self._cards else {}
 
     def offline_card(self, entry_id: str) -> tuple[dict[str, Any], dict[str, services.ParamState]] | None:
@@ -395,13 +398,38 @@ class IndexHolder:
             self._answers = answer_scripts()
         return self._answers
 
-    def parameter_states(self, today) -> dict[str, services.ParamState]:
+    def parameter_states(self, today, revision: int | None = None) -> dict[str, services.ParamState]:
         """Local parameters as of today and the database's KB revision (a parameter change bumps it),
-        so an edit reaches the cards of every worker at once, searched or not."""
+        so an edit reaches the cards of every worker at once, searched or not. `revision`: the one
+        the caller has just read (`revision()`)."""
+        revision = services.current_revision() if revision is None else revision
+        key = (today, revision, services.local_changes())
+        if self._params is None or self._params[:3] != key:
+            self._params = (*key, services.parameter_states(today))
+        return self._params[3]
+
+    def revision(self) -> int:
+        """The database's KB revision, read at most once per `revision_seconds` (SEARCH_REVISION_SECONDS):
+        a change committed by another process reaches this one's searches within that time, a change
+        made by this process at once (services.local_changes). 0 seconds: read every time."""
+        changes = services.local_changes()
+        cached = self._revision
+        if (cached is not None and cached[1] == changes
+                and time.monotonic() - cached[0] < self.revision_seconds):
+            return cached[2]
         revision = services.current_revision()
-        if self._params is None or self._params[:2] != (today, revision):
-            self._params = (today, revision, services.parameter_states(today))
-        return self._params[2]
+        self._revision = (time.monotonic(), changes, revision)
+        return revision
+
+    def published(self, revision: int) -> frozenset[str]:
+        """Ids of the published entries at `revision`, read once per revision (every change of an entry's
+        status bumps it): what a search keeps of the index's hits (kb.lookup.search)."""
+        key = (revision, services.local_changes())
+        cached = self._published
+        if cached is None or cached[0] != key:
+            ids = frozenset(session.execute(select(Entry.id).where(Entry.status == "published")).scalars())
+            cached = self._published = (key, ids)
+        return cached[1]
 
 
 def _spawn_build(instance_path: str, database_url: str, *, force: bool, env: str = "") -> subprocess.Popen:
@@ -422,5 +450,6 @@ def holder_for(app: Any) -> IndexHolder:
     root = str(Path(app.instance_path) / "search")
     holder = _holders.get(root)
     if holder is None:
-        holder = _holders.setdefault(root, IndexHolder(Path(root), app.config["SEARCH_INDEX_POLL_SECONDS"]))
+        holder = _holders.setdefault(root, IndexHolder(Path(root), app.config["SEARCH_INDEX_POLL_SECONDS"],
+                                                       app.config["SEARCH_REVISION_SECONDS"]))
     return holder

@@ -69,21 +69,27 @@ def as_json(result: SearchResult, query: str, states: dict[str, services.ParamSt
 SPARE_HITS = 3
 
 
-def search(engine: SearchEngine, query: str, limit: int, *, offline: bool = False) -> SearchResult:
+def search(engine: SearchEngine, query: str, limit: int, *, offline: bool = False, revision: int | None = None,
+           published: frozenset[str] | None = None) -> SearchResult:
     """Search, then keep only entries the database says are published now: an index that has not
     caught up yet (a build running, a host without a scheduler) never serves a retired entry.
     The engine's table of outside matters and pair notes is read again when the KB revision moves.
-    `offline`: the database is down, and the index answers alone, as it was last brought up to date."""
+    `offline`: the database is down, and the index answers alone, as it was last brought up to date.
+    `revision` and `published`: the KB revision and the published entries' ids as the caller has just
+    read them (kb.index.IndexHolder caches both per revision); by default both are asked of the database."""
     if offline:
         result = engine.search(clean_query(query), limit=limit)
         return replace(result, hits=result.hits[:limit])
-    revision = services.current_revision()
+    revision = services.current_revision() if revision is None else revision
     if getattr(engine, "scope_revision", revision) != revision:  # (a stand-in engine may have no scope)
         engine.set_scope(scope.search_scope(), revision)
     result = engine.search(clean_query(query), limit=min(MAX_LIMIT, limit + SPARE_HITS))
     ids = [h.id for h in result.hits]
-    live = set(session.execute(select(Entry.id).where(Entry.id.in_(ids), Entry.status == "published")).scalars()
-               ) if ids else set()
+    if published is not None:
+        live = published.intersection(ids)
+    else:
+        live = set(session.execute(select(Entry.id).where(Entry.id.in_(ids), Entry.status == "published"))
+                   .scalars()) if ids else set()
     hits = [h for h in result.hits if h.id in live][:limit]
     if hits and hits[0].id == ids[0] or result.level == levels.OUT:
         return replace(result, hits=hits)

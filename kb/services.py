@@ -180,11 +180,27 @@ def bump_revision(now: datetime) -> int:
     cached = session.identity_map.get(session.identity_key(KbRevision, 1))
     if cached is not None:
         session.expire(cached)
+    _count_local_change()
     return revision
 
 
 def current_revision() -> int:
     return session.execute(select(KbRevision.revision).where(KbRevision.id == 1)).scalar_one_or_none() or 0
+
+
+_local_changes = 0
+
+
+def _count_local_change() -> None:
+    global _local_changes
+    _local_changes += 1
+
+
+def local_changes() -> int:
+    """How many KB changes this process has made (committed or not): what caches keyed by the revision
+    also compare, so this process's own change counts at once, before any TTL runs out (see
+    kb.index.IndexHolder.revision)."""
+    return _local_changes
 
 
 def _claim(entry: Entry, expected: int) -> None:

@@ -67,7 +67,9 @@ def backend(request, tmp_path_factory) -> Iterator[dict]:
     from app import create_app
 
     app = create_app({"ENV": "testing", "DATABASE_URL": url, "INSTANCE_PATH": str(instance),
-                      "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False})
+                      "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
+                      # the tests read the search log and the KB revision at once; their caches have tests of their own
+                      "SEARCH_REVISION_SECONDS": 0, "SEARCH_LOG_BATCH_SECONDS": 0})
     engine = app.extensions["hotline.engine"]
     migrate.upgrade(engine)
     _seed(app)

@@ -237,7 +237,9 @@ def proxied_app(backend, committing_app, tmp_path, fresh_outage):
 
     app = create_app({"ENV": "testing", "DATABASE_URL": urlunsplit(parts._replace(netloc=netloc)),
                       "INSTANCE_PATH": str(tmp_path / "proxied"), "SECRET_KEY": "test-secret",
-                      "WTF_CSRF_ENABLED": False, "DB_CONNECT_TIMEOUT": 2})
+                      "WTF_CSRF_ENABLED": False, "DB_CONNECT_TIMEOUT": 2,
+                      # each search's log row on its own way to the backlog (gathered rows: test_search_caches)
+                      "SEARCH_LOG_BATCH_SECONDS": 0})
     yield app, proxy
     app.extensions["hotline.engine"].dispose()
     proxy.close()
