@@ -32,10 +32,12 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from bench.http_load import BIN, ROOT, TARGET_P99_MS, Server, _setup
+from bench.http_load import BIN, ROOT, Server, _setup
 from bench.search_quality import load_queries
 
 SHARED = ROOT.parent / "shared" / "kb"
+#: the live-call issue's target for a transcript post answered with the assist state
+TARGET_P99_MS = 50.0
 DEFAULT_FILES = [SHARED / "dev-transcripts.tsv", ROOT / "tests" / "tickets" / "data" / "assist-transcripts.tsv"]
 GREETING = "您好，12345热线，请讲"
 
@@ -179,7 +181,7 @@ def _served(workers: int):
     with tempfile.TemporaryDirectory(prefix="hotline-bench-assist-") as tmp:
         env, op = _setup(Path(tmp))
         pbx = _telephony_token(env)
-        server = Server(env, workers, "sync", 1)
+        server = Server(env, Path(tmp), workers, "sync")
         try:
             server.wait_ready(op, timeout=120)
             yield server.port, op, pbx

@@ -133,7 +133,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         env, token = _setup(Path(tmp))
         pbx = _telephony_token(env)
-        server = Server(env, serve.WORKERS, "gthread", serve.STREAMS_PER_WORKER + serve.NOTIFICATION_STREAMS_PER_WORKER + serve.REQUEST_THREADS)
+        server = Server(env, Path(tmp), serve.WORKERS, "gthread")  # core.serve's command line
         try:
             server.wait_ready(token)
             base = f"http://127.0.0.1:{server.port}"
