@@ -18,13 +18,13 @@ from audit.present import EventView, Reader
 from core.csvfile import cell as csv_cell
 from core.exports import Kind, Progress
 from core.models import User
+from core.xlsx import MIMETYPE as XLSX
 from core.xlsx import stream_sheet
 
 HEADER = ["序号", "时间（北京时间）", "操作人", "所属单位", "角色", "操作", "对象类型", "对象编号", "变更内容",
           "来源", "客户端地址", "请求编号", "校验码"]
 WIDTHS = [8, 20, 16, 24, 12, 16, 14, 12, 60, 18, 16, 34, 66]
 FORMATS = ("csv", "xlsx")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def row(view: EventView) -> list[Any]:

@@ -78,11 +78,7 @@ def generate(instance: Path, database: str | None, scale: float, seed: int) -> N
     now = clock.now().replace(microsecond=0)
     first_day = now - timedelta(days=DAYS)
     with app.app_context():
-        with transaction():
-            core_seed.load_units(now=now)
-        for loader in app.extensions.get("hotline.init_loaders", []):
-            with transaction():
-                loader(now)
+        core_seed.load_bundled(app, now)
         n = {k: int(v * scale) if k not in ("events_per_ticket",) else v for k, v in VOLUMES.items()}
         with transaction():
             units = session.execute(select(Unit)).scalars().all()

@@ -52,11 +52,7 @@ def setup(instance: Path, database: str, entries: int) -> None:
     migrate.upgrade(app.extensions["hotline.engine"])
     now = clock.now()
     with app.app_context():
-        with transaction():
-            core_seed.load_units(now=now)
-        for loader in app.extensions.get("hotline.init_loaders", []):
-            with transaction():
-                loader(now)
+        core_seed.load_bundled(app, now)
         rows = [dict(id=e["id"], category=e["category"], question=e["question"],
                      similar_json=json.dumps(e["similar"], ensure_ascii=False),
                      keywords_json=json.dumps(e["keywords"], ensure_ascii=False), answer=e["answer"],

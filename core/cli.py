@@ -36,12 +36,8 @@ def register(app: Flask) -> None:
         _cli_origin("init")
         migrate.upgrade(db.engine())
         now = clock.now()
-        with db.transaction():
-            added = seed.load_units(now=now)
-        click.echo(f"schema up to date; units added: {added}")
-        for loader in app.extensions.get("hotline.init_loaders", []):
-            with db.transaction():
-                click.echo(loader(now))
+        click.echo("schema up to date")
+        seed.load_bundled(app, now, report=click.echo)
         if demo:
             with db.transaction():
                 created = seed.create_demo_accounts(now=now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -9,10 +10,21 @@ import yaml
 from sqlalchemy import select
 
 from core import accounts, units
-from core.db import session
+from core.db import session, transaction
 from core.models import Unit, User
 
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def load_bundled(app, now: datetime, report: Callable[[str], object] = lambda _: None) -> None:
+    """What `flask init` loads: the bundled units, then each area's bundled data (the loaders the areas
+    register on the app as "hotline.init_loaders"), each in a transaction of its own; `report` is given
+    what each step says as soon as it is done (an index build takes a while)."""
+    with transaction():
+        report(f"units added: {load_units(now=now)}")
+    for loader in app.extensions.get("hotline.init_loaders", []):
+        with transaction():
+            report(loader(now))
 
 
 def load_units(*, now: datetime) -> int:

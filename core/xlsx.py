@@ -13,6 +13,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+#: The media type of an .xlsx workbook (downloads, export kinds, attachments).
+MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 HEADER_FILL = PatternFill("solid", fgColor="DDE7F0")
 
 #: A text starting with one of these (after spaces) is run as a formula by Excel, WPS or LibreOffice

@@ -17,7 +17,6 @@ from handlers.common import actor, now, roles_required, writes
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PAGE = 50
 FILTERS = ("person", "unit", "entity_type", "entity_id", "action", "from", "to")
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 #: Where each kind of record is shown: entity type → (endpoint, its id argument, whether the id is a number).
 RECORD_PAGES: dict[str, tuple[str, str | None, bool]] = {

@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from core import clock, db, monitoring
 from core.errors import DomainError, Forbidden
+from core.xlsx import MIMETYPE as XLSX
 
 
 def wants_json() -> bool:
@@ -240,7 +241,6 @@ def paged(fetch: Callable[[int, int], list]) -> tuple[list, int, bool]:
     return rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def xlsx_download(body: bytes, name: str):

@@ -21,7 +21,7 @@ from flask import (
 from core import clock, units
 from core.errors import DomainError
 from core.models import UNIT_LEVELS
-from handlers.common import actor, json_body, json_error, now, refusals, refused, roles_required, writes
+from handlers.common import XLSX, actor, json_body, json_error, now, refusals, refused, roles_required, writes
 from handlers.openapi import api_doc
 from handlers.schemas import dispatch as schemas
 from kb.models import CATEGORIES
@@ -31,7 +31,6 @@ from tickets.models import KINDS
 bp = Blueprint("dispatch", __name__, url_prefix="/tickets")
 api_bp = Blueprint("dispatch_api", __name__, url_prefix="/api/v1")
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Who may read the catalogue (admins edit it).
 READERS = ("operator", "supervisor")
 
@@ -218,7 +217,7 @@ def api_catalogue_import():
 @roles_required(*READERS)
 @refusals
 @api_doc("导出派单目录（Excel，可改后再导入）", tags=("dispatch",),
-         responses={200: ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "派单目录")},
+         responses={200: (XLSX, "派单目录")},
          errors=(403,))
 def api_catalogue_export():
     return Response(catalogue.export_xlsx(actor=actor(), now=now()), mimetype=XLSX)

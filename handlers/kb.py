@@ -25,6 +25,7 @@ from flask_login import current_user
 from core import clock, config, db
 from core.errors import DomainError
 from handlers.common import (
+    XLSX,
     actor,
     domain_error_response,
     go_offline,
@@ -378,7 +379,7 @@ def import_():
 def export(fmt: str):
     body = transfer.export_file(actor=actor(), now=now(), fmt=fmt, everything=_is_editor())
     stamp = clock.to_local(now()).strftime("%Y%m%d")
-    mimetype = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    mimetype = {"xlsx": XLSX,
                 "jsonl": "application/x-ndjson; charset=utf-8"}[fmt]
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename=kb-{stamp}.{fmt}"})
 

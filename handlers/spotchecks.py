@@ -29,6 +29,7 @@ from core import clock, config, humanize
 from core.errors import Conflict, DomainError, NotFound
 from core.uploads import MEDIA, content_disposition
 from handlers.common import (
+    XLSX,
     actor,
     domain_error_response,
     form_int,
@@ -60,7 +61,6 @@ api_bp = Blueprint("spotchecks_api", __name__, url_prefix="/api/v1")
 hotlines_bp = Blueprint("hotlines", __name__)
 
 SUPERVISORS = ("supervisor",)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 WEEKDAYS = "一二三四五六日"
 

@@ -29,6 +29,7 @@ from core.uploads import content_disposition
 from handlers import casework, streams
 from handlers import exports as exports_view
 from handlers.common import (
+    XLSX,
     actor,
     json_body,
     json_error,
@@ -492,7 +493,7 @@ def metrics_export():
     start, end = _metrics_range(request.args)
     figures = services.export_metrics(actor=actor(), now=now(), start=start, end=end)
     return Response(metrics.to_xlsx(figures),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    mimetype=XLSX,
                     headers={"Content-Disposition": f"attachment; filename=metrics-{start}-{end}.xlsx"})
 
 

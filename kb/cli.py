@@ -53,11 +53,7 @@ def _ensure_knowledge_base(app: Flask) -> None:
         db.session.remove()
         audit.set_origin("cli:kb", "cli")
         click.echo("the knowledge base is empty: loading the bundled data (as `flask init` would)", err=True)
-        with db.transaction():
-            seed.load_units(now=clock.now())
-        for loader in app.extensions.get("hotline.init_loaders", []):
-            with db.transaction():
-                click.echo(loader(clock.now()), err=True)
+        seed.load_bundled(app, clock.now(), report=lambda said: click.echo(said, err=True))
     db.session.remove()
 
 

@@ -45,13 +45,9 @@ def _reset_postgres(url: str) -> None:
 def _seed(app) -> None:
     """What `flask init` loads: units and the bundled knowledge base (committed, shared by all tests)."""
     with app.app_context():
-        from core.db import session, transaction
+        from core.db import session
 
-        with transaction():
-            seed.load_units(now=clock.now())
-        for loader in app.extensions.get("hotline.init_loaders", []):
-            with transaction():
-                loader(clock.now())
+        seed.load_bundled(app, clock.now())
         session.remove()
 
 

@@ -7,10 +7,9 @@ from typing import IO, Any
 
 from core.exports import Kind, Progress
 from core.models import User
+from core.xlsx import MIMETYPE as XLSX
 from tickets import presenters, queries
 from tickets.services import record_export
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _prepare(params: dict[str, Any], viewer: User, now: datetime) -> tuple[dict[str, Any], int]:

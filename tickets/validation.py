@@ -8,6 +8,7 @@ import zipfile
 from datetime import date
 from typing import Any
 
+from core import xlsx
 from core.errors import Conflict, DomainError
 from core.uploads import sniff_media
 
@@ -92,7 +93,7 @@ ATTACHMENT_TYPES = {
     "jpg": ("image/jpeg", "JPG"),
     "png": ("image/png", "PNG"),
     "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "DOCX"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "XLSX"),
+    "xlsx": (xlsx.MIMETYPE, "XLSX"),
 }
 _EXTENSION_ALIASES = {"jpeg": "jpg"}
 
