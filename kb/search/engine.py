@@ -73,6 +73,7 @@ FIELD_WEIGHTS = {"question": 3.0, "similar": 2.0, "keywords": 2.5, "answer": 1.0
 # weight of a query token by where it came from; what the caller typed always weighs most
 W_QUERY, W_SYNONYM, W_PINYIN, W_PINYIN_ALT, W_VARIANT, W_TYPO, W_NEAR = 1.0, 1.0, 0.9, 0.45, 0.6, 0.7, 0.5
 W_STORY = 0.5               # a transcript's words outside its need statements (see `_weigh_needs`)
+ASKED_DF = 0.05             # a need's word used by at most this share of the KB's entries says what it is about
 
 RERANK_WEIGHTS = {"bm25": 0.45, "coverage": 0.30, "fuzz": 0.45}
 EXACT_BONUS = 1.0           # the query is one of the entry's phrasings: nothing may outrank it
@@ -88,7 +89,7 @@ COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chin
 # the features, the re-ranking or the need weighting change
 CONFIDENCE_FEATURES = ("coverage", "phrase_coverage", "overlap", "fuzz", "margin", "matched", "unmatched",
                        "slots", "domain")
-CONFIDENCE_WEIGHTS = {"coverage": -0.625, "phrase_coverage": -0.627, "overlap": -1.065, "fuzz": 4.641, "margin": 5.432, "matched": 0.529, "unmatched": -0.779, "slots": 2.013, "domain": 0.867, "bias": -7.721}
+CONFIDENCE_WEIGHTS = {"coverage": -0.024, "phrase_coverage": -1.295, "overlap": -1.159, "fuzz": 6.585, "margin": 6.084, "matched": 0.477, "unmatched": -0.750, "slots": 2.316, "domain": 0.921, "bias": -9.636}
 
 
 def confidence_inputs(f: Mapping[str, float]) -> list[float]:
@@ -341,6 +342,9 @@ def _bound(bm25_score: float, top_bm25: float, closest: list[tuple[str, float, i
     return {"bm25": bm25_score / top_bm25 if top_bm25 > 0 else 0.0, "coverage": 1.0, "fuzz": fz / 100.0,
             "exact": 1.0 if fz >= 100.0 else 0.0}
 
+
+#: a word that only says how much (一百多, 两千): no subject, however few entries use it
+_AMOUNT_RE = re.compile(r"[0-9零一二两三四五六七八九十百千万亿几多块元来个]+")
 
 #: a bit mask → the indices of its bits, in increasing order
 _BITS = _Table(lambda mask: tuple(i for i in range(mask.bit_length()) if mask >> i & 1))
@@ -1134,7 +1138,18 @@ class SearchEngine:
                             outside=(f.get("outside_department", ""), f.get("outside", 0.0)),
                             top_text=ranked[0][2].T if ranked else "",
                             anchors=[t for t, o in q.origin.items() if o != "near" and t in self.anchors],
-                            asked=[n.question for n in q.needs])
+                            asked=[n.question for n in q.needs],
+                            asked_words=self._asked_of_top(q, ranked[0][2]) if ranked and q.needs else [])
+
+    def _asked_of_top(self, q: _Query, top: _Candidate) -> list[str]:
+        """The words of a long query's needs (each question with the story just before it) that the top
+        entry's phrasings use and few entries do (养老院 in 想住公办的养老院 需要啥条件): what says the
+        question is the entry's, beside a matter's word told in the story (see `levels.judge`)."""
+        limit = ASKED_DF * self._n_home
+        return list(dict.fromkeys(
+            tok for n in q.needs for tok in self._stoks(n.text)
+            if tok in top.E and len(tok) > 1 and tok not in lexicon.STOPWORDS and not _AMOUNT_RE.fullmatch(tok)
+            and self._df_home.get(tok, 0) <= limit))
 
     def _highlights(self, q: _Query, c: _Candidate, show: dict, f: Mapping[str, float]) -> dict[str, str]:
         terms = [t for t in q.weights if t in c.E or t in c.A]

@@ -30,8 +30,9 @@ LABELS = {SURE: "确定", MAYBE: "可能", OUT: "不在知识库"}
 # chosen by `python -m kb.search.calibrate` (its "levels" table and "chosen" line) on held-out phrasings
 # of the knowledge base and kb/search/data/calibration.tsv (our own phrasings written as callers talk,
 # and questions about other matters), never on evaluation files: the most right first answers 确定
-# with at most 1 wrong one in 5 marked 确定 there, near-ties going to the fewest wrong ones
-SURE_AT = 0.55      # confidence from which the first answer may be read out …
+# with at most 1 wrong one in 5 marked 确定 in each group there (0.15 of our own), near-ties going to the
+# fewest wrong ones
+SURE_AT = 0.45      # confidence from which the first answer may be read out …
 CLOSE_AT = 0.85     # … unless the second entry scored at least this share of the first
 OUT_BELOW = 0.10    # confidence below which nothing in the knowledge base answers the question
 SPOKEN_OF_AT = 0.90  # confidence from which a matter's word the top entry itself uses keeps a question in
@@ -139,11 +140,13 @@ class Verdict:
 
 def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts: Iterable[str],
           top: dict | None, runner_up: dict | None, top_text: str, anchors: Iterable[str] = (),
-          asked: Sequence[str] = (), department: str = "", outside: tuple[str, float] = ("", 0.0)) -> Verdict:
+          asked: Sequence[str] = (), department: str = "", outside: tuple[str, float] = ("", 0.0),
+          asked_words: Sequence[str] = ()) -> Verdict:
     """The level of a result. top / runner_up: {"id", "question", "category"} of the first two hits;
     texts: the query's normalized readings; top_text: the top entry's own phrasings and keywords;
     anchors: the query's words that are the knowledge base's own subject (低保, 特困, 临时救助);
     asked: the asking words of a long spoken query's needs (`spoken.asked`), empty for a short one;
+    asked_words: words of those needs that the top entry's own phrasings use and few entries do (`engine`);
     department: the top entry's department when it is another department's (a city-wide KB);
     outside: the department of the best other department's entry below a top entry of ours, and its
     score as a share of the top's."""
@@ -151,8 +154,10 @@ def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts:
     if found and top is not None and confidence >= OUT_BELOW and any(
             a not in found[1] and found[1] not in a for a in anchors):
         found = None  # 退休金 in "退休金就八百，能办低保吗": the question is about 低保
-    if found and top is not None and asked and confidence >= SURE_AT and scope.matter_in(asked) is None:
+    if found and top is not None and asked and confidence >= SURE_AT and scope.matter_in(asked) is None and any(
+            w not in found[1] and found[1] not in w for w in asked_words):
         found = None  # 退休金 told in the story, 公办养老院需要啥条件 asked: the question is the entry's
+        # (养老院, a word of its own, is in the need); 退休金 told, 这个月咋少了 找谁问 asked: it stays the matter
     if top is None:
         if found:
             matter, term = found

@@ -115,6 +115,22 @@ def test_a_matter_told_only_in_the_story_of_a_long_question_stays_in_scope(engin
     assert result.level != levels.OUT and result.dispatch_to == ""
 
 
+def test_a_matter_told_in_the_story_stays_the_matter_when_the_need_names_nothing_of_the_entry(engine):
+    # 退休金 is told first; 这个月咋少了 找谁问 says nothing the entry on counting income speaks of
+    result = engine.search("嗯 我问一下 我妈那个退休金 这个月怎么少了一百多 是咋回事啊 该找谁问")
+    assert result.level == levels.OUT and result.matter == "养老保险和退休"
+
+
+def test_the_story_rule_needs_a_word_of_the_entry_s_own_beside_the_matter_s():
+    scope = levels.Scope.of([levels.Matter("养老保险和退休", "人社局", ("退休金",))])
+    kw = dict(confidence=0.9, exact=False, second=0.3, texts=["退休金也没有 想住公办养老院 需要啥条件"],
+              top={"id": "Q077", "question": "老人想住进公办养老院需要什么条件?", "category": "老年人福利"},
+              runner_up=None, top_text="公办养老院", asked=["需要啥条件"])
+    assert levels.judge(scope, asked_words=["养老院"], **kw).level == levels.SURE
+    assert levels.judge(scope, asked_words=[], **kw).level == levels.OUT
+    assert levels.judge(scope, asked_words=["退休金"], **kw).level == levels.OUT
+
+
 def test_a_matter_asked_about_at_the_end_of_a_long_question_is_out_of_scope(engine):
     result = engine.search("你好 我在厂里干了二十年了 今年单位说要给我办手续 我想问问 退休金一个月能拿多少")
     assert result.level == levels.OUT and result.dispatch_to
