@@ -89,7 +89,7 @@ COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chin
 # the features, the re-ranking or the need weighting change
 CONFIDENCE_FEATURES = ("coverage", "phrase_coverage", "overlap", "fuzz", "margin", "matched", "unmatched",
                        "slots", "domain")
-CONFIDENCE_WEIGHTS = {"coverage": -0.024, "phrase_coverage": -1.295, "overlap": -1.159, "fuzz": 6.585, "margin": 6.084, "matched": 0.477, "unmatched": -0.750, "slots": 2.316, "domain": 0.921, "bias": -9.636}
+CONFIDENCE_WEIGHTS = {"coverage": 0.054, "phrase_coverage": -0.818, "overlap": -1.626, "fuzz": 6.512, "margin": 6.032, "matched": 0.468, "unmatched": -0.710, "slots": 2.337, "domain": 0.928, "bias": -9.835}
 
 
 def confidence_inputs(f: Mapping[str, float]) -> list[float]:
