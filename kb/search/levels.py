@@ -75,7 +75,15 @@ class Scope:
                     self._by_term.setdefault(t, m)
         plain = sorted(self._by_term, key=lambda t: (-len(t), t))
         self._plain = re.compile("|".join(map(re.escape, plain))) if plain else None
-        self._gapped = gapped
+        # a gapped term is tried only where its first part is in the text: one search for all the first
+        # parts (at every position, longest first; a shorter first part that begins the same way comes
+        # with it) instead of hundreds of searches per question
+        self._gapped: dict[str, list[tuple[str, Matter, re.Pattern]]] = {}
+        for t, m, pattern in gapped:
+            self._gapped.setdefault(t.split("…")[0], []).append((t, m, pattern))
+        heads = sorted(self._gapped, key=lambda h: (-len(h), h))
+        self._heads = re.compile("(?=(" + "|".join(map(re.escape, heads)) + "))") if heads else None
+        self._with_prefixes = {h: [g for g in heads if h.startswith(g)] for h in heads}
         self._latin: dict[str, str] | None = None  # pinyin of the terms, made on the first Latin query
 
     @classmethod
@@ -94,10 +102,13 @@ class Scope:
                     term = found.group(0)
                     if best is None or len(term) > best[0]:
                         best = (len(term), self._by_term[term], term)
-            for term, matter, pattern in self._gapped:
-                found = pattern.search(text)
-                if found and (best is None or len(term) > best[0]):
-                    best = (len(term), matter, found.group(0))
+            if self._heads is not None:
+                present = {g for h in {m.group(1) for m in self._heads.finditer(text)}
+                           for g in self._with_prefixes[h]}
+                for term, matter, pattern in (x for h in sorted(present) for x in self._gapped[h]):
+                    found = pattern.search(text)
+                    if found and (best is None or len(term) > best[0]):
+                        best = (len(term), matter, found.group(0))
             if best is None:
                 best = self._by_pinyin(text)
         return (best[1], best[2]) if best else None
