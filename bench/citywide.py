@@ -176,6 +176,9 @@ def generate(n: int = 10_000, seed: int = 7) -> list[dict]:
     return out
 
 
+VERBOSE = False
+
+
 def _levels(engine, rows) -> dict:
     """Top-1 right share, right and wrong first answers marked 确定, and the levels; for out-of-scope
     rows the share whose first answer is a generated entry and the share marked 不在知识库."""
@@ -185,6 +188,9 @@ def _levels(engine, rows) -> dict:
         res = engine.search(r.query, limit=3)
         top = res.hits[0].id if res.hits else ""
         levels[res.level] = levels.get(res.level, 0) + 1
+        if VERBOSE and ((r.expected and top not in r.expected and res.level == "sure")
+                        or (not r.expected and res.level != "out_of_scope")):
+            print(f"  {res.level}: {top} for {r.query[:60]} ({res.reason[:60]})")
         if r.expected:
             right += top in r.expected
             right_sure += top in r.expected and res.level == "sure"
@@ -201,7 +207,11 @@ def main(argv=None) -> int:
     ap.add_argument("--entries", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--dump", type=Path, help="also write the generated entries as JSON lines")
+    ap.add_argument("--verbose", action="store_true",
+                    help="print each wrong first answer marked 确定 and each out-of-scope question not marked 不在知识库")
     args = ap.parse_args(argv)
+    global VERBOSE
+    VERBOSE = args.verbose
     sys.path.insert(0, str(ROOT))
     from bench.search_levels import DEV_FILES
     from kb import evaluation
