@@ -15,7 +15,7 @@ from tests.browser.desk import Keys, Telephony, take_ringing_call, telephony_tok
 
 pytestmark = pytest.mark.browser
 WAIT = 20000
-WORDS = ["哎你好，俺姓刘，搁北林区紫来街道住",
+WORDS = ["哎你好，俺姓孙，搁北林区紫来街道住",
          "我妈七十三了，瘫痪在床好几年，俺是城市户口，一个月就一千来块钱，家里就两口人",
          "想问问俺家能不能吃上低保"]
 PARAMETERS = {"低保标准_城市": ("700", "元/人·月"), "低保边缘_收入倍数": ("1.5", "倍")}
