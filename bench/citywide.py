@@ -176,19 +176,17 @@ def generate(n: int = 10_000, seed: int = 7) -> list[dict]:
     return out
 
 
-VERBOSE = False
-
-
-def _levels(engine, rows) -> dict:
+def _levels(engine, rows, verbose: bool = False) -> dict:
     """Top-1 right share, right and wrong first answers marked 确定, and the levels; for out-of-scope
-    rows the share whose first answer is a generated entry and the share marked 不在知识库."""
+    rows the share whose first answer is a generated entry and the share marked 不在知识库. `verbose`:
+    print each wrong first answer marked 确定 and each out-of-scope question not marked 不在知识库."""
     right = other = right_sure = wrong_sure = out = 0
     levels: dict[str, int] = {}
     for r in rows:
         res = engine.search(r.query, limit=3)
         top = res.hits[0].id if res.hits else ""
         levels[res.level] = levels.get(res.level, 0) + 1
-        if VERBOSE and ((r.expected and top not in r.expected and res.level == "sure")
+        if verbose and ((r.expected and top not in r.expected and res.level == "sure")
                         or (not r.expected and res.level != "out_of_scope")):
             print(f"  {res.level}: {top} for {r.query[:60]} ({res.reason[:60]})")
         if r.expected:
@@ -210,8 +208,6 @@ def main(argv=None) -> int:
     ap.add_argument("--verbose", action="store_true",
                     help="print each wrong first answer marked 确定 and each out-of-scope question not marked 不在知识库")
     args = ap.parse_args(argv)
-    global VERBOSE
-    VERBOSE = args.verbose
     sys.path.insert(0, str(ROOT))
     from bench.search_levels import DEV_FILES
     from kb import evaluation
@@ -239,7 +235,7 @@ def main(argv=None) -> int:
         totals = {size: {} for size in ("small", "big")}
         for path in files:
             rows = evaluation.read_tsv([path])
-            a, b = _levels(small, rows), _levels(big, rows)
+            a, b = _levels(small, rows, args.verbose), _levels(big, rows, args.verbose)
             for size, got in (("small", a), ("big", b)):
                 for k in ("right", "right_sure", "wrong_sure", "out", "inside", "n"):
                     totals[size][k] = totals[size].get(k, 0) + got[k]

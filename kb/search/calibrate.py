@@ -238,17 +238,18 @@ def levels_table(data: list[tuple[dict, int]]) -> tuple[float, float]:
             def sure(f: dict, sure_at: float = sure_at, close_at: float = close_at) -> bool:
                 return bool(f.get("exact")) or (eng.SearchEngine._confidence(f) >= sure_at
                                                 and f.get("second", 0.0) < close_at)
-            cells = [f"{share([f for f, y in rows if y], sure):.3f}, {share([f for f, y in rows if not y], sure):.3f}"
-                     for rows in groups.values()]
+            # per group: (right, wrong) marked 确定
+            marked = {name: (share([f for f, y in rows if y], sure), share([f for f, y in rows if not y], sure))
+                      for name, rows in groups.items()}
+            cells = [f"{r:.3f}, {w:.3f}" for r, w in marked.values()]
             pooled = [(f, y) for rows in groups.values() for f, y in rows]
             right = share([f for f, y in pooled if y], sure)
             wrong = share([f for f, y in pooled if not y], sure)
             outside = share(others, sure)
             print(f"  {sure_at:.2f} {close_at:.2f} | {'; '.join(cells)} | pooled {right:.3f}, {wrong:.3f}"
                   f" | {outside:.3f}")
-            worst = max(share([f for f, y in rows if not y], sure) for rows in groups.values())
-            own_wrong = share([f for f, y in groups["own"] if not y], sure)
-            if worst <= WRONG_SURE and own_wrong <= WRONG_SURE_OWN and outside <= NOT_IN_KB_SURE:
+            if (max(w for _, w in marked.values()) <= WRONG_SURE and marked["own"][1] <= WRONG_SURE_OWN
+                    and outside <= NOT_IN_KB_SURE):
                 allowed.append((right, wrong, sure_at, close_at))
     asked = [(f, y) for rows in groups.values() for f, y in rows]
     print("levels: out_below | right → 不在知识库, not in KB → 不在知识库 (before the matters table)")
