@@ -49,9 +49,10 @@ OWN_WEIGHT = 10.0
 #: the levels are chosen among those marking at most these shares 确定: of wrong first answers (the
 #: issue's target) and of questions the KB does not answer
 WRONG_SURE, NOT_IN_KB_SURE = 0.20, 0.15
-#: … and of wrong first answers to our own phrasings, with a margin: they are the closest to callers, and
-#: on phrasings written later (check.tsv) a pair marking 0.13 of them 确定 here marked 0.23 (6 of 26)
-WRONG_SURE_OWN = 0.15
+#: … in each group with at least this many wrong first answers, and pooled: a group of fewer says too
+#: little on its own (with the classifier, 14 of our own phrasings are answered wrong, 4 of them with
+#: a confidence above 0.7 whatever the levels, so a cap of 0.15 or 0.20 on them allowed no pair)
+GROUP_WRONG_MIN = 30
 #: pairs marking this close to the most right first answers 确定 count as marking as many: the one of
 #: them marking the fewest wrong ones is chosen (0.1 % more right ones is not worth 1.3 % more wrong ones)
 TIE = 0.005
@@ -218,8 +219,8 @@ def levels_table(data: list[tuple[dict, int]]) -> tuple[float, float]:
     questions whose entry came first (right) or not (wrong), the KB's held-out phrasings and our own
     apart, and questions the KB does not answer. Returns the (SURE_AT, CLOSE_AT) marking the most right
     first answers 确定 (pooled, an own phrasing counting OWN_WEIGHT) among those marking at most
-    WRONG_SURE of the wrong ones in each group (the KB's held-out phrasings, our own), WRONG_SURE_OWN
-    of the wrong ones to our own phrasings and NOT_IN_KB_SURE of the questions the KB does not answer 确定;
+    WRONG_SURE of the wrong ones, pooled and in each group (the KB's held-out phrasings, our own) of
+    GROUP_WRONG_MIN wrong ones or more, and NOT_IN_KB_SURE of the questions the KB does not answer 确定;
     of pairs within TIE of the most right ones, the one marking the fewest wrong ones."""
     groups = {name: [(f, y) for f, y in data if f["kind"] in kinds] for name, kinds in IN_SCOPE.items()}
     inside = {k for kinds in IN_SCOPE.values() for k in kinds}
@@ -231,6 +232,8 @@ def levels_table(data: list[tuple[dict, int]]) -> tuple[float, float]:
     def share(rows: list[dict], test) -> float:
         return sum(weight(f) for f in rows if test(f)) / max(1e-9, sum(weight(f) for f in rows))
 
+    wrongs = {name: sum(1 for _, y in rows if not y) for name, rows in groups.items()}
+    print("wrong first answers: " + ", ".join(f"{name} {n}" for name, n in wrongs.items()))
     print("levels: sure_at close_at | right → 确定, wrong → 确定 (held-out; own | pooled) | not in KB → 确定")
     allowed: list[tuple[float, float, float, float]] = []
     for sure_at in SURE_GRID:
@@ -248,14 +251,15 @@ def levels_table(data: list[tuple[dict, int]]) -> tuple[float, float]:
             outside = share(others, sure)
             print(f"  {sure_at:.2f} {close_at:.2f} | {'; '.join(cells)} | pooled {right:.3f}, {wrong:.3f}"
                   f" | {outside:.3f}")
-            if (max(w for _, w in marked.values()) <= WRONG_SURE and marked["own"][1] <= WRONG_SURE_OWN
-                    and outside <= NOT_IN_KB_SURE):
+            if (wrong <= WRONG_SURE and outside <= NOT_IN_KB_SURE
+                    and all(w <= WRONG_SURE for name, (_, w) in marked.items() if wrongs[name] >= GROUP_WRONG_MIN)):
                 allowed.append((right, wrong, sure_at, close_at))
     asked = [(f, y) for rows in groups.values() for f, y in rows]
     print("levels: out_below | right → 不在知识库, not in KB → 不在知识库 (before the matters table)")
     for out in (0.05, 0.08, 0.1, 0.12, 0.15, 0.2):
         def oos(f: dict, out: float = out) -> bool:
-            return not f.get("exact") and eng.SearchEngine._confidence(f) < out
+            presence = eng.SearchEngine._confidence({**f, "margin": max(f.get("margin", 0.0), eng.PRESENCE_MARGIN)})
+            return not f.get("exact") and presence < out
         print(f"  {out:.2f} | {share([f for f, y in asked if y], oos):.3f}, {share(others, oos):.3f}")
     if not allowed:
         return levels.SURE_AT, levels.CLOSE_AT

@@ -7,16 +7,18 @@ statements (`spoken.asked`); two or more needs are also searched one by one (`_e
 BM25F as Whoosh scores it over question, similar questions, keywords, answer, detail and category
 (precomputed per token, see `bm25`). Re-ranking of the top candidates: BM25
 relative to the best, the share of the query the entry explains (coverage), and the closeness to
-the single closest phrasing (the question or one similar question) by rapidfuzz; a query that is
-one of an entry's phrasings always ranks it first. Confidence: a logistic model over the top hit's
+the single closest phrasing (the question or one similar question) by rapidfuzz, and a classifier's
+probability of the entry (`classifier`: trained on the entries' phrasings when the index is built, it
+knows which words tell neighbours apart); a query that is one of an entry's phrasings always ranks it
+first. Confidence: a logistic model over the top hit's
 features (see `calibrate`: fitted on the KB's own held-out phrasings), turned into one of three
 levels with a reason (`levels`: 确定 / 可能 / 不在知识库, using the table of matters outside the KB).
 In a city-wide KB (entries with another `department` beside the KB's own) the confidence is taken at the
 own entries' statistics (`_home_view`), so the other departments' entries do not move the levels.
 
-An index directory holds `docs.sqlite` (each entry's stored data, see `store`) and `search.pickle`:
+An index directory holds `docs.sqlite` (each entry's stored data, see `store`), `search.pickle`:
 the segmentation dictionary, document frequencies, BM25F statistics and impacts, pinyin tables and
-each entry's hash. Opening it needs neither the entries, the database, nor jieba's or pypinyin's
+each entry's hash, and `classifier.pickle` (trained again by `update` too). Opening it needs neither the entries, the database, nor jieba's or pypinyin's
 start-up. `update` writes the next index from the previous one with only the changed entries cut
 again. Synonyms are applied at query time; their table is part of the index's `fingerprint`, so
 a synonym edit still rebuilds in full (as the analyzer's code and a new dictionary word do).
@@ -48,14 +50,16 @@ except ImportError:  # rapidfuzz then compares entry by entry: the same scores, 
     numpy = None
 
 from kb.search import bm25, levels, lexicon, spoken, store
+from kb.search.classifier import Classifier, features
 from kb.search.highlight import aligned, mark
 from kb.search.normalize import has_cjk, normalize, strip_placeholders
 from kb.search.pinyin import PinyinIndex, latin_words
 
 log = logging.getLogger(__name__)
 
-FORMAT = 9
+FORMAT = 10
 DATA_FILE = "search.pickle"
+CLASSIFIER_FILE = "classifier.pickle"  # see `classifier`: trained when the index is built
 MAX_QUERY_CHARS = 400       # longer input is cut: a caller's story fits, a pasted document does not
 MAX_LIMIT = 50
 ANSWER_SNIPPET_CHARS = 120
@@ -77,6 +81,14 @@ W_STORY = 0.5               # a transcript's words outside its need statements (
 ASKED_DF = 0.05             # a need's word used by at most this share of the KB's entries says what it is about
 
 RERANK_WEIGHTS = {"bm25": 0.45, "coverage": 0.30, "fuzz": 0.45}
+#: the classifier's probability of an entry (see `classifier`) in the re-ranking score: on calibration.tsv,
+#: top-1 0.948 without it, 0.962 / 0.971 / 0.973 / 0.971 at 0.1 / 0.3 / 0.5 / 0.8
+W_CLASSIFIER = 0.5
+#: whether anything in the KB answers (不在知识库 or not) is judged on the confidence with the margin to the
+#: second entry taken as at least this: two entries close together are no sign that neither answers. On
+#: calibration.tsv in-scope questions marked 不在知识库 went from 4 to 3 / 1 / 1 at 0.2 / 0.3 / 0.5, its
+#: out-of-scope ones marked so stayed 94 of 100
+PRESENCE_MARGIN = 0.3
 EXACT_BONUS = 1.0           # the query is one of the entry's phrasings: nothing may outrank it
 INFORMATIVE_FROM, INFORMATIVE_SPAN = 6.0, 6.0   # surprisal (nats) mapped onto 0.1..1
 DOMAIN_SPECIFIC_FROM = 8.0   # log ratio from which a word counts as the domain's own (低保 ≈ 14)
@@ -89,8 +101,8 @@ COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chin
 # caller-style phrasings in kb/search/data/calibration.tsv (never on evaluation queries); refit when
 # the features, the re-ranking or the need weighting change
 CONFIDENCE_FEATURES = ("coverage", "phrase_coverage", "overlap", "fuzz", "margin", "matched", "unmatched",
-                       "slots", "domain")
-CONFIDENCE_WEIGHTS = {"coverage": 0.058, "phrase_coverage": -0.817, "overlap": -1.624, "fuzz": 6.510, "margin": 6.028, "matched": 0.467, "unmatched": -0.709, "slots": 2.337, "domain": 0.928, "bias": -9.838}
+                       "slots", "domain", "clf")
+CONFIDENCE_WEIGHTS = {"coverage": 0.039, "phrase_coverage": -0.495, "overlap": -2.508, "fuzz": 5.005, "margin": 2.853, "matched": 0.272, "unmatched": -0.719, "slots": 2.077, "domain": 0.899, "clf": 1.160, "bias": -8.605}
 
 
 def confidence_inputs(f: Mapping[str, float]) -> list[float]:
@@ -98,7 +110,7 @@ def confidence_inputs(f: Mapping[str, float]) -> list[float]:
     mass = f.get("mass", 0.0)
     return [f["coverage"], f["phrase_coverage"], f["overlap"], f["fuzz"], min(1.0, f.get("margin", 0.0)),
             math.log1p(mass * f["coverage"]), math.log1p(mass * (1.0 - f["coverage"])),
-            math.log1p(f.get("slots", 0)), math.log1p(f.get("domain", 0.0))]
+            math.log1p(f.get("slots", 0)), math.log1p(f.get("domain", 0.0)), f.get("clf", 0.0)]
 
 
 @dataclass
@@ -337,11 +349,12 @@ class _Table(dict):
         return value
 
 
-def _bound(bm25_score: float, top_bm25: float, closest: list[tuple[str, float, int] | None]) -> dict[str, float]:
+def _bound(bm25_score: float, top_bm25: float, closest: list[tuple[str, float, int] | None],
+           clf: float) -> dict[str, float]:
     """The most of `_features` that `_score` reads, before the rest is computed: coverage 1."""
     fz = max((best[1] for best in closest if best is not None), default=0.0)
     return {"bm25": bm25_score / top_bm25 if top_bm25 > 0 else 0.0, "coverage": 1.0, "fuzz": fz / 100.0,
-            "exact": 1.0 if fz >= 100.0 else 0.0}
+            "exact": 1.0 if fz >= 100.0 else 0.0, "clf": clf}
 
 
 #: a word that only says how much (一百多, 两千): no subject, however few entries use it
@@ -387,6 +400,7 @@ class SearchEngine:
         self._seg: dict[tuple[str, str], object] = {}
         self._shows: OrderedDict[int, dict] = OrderedDict()
         self.scope, self.scope_revision = levels.Scope(), -1
+        self._classifier: Classifier | None = None
         self.set_synonyms(synonyms)
 
     # --- building and opening --------------------------------------------------------------
@@ -440,7 +454,7 @@ class SearchEngine:
                 "home": home, "impacts": impacts.build(), "stats": impacts.stats(), "updated": 0,
                 "syllables": syllables, "pinyin": PinyinIndex.build(df_phr, words, syllables=syllables).to_dict()}
         _write_data(index_dir, data)
-        return cls.open(index_dir, synonyms)
+        return cls.open(index_dir, synonyms)._learn(entries)
 
     @classmethod
     def update(cls, previous_dir, entries: Iterable[Mapping], synonyms: Iterable[tuple[str, str]],
@@ -525,7 +539,7 @@ class SearchEngine:
                     pinyin=PinyinIndex.build(df_phr, words, readings=data["pinyin"]["readings"],
                                              syllables=data["syllables"]).to_dict())
         _write_data(index_dir, data)
-        return cls.open(index_dir, synonyms)
+        return cls.open(index_dir, synonyms)._learn(entries)
 
     @staticmethod
     def _prepare(cutter: _Cutter, e: Mapping) -> tuple[dict[str, list[str]], dict, dict]:
@@ -580,7 +594,31 @@ class SearchEngine:
         if docs.count() != data["n"]:
             docs.close()
             raise ValueError(f"index {index_dir} is inconsistent: {docs.count()} != {data['n']} entries")
-        return cls(index_dir, docs, data, synonyms)
+        engine = cls(index_dir, docs, data, synonyms)
+        if (index_dir / CLASSIFIER_FILE).exists():
+            with open(index_dir / CLASSIFIER_FILE, "rb") as fh:
+                engine._classifier = Classifier.from_dict(pickle.load(fh))
+        return engine
+
+    def _learn(self, entries: Iterable[Mapping]) -> SearchEngine:
+        """Train the classifier on the home entries' phrasings, read as queries are (`classifier`), and
+        write it beside the index; returns self."""
+        examples = []
+        for e in entries:
+            if e.get("department"):
+                continue
+            keywords = " ".join(_as_list(e.get("keywords")))
+            for text in [str(e.get("question") or ""), *_as_list(e.get("similar")), keywords]:
+                q = self._analyze(text)
+                if q.weights:
+                    examples.append((features(q.weights, q.canonical), str(e["id"])))
+        self._classifier = Classifier.train(examples)
+        tmp = self.index_dir / (CLASSIFIER_FILE + ".tmp")
+        if self._classifier is not None:
+            with open(tmp, "wb") as fh:
+                pickle.dump(self._classifier.to_dict(), fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.index_dir / CLASSIFIER_FILE)
+        return self
 
     def set_synonyms(self, synonyms: Iterable[tuple[str, str]]) -> None:
         """Apply an edited synonym table to the following queries (no reindexing needed)."""
@@ -972,7 +1010,8 @@ class SearchEngine:
 
     @staticmethod
     def _score(f: Mapping[str, float]) -> float:
-        return sum(RERANK_WEIGHTS[k] * f[k] for k in RERANK_WEIGHTS) + EXACT_BONUS * f["exact"]
+        return (sum(RERANK_WEIGHTS[k] * f[k] for k in RERANK_WEIGHTS) + W_CLASSIFIER * f.get("clf", 0.0)
+                + EXACT_BONUS * f["exact"])
 
     @staticmethod
     def _confidence(f: Mapping[str, float]) -> float:
@@ -1002,10 +1041,12 @@ class SearchEngine:
         ranked = []
         entries = [self._candidate(docnum) for docnum, _ in cands]
         closest = self._closest(q.content, entries)
+        probs = self._probabilities(q)
         order: Iterable[int] = range(len(cands))
         bounds: list[float] = []
         if keep is not None and keep < len(cands):
-            bounds = [self._score(_bound(score, top, near)) for (_, score), near in zip(cands, closest, strict=True)]
+            bounds = [self._score(_bound(score, top, near, probs.get(c.id, 0.0)))
+                      for (_, score), near, c in zip(cands, closest, entries, strict=True)]
             order = sorted(order, key=lambda i: -bounds[i])
         scores: list[float] = []
         for i in order:
@@ -1014,6 +1055,7 @@ class SearchEngine:
             docnum, score = cands[i]
             f = self._features(q, slots, entries[i], score, top, closest[i])
             f["bm25_raw"] = score
+            f["clf"] = probs.get(entries[i].id, 0.0)
             ranked.append((self._score(f), docnum, entries[i], f))
             scores.append(ranked[-1][0])
         ranked.sort(key=lambda r: (-r[0], r[1]))
@@ -1028,7 +1070,7 @@ class SearchEngine:
                 top["outside"], top["outside_department"] = other[0] / ranked[0][0], other[2].department
         second = runner[0] if runner else 0.0
         if runner:  # how the runner-up compares: what it explains that the first does not
-            for k in ("coverage", "fuzz", "overlap"):
+            for k in ("coverage", "fuzz", "overlap", "clf"):
                 top["d_" + k] = top[k] - runner[3][k]
             top["rival"] = self._rival(slots, ranked[0][2], runner[2])
         top["margin"] = first - second
@@ -1037,6 +1079,12 @@ class SearchEngine:
         top["slots"] = len(q.slots)
         top["department"] = ranked[0][2].department
         return ranked
+
+    def _probabilities(self, q: _Query) -> dict[str, float]:
+        """The classifier's probability of each home entry for the query ({} without a classifier)."""
+        if self._classifier is None or not q.weights:
+            return {}
+        return self._classifier.probabilities(features(q.weights, q.canonical))
 
     def _home_view(self, q: _Query, ranked: list) -> tuple[float, tuple | None]:
         """A city-wide KB whose first entry is the home KB's: its features and its score and the best of
@@ -1140,7 +1188,9 @@ class SearchEngine:
                             top_text=ranked[0][2].T if ranked else "",
                             anchors=[t for t, o in q.origin.items() if o != "near" and t in self.anchors],
                             asked=[n.question for n in q.needs],
-                            asked_words=self._asked_of_top(q, ranked[0][2]) if ranked and q.needs else [])
+                            asked_words=self._asked_of_top(q, ranked[0][2]) if ranked and q.needs else [],
+                            presence=self._confidence({**f, "margin": max(f.get("margin", 0.0), PRESENCE_MARGIN)})
+                            if ranked else None)
 
     def _asked_of_top(self, q: _Query, top: _Candidate) -> list[str]:
         """The words of a long query's needs (each question with the story just before it) that the top
@@ -1197,6 +1247,7 @@ class SearchEngine:
             own = self._impacts.score(q.weights, docnum)
             f = self._features(q, self._slot_masses(q), c, own, ranked[0][3]["bm25_raw"] if ranked else own)
             f["bm25_raw"] = own
+            f["clf"] = self._probabilities(q).get(c.id, 0.0)
             score = self._score(f)
         out["features"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in f.items()}
         out["score"] = round(score, 4)

@@ -30,9 +30,9 @@ LABELS = {SURE: "确定", MAYBE: "可能", OUT: "不在知识库"}
 # chosen by `python -m kb.search.calibrate` (its "levels" table and "chosen" line) on held-out phrasings
 # of the knowledge base and kb/search/data/calibration.tsv (our own phrasings written as callers talk,
 # and questions about other matters), never on evaluation files: the most right first answers 确定
-# with at most 1 wrong one in 5 marked 确定 in each group there (0.15 of our own), near-ties going to the
+# with at most 1 wrong one in 5 marked 确定, pooled and in each group there of 30 wrong ones or more, near-ties going to the
 # fewest wrong ones
-SURE_AT = 0.45      # confidence from which the first answer may be read out …
+SURE_AT = 0.60      # confidence from which the first answer may be read out …
 CLOSE_AT = 0.85     # … unless the second entry scored at least this share of the first
 OUT_BELOW = 0.10    # confidence below which nothing in the knowledge base answers the question
 SPOKEN_OF_AT = 0.90  # confidence from which a matter's word the top entry itself uses keeps a question in
@@ -152,12 +152,13 @@ class Verdict:
 def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts: Iterable[str],
           top: dict | None, runner_up: dict | None, top_text: str, anchors: Iterable[str] = (),
           asked: Sequence[str] = (), department: str = "", outside: tuple[str, float] = ("", 0.0),
-          asked_words: Sequence[str] = ()) -> Verdict:
+          asked_words: Sequence[str] = (), presence: float | None = None) -> Verdict:
     """The level of a result. top / runner_up: {"id", "question", "category"} of the first two hits;
     texts: the query's normalized readings; top_text: the top entry's own phrasings and keywords;
     anchors: the query's words that are the knowledge base's own subject (低保, 特困, 临时救助);
     asked: the asking words of a long spoken query's needs (`spoken.asked`), empty for a short one;
     asked_words: words of those needs that the top entry's own phrasings use and few entries do (`engine`);
+    presence: the confidence that some entry answers, for telling 不在知识库 (the confidence when None);
     department: the top entry's department when it is another department's (a city-wide KB);
     outside: the department of the best other department's entry below a top entry of ours, and its
     score as a share of the top's."""
@@ -200,7 +201,7 @@ def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts:
                 "note": note.note if note else "", "ask": note.question if note else ""}
     if exact or (confidence >= SURE_AT and not close and not rival_department):
         return Verdict(SURE, f"对得上“{top['question']}”")
-    if confidence < OUT_BELOW:
+    if (confidence if presence is None else presence) < OUT_BELOW:
         return Verdict(OUT, f"知识库里没有相近的问题（最接近的“{top['question']}”只有个别词对得上）")
     if close:
         reason = f"两条都可能：“{top['question']}”和“{runner_up['question']}”"
