@@ -102,7 +102,7 @@ COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chin
 # the features, the re-ranking or the need weighting change
 CONFIDENCE_FEATURES = ("coverage", "phrase_coverage", "overlap", "fuzz", "margin", "matched", "unmatched",
                        "slots", "domain", "clf")
-CONFIDENCE_WEIGHTS = {"coverage": 0.039, "phrase_coverage": -0.495, "overlap": -2.508, "fuzz": 5.005, "margin": 2.853, "matched": 0.272, "unmatched": -0.719, "slots": 2.077, "domain": 0.899, "clf": 1.160, "bias": -8.605}
+CONFIDENCE_WEIGHTS = {"coverage": -0.490, "phrase_coverage": -0.396, "overlap": -2.565, "fuzz": 4.970, "margin": 2.929, "matched": 0.407, "unmatched": -0.847, "slots": 2.094, "domain": 0.887, "clf": 1.060, "bias": -8.352}
 
 
 def confidence_inputs(f: Mapping[str, float]) -> list[float]:

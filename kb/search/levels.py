@@ -33,7 +33,7 @@ LABELS = {SURE: "确定", MAYBE: "可能", OUT: "不在知识库"}
 # with at most 1 wrong one in 5 marked 确定, pooled and in each group there of 30 wrong ones or more, near-ties going to the
 # fewest wrong ones
 SURE_AT = 0.60      # confidence from which the first answer may be read out …
-CLOSE_AT = 0.85     # … unless the second entry scored at least this share of the first
+CLOSE_AT = 0.80     # … unless the second entry scored at least this share of the first
 OUT_BELOW = 0.10    # confidence below which nothing in the knowledge base answers the question
 SPOKEN_OF_AT = 0.90  # confidence from which a matter's word the top entry itself uses keeps a question in
                      # scope (a looser 0.55 let 营业执照 ride on the entry listing it among assets)
@@ -167,9 +167,10 @@ def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts:
             a not in found[1] and found[1] not in a for a in anchors):
         found = None  # 退休金 in "退休金就八百，能办低保吗": the question is about 低保
     if found and top is not None and asked and confidence >= SURE_AT and scope.matter_in(asked) is None and any(
-            w not in found[1] and found[1] not in w for w in asked_words):
+            w not in found[1] and found[1] not in w and not any(w in t for t in found[0].terms) for w in asked_words):
         found = None  # 退休金 told in the story, 公办养老院需要啥条件 asked: the question is the entry's
-        # (养老院, a word of its own, is in the need); 退休金 told, 这个月咋少了 找谁问 asked: it stays the matter
+        # (养老院, a word of its own, is in the need); 退休金 told, 这个月咋少了 找谁问 asked: it stays the matter;
+        # 职工医保办了临时外出备案 told, 报销比例会降多少 asked: 报销比例 is the matter's word too (医保报销比例)
     if top is None:
         if found:
             matter, term = found

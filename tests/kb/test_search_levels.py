@@ -131,6 +131,15 @@ def test_the_story_rule_needs_a_word_of_the_entry_s_own_beside_the_matter_s():
     assert levels.judge(scope, asked_words=["退休金"], **kw).level == levels.OUT
 
 
+def test_a_word_the_matter_uses_too_does_not_keep_the_question_the_entry_s():
+    # 临时外出备案 told, 报销比例会降多少 asked: 报销比例 is also the matter's (医保报销比例)
+    scope = levels.Scope.of([levels.Matter("职工医保待遇", "市医疗保障局", ("临时外出备案", "医保报销比例"))])
+    kw = dict(confidence=0.9, exact=False, second=0.3, texts=["职工医保办了临时外出备案 住院报销比例会降多少"],
+              top={"id": "Q048", "question": "医疗救助报销比例和年度限额是多少?", "category": "医疗救助"},
+              runner_up=None, top_text="报销比例", asked=["住院报销比例会降多少"])
+    assert levels.judge(scope, asked_words=["报销比例"], **kw).level == levels.OUT
+
+
 def test_a_matter_asked_about_at_the_end_of_a_long_question_is_out_of_scope(engine):
     result = engine.search("你好 我在厂里干了二十年了 今年单位说要给我办手续 我想问问 退休金一个月能拿多少")
     assert result.level == levels.OUT and result.dispatch_to
