@@ -50,7 +50,7 @@ except ImportError:  # rapidfuzz then compares entry by entry: the same scores, 
     numpy = None
 
 from kb.search import bm25, levels, lexicon, spoken, store
-from kb.search.classifier import Classifier, features
+from kb.search.classifier import MAX_CLASSES, Classifier, features
 from kb.search.highlight import aligned, mark
 from kb.search.normalize import has_cjk, normalize, strip_placeholders
 from kb.search.pinyin import PinyinIndex, latin_words
@@ -527,6 +527,10 @@ class SearchEngine:
         finally:
             old_reader.close()
         writer.commit()
+        previous = None
+        if (previous_dir / CLASSIFIER_FILE).exists():
+            with open(previous_dir / CLASSIFIER_FILE, "rb") as fh:
+                previous = Classifier.from_dict(pickle.load(fh))
         for w in set(data["words"]).difference(words):  # a keyword no entry has any more
             if not df_phr.get(w):
                 df_phr.pop(w, None)
@@ -539,7 +543,7 @@ class SearchEngine:
                     pinyin=PinyinIndex.build(df_phr, words, readings=data["pinyin"]["readings"],
                                              syllables=data["syllables"]).to_dict())
         _write_data(index_dir, data)
-        return cls.open(index_dir, synonyms)._learn(entries)
+        return cls.open(index_dir, synonyms)._learn(entries, previous)
 
     @staticmethod
     def _prepare(cutter: _Cutter, e: Mapping) -> tuple[dict[str, list[str]], dict, dict]:
@@ -600,19 +604,19 @@ class SearchEngine:
                 engine._classifier = Classifier.from_dict(pickle.load(fh))
         return engine
 
-    def _learn(self, entries: Iterable[Mapping]) -> SearchEngine:
+    def _learn(self, entries: Iterable[Mapping], previous: Classifier | None = None) -> SearchEngine:
         """Train the classifier on the home entries' phrasings, read as queries are (`classifier`), and
-        write it beside the index; returns self."""
+        write it beside the index (none for more than MAX_CLASSES own entries); returns self.
+        previous: the classifier an incremental update goes on from."""
         examples = []
-        for e in entries:
-            if e.get("department"):
-                continue
+        home = [e for e in entries if not e.get("department")]
+        for e in home if len(home) <= MAX_CLASSES else ():
             keywords = " ".join(_as_list(e.get("keywords")))
             for text in [str(e.get("question") or ""), *_as_list(e.get("similar")), keywords]:
                 q = self._analyze(text)
                 if q.weights:
                     examples.append((features(q.weights, q.canonical), str(e["id"])))
-        self._classifier = Classifier.train(examples)
+        self._classifier = Classifier.train(examples, start=previous)
         tmp = self.index_dir / (CLASSIFIER_FILE + ".tmp")
         if self._classifier is not None:
             with open(tmp, "wb") as fh:

@@ -123,3 +123,28 @@ def test_the_classifier_tells_neighbours_apart_where_shared_words_do_not(engine,
         assert engine.search(query).hits[0].id == without
     finally:
         engine._classifier = model
+
+
+def test_a_knowledge_base_beyond_max_classes_gets_no_classifier(tmp_path, monkeypatch):
+    monkeypatch.setattr("kb.search.engine.MAX_CLASSES", 1)
+    engine = SearchEngine.build(tiny_kb(), [], tmp_path / "a")
+    try:
+        assert engine._classifier is None and not (tmp_path / "a" / CLASSIFIER_FILE).exists()
+        assert engine.search("补贴几号发").hits[0].id == "Q901"
+    finally:
+        engine.close()
+
+
+def test_an_update_goes_on_from_the_previous_fit(tmp_path):
+    entries = tiny_kb()
+    built = SearchEngine.build(entries, [], tmp_path / "a")
+    updated = SearchEngine.update(tmp_path / "a", entries, [], tmp_path / "b")
+    try:
+        assert updated is not None and built._classifier.steps is not None
+        # nothing changed: two more passes from the fit move the probabilities little
+        q = "补贴几号发"
+        assert updated._probabilities(updated._analyze(q))["Q901"] == pytest.approx(
+            built._probabilities(built._analyze(q))["Q901"], abs=0.05)
+    finally:
+        built.close()
+        updated.close()
