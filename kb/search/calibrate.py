@@ -274,19 +274,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("entries", nargs="?", type=Path, default=ENTRIES_DIR, help="directory of entry YAML files")
     ap.add_argument("--dump", type=Path, help="also pickle the samples (features, label) to this file")
     ap.add_argument("--own", type=Path, default=OWN, help="our own labelled phrasings (query, expected, type)")
+    ap.add_argument("--without-classifier", action="store_true",
+                    help="fit engine.CONFIDENCE_WEIGHTS_PLAIN: the indexes built here get no classifier")
     args = ap.parse_args(argv)
+    plain = args.without_classifier
+    if plain:
+        eng.MAX_CLASSES = 0
     data = samples(load_entries(args.entries), read_synonyms(), own=args.own)
     if args.dump:
         with open(args.dump, "wb") as fh:
             pickle.dump(data, fh)
-    xs = [(eng.confidence_inputs(f), y) for f, y in data]
+    used = [i for i, name in enumerate(eng.CONFIDENCE_FEATURES) if not (plain and name == "clf")]
+    xs = [([x[i] for i in used], y) for x, y in ((eng.confidence_inputs(f), y) for f, y in data)]
     w = fit(xs, [OWN_WEIGHT if f["kind"].startswith("own") else 1.0 for f, _ in data])
-    names = [*eng.CONFIDENCE_FEATURES, "bias"]
+    names = [*(eng.CONFIDENCE_FEATURES[i] for i in used), "bias"]
     held = [y for f, y in data if f["kind"] == "held-out"]
     print(f"{len(data)} samples ({sum(y for _, y in data)} positive); held-out similar questions found "
           f"first: {sum(held) / max(1, len(held)):.3f} of {len(held)}")
-    eng.CONFIDENCE_WEIGHTS = dict(zip(names, w, strict=True))   # for the levels table below
-    print("CONFIDENCE_WEIGHTS = {" + ", ".join(f'"{k}": {v:.3f}' for k, v in zip(names, w, strict=True)) + "}")
+    table = "CONFIDENCE_WEIGHTS_PLAIN" if plain else "CONFIDENCE_WEIGHTS"
+    setattr(eng, table, dict(zip(names, w, strict=True)))   # for the levels table below
+    print(table + " = {" + ", ".join(f'"{k}": {v:.3f}' for k, v in zip(names, w, strict=True)) + "}")
     levels_table(data)
     return 0
 

@@ -103,6 +103,9 @@ COMMON_WORD_FREQ = 200      # jieba frequency from which a word is ordinary Chin
 CONFIDENCE_FEATURES = ("coverage", "phrase_coverage", "overlap", "fuzz", "margin", "matched", "unmatched",
                        "slots", "domain", "clf")
 CONFIDENCE_WEIGHTS = {"coverage": -0.490, "phrase_coverage": -0.396, "overlap": -2.565, "fuzz": 4.970, "margin": 2.929, "matched": 0.407, "unmatched": -0.847, "slots": 2.094, "domain": 0.887, "clf": 1.060, "bias": -8.352}
+#: … for a knowledge base without a classifier (more than classifier.MAX_CLASSES own entries), fitted by
+#: `python -m kb.search.calibrate --without-classifier`; its levels are levels.SURE_AT_PLAIN, CLOSE_AT_PLAIN
+CONFIDENCE_WEIGHTS_PLAIN = {"coverage": -0.010, "phrase_coverage": -0.754, "overlap": -1.659, "fuzz": 6.512, "margin": 6.033, "matched": 0.488, "unmatched": -0.710, "slots": 2.317, "domain": 0.932, "bias": -9.818}
 
 
 def confidence_inputs(f: Mapping[str, float]) -> list[float]:
@@ -1022,8 +1025,9 @@ class SearchEngine:
         """Probability-like confidence that the top hit answers the query (see `calibrate`)."""
         if f.get("exact"):
             return 1.0
-        z = CONFIDENCE_WEIGHTS["bias"] + sum(
-            CONFIDENCE_WEIGHTS[k] * x for k, x in zip(CONFIDENCE_FEATURES, confidence_inputs(f), strict=True))
+        weights = CONFIDENCE_WEIGHTS if "clf" in f else CONFIDENCE_WEIGHTS_PLAIN   # no "clf": no classifier
+        z = weights["bias"] + sum(
+            weights.get(k, 0.0) * x for k, x in zip(CONFIDENCE_FEATURES, confidence_inputs(f), strict=True))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def top_features(self, query: str) -> dict | None:
@@ -1059,7 +1063,8 @@ class SearchEngine:
             docnum, score = cands[i]
             f = self._features(q, slots, entries[i], score, top, closest[i])
             f["bm25_raw"] = score
-            f["clf"] = probs.get(entries[i].id, 0.0)
+            if self._classifier is not None:
+                f["clf"] = probs.get(entries[i].id, 0.0)
             ranked.append((self._score(f), docnum, entries[i], f))
             scores.append(ranked[-1][0])
         ranked.sort(key=lambda r: (-r[0], r[1]))
@@ -1075,7 +1080,8 @@ class SearchEngine:
         second = runner[0] if runner else 0.0
         if runner:  # how the runner-up compares: what it explains that the first does not
             for k in ("coverage", "fuzz", "overlap", "clf"):
-                top["d_" + k] = top[k] - runner[3][k]
+                if k in top:
+                    top["d_" + k] = top[k] - runner[3][k]
             top["rival"] = self._rival(slots, ranked[0][2], runner[2])
         top["margin"] = first - second
         top["second"] = second / first if first > 0 else 0.0
@@ -1169,10 +1175,17 @@ class SearchEngine:
             f = ranked[0][3]
             if f.get("department"):
                 return None
-            if not f.get("exact") and (self._confidence(f) < levels.SURE_AT or f.get("second", 0.0) >= levels.CLOSE_AT):
+            sure_at, close_at = self._levels()
+            if not f.get("exact") and (self._confidence(f) < sure_at or f.get("second", 0.0) >= close_at):
                 return None
             firsts.setdefault(ranked[0][1], ranked[0])
         return list(firsts.values())
+
+    def _levels(self) -> tuple[float, float]:
+        """SURE_AT and CLOSE_AT for this index's confidence (with or without a classifier)."""
+        if self._classifier is None:
+            return levels.SURE_AT_PLAIN, levels.CLOSE_AT_PLAIN
+        return levels.SURE_AT, levels.CLOSE_AT
 
     def judge(self, q: _Query, ranked: list, hits: list[Hit], conf: float) -> levels.Verdict:
         def brief(h: Hit | None) -> dict | None:
@@ -1194,7 +1207,7 @@ class SearchEngine:
                             asked=[n.question for n in q.needs],
                             asked_words=self._asked_of_top(q, ranked[0][2]) if ranked and q.needs else [],
                             presence=self._confidence({**f, "margin": max(f.get("margin", 0.0), PRESENCE_MARGIN)})
-                            if ranked else None)
+                            if ranked else None, thresholds=self._levels())
 
     def _asked_of_top(self, q: _Query, top: _Candidate) -> list[str]:
         """The words of a long query's needs (each question with the story just before it) that the top
@@ -1251,7 +1264,8 @@ class SearchEngine:
             own = self._impacts.score(q.weights, docnum)
             f = self._features(q, self._slot_masses(q), c, own, ranked[0][3]["bm25_raw"] if ranked else own)
             f["bm25_raw"] = own
-            f["clf"] = self._probabilities(q).get(c.id, 0.0)
+            if self._classifier is not None:
+                f["clf"] = self._probabilities(q).get(c.id, 0.0)
             score = self._score(f)
         out["features"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in f.items()}
         out["score"] = round(score, 4)

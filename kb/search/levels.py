@@ -34,6 +34,9 @@ LABELS = {SURE: "确定", MAYBE: "可能", OUT: "不在知识库"}
 # fewest wrong ones
 SURE_AT = 0.60      # confidence from which the first answer may be read out …
 CLOSE_AT = 0.80     # … unless the second entry scored at least this share of the first
+# … and for an index without a classifier (`engine.CONFIDENCE_WEIGHTS_PLAIN`, `calibrate --without-classifier`)
+SURE_AT_PLAIN = 0.45
+CLOSE_AT_PLAIN = 0.85
 OUT_BELOW = 0.10    # confidence below which nothing in the knowledge base answers the question
 SPOKEN_OF_AT = 0.90  # confidence from which a matter's word the top entry itself uses keeps a question in
                      # scope (a looser 0.55 let 营业执照 ride on the entry listing it among assets)
@@ -152,21 +155,24 @@ class Verdict:
 def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts: Iterable[str],
           top: dict | None, runner_up: dict | None, top_text: str, anchors: Iterable[str] = (),
           asked: Sequence[str] = (), department: str = "", outside: tuple[str, float] = ("", 0.0),
-          asked_words: Sequence[str] = (), presence: float | None = None) -> Verdict:
+          asked_words: Sequence[str] = (), presence: float | None = None,
+          thresholds: tuple[float, float] | None = None) -> Verdict:
     """The level of a result. top / runner_up: {"id", "question", "category"} of the first two hits;
     texts: the query's normalized readings; top_text: the top entry's own phrasings and keywords;
     anchors: the query's words that are the knowledge base's own subject (低保, 特困, 临时救助);
     asked: the asking words of a long spoken query's needs (`spoken.asked`), empty for a short one;
     asked_words: words of those needs that the top entry's own phrasings use and few entries do (`engine`);
+    thresholds: (SURE_AT, CLOSE_AT) of the index's confidence (the module's when None);
     presence: the confidence that some entry answers, for telling 不在知识库 (the confidence when None);
     department: the top entry's department when it is another department's (a city-wide KB);
     outside: the department of the best other department's entry below a top entry of ours, and its
     score as a share of the top's."""
+    sure_at, close_at = thresholds or (SURE_AT, CLOSE_AT)
     found = scope.matter_in(texts)
     if found and top is not None and confidence >= OUT_BELOW and any(
             a not in found[1] and found[1] not in a for a in anchors):
         found = None  # 退休金 in "退休金就八百，能办低保吗": the question is about 低保
-    if found and top is not None and asked and confidence >= SURE_AT and scope.matter_in(asked) is None and any(
+    if found and top is not None and asked and confidence >= sure_at and scope.matter_in(asked) is None and any(
             w not in found[1] and found[1] not in w and not any(w in t for t in found[0].terms) for w in asked_words):
         found = None  # 退休金 told in the story, 公办养老院需要啥条件 asked: the question is the entry's
         # (养老院, a word of its own, is in the need); 退休金 told, 这个月咋少了 找谁问 asked: it stays the matter;
@@ -186,7 +192,7 @@ def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts:
                        department, top["category"])
     # another department's entry as close below ours as a second entry of ours would make them both 可能:
     # the question may be theirs (暖气费 … 网上交)
-    rival_department = outside[0] if outside[0] and outside[1] >= CLOSE_AT and not exact else ""
+    rival_department = outside[0] if outside[0] and outside[1] >= close_at and not exact else ""
     # a matter's word in a question the top entry answers with confidence and speaks of itself (申请低保
     # 会查公积金吗 → the entry on checking household finances) keeps it in scope, unless another
     # department's entry comes close; otherwise it is the matter
@@ -195,12 +201,12 @@ def judge(scope: Scope, *, confidence: float, exact: bool, second: float, texts:
         return Verdict(OUT, f"问的是{matter.name}（“{term}”），知识库只有{top['category']}",
                        matter.department, matter.name)
     pair = None
-    close = runner_up is not None and not exact and second >= CLOSE_AT
+    close = runner_up is not None and not exact and second >= close_at
     if close:
         note = scope.note_for(top["id"], runner_up["id"])
         pair = {"ids": [top["id"], runner_up["id"]], "questions": [top["question"], runner_up["question"]],
                 "note": note.note if note else "", "ask": note.question if note else ""}
-    if exact or (confidence >= SURE_AT and not close and not rival_department):
+    if exact or (confidence >= sure_at and not close and not rival_department):
         return Verdict(SURE, f"对得上“{top['question']}”")
     if (confidence if presence is None else presence) < OUT_BELOW:
         return Verdict(OUT, f"知识库里没有相近的问题（最接近的“{top['question']}”只有个别词对得上）")

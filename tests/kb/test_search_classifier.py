@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy
 import pytest
 
-from kb.search import SearchEngine, read_synonyms
+from kb.search import SearchEngine, levels, read_synonyms
 from kb.search.calibrate import load_entries
 from kb.search.classifier import Classifier, features
 from kb.search.engine import CLASSIFIER_FILE, W_CLASSIFIER
@@ -131,6 +131,19 @@ def test_a_knowledge_base_beyond_max_classes_gets_no_classifier(tmp_path, monkey
     try:
         assert engine._classifier is None and not (tmp_path / "a" / CLASSIFIER_FILE).exists()
         assert engine.search("补贴几号发").hits[0].id == "Q901"
+        # its confidence is the one fitted without a classifier, at that model's levels
+        assert "clf" not in engine._rank(engine._analyze("补贴几号发"))[0][3]
+        assert engine._levels() == (levels.SURE_AT_PLAIN, levels.CLOSE_AT_PLAIN)
+    finally:
+        engine.close()
+
+
+def test_the_bundled_kb_without_a_classifier_is_still_sure_of_a_plain_question(tmp_path, monkeypatch):
+    monkeypatch.setattr("kb.search.engine.MAX_CLASSES", 1)
+    engine = SearchEngine.build(load_entries(), read_synonyms(), tmp_path / "a")
+    try:
+        result = engine.search("低保金每个月几号发到卡上")
+        assert result.hits[0].id == "Q010" and result.level == levels.SURE
     finally:
         engine.close()
 
