@@ -100,9 +100,15 @@ class Classifier:
                 gw[numpy.ix_(new_r, new_c)] = start.steps[numpy.ix_(old_r, old_c)]
             w, gw = _fit(data, w, gw, SEEDS[0], UPDATE_EPOCHS)
             return cls(labels, vocab, w, gw)
-        fits = [_fit(data, numpy.zeros((len(vocab), len(labels))), numpy.full((len(vocab), len(labels)), 1e-8),
-                     seed, EPOCHS) for seed in SEEDS]
-        return cls(labels, vocab, sum(w for w, _ in fits) / len(fits), sum(g for _, g in fits) / len(fits))
+        total_w = numpy.zeros((len(vocab), len(labels)), dtype=numpy.float32)
+        total_g = numpy.zeros_like(total_w)
+        for seed in SEEDS:   # summed as they come: one fit's arrays in memory at a time
+            w, gw = _fit(data, numpy.zeros((len(vocab), len(labels))), numpy.full((len(vocab), len(labels)), 1e-8),
+                         seed, EPOCHS)
+            total_w += w
+            total_g += gw
+            del w, gw
+        return cls(labels, vocab, total_w / len(SEEDS), total_g / len(SEEDS))
 
     def to_dict(self) -> dict:
         return {"labels": self.labels, "vocab": self.vocab, "weights": self.weights, "steps": self.steps}
