@@ -604,7 +604,8 @@ class SearchEngine:
         engine = cls(index_dir, docs, data, synonyms)
         if (index_dir / CLASSIFIER_FILE).exists():
             with open(index_dir / CLASSIFIER_FILE, "rb") as fh:
-                engine._classifier = Classifier.from_dict(pickle.load(fh))
+                # without AdaGrad's sums: only an update needs them, and it reads them from the file
+                engine._classifier = Classifier.from_dict({**pickle.load(fh), "steps": None})
         return engine
 
     def _learn(self, entries: Iterable[Mapping], previous: Classifier | None = None) -> SearchEngine:

@@ -154,6 +154,9 @@ def test_an_update_goes_on_from_the_previous_fit(tmp_path):
     updated = SearchEngine.update(tmp_path / "a", entries, [], tmp_path / "b")
     try:
         assert updated is not None and built._classifier.steps is not None
+        reopened = SearchEngine.open(tmp_path / "a")
+        assert reopened._classifier.steps is None   # a searching worker needs none
+        reopened.close()
         # nothing changed: two more passes from the fit move the probabilities little
         q = "补贴几号发"
         assert updated._probabilities(updated._analyze(q))["Q901"] == pytest.approx(
