@@ -258,8 +258,7 @@ def levels_table(data: list[tuple[dict, int]]) -> tuple[float, float]:
     print("levels: out_below | right → 不在知识库, not in KB → 不在知识库 (before the matters table)")
     for out in (0.05, 0.08, 0.1, 0.12, 0.15, 0.2):
         def oos(f: dict, out: float = out) -> bool:
-            presence = eng.SearchEngine._confidence({**f, "margin": max(f.get("margin", 0.0), eng.PRESENCE_MARGIN)})
-            return not f.get("exact") and presence < out
+            return not f.get("exact") and eng.SearchEngine._presence(f) < out
         print(f"  {out:.2f} | {share([f for f, y in asked if y], oos):.3f}, {share(others, oos):.3f}")
     if not allowed:
         return levels.SURE_AT, levels.CLOSE_AT

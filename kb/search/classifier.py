@@ -58,16 +58,9 @@ class Classifier:
         #: AdaGrad's sums of squared gradients, for `train(…, start=self)` to go on from
         self.steps = None if steps is None else numpy.asarray(steps, dtype=numpy.float32)
 
-    def _vector(self, feats: Mapping[str, float]):
-        known = [(self.vocab[k], v) for k, v in feats.items() if k in self.vocab]
-        rows = numpy.fromiter((k for k, _ in known), dtype=numpy.int64, count=len(known))
-        vals = numpy.fromiter((v for _, v in known), dtype=numpy.float64, count=len(known))
-        norm = math.sqrt(float(vals @ vals)) if len(known) else 0.0
-        return rows, vals / norm if norm else vals
-
     def probabilities(self, feats: Mapping[str, float]) -> dict[str, float]:
         """P(entry | query) for every class; uniform when no feature is known."""
-        rows, vals = self._vector(feats)
+        rows, vals = _vector(self.vocab, feats)
         z = vals @ self.weights[rows] if len(rows) else numpy.zeros(len(self.labels))
         z = numpy.exp(z - z.max())
         p = (z / z.sum()).tolist()
@@ -87,8 +80,8 @@ class Classifier:
         if not 2 <= len(labels) <= MAX_CLASSES:
             return None
         vocab = {k: i for i, k in enumerate(sorted({k for feats, _ in examples for k in feats}))}
-        model = cls(labels, vocab, numpy.zeros((len(vocab), len(labels))))
-        data = [(*model._vector(feats), model.index[label]) for feats, label in examples]
+        index = {label: k for k, label in enumerate(labels)}
+        data = [(*_vector(vocab, feats), index[label]) for feats, label in examples]
         if start is not None and start.steps is not None:
             w, gw = numpy.zeros((len(vocab), len(labels))), numpy.full((len(vocab), len(labels)), 1e-8)
             rows = [(i, start.vocab[k]) for k, i in vocab.items() if k in start.vocab]
@@ -116,6 +109,15 @@ class Classifier:
     @classmethod
     def from_dict(cls, d: Mapping) -> Classifier:
         return cls(d["labels"], d["vocab"], d["weights"], d.get("steps"))
+
+
+def _vector(vocab: Mapping[str, int], feats: Mapping[str, float]):
+    """The rows of the known features and their values, scaled to unit length."""
+    known = [(vocab[k], v) for k, v in feats.items() if k in vocab]
+    rows = numpy.fromiter((k for k, _ in known), dtype=numpy.int64, count=len(known))
+    vals = numpy.fromiter((v for _, v in known), dtype=numpy.float64, count=len(known))
+    norm = math.sqrt(float(vals @ vals)) if len(known) else 0.0
+    return rows, vals / norm if norm else vals
 
 
 def _fit(data: list, w, gw, seed: int, epochs: int):

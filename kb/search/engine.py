@@ -18,8 +18,8 @@ own entries' statistics (`_home_view`), so the other departments' entries do not
 
 An index directory holds `docs.sqlite` (each entry's stored data, see `store`), `search.pickle`:
 the segmentation dictionary, document frequencies, BM25F statistics and impacts, pinyin tables and
-each entry's hash, and `classifier.pickle` (trained again by `update` too). Opening it needs neither the entries, the database, nor jieba's or pypinyin's
-start-up. `update` writes the next index from the previous one with only the changed entries cut
+each entry's hash, and `classifier.pickle` (trained again by `update` too). Opening it needs neither
+the entries, the database, nor jieba's or pypinyin's start-up. `update` writes the next index from the previous one with only the changed entries cut
 again. Synonyms are applied at query time; their table is part of the index's `fingerprint`, so
 a synonym edit still rebuilds in full (as the analyzer's code and a new dictionary word do).
 """
@@ -326,6 +326,16 @@ def _write_data(index_dir: Path, data: dict) -> None:
     os.replace(tmp, index_dir / DATA_FILE)
 
 
+def _read_classifier(index_dir: Path, steps: bool = True) -> Classifier | None:
+    """The classifier an index directory holds (None when it has none); `steps`: with AdaGrad's sums."""
+    path = index_dir / CLASSIFIER_FILE
+    if not path.exists():
+        return None
+    with open(path, "rb") as fh:
+        d = pickle.load(fh)
+    return Classifier.from_dict(d if steps else {**d, "steps": None})
+
+
 def _postings(phrasings: list[list[str]]) -> dict[str, int]:
     """token → the phrasings holding it, as a bit mask (bit i: phrasing i; see `_BITS`). Computed when
     the index is built; numbers, not containers, so that a cache of a thousand entries does not hand
@@ -530,10 +540,7 @@ class SearchEngine:
         finally:
             old_reader.close()
         writer.commit()
-        previous = None
-        if (previous_dir / CLASSIFIER_FILE).exists():
-            with open(previous_dir / CLASSIFIER_FILE, "rb") as fh:
-                previous = Classifier.from_dict(pickle.load(fh))
+        previous = _read_classifier(previous_dir)
         for w in set(data["words"]).difference(words):  # a keyword no entry has any more
             if not df_phr.get(w):
                 df_phr.pop(w, None)
@@ -602,10 +609,8 @@ class SearchEngine:
             docs.close()
             raise ValueError(f"index {index_dir} is inconsistent: {docs.count()} != {data['n']} entries")
         engine = cls(index_dir, docs, data, synonyms)
-        if (index_dir / CLASSIFIER_FILE).exists():
-            with open(index_dir / CLASSIFIER_FILE, "rb") as fh:
-                # without AdaGrad's sums: only an update needs them, and it reads them from the file
-                engine._classifier = Classifier.from_dict({**pickle.load(fh), "steps": None})
+        # without AdaGrad's sums: only an update needs them, and it reads them from the file
+        engine._classifier = _read_classifier(index_dir, steps=False)
         return engine
 
     def _learn(self, entries: Iterable[Mapping], previous: Classifier | None = None) -> SearchEngine:
@@ -1031,6 +1036,11 @@ class SearchEngine:
             weights.get(k, 0.0) * x for k, x in zip(CONFIDENCE_FEATURES, confidence_inputs(f), strict=True))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
+    @classmethod
+    def _presence(cls, f: Mapping[str, float]) -> float:
+        """Confidence that some entry answers (for 不在知识库): the margin counted as at least PRESENCE_MARGIN."""
+        return cls._confidence({**f, "margin": max(f.get("margin", 0.0), PRESENCE_MARGIN)})
+
     def top_features(self, query: str) -> dict | None:
         """The re-ranker's features of the top hit, with its id (for calibration)."""
         ranked = self._rank(self._analyze(query), keep=2)
@@ -1080,9 +1090,8 @@ class SearchEngine:
                 top["outside"], top["outside_department"] = other[0] / ranked[0][0], other[2].department
         second = runner[0] if runner else 0.0
         if runner:  # how the runner-up compares: what it explains that the first does not
-            for k in ("coverage", "fuzz", "overlap", "clf"):
-                if k in top:
-                    top["d_" + k] = top[k] - runner[3][k]
+            for k in ("coverage", "fuzz", "overlap"):
+                top["d_" + k] = top[k] - runner[3][k]
             top["rival"] = self._rival(slots, ranked[0][2], runner[2])
         top["margin"] = first - second
         top["second"] = second / first if first > 0 else 0.0
@@ -1207,8 +1216,7 @@ class SearchEngine:
                             anchors=[t for t, o in q.origin.items() if o != "near" and t in self.anchors],
                             asked=[n.question for n in q.needs],
                             asked_words=self._asked_of_top(q, ranked[0][2]) if ranked and q.needs else [],
-                            presence=self._confidence({**f, "margin": max(f.get("margin", 0.0), PRESENCE_MARGIN)})
-                            if ranked else None, thresholds=self._levels())
+                            presence=self._presence(f) if ranked else None, thresholds=self._levels())
 
     def _asked_of_top(self, q: _Query, top: _Candidate) -> list[str]:
         """The words of a long query's needs (each question with the story just before it) that the top

@@ -30,8 +30,8 @@ LABELS = {SURE: "确定", MAYBE: "可能", OUT: "不在知识库"}
 # chosen by `python -m kb.search.calibrate` (its "levels" table and "chosen" line) on held-out phrasings
 # of the knowledge base and kb/search/data/calibration.tsv (our own phrasings written as callers talk,
 # and questions about other matters), never on evaluation files: the most right first answers 确定
-# with at most 1 wrong one in 5 marked 确定, pooled and in each group there of 30 wrong ones or more, near-ties going to the
-# fewest wrong ones
+# with at most 1 wrong one in 5 marked 确定, pooled and in each group there of 30 wrong ones or more,
+# near-ties going to the fewest wrong ones
 SURE_AT = 0.60      # confidence from which the first answer may be read out …
 CLOSE_AT = 0.80     # … unless the second entry scored at least this share of the first
 # … and for an index without a classifier (`engine.CONFIDENCE_WEIGHTS_PLAIN`, `calibrate --without-classifier`)
